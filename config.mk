@@ -1,0 +1,32 @@
+# ebpf-server version
+VERSION = 0.1.0
+
+# paths
+PREFIX = /usr/local
+MANPREFIX = $(PREFIX)/share/man
+
+# toolchain for the product: musl makes a small fully static binary
+CC = musl-gcc
+#CC = gcc
+#CC = clang
+
+# flags you may override; the required ones are added in GNUmakefile
+CPPFLAGS =
+CFLAGS = -Os
+#CFLAGS = -O0 -g
+LDFLAGS = -static -s
+#LDFLAGS = -static
+
+# toolchain for unit tests (links Debian's libcmocka)
+HOSTCC = gcc
+HOSTCFLAGS = -O1 -g
+
+# sanitizer build of the test suite
+ASANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# third-party sources, fetched with apt-get source
+DEPS_SRC = civetweb jansson
+
+# Debian packages the build and the tests need
+PKGS_BUILD = musl-tools dpkg-dev xz-utils file
+PKGS_TEST = libcmocka-dev valgrind

@@ -1,0 +1,32 @@
+/* The HTTP server: civetweb with our REST handlers. */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct http;
+
+/* What the handlers read.  Owned by main, outlives the server. */
+struct api_state {
+	struct store *store;
+	uint64_t start_ns;        /* CLOCK_MONOTONIC at start, for uptime */
+	const char *backend;      /* how events are captured, for /health */
+};
+
+struct http_conf {
+	const char *addr;         /* -addr: ":8080", "127.0.0.1:8080", "[::1]:8080" */
+	unsigned threads;         /* worker threads */
+	unsigned timeout_ms;      /* request/keep-alive time-out */
+};
+
+/*
+ * Start serving.  Returns the server, or NULL with a message for the user
+ * in err (e.g. "listen on :8080: address already in use").
+ */
+struct http *http_start(const struct http_conf *conf, struct api_state *st,
+    char *err, size_t errlen);
+void http_stop(struct http *h);
+
+#endif

@@ -1,0 +1,91 @@
+/* Connection events: the record the BPF programs write, and the decoded form
+ * the store and the HTTP API use. */
+#ifndef EVENT_H
+#define EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EV_COMM_LEN 16
+#define EV_ADDR_MAX 112   /* bytes of sockaddr copied from user memory */
+#define EV_PATH_MAX 108   /* sizeof(sun_path) */
+
+/* Which system call produced the event. */
+enum ev_syscall {
+	EV_CONNECT = 0,
+	EV_SENDTO = 1,
+	EV_SENDMSG = 2,
+};
+
+/*
+ * The raw record sent by the BPF programs through the perf event array.
+ * Its layout is ABI between prog/ (which stores at these offsets) and
+ * ev_decode(); the BPF programs use offsetof() on this struct, so change it
+ * here only.  sock_type and protocol are read from the kernel's struct socket
+ * and struct sock, never guessed from the port; 0xffff means unknown.
+ */
+struct kevent {
+	uint64_t ts;            /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	uint64_t cgroup_id;     /* bpf_get_current_cgroup_id() */
+	uint32_t pid;           /* tgid */
+	uint32_t tid;
+	uint32_t ppid;          /* real_parent->tgid, 0 if unreadable */
+	uint32_t uid;
+	uint32_t gid;
+	int32_t ret;            /* syscall return value */
+	uint16_t sock_type;     /* socket->type: SOCK_STREAM, ... */
+	uint16_t protocol;      /* sock->sk_protocol: IPPROTO_TCP, ... */
+	uint16_t syscall;       /* enum ev_syscall */
+	uint16_t addrlen;       /* bytes valid in addr */
+	uint32_t fd;
+	uint32_t count;         /* datagrams folded into this record, >= 1 */
+	char comm[EV_COMM_LEN];
+	uint8_t addr[EV_ADDR_MAX]; /* struct sockaddr_* as passed by the caller */
+};
+
+#define EV_UNKNOWN 0xffff
+
+/*
+ * A decoded event.  Addresses are in host order where numeric, the unix path
+ * is NUL-terminated ('@' first for abstract names, as ss(8) prints them).
+ */
+struct event {
+	uint64_t ts;            /* wall clock, ns since the epoch (UTC) */
+	uint64_t cgroup_id;
+	uint32_t pid, tid, ppid, uid, gid;
+	int32_t ret;
+	uint32_t count;
+	uint16_t family;        /* AF_INET, AF_INET6, AF_UNIX, or other */
+	uint16_t port;          /* host order; 0 for unix */
+	uint16_t sock_type;     /* SOCK_* or EV_UNKNOWN */
+	uint16_t protocol;      /* IPPROTO_* (0 for unix) or EV_UNKNOWN */
+	uint8_t syscall;        /* enum ev_syscall */
+	char comm[EV_COMM_LEN]; /* raw kernel bytes, NUL-terminated */
+	uint8_t ip[16];         /* v4 in the first 4 bytes, network order */
+	char path[EV_PATH_MAX + 2]; /* unix only */
+};
+
+/*
+ * Decode a raw record of len bytes.  mono_to_real is added to the kernel's
+ * monotonic timestamp to get wall-clock time.  Returns 0, or -EINVAL when
+ * the record is too short.
+ */
+int ev_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *ev);
+
+/* Names for the JSON fields.  Never NULL. */
+const char *ev_family_name(const struct event *ev);   /* "AF_INET", ... */
+const char *ev_protocol_name(const struct event *ev); /* "TCP", "UDP", "UNIX", ... */
+const char *ev_type_name(const struct event *ev);     /* "STREAM", "DGRAM", ... */
+const char *ev_syscall_name(const struct event *ev);  /* "connect", ... */
+/* Application protocol guessed from the port only ("http", "dns", ...), "" if none. */
+const char *ev_service(const struct event *ev);
+
+/*
+ * Formatting into caller buffers; each returns the length written (like
+ * snprintf, truncating).  destination is "1.2.3.4:80", "[::1]:80" or the
+ * unix path; ip is "1.2.3.4", "::1" or "".
+ */
+int ev_destination(const struct event *ev, char *buf, size_t n);
+int ev_ip(const struct event *ev, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,24 @@
+/* Clock conversion and RFC 3339 formatting. */
+#ifndef TIMEFMT_H
+#define TIMEFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Nanoseconds now on CLOCK_REALTIME / CLOCK_MONOTONIC. */
+uint64_t time_now_ns(void);
+uint64_t time_mono_ns(void);
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC in ns, measured now (the smallest of a
+ * few samples' error).  Add it to a bpf_ktime_get_ns() value. */
+int64_t time_mono_to_real(void);
+
+/* "2026-11-25T11:31:15.123456789Z" into buf (at least 31 bytes).  Returns
+ * the length, or -EINVAL if n is too small. */
+int time_rfc3339(uint64_t real_ns, char *buf, size_t n);
+
+/* Parse RFC 3339 ("...Z" or "+hh:mm", optional fraction) into ns since the
+ * epoch.  Returns 0 or -EINVAL. */
+int time_parse_rfc3339(const char *s, uint64_t *real_ns);
+
+#endif
