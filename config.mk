@@ -28,5 +28,5 @@ ASANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 DEPS_SRC = civetweb jansson
 
 # Debian packages the build and the tests need
-PKGS_BUILD = musl-tools dpkg-dev xz-utils file
+PKGS_BUILD = musl-tools linux-libc-dev dpkg-dev xz-utils file gcc make
 PKGS_TEST = libcmocka-dev valgrind
