@@ -1,0 +1,89 @@
+/* The loader's system calls: thin wrappers returning -errno. */
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+
+#include "loader/sys.h"
+
+int
+sys_bpf(int cmd, union bpf_attr *attr, unsigned size)
+{
+	long r = syscall(__NR_bpf, cmd, attr, size);
+
+	return r < 0 ? -errno : (int)r;
+}
+
+int
+sys_perf_event_open(struct perf_event_attr *attr, int pid, int cpu,
+    int group_fd, unsigned long flags)
+{
+	long r = syscall(__NR_perf_event_open, attr, pid, cpu, group_fd, flags);
+
+	return r < 0 ? -errno : (int)r;
+}
+
+int
+sys_ioctl(int fd, unsigned long req, unsigned long arg)
+{
+	return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+void *
+sys_mmap_shared(size_t len, int fd)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int
+sys_munmap(void *p, size_t len)
+{
+	return munmap(p, len) < 0 ? -errno : 0;
+}
+
+int
+sys_mount_tracefs(const char *dir)
+{
+	return mount("tracefs", dir, "tracefs", 0, NULL) < 0 ? -errno : 0;
+}
+
+int
+sys_close(int fd)
+{
+	return close(fd) < 0 ? -errno : 0;
+}
+
+int
+sys_epoll_create(void)
+{
+	int fd = epoll_create1(EPOLL_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int
+sys_epoll_add(int epfd, int fd, unsigned tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int
+sys_epoll_wait(int epfd, int timeout_ms)
+{
+	struct epoll_event ev[64];
+	int n = epoll_wait(epfd, ev, 64, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	return n;
+}

@@ -1,0 +1,29 @@
+/*
+ * Every system call the loader makes goes through here, so tests can
+ * replace them at link time (-Wl,--wrap=sys_bpf).  All return the result
+ * (an fd, 0, or a pointer) or -errno.
+ */
+#ifndef SYS_H
+#define SYS_H
+
+#include <stddef.h>
+
+union bpf_attr;
+struct perf_event_attr;
+
+int sys_bpf(int cmd, union bpf_attr *attr, unsigned size);
+int sys_perf_event_open(struct perf_event_attr *attr, int pid, int cpu,
+    int group_fd, unsigned long flags);
+int sys_ioctl(int fd, unsigned long req, unsigned long arg);
+/* Returns the mapping or NULL (errno set). */
+void *sys_mmap_shared(size_t len, int fd);
+int sys_munmap(void *p, size_t len);
+int sys_mount_tracefs(const char *dir);
+int sys_close(int fd);
+/* epoll: create, add fd with EPOLLIN and data.u32 = tag, wait (returns the
+ * number of ready fds, 0 on time-out or EINTR). */
+int sys_epoll_create(void);
+int sys_epoll_add(int epfd, int fd, unsigned tag);
+int sys_epoll_wait(int epfd, int timeout_ms);
+
+#endif

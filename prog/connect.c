@@ -1,0 +1,228 @@
+/*
+ * The connect() probe, hand-assembled.  Each program has its pseudo-C above
+ * it and a comment on every instruction.  Stack layout of the enter program
+ * (fp = r10):
+ *
+ *   fp - 184 .. fp - 1   struct kevent e   (EV)
+ *   fp - 192             u64 scratch       (SCR) target of probe reads
+ *   fp - 200             u64 key           (KEY) pid_tgid
+ */
+#include <stddef.h>
+
+#include <linux/bpf.h>
+
+#include "prog/asm.h"
+#include "prog/connect.h"
+#include "prog/insn.h"
+#include "util/event.h"
+
+_Static_assert(sizeof(struct kevent) == 184, "kevent layout changed: fix EV");
+_Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
+
+#define EV  (-(int)sizeof(struct kevent))
+#define SCR (EV - 8)
+#define KEY (EV - 16)
+#define E(field) (EV + (int)offsetof(struct kevent, field))
+
+enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT };
+
+/* r0 = bpf_probe_read_kernel(fp + dst, size, src + off); clobbers r1-r5. */
+static void
+read_kernel(struct prog_asm *a, int dst, int size, int src, int off)
+{
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_3, src));             /* r3 = src */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, off));    /* r3 += off */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, dst));    /* r1 += dst */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, size));            /* r2 = size */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_kernel)); /* r0 = read() */
+}
+
+/* scratch = *(u64 *)(src + off); on failure goto fail.  Leaves the value
+ * in dst. */
+static void
+deref(struct prog_asm *a, int dst, int src, int off, int fail)
+{
+	read_kernel(a, SCR, 8, src, off);                       /* r0 = read(&scr, 8, src + off) */
+	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, fail);            /* if (r0) goto fail */
+	asm_emit(a, BPF_LDX_MEM(BPF_DW, dst, BPF_REG_10, SCR)); /* dst = scr */
+}
+
+/* *(u16 *)(fp + dst) = *(u16 *)(src + off), untouched on failure. */
+static void
+copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
+{
+	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, SCR, 0));    /* scr = 0 */
+	read_kernel(a, SCR, 2, src, off);                       /* r0 = read(&scr, 2, src + off) */
+	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, fail);            /* if (r0) goto fail */
+	asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10, SCR)); /* r1 = (u16)scr */
+	asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, dst)); /* *(u16 *)(fp + dst) = r1 */
+}
+
+/*
+ * tracepoint/syscalls/sys_enter_connect:
+ *
+ *	struct kevent e = {0};
+ *	u64 key = bpf_get_current_pid_tgid();
+ *	e.tid = key; e.pid = key >> 32;
+ *	u64 ug = bpf_get_current_uid_gid();
+ *	e.uid = ug; e.gid = ug >> 32;
+ *	bpf_get_current_comm(e.comm, 16);
+ *	e.cgroup_id = bpf_get_current_cgroup_id();
+ *	e.count = 1;
+ *	e.fd = ctx->fd;
+ *	u32 len = ctx->addrlen; if (len > 112) len = 112;
+ *	e.addrlen = len;
+ *	if (bpf_probe_read_user(e.addr, len, ctx->uservaddr)) e.addrlen = 0;
+ *	e.sock_type = e.protocol = 0xffff;
+ *	if (btf) {                                  // offsets known
+ *		task = bpf_get_current_task();
+ *		e.ppid = task->real_parent->tgid;
+ *		fdt = task->files->fdt;
+ *		if (e.fd < fdt->max_fds) {
+ *			file = fdt->fd[e.fd];
+ *			sock = file->private_data;
+ *			if (sock->file == file) {           // the fd is a socket
+ *				e.sock_type = sock->type;
+ *				e.protocol = sock->sk->sk_protocol;
+ *			}
+ *		}
+ *	}
+ *	e.ts = bpf_ktime_get_ns();
+ *	bpf_map_update_elem(&stash, &key, &e, BPF_ANY);
+ *	return 0;
+ */
+long
+prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
+{
+	const struct prog_kern *k = &c->k;
+	int off;
+
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
+	for (off = EV; off < 0; off += 8)
+		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, off, 0)); /* *(u64 *)(fp + off) = 0 */
+
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid)); /* r0 = pid_tgid */
+	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, KEY)); /* key = r0 */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(tid))); /* e.tid = r0 */
+	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(pid))); /* e.pid = r0 */
+
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_uid_gid)); /* r0 = uid_gid */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(uid))); /* e.uid = r0 */
+	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(gid))); /* e.gid = r0 */
+
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(comm))); /* r1 += &e.comm */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_COMM_LEN));     /* r2 = 16 */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_comm));  /* get_current_comm(r1, r2) */
+
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_cgroup_id)); /* r0 = cgroup id */
+	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(cgroup_id))); /* e.cgroup_id = r0 */
+	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_10, E(count), 1)); /* e.count = 1 */
+	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(syscall), EV_CONNECT)); /* e.syscall = connect */
+
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_8, BPF_REG_6, c->enter_fd)); /* r8 = ctx->fd */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_8, E(fd))); /* e.fd = r8 */
+
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_6, c->enter_addrlen)); /* r2 = ctx->addrlen */
+	asm_jmp_imm(a, BPF_JLE, BPF_REG_2, EV_ADDR_MAX, L_LEN_OK); /* if (r2 <= 112) goto len_ok */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_ADDR_MAX));     /* r2 = 112 */
+	asm_label(a, L_LEN_OK);
+	asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_2, E(addrlen))); /* e.addrlen = r2 */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(addr))); /* r1 += &e.addr */
+	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_6, c->enter_addr)); /* r3 = ctx->uservaddr */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_user));   /* r0 = read_user(r1, r2, r3) */
+	asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, L_ADDR_OK);       /* if (r0 == 0) goto addr_ok */
+	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(addrlen), 0)); /* e.addrlen = 0 */
+	asm_label(a, L_ADDR_OK);
+
+	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(sock_type), EV_UNKNOWN)); /* e.sock_type = unknown */
+	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(protocol), EV_UNKNOWN));  /* e.protocol = unknown */
+
+	if (k->valid) {
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task)); /* r0 = task */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));   /* r7 = task */
+
+		deref(a, BPF_REG_3, BPF_REG_7, k->task_real_parent, L_SOCK); /* r3 = task->real_parent */
+		read_kernel(a, E(ppid), 4, BPF_REG_3, k->task_tgid); /* e.ppid = r3->tgid */
+		asm_label(a, L_SOCK);
+
+		deref(a, BPF_REG_3, BPF_REG_7, k->task_files, L_STASH); /* r3 = task->files */
+		deref(a, BPF_REG_9, BPF_REG_3, k->files_fdt, L_STASH);  /* r9 = files->fdt */
+		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, SCR, 0)); /* scr = 0 */
+		read_kernel(a, SCR, 4, BPF_REG_9, k->fdt_max_fds);  /* r0 = read(&scr, 4, &fdt->max_fds) */
+		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_STASH);     /* if (r0) goto stash */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_10, SCR)); /* r1 = max_fds */
+		asm_jmp_reg(a, BPF_JGE, BPF_REG_8, BPF_REG_1, L_STASH); /* if (fd >= max_fds) goto stash */
+		deref(a, BPF_REG_3, BPF_REG_9, k->fdt_fd, L_STASH);  /* r3 = fdt->fd */
+		asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, 3));  /* r8 = fd * 8 */
+		asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
+		deref(a, BPF_REG_9, BPF_REG_3, 0, L_STASH);         /* r9 = file */
+		deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
+		deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
+		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_STASH); /* if (r1 != file) goto stash */
+		copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
+		deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
+		copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
+		asm_label(a, L_STASH);
+	}
+
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));      /* r0 = ktime */
+	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(ts))); /* e.ts = r0 */
+	asm_ld_map_fd(a, BPF_REG_1, c->stash_fd);               /* r1 = &stash */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_2, BPF_REG_10));      /* r2 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, KEY));    /* r2 = &key */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_3, BPF_REG_10));      /* r3 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, EV));     /* r3 = &e */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_4, BPF_ANY));         /* r4 = BPF_ANY */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_update_elem));   /* update(r1, r2, r3, r4) */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
+	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
+	return asm_finish(a);
+}
+
+/*
+ * tracepoint/syscalls/sys_exit_connect:
+ *
+ *	u64 key = bpf_get_current_pid_tgid();
+ *	struct kevent *e = bpf_map_lookup_elem(&stash, &key);
+ *	if (!e)
+ *		return 0;
+ *	e->ret = ctx->ret;
+ *	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
+ *	bpf_map_delete_elem(&stash, &key);
+ *	return 0;
+ */
+long
+prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
+{
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid)); /* r0 = pid_tgid */
+	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, -8)); /* key = r0 */
+	asm_ld_map_fd(a, BPF_REG_1, c->stash_fd);               /* r1 = &stash */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_2, BPF_REG_10));      /* r2 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -8));     /* r2 = &key */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));   /* r0 = lookup(r1, r2) */
+	asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, L_OUT);           /* if (!r0) goto out */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = e */
+	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, c->exit_ret)); /* r1 = ctx->ret */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
+	    offsetof(struct kevent, ret)));                     /* e->ret = r1 */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
+	asm_ld_map_fd(a, BPF_REG_2, c->events_fd);              /* r2 = &events */
+	asm_emit(a, BPF_MOV32_IMM(BPF_REG_3, -1));              /* r3 = BPF_F_CURRENT_CPU */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_7));       /* r4 = e */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_5, sizeof(struct kevent))); /* r5 = sizeof(*e) */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* output(r1..r5) */
+	asm_ld_map_fd(a, BPF_REG_1, c->stash_fd);               /* r1 = &stash */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_2, BPF_REG_10));      /* r2 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -8));     /* r2 = &key */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_delete_elem));   /* delete(r1, r2) */
+	asm_label(a, L_OUT);
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
+	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
+	return asm_finish(a);
+}

@@ -1,0 +1,43 @@
+/*
+ * The connect() probe: two syscall tracepoint programs.  sys_enter_connect
+ * stashes a struct kevent keyed by thread; sys_exit_connect adds the return
+ * code and sends it through the perf event array.
+ */
+#ifndef CONNECT_H
+#define CONNECT_H
+
+struct prog_asm;
+
+/* Offsets of kernel struct members, resolved from BTF (loader/btf.c). */
+struct prog_kern {
+	int valid;              /* 0: no BTF, socket type/protocol unknown */
+	int task_files;         /* task_struct.files */
+	int task_real_parent;   /* task_struct.real_parent */
+	int task_tgid;          /* task_struct.tgid */
+	int files_fdt;          /* files_struct.fdt */
+	int fdt_max_fds;        /* fdtable.max_fds */
+	int fdt_fd;             /* fdtable.fd */
+	int file_private_data;  /* file.private_data */
+	int socket_type;        /* socket.type (short) */
+	int socket_file;        /* socket.file */
+	int socket_sk;          /* socket.sk */
+	int sock_protocol;      /* sock.sk_protocol (u16) */
+};
+
+struct prog_conf {
+	int stash_fd;           /* LRU hash: u64 pid_tgid -> struct kevent */
+	int events_fd;          /* perf event array */
+	/* Field offsets in the tracepoint records, from tracefs format files. */
+	int enter_fd;
+	int enter_addr;
+	int enter_addrlen;
+	int exit_ret;
+	struct prog_kern k;
+};
+
+/* Emit the programs into a (initialised with asm_init).  Return the
+ * instruction count or -errno from asm_finish(). */
+long prog_connect_enter(struct prog_asm *a, const struct prog_conf *c);
+long prog_connect_exit(struct prog_asm *a, const struct prog_conf *c);
+
+#endif

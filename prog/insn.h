@@ -1,0 +1,45 @@
+/*
+ * One macro per eBPF instruction form, in the vocabulary of the kernel's
+ * samples/bpf/bpf_insn.h and tools/include/linux/filter.h.  Jumps are not
+ * here: they go through the assembler (prog/asm.h) so that they target
+ * labels, never hand-counted offsets.
+ */
+#ifndef INSN_H
+#define INSN_H
+
+#include <linux/bpf.h>
+
+#define INSN(CODE, DST, SRC, OFF, IMM) \
+	((struct bpf_insn){ .code = (CODE), .dst_reg = (DST), .src_reg = (SRC), \
+	    .off = (OFF), .imm = (IMM) })
+
+/* dst = src */
+#define BPF_MOV64_REG(DST, SRC) INSN(BPF_ALU64 | BPF_MOV | BPF_X, DST, SRC, 0, 0)
+/* dst = imm */
+#define BPF_MOV64_IMM(DST, IMM) INSN(BPF_ALU64 | BPF_MOV | BPF_K, DST, 0, 0, IMM)
+/* dst = (u32)imm, upper 32 bits zeroed */
+#define BPF_MOV32_IMM(DST, IMM) INSN(BPF_ALU | BPF_MOV | BPF_K, DST, 0, 0, IMM)
+/* dst (op)= src */
+#define BPF_ALU64_REG(OP, DST, SRC) INSN(BPF_ALU64 | BPF_OP(OP) | BPF_X, DST, SRC, 0, 0)
+/* dst (op)= imm */
+#define BPF_ALU64_IMM(OP, DST, IMM) INSN(BPF_ALU64 | BPF_OP(OP) | BPF_K, DST, 0, 0, IMM)
+/* dst = *(size *)(src + off) */
+#define BPF_LDX_MEM(SIZE, DST, SRC, OFF) \
+	INSN(BPF_LDX | BPF_SIZE(SIZE) | BPF_MEM, DST, SRC, OFF, 0)
+/* *(size *)(dst + off) = src */
+#define BPF_STX_MEM(SIZE, DST, SRC, OFF) \
+	INSN(BPF_STX | BPF_SIZE(SIZE) | BPF_MEM, DST, SRC, OFF, 0)
+/* *(size *)(dst + off) = imm */
+#define BPF_ST_MEM(SIZE, DST, OFF, IMM) \
+	INSN(BPF_ST | BPF_SIZE(SIZE) | BPF_MEM, DST, 0, OFF, IMM)
+/* call helper */
+#define BPF_EMIT_CALL(FUNC) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, FUNC)
+/* return r0 */
+#define BPF_EXIT_INSN() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+
+/* dst = map fd, as a 64-bit immediate: two slots, the second all zero. */
+#define BPF_LD_MAP_FD_1(DST, FD) \
+	INSN(BPF_LD | BPF_DW | BPF_IMM, DST, BPF_PSEUDO_MAP_FD, 0, FD)
+#define BPF_LD_IMM64_2() INSN(0, 0, 0, 0, 0)
+
+#endif
