@@ -1,0 +1,300 @@
+/*
+ * ebpf-server: record every connect() on the host with eBPF and serve what
+ * was seen as JSON over HTTP.
+ *
+ * Setup happens in order, everything privileged first: programs loaded and
+ * attached, perf rings mapped, the port bound.  Then the main thread reads
+ * the rings into the store until SIGINT or SIGTERM, while civetweb's worker
+ * threads answer requests.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "httpd/http.h"
+#include "loader/probe.h"
+#include "util/event.h"
+#include "util/log.h"
+#include "util/store.h"
+#include "util/timefmt.h"
+
+#define BATCH 512
+
+struct opts {
+	const char *addr;
+	size_t max_events;
+	unsigned threads;
+	unsigned timeout_ms;
+	unsigned ring_pages;
+	int verbose;
+};
+
+/* What the ring callbacks fill: decoded events waiting for the store. */
+struct reader {
+	struct store *store;
+	int64_t mono_to_real;
+	struct event batch[BATCH];
+	size_t n;
+	uint64_t bad;
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ebpf-server [-addr host:port] [-max-events n] [-threads n]\n"
+	    "                   [-timeout ms] [-ring-pages n] [-v] [-h] [-version]\n"
+	    "\n"
+	    "Records every connect() on this host with eBPF and serves the events\n"
+	    "as JSON over HTTP.  Must run as root (or with CAP_BPF, CAP_PERFMON and\n"
+	    "CAP_SYS_ADMIN).\n"
+	    "\n"
+	    "  -addr host:port   listen address (default :8080, all interfaces;\n"
+	    "                    127.0.0.1:8080 or [::1]:8080 for loopback only)\n"
+	    "  -max-events n     events kept in memory, newest win (default %d)\n"
+	    "  -threads n        HTTP worker threads (default 8)\n"
+	    "  -timeout ms       HTTP request and keep-alive time-out (default 10000)\n"
+	    "  -ring-pages n     perf ring pages per CPU, a power of two (default 256)\n"
+	    "  -v                debug logging\n"
+	    "  -h                this help\n"
+	    "  -version          print the version and exit\n"
+	    "\n"
+	    "API: GET /health, GET /, POST /api/connection-summary,\n"
+	    "     GET|POST /api/list-connections   (see README.md)\n",
+	    STORE_DEFAULT_MAX);
+}
+
+/* Parse a decimal in [min, max] or exit with a message. */
+static unsigned long
+number(const char *flag, const char *s, unsigned long min, unsigned long max)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	if (s == NULL || *s < '0' || *s > '9')
+		goto bad;
+	v = strtoul(s, &end, 10);
+	if (errno || *end != '\0' || v < min || v > max)
+		goto bad;
+	return v;
+bad:
+	fprintf(stderr, "ebpf-server: %s: invalid value \"%s\" (want an integer "
+	    "from %lu to %lu)\n", flag, s ? s : "", min, max);
+	exit(2);
+}
+
+static void
+parse(int argc, char **argv, struct opts *o)
+{
+	int i;
+
+	o->addr = ":8080";
+	o->max_events = STORE_DEFAULT_MAX;
+	o->threads = 8;
+	o->timeout_ms = 10000;
+	o->ring_pages = 256;
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i], *val = NULL, *eq;
+
+		/* Go's flag package accepts -flag, --flag and -flag=value. */
+		if (a[0] == '-' && a[1] == '-')
+			a++;
+		if ((eq = strchr(a, '=')) != NULL) {
+			*eq = '\0';
+			val = eq + 1;
+		}
+#define VALUE() (val ? val : (i + 1 < argc ? argv[++i] : NULL))
+		if (strcmp(a, "-h") == 0 || strcmp(a, "-help") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if (strcmp(a, "-version") == 0) {
+			printf("ebpf-server %s\n", VERSION);
+			exit(0);
+		} else if (strcmp(a, "-v") == 0) {
+			o->verbose = 1;
+		} else if (strcmp(a, "-addr") == 0) {
+			if ((o->addr = VALUE()) == NULL || *o->addr == '\0') {
+				fprintf(stderr, "ebpf-server: -addr needs host:port\n");
+				exit(2);
+			}
+		} else if (strcmp(a, "-max-events") == 0) {
+			o->max_events = number("-max-events", VALUE(), 1, 1UL << 30);
+		} else if (strcmp(a, "-threads") == 0) {
+			o->threads = (unsigned)number("-threads", VALUE(), 1, 256);
+		} else if (strcmp(a, "-timeout") == 0) {
+			o->timeout_ms = (unsigned)number("-timeout", VALUE(), 100, 600000);
+		} else if (strcmp(a, "-ring-pages") == 0) {
+			o->ring_pages = (unsigned)number("-ring-pages", VALUE(), 1, 65536);
+			if (o->ring_pages & (o->ring_pages - 1)) {
+				fprintf(stderr, "ebpf-server: -ring-pages: %u is not a "
+				    "power of two\n", o->ring_pages);
+				exit(2);
+			}
+		} else {
+			fprintf(stderr, "ebpf-server: unknown flag \"%s\"\n\n", argv[i]);
+			usage(stderr);
+			exit(2);
+		}
+#undef VALUE
+	}
+}
+
+/* Root, or the capabilities loading and attaching need.  Checked first so
+ * the user gets one clear message instead of an EPERM from deep inside. */
+static int
+privileged(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	FILE *f;
+
+	if (geteuid() == 0)
+		return 1;
+	if ((f = fopen("/proc/self/status", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	/* CAP_BPF (39) and CAP_PERFMON (38), or CAP_SYS_ADMIN (21). */
+	return (eff & (1ULL << 39) && eff & (1ULL << 38)) || eff & (1ULL << 21);
+}
+
+static void
+flush(struct reader *r)
+{
+	if (r->n) {
+		store_add(r->store, r->batch, r->n);
+		r->n = 0;
+	}
+}
+
+static void
+on_sample(void *ctx, const void *data, uint32_t len)
+{
+	struct reader *r = ctx;
+
+	if (ev_decode(data, len, r->mono_to_real, &r->batch[r->n]) < 0) {
+		r->bad++;
+		return;
+	}
+	if (++r->n == BATCH)
+		flush(r);
+}
+
+static void
+on_lost(void *ctx, uint64_t n)
+{
+	struct reader *r = ctx;
+
+	store_lost(r->store, n);
+	log_debug("perf ring: %llu events lost", (unsigned long long)n);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct probe_conf pc = { 0 };
+	struct http_conf hc = { 0 };
+	struct api_state st = { 0 };
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	struct sigaction sa;
+	sigset_t block, old;
+	struct reader *r;
+	struct probe *probe;
+	struct http *http;
+	struct opts o = { 0 };
+	uint64_t last_sync;
+	char err[512];
+
+	parse(argc, argv, &o);
+	log_verbose = o.verbose;
+	if (!privileged())
+		fatalx("must run as root (or with CAP_BPF, CAP_PERFMON and "
+		    "CAP_SYS_ADMIN) to load eBPF programs: try sudo");
+
+	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; newer ones
+	 * use memory cgroups, so failing to raise it is harmless there. */
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
+		log_debug("setrlimit RLIMIT_MEMLOCK: %s (ignored: not needed "
+		    "since Linux 5.11)", strerror(errno));
+
+	r = ecalloc(1, sizeof(*r));
+	if ((r->store = store_new(o.max_events)) == NULL)
+		fatal("store for %zu events", o.max_events);
+	r->mono_to_real = time_mono_to_real();
+	st.store = r->store;
+	st.start_ns = time_mono_ns();
+
+	pc.ring_pages = o.ring_pages;
+	/* Wake the reader when a quarter of the ring is full; the poll
+	 * time-out bounds the latency when traffic is light. */
+	pc.watermark = o.ring_pages * (unsigned)sysconf(_SC_PAGESIZE) / 4;
+	pc.diag = stderr;
+	if (probe_open(&pc, &probe, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	st.backend = probe_backend(probe);
+	if (!probe_has_socket_info(probe))
+		log_warnx("socket type and protocol unavailable (no usable BTF)");
+
+	/* civetweb's threads inherit this mask: signals go to the main
+	 * thread only, which then stops everything in order. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	hc.addr = o.addr;
+	hc.threads = o.threads;
+	hc.timeout_ms = o.timeout_ms;
+	if ((http = http_start(&hc, &st, err, sizeof(err))) == NULL) {
+		probe_close(probe);
+		fatalx("%s", err);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigdelset(&block, SIGPIPE);
+	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
+
+	log_info("ebpf-server %s listening on %s (capture: %s)", VERSION,
+	    o.addr, st.backend);
+
+	last_sync = time_mono_ns();
+	while (!stop) {
+		long n = probe_poll(probe, 100, on_sample, on_lost, r);
+
+		if (n < 0)
+			log_warnx("reading perf rings: %s", strerror((int)-n));
+		flush(r);
+		/* Follow wall-clock adjustments (NTP steps) once a second. */
+		if (time_mono_ns() - last_sync > 1000000000ULL) {
+			r->mono_to_real = time_mono_to_real();
+			last_sync = time_mono_ns();
+		}
+	}
+
+	log_info("shutting down");
+	probe_close(probe);
+	http_stop(http);
+	store_free(r->store);
+	free(r);
+	return 0;
+}

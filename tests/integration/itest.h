@@ -1,0 +1,256 @@
+/*
+ * Helpers for the integration tests: start the real server binary (from
+ * $EBPF_SERVER) on a loopback port, talk HTTP to it over a plain socket and
+ * parse the answers with jansson.  Header-only so each test program stays
+ * one file.
+ */
+#ifndef ITEST_H
+#define ITEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <jansson.h>
+
+struct server {
+	pid_t pid;
+	int port;
+	char log[256];  /* its stderr */
+};
+
+struct reply {
+	int status;
+	char headers[4096];
+	char *body;
+	size_t len;
+	json_t *json;   /* NULL if the body is not JSON */
+};
+
+static inline double
+it_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline const char *
+it_binary(void)
+{
+	const char *b = getenv("EBPF_SERVER");
+
+	return b ? b : "bin/ebpf-server";
+}
+
+/* A free TCP port on 127.0.0.1 (bound then released). */
+static inline int
+it_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (void *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (void *)&a, &len) < 0)
+		return -1;
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Raw request; returns the whole response (malloc'd) or NULL. */
+static inline char *
+it_raw(int port, const char *req, size_t reqlen, size_t *outlen)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	size_t len = 0, cap = 65536;
+	char *buf;
+	int fd;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return NULL;
+	if (connect(fd, (void *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	if (reqlen && write(fd, req, reqlen) != (ssize_t)reqlen) {
+		close(fd);
+		return NULL;
+	}
+	buf = malloc(cap + 1);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, 10000) <= 0)
+			break;
+		if (len == cap)
+			buf = realloc(buf, (cap *= 2) + 1);
+		if ((r = read(fd, buf + len, cap - len)) <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*outlen = len;
+	return buf;
+}
+
+static inline void
+it_reply_free(struct reply *r)
+{
+	free(r->body);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* One HTTP/1.1 request with Connection: close.  Returns 0 or -1. */
+static inline int
+it_http(int port, const char *method, const char *path, const char *body,
+    struct reply *out)
+{
+	char req[1 << 16];
+	size_t len, blen = body ? strlen(body) : 0;
+	char *resp, *hend;
+
+	memset(out, 0, sizeof(*out));
+	len = (size_t)snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n"
+	    "Connection: close\r\n", method, path);
+	if (body)
+		len += (size_t)snprintf(req + len, sizeof(req) - len,
+		    "Content-Type: application/json\r\nContent-Length: %zu\r\n", blen);
+	len += (size_t)snprintf(req + len, sizeof(req) - len, "\r\n");
+	if (body && len + blen < sizeof(req)) {
+		memcpy(req + len, body, blen);
+		len += blen;
+	}
+	if ((resp = it_raw(port, req, len, &len)) == NULL)
+		return -1;
+	if (sscanf(resp, "HTTP/1.%*d %d", &out->status) != 1 ||
+	    (hend = strstr(resp, "\r\n\r\n")) == NULL) {
+		free(resp);
+		return -1;
+	}
+	snprintf(out->headers, sizeof(out->headers), "%.*s", (int)(hend - resp), resp);
+	out->len = len - (size_t)(hend + 4 - resp);
+	out->body = malloc(out->len + 1);
+	memcpy(out->body, hend + 4, out->len);
+	out->body[out->len] = '\0';
+	out->json = json_loadb(out->body, out->len, 0, NULL);
+	free(resp);
+	return 0;
+}
+
+/* Case-insensitive header lookup: copies the value into v. */
+static inline int
+it_header(const struct reply *r, const char *name, char *v, size_t n)
+{
+	const char *p = r->headers;
+	size_t nl = strlen(name);
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *s = p + nl + 1, *e;
+
+			while (*s == ' ')
+				s++;
+			e = strstr(s, "\r\n");
+			snprintf(v, n, "%.*s", (int)(e ? e - s : (long)strlen(s)), s);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Start the server with extra arguments (NULL-terminated) on a free port and
+ * wait until /health answers.  Returns 0 or -1 (the server's stderr is in
+ * s->log).
+ */
+static inline int
+it_start(struct server *s, const char *const *extra)
+{
+	char addr[64];
+	const char *argv[32];
+	int i = 0, fd;
+	double t0;
+
+	memset(s, 0, sizeof(*s));
+	s->port = it_free_port();
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", s->port);
+	snprintf(s->log, sizeof(s->log), "/tmp/ebpf-server-itest.%d.log", (int)getpid());
+	argv[i++] = it_binary();
+	argv[i++] = "-addr";
+	argv[i++] = addr;
+	while (extra && *extra && i < 30)
+		argv[i++] = *extra++;
+	argv[i] = NULL;
+	if ((s->pid = fork()) == 0) {
+		fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 2);
+		dup2(fd, 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	t0 = it_now();
+	while (it_now() - t0 < 10) {
+		struct reply r;
+		int status;
+
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			s->pid = 0;
+			return -1;
+		}
+		if (it_http(s->port, "GET", "/health", NULL, &r) == 0 && r.status == 200) {
+			it_reply_free(&r);
+			return 0;
+		}
+		it_reply_free(&r);
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* SIGTERM and wait; returns the exit status (or -1 if killed/timed out). */
+static inline int
+it_stop(struct server *s, double *seconds)
+{
+	double t0 = it_now();
+	int status;
+
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	while (waitpid(s->pid, &status, WNOHANG) == 0) {
+		if (it_now() - t0 > 5) {
+			kill(s->pid, SIGKILL);
+			waitpid(s->pid, &status, 0);
+			s->pid = 0;
+			return -1;
+		}
+		usleep(5000);
+	}
+	if (seconds)
+		*seconds = it_now() - t0;
+	s->pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#endif
