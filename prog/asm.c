@@ -44,6 +44,9 @@ asm_emit(struct prog_asm *a, struct bpf_insn insn)
 		seterr(a, -E2BIG);
 		return;
 	}
+	/* Mark 64-bit loads by their opcode, however they were emitted, so
+	 * that asm_finish() rejects a jump into their second slot. */
+	a->wide[a->n] = insn.code == (BPF_LD | BPF_DW | BPF_IMM);
 	a->insn[a->n++] = insn;
 }
 
@@ -54,7 +57,6 @@ asm_ld_map_fd(struct prog_asm *a, int dst, int fd)
 		seterr(a, -E2BIG);
 		return;
 	}
-	a->wide[a->n] = 1;
 	asm_emit(a, BPF_LD_MAP_FD_1(dst, fd));
 	asm_emit(a, BPF_LD_IMM64_2());
 }
