@@ -3,6 +3,8 @@
 #ifndef LOG_H
 #define LOG_H
 
+#include <stddef.h>
+
 extern int log_verbose; /* -v: print log_debug() messages */
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,129 @@
+/* Logging to stderr, OpenBSD style.  See log.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+#define LOG_PREFIX "ebpf-server: "
+#define LOG_LINE 1024
+
+int log_verbose;
+
+/*
+ * Format the whole line into one buffer and hand it to the kernel with a
+ * single write(2): stderr is shared by the reader and the HTTP worker
+ * threads, and one write per message keeps their lines from interleaving
+ * without a lock of our own.  err is the saved errno, or 0 for none.
+ */
+static void
+vlog(int err, const char *fmt, va_list ap)
+{
+	char buf[LOG_LINE];
+	size_t len, room;
+	int r;
+
+	len = strlen(LOG_PREFIX);
+	memcpy(buf, LOG_PREFIX, len);
+	/* Keep two bytes for the newline and the NUL vsnprintf writes. */
+	room = sizeof(buf) - 1 - len;
+	r = vsnprintf(buf + len, room, fmt, ap);
+	if (r > 0)
+		len += (size_t)r < room ? (size_t)r : room - 1;
+	if (err) {
+		room = sizeof(buf) - 1 - len;
+		r = snprintf(buf + len, room, ": %s", strerror(err));
+		if (r > 0)
+			len += (size_t)r < room ? (size_t)r : room - 1;
+	}
+	buf[len++] = '\n';
+	/* Nothing sensible to do if stderr is gone. */
+	if (write(STDERR_FILENO, buf, len) < 0)
+		return;
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	int err = errno;
+
+	va_start(ap, fmt);
+	vlog(err, fmt, ap);
+	va_end(ap);
+	errno = err;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+	int err = errno;
+
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+	errno = err;
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+	int err = errno;
+
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+	errno = err;
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+	int err = errno;
+
+	if (!log_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+	errno = err;
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+	int err = errno;
+
+	va_start(ap, fmt);
+	vlog(err, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void *
+ecalloc(size_t n, size_t size)
+{
+	void *p;
+
+	if (!(p = calloc(n, size)))
+		fatal("ecalloc: %zu * %zu bytes", n, size);
+	return p;
+}
