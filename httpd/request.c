@@ -1,0 +1,461 @@
+/*
+ * Request parsing and validation.  Everything here is a pure function of
+ * its arguments: the handlers in api.c do the I/O, this file decides what
+ * is acceptable and says precisely what is not, so that a client who sent
+ * "duration":"60" learns that it must be a number instead of getting a
+ * bare 400.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "httpd/request.h"
+
+/* Longest query parameter name and value we decode.  Every value we accept
+ * is far shorter; longer ones are rejected, not truncated. */
+#define QKEY_MAX 32
+#define QVAL_MAX 64
+
+/* One query parameter an endpoint accepts, and its decoded value. */
+struct qparam {
+	const char *name;
+	int seen;
+	char value[QVAL_MAX];
+};
+
+static int reject(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Write the message for the client and return -EINVAL, so that every error
+ * path is one line. */
+static int
+reject(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* "got a string": the type of what the client sent, for messages. */
+static const char *
+type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a non-integer number";
+	case JSON_TRUE:
+		return "true";
+	case JSON_FALSE:
+		return "false";
+	case JSON_NULL:
+		return "null";
+	}
+	return "an unknown type";
+}
+
+/*
+ * Parse body as exactly one JSON object.  The length is passed on so that a
+ * raw NUL byte is a syntax error instead of the end of the input, and
+ * without JSON_ALLOW_NUL "\u0000" is rejected too: every string we get can
+ * be used as a C string.  Duplicate keys are rejected because it is not
+ * clear which one the client meant.  JSON_DECODE_ANY lets a bare "60"
+ * parse, so that the client hears "must be a JSON object, got an integer"
+ * rather than a syntax error.  jansson limits nesting
+ * (JSON_PARSER_MAX_DEPTH), so deep input fails here instead of exhausting
+ * the stack.  Returns a new reference or NULL.
+ */
+static json_t *
+load_object(const char *body, size_t len, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root;
+
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (!root) {
+		reject(err, errlen, "invalid JSON: %s at line %d, column %d (byte %d)",
+		    je.text, je.line, je.column, je.position);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		reject(err, errlen, "request body must be a JSON object, got %s",
+		    type_name(root));
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* An integer member in [min, max].  Strings, reals, booleans and null are
+ * refused: "60" and 60.5 are client bugs we would rather show than guess. */
+static int
+get_int(const json_t *v, const char *name, json_int_t min, json_int_t max,
+    json_int_t *out, char *err, size_t errlen)
+{
+	json_int_t n;
+
+	if (!json_is_integer(v))
+		return reject(err, errlen, "%s must be an integer between %lld and "
+		    "%lld, got %s", name, (long long)min, (long long)max,
+		    type_name(v));
+	n = json_integer_value(v);
+	if (n < min || n > max)
+		return reject(err, errlen, "%s must be between %lld and %lld, got %lld",
+		    name, (long long)min, (long long)max, (long long)n);
+	*out = n;
+	return 0;
+}
+
+/* A command name as the kernel stores it: 1 to REQ_COMM_MAX bytes.  A
+ * longer name could never match, so it is an error rather than an empty
+ * result.  The caller has rejected embedded NULs already. */
+static int
+check_command(const char *s, size_t n, char *out, char *err, size_t errlen)
+{
+	if (n == 0)
+		return reject(err, errlen, "command must not be empty");
+	if (n > REQ_COMM_MAX)
+		return reject(err, errlen, "command is %zu bytes long, but the kernel "
+		    "keeps only the first %d bytes of a command name", n,
+		    REQ_COMM_MAX);
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+get_command(const json_t *v, char *out, char *err, size_t errlen)
+{
+	if (!json_is_string(v))
+		return reject(err, errlen, "command must be a string, got %s",
+		    type_name(v));
+	return check_command(json_string_value(v), json_string_length(v), out,
+	    err, errlen);
+}
+
+int
+req_parse_summary(const char *body, size_t len, struct req_summary *out,
+    char *err, size_t errlen)
+{
+	json_t *root, *v;
+	const char *key;
+	json_int_t n;
+	int has_command = 0, has_duration = 0, rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!(root = load_object(body, len, err, errlen)))
+		return -EINVAL;
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "pid") == 0) {
+			rc = get_int(v, "pid", 1, REQ_PID_MAX, &n, err, errlen);
+			out->has_pid = 1;
+			out->pid = (uint32_t)n;
+		} else if (strcmp(key, "command") == 0) {
+			rc = get_command(v, out->command, err, errlen);
+			has_command = 1;
+		} else if (strcmp(key, "duration") == 0) {
+			rc = get_int(v, "duration", 1, REQ_DURATION_MAX, &n, err,
+			    errlen);
+			has_duration = 1;
+			out->duration = (unsigned)n;
+		} else {
+			rc = reject(err, errlen, "unknown field \"%s\"", key);
+		}
+		if (rc < 0)
+			goto out;
+	}
+	if (out->has_pid && has_command)
+		rc = reject(err, errlen, "give either \"pid\" or \"command\", not both");
+	else if (!out->has_pid && !has_command)
+		rc = reject(err, errlen, "missing field \"pid\" or \"command\"");
+	else if (!has_duration)
+		rc = reject(err, errlen, "missing field \"duration\" (seconds, "
+		    "1 to %d)", REQ_DURATION_MAX);
+out:
+	json_decref(root);
+	return rc;
+}
+
+/* True when body holds nothing but JSON whitespace. */
+static int
+is_blank(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
+int
+req_parse_list_body(const char *body, size_t len, struct req_list *out,
+    char *err, size_t errlen)
+{
+	json_t *root, *v;
+	const char *key;
+	json_int_t n;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->limit = REQ_LIMIT_DEFAULT;
+	/* curl -X POST sends no body at all; that means "everything". */
+	if (is_blank(body, len))
+		return 0;
+	if (!(root = load_object(body, len, err, errlen)))
+		return -EINVAL;
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "pid") == 0) {
+			rc = get_int(v, "pid", 1, REQ_PID_MAX, &n, err, errlen);
+			out->has_pid = 1;
+			out->pid = (uint32_t)n;
+		} else if (strcmp(key, "command") == 0) {
+			rc = get_command(v, out->command, err, errlen);
+		} else if (strcmp(key, "limit") == 0) {
+			rc = get_int(v, "limit", 1, REQ_LIMIT_MAX, &n, err, errlen);
+			out->limit = (unsigned)n;
+		} else {
+			rc = reject(err, errlen, "unknown field \"%s\"", key);
+		}
+		if (rc < 0)
+			break;
+	}
+	json_decref(root);
+	return rc;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+req_url_decode(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+	int hi, lo;
+	char c;
+
+	if (outlen == 0)
+		return -ENAMETOOLONG;
+	for (i = 0; i < len; i++) {
+		c = s[i];
+		if (c == '%') {
+			/* Unlike mg_get_var(), a stray '%' is an error: it is
+			 * more likely a client bug than a literal percent. */
+			if (len - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0)
+				return -EINVAL;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		/* A NUL would silently cut the value short. */
+		if (c == '\0')
+			return -EINVAL;
+		if (o + 1 >= outlen)
+			return -ENAMETOOLONG;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+/*
+ * Split qs at '&' into the parameters in p[0..np).  A parameter we do not
+ * know, or one given twice, is an error: silently ignoring "?pid=1&pid=2"
+ * or a misspelt "?lmit=5" would answer a question the client did not ask.
+ * Empty segments ("a=1&&b=2", a trailing '&') are skipped.
+ */
+static int
+query_split(const char *qs, struct qparam *p, size_t np, char *err,
+    size_t errlen)
+{
+	const char *s, *end, *eq;
+	char key[QKEY_MAX];
+	size_t klen, i;
+	int n;
+
+	for (s = qs; s && *s; s = *end ? end + 1 : end) {
+		end = strchr(s, '&');
+		if (!end)
+			end = s + strlen(s);
+		if (end == s)
+			continue;
+		eq = memchr(s, '=', (size_t)(end - s));
+		klen = (size_t)((eq ? eq : end) - s);
+		n = req_url_decode(s, klen, key, sizeof(key));
+		if (n == -EINVAL)
+			return reject(err, errlen, "malformed percent-encoding in query "
+			    "parameter name \"%.*s\"", (int)(klen > 40 ? 40 : klen), s);
+		for (i = 0; n >= 0 && i < np; i++)
+			if (strcmp(key, p[i].name) == 0)
+				break;
+		if (n < 0 || i == np)
+			return reject(err, errlen, "unknown query parameter \"%.*s\"",
+			    (int)(klen > 40 ? 40 : klen), s);
+		if (p[i].seen)
+			return reject(err, errlen, "query parameter \"%s\" given more "
+			    "than once", p[i].name);
+		p[i].seen = 1;
+		if (!eq)
+			continue;
+		n = req_url_decode(eq + 1, (size_t)(end - eq - 1), p[i].value,
+		    sizeof(p[i].value));
+		if (n == -EINVAL)
+			return reject(err, errlen, "malformed percent-encoding in query "
+			    "parameter \"%s\"", p[i].name);
+		if (n < 0)
+			return reject(err, errlen, "query parameter \"%s\" is too long",
+			    p[i].name);
+	}
+	return 0;
+}
+
+/*
+ * A decimal integer in [min, max]: digits only, so "12abc", " 1", "+1",
+ * "0x10" and "1.5" are all refused.  Accumulation stops once past max, so
+ * "99999999999999999999" cannot overflow; it is reported as out of range.
+ */
+static int
+query_uint(const char *name, const char *s, unsigned long min,
+    unsigned long max, unsigned long *out, char *err, size_t errlen)
+{
+	const char *p = s;
+	unsigned long v = 0;
+	int neg = 0, over = 0;
+
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (*p == '\0')
+		goto notint;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto notint;
+		if (v > max)
+			over = 1;
+		else
+			v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (neg || over || v < min || v > max)
+		return reject(err, errlen, "%s must be between %lu and %lu, got %.32s%s",
+		    name, min, max, s, strlen(s) > 32 ? "..." : "");
+	*out = v;
+	return 0;
+notint:
+	return reject(err, errlen, "%s must be an integer between %lu and %lu, "
+	    "got \"%.32s%s\"", name, min, max, s, strlen(s) > 32 ? "..." : "");
+}
+
+/* ?pretty, ?pretty=1 and ?pretty=true indent; 0 and false do not. */
+static int
+query_pretty(const struct qparam *q, int *pretty, char *err, size_t errlen)
+{
+	const char *v = q->value;
+
+	*pretty = 0;
+	if (!q->seen)
+		return 0;
+	if (!*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0) {
+		*pretty = 1;
+		return 0;
+	}
+	if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+		return 0;
+	return reject(err, errlen, "pretty must be 1, 0, true or false, got "
+	    "\"%.32s\"", v);
+}
+
+int
+req_parse_query(const char *qs, int *pretty, char *err, size_t errlen)
+{
+	struct qparam p[] = { { .name = "pretty" } };
+	int rc;
+
+	*pretty = 0;
+	if ((rc = query_split(qs, p, 1, err, errlen)) < 0)
+		return rc;
+	return query_pretty(&p[0], pretty, err, errlen);
+}
+
+int
+req_parse_list_query(const char *qs, struct req_list *out, int *pretty,
+    char *err, size_t errlen)
+{
+	enum { PID, COMMAND, LIMIT, PRETTY, NPARAM };
+	struct qparam p[NPARAM] = {
+		[PID] = { .name = "pid" },
+		[COMMAND] = { .name = "command" },
+		[LIMIT] = { .name = "limit" },
+		[PRETTY] = { .name = "pretty" },
+	};
+	unsigned long v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->limit = REQ_LIMIT_DEFAULT;
+	*pretty = 0;
+	if ((rc = query_split(qs, p, NPARAM, err, errlen)) < 0)
+		return rc;
+	if (p[PID].seen) {
+		if ((rc = query_uint("pid", p[PID].value, 1, REQ_PID_MAX, &v, err,
+		    errlen)) < 0)
+			return rc;
+		out->has_pid = 1;
+		out->pid = (uint32_t)v;
+	}
+	if (p[COMMAND].seen && (rc = check_command(p[COMMAND].value,
+	    strlen(p[COMMAND].value), out->command, err, errlen)) < 0)
+		return rc;
+	if (p[LIMIT].seen) {
+		if ((rc = query_uint("limit", p[LIMIT].value, 1, REQ_LIMIT_MAX, &v,
+		    err, errlen)) < 0)
+			return rc;
+		out->limit = (unsigned)v;
+	}
+	return query_pretty(&p[PRETTY], pretty, err, errlen);
+}
+
+int
+req_want_pretty(const char *qs)
+{
+	const char *s, *end;
+	size_t n;
+
+	for (s = qs; s && *s; s = *end ? end + 1 : end) {
+		end = strchr(s, '&');
+		if (!end)
+			end = s + strlen(s);
+		n = (size_t)(end - s);
+		if ((n == 6 && memcmp(s, "pretty", 6) == 0) ||
+		    (n == 8 && memcmp(s, "pretty=1", 8) == 0) ||
+		    (n == 11 && memcmp(s, "pretty=true", 11) == 0))
+			return 1;
+	}
+	return 0;
+}

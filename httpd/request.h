@@ -1,0 +1,73 @@
+/*
+ * Parsing and validation of what clients send: JSON request bodies and
+ * query strings.  Pure functions of their input (no I/O, no globals), so
+ * that they can be unit-tested and fuzzed on their own.
+ *
+ * Every parser fills its struct and returns 0, or returns -EINVAL and
+ * writes a message for the client into err (always NUL-terminated, may be
+ * truncated; may hold invalid UTF-8 copied from the input, so sanitise it
+ * before putting it into JSON).
+ */
+#ifndef REQUEST_H
+#define REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define REQ_PID_MAX 4194304     /* PID_MAX_LIMIT on 64-bit kernels */
+#define REQ_COMM_MAX 15         /* TASK_COMM_LEN - 1 */
+#define REQ_DURATION_MAX 3600   /* seconds; the store keeps an hour of counters */
+#define REQ_LIMIT_DEFAULT 100
+#define REQ_LIMIT_MAX 1000
+#define REQ_BODY_MAX 65536      /* larger bodies are answered with 413 */
+#define REQ_ERR_MAX 256         /* a big enough err buffer */
+
+/* POST /api/connection-summary: exactly one of pid and command. */
+struct req_summary {
+	int has_pid;
+	uint32_t pid;
+	char command[REQ_COMM_MAX + 1]; /* "" when filtering by pid */
+	unsigned duration;              /* seconds, 1..REQ_DURATION_MAX */
+};
+
+/* GET and POST /api/list-connections: every filter is optional. */
+struct req_list {
+	int has_pid;
+	uint32_t pid;
+	char command[REQ_COMM_MAX + 1]; /* "" for any command */
+	unsigned limit;                 /* per pid, REQ_LIMIT_DEFAULT if not given */
+};
+
+/* Body of POST /api/connection-summary. */
+int req_parse_summary(const char *body, size_t len, struct req_summary *out,
+    char *err, size_t errlen);
+
+/* Body of POST /api/list-connections; an empty body means no filter. */
+int req_parse_list_body(const char *body, size_t len, struct req_list *out,
+    char *err, size_t errlen);
+
+/*
+ * Query string of GET /api/list-connections (pid, command, limit, pretty).
+ * qs is the part after '?' (NULL for none).  *pretty is set to 0 or 1.
+ */
+int req_parse_list_query(const char *qs, struct req_list *out, int *pretty,
+    char *err, size_t errlen);
+
+/* Query string of every other endpoint: only "pretty" is allowed. */
+int req_parse_query(const char *qs, int *pretty, char *err, size_t errlen);
+
+/*
+ * Best effort for error responses, when the query string could not be
+ * parsed: 1 if some parameter is exactly pretty, pretty=1 or pretty=true.
+ */
+int req_want_pretty(const char *qs);
+
+/*
+ * Percent-decode one query component of len bytes ('+' is a space) into
+ * out (outlen bytes, NUL-terminated).  Returns the decoded length, or
+ * -EINVAL for a malformed escape or an encoded NUL, -ENAMETOOLONG when it
+ * does not fit.
+ */
+int req_url_decode(const char *s, size_t len, char *out, size_t outlen);
+
+#endif
