@@ -1,0 +1,206 @@
+/*
+ * Events and responses as JSON.  The output must always be valid UTF-8,
+ * while the kernel hands us raw bytes: a process can name itself anything
+ * with prctl(PR_SET_NAME), and unix socket paths are arbitrary bytes.
+ * jansson refuses invalid UTF-8 (json_string() returns NULL), so every
+ * string that did not come from a JSON parser goes through
+ * json_str_sanitize() first.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "httpd/json.h"
+#include "util/event.h"
+#include "util/timefmt.h"
+
+/*
+ * Length of the well-formed UTF-8 character at s (at most n bytes), or 0
+ * if there is none; then *bad is the length of the maximal subpart to
+ * replace with one U+FFFD (at least 1), as Unicode recommends (chapter 3,
+ * "U+FFFD Substitution of Maximal Subparts"), so that a truncated sequence
+ * swallows neither the byte after it nor the rest of the string.  The
+ * ranges are Table 3-7's, which excludes overlong forms, surrogates and
+ * code points past U+10FFFF.
+ */
+static size_t
+utf8_char(const unsigned char *s, size_t n, size_t *bad)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	*bad = 1;
+	if (c >= 0x01 && c <= 0x7f)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		need = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;        /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;        /* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;        /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;        /* past U+10FFFF */
+	} else {
+		return 0;                 /* NUL, continuation, C0, C1, F5..FF */
+	}
+	for (i = 1; i < need; i++) {
+		if (i >= n || s[i] < lo || s[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need;
+}
+
+size_t
+json_str_sanitize(const char *s, size_t len, char *out, size_t outlen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0, n, bad;
+	const char *src;
+
+	if (outlen == 0)
+		return 0;
+	while (i < len) {
+		n = utf8_char(u + i, len - i, &bad);
+		if (n > 0) {
+			src = s + i;
+			i += n;
+		} else {
+			src = UTF8_REPLACEMENT;
+			n = sizeof(UTF8_REPLACEMENT) - 1;
+			i += bad;
+		}
+		if (o + n >= outlen)
+			break;
+		memcpy(out + o, src, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+json_t *
+json_str_new(const char *s, size_t len)
+{
+	char small[3 * 128 + 1], *buf = small;
+	size_t n;
+	json_t *v;
+
+	/* Command names and unix paths fit on the stack; only longer strings
+	 * (error messages quoting client input) need the heap. */
+	if (len > (SIZE_MAX - 1) / 3)
+		return NULL;
+	if (len > (sizeof(small) - 1) / 3 && !(buf = malloc(3 * len + 1)))
+		return NULL;
+	n = json_str_sanitize(s, len, buf, 3 * len + 1);
+	v = json_stringn(buf, n);
+	if (buf != small)
+		free(buf);
+	return v;
+}
+
+int
+json_set(json_t *obj, const char *key, json_t *val)
+{
+	/* json_object_set_new() steals val even when it fails, and fails
+	 * cleanly when val is NULL. */
+	return json_object_set_new(obj, key, val) < 0 ? -ENOMEM : 0;
+}
+
+/* A JSON string from a C string we know is ASCII (our own names). */
+static json_t *
+str(const char *s)
+{
+	return json_str_new(s, strlen(s));
+}
+
+json_t *
+json_event_new(const struct event *ev)
+{
+	char dst[EV_PATH_MAX + 64], ip[64], ts[40];
+	json_t *o;
+	int rc = 0;
+
+	if (!(o = json_object()))
+		return NULL;
+	/* The formatters truncate like snprintf; buffers hold the longest
+	 * unix path and "[v6]:port", so nothing is cut in practice. */
+	ev_destination(ev, dst, sizeof(dst));
+	ev_ip(ev, ip, sizeof(ip));
+	if (time_rfc3339(ev->ts, ts, sizeof(ts)) < 0)
+		ts[0] = '\0';
+
+	rc |= json_set(o, "pid", json_integer(ev->pid));
+	rc |= json_set(o, "tid", json_integer(ev->tid));
+	rc |= json_set(o, "ppid", json_integer(ev->ppid));
+	rc |= json_set(o, "uid", json_integer(ev->uid));
+	rc |= json_set(o, "gid", json_integer(ev->gid));
+	rc |= json_set(o, "command",
+	    json_str_new(ev->comm, strnlen(ev->comm, sizeof(ev->comm))));
+	rc |= json_set(o, "destination",
+	    json_str_new(dst, strnlen(dst, sizeof(dst))));
+	rc |= json_set(o, "destination_ip", str(ip));
+	rc |= json_set(o, "destination_port", json_integer(ev->port));
+	rc |= json_set(o, "address_family", str(ev_family_name(ev)));
+	rc |= json_set(o, "protocol", str(ev_protocol_name(ev)));
+	rc |= json_set(o, "socket_type", str(ev_type_name(ev)));
+	rc |= json_set(o, "service", str(ev_service(ev)));
+	rc |= json_set(o, "syscall", str(ev_syscall_name(ev)));
+	rc |= json_set(o, "count", json_integer(ev->count));
+	rc |= json_set(o, "return_code", json_integer(ev->ret));
+	/* json_int_t is signed 64-bit; cgroup ids are kernfs node ids, far
+	 * below 2^63. */
+	rc |= json_set(o, "cgroup_id", json_integer((json_int_t)ev->cgroup_id));
+	rc |= json_set(o, "timestamp", str(ts));
+	if (rc < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+json_error_new(const char *msg)
+{
+	json_t *o;
+
+	if (!(o = json_object()))
+		return NULL;
+	if (json_set(o, "error", json_str_new(msg, strlen(msg))) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+char *
+json_body(const json_t *v, int pretty, size_t *len)
+{
+	char *s, *t;
+	size_t n;
+
+	s = json_dumps(v, pretty ? JSON_INDENT(2) : JSON_COMPACT);
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	if (!(t = realloc(s, n + 2))) {
+		free(s);
+		return NULL;
+	}
+	t[n] = '\n';
+	t[n + 1] = '\0';
+	*len = n + 1;
+	return t;
+}

@@ -1,0 +1,362 @@
+/*
+ * JSON output: the UTF-8 sanitiser against the cases Unicode spells out,
+ * events with every field checked, and the response encoding.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+#include "../../httpd/json.c"
+
+#define R UTF8_REPLACEMENT
+
+/* Sanitise a string literal (its NULs included) and compare. */
+#define SAN(in, want) san(in, sizeof(in) - 1, want, sizeof(want) - 1)
+
+static void
+san(const char *in, size_t len, const char *want, size_t wantlen)
+{
+	char out[256];
+	size_t n;
+
+	n = json_str_sanitize(in, len, out, sizeof(out));
+	if (n != wantlen || memcmp(out, want, n) != 0 || out[n] != '\0')
+		fail_msg("sanitising %zu bytes gave %zu bytes, want %zu", len, n,
+		    wantlen);
+}
+
+static void
+test_sanitize_valid(void **state)
+{
+	(void)state;
+	SAN("", "");
+	SAN("curl", "curl");
+	SAN("caf\xc3\xa9", "caf\xc3\xa9");               /* U+00E9 */
+	SAN("\xe2\x82\xac", "\xe2\x82\xac");             /* U+20AC */
+	SAN("\xf0\x9d\x84\x9e", "\xf0\x9d\x84\x9e");     /* U+1D11E */
+	SAN("\xef\xbf\xbd", "\xef\xbf\xbd");             /* U+FFFD itself */
+	SAN("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf");     /* U+10FFFF */
+	SAN("\xed\x9f\xbf", "\xed\x9f\xbf");             /* U+D7FF */
+	SAN("\x01\x1f\x7f", "\x01\x1f\x7f");             /* controls: JSON escapes them */
+}
+
+static void
+test_sanitize_invalid(void **state)
+{
+	(void)state;
+	SAN("\x80", R);
+	SAN("a\xff" "b", "a" R "b");
+	SAN("\xfe\xff", R R);
+	SAN("a\0b", "a" R "b");                          /* NUL */
+	/* Truncated sequences: one U+FFFD, the next byte survives. */
+	SAN("\xe2\x82", R);
+	SAN("\xe2\x82" "A", R "A");
+	SAN("\xf0\x9f\x98", R);
+	SAN("\xf0\x9f\x98" "\xc3\xa9", R "\xc3\xa9");
+	SAN("\xc3", R);
+	/* Overlong forms, surrogates, past U+10FFFF: Unicode's Table 3-8. */
+	SAN("\xc0\xaf", R R);
+	SAN("\xc1\xbf", R R);
+	SAN("\xe0\x80\xaf", R R R);
+	SAN("\xf0\x80\x80\xaf", R R R R);
+	SAN("\xed\xa0\x80", R R R);
+	SAN("\xed\xbf\xbf", R R R);
+	SAN("\xf4\x90\x80\x80", R R R R);
+	SAN("\xf5\x80\x80\x80", R R R R);
+	SAN("\x61\xf1\x80\x80\xe1\x80\xc2\x62\x80\x63\x80\xbf\x64",
+	    "a" R R R "b" R "c" R R "d");                 /* Unicode's example */
+}
+
+static void
+test_sanitize_short_buffer(void **state)
+{
+	char out[5];
+
+	(void)state;
+	/* Characters that do not fit are dropped whole, never cut. */
+	assert_int_equal(json_str_sanitize("ab\xe2\x82\xac", 5, out, sizeof(out)), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(json_str_sanitize("abc\xff", 4, out, sizeof(out)), 3);
+	assert_string_equal(out, "abc");
+	assert_int_equal(json_str_sanitize("abcd", 4, out, sizeof(out)), 4);
+	assert_string_equal(out, "abcd");
+	assert_int_equal(json_str_sanitize("abcde", 5, out, sizeof(out)), 4);
+	assert_int_equal(json_str_sanitize("abc", 3, out, 1), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(json_str_sanitize("abc", 3, out, 0), 0);
+}
+
+/* Whatever the bytes, the result is something jansson accepts. */
+static void
+test_sanitize_random(void **state)
+{
+	unsigned char in[64];
+	char out[3 * sizeof(in) + 1];
+	unsigned seed = 1;
+	size_t i, len, n;
+	json_t *s;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 20000; round++) {
+		len = (size_t)rand_r(&seed) % sizeof(in);
+		for (i = 0; i < len; i++) {
+			/* Bias towards the interesting bytes. */
+			in[i] = (unsigned char)rand_r(&seed);
+			if (rand_r(&seed) % 2)
+				in[i] |= 0x80;
+		}
+		n = json_str_sanitize((char *)in, len, out, sizeof(out));
+		assert_true(n < sizeof(out));
+		assert_int_equal(strlen(out), n);
+		if (!(s = json_stringn(out, n)))
+			fail_msg("round %d: jansson refused the sanitised string", round);
+		json_decref(s);
+	}
+}
+
+static void
+test_str_new(void **state)
+{
+	char big[1000];
+	json_t *s;
+
+	(void)state;
+	/* json_string() would return NULL for this. */
+	assert_null(json_string("bad\xff"));
+	s = json_str_new("bad\xff", 4);
+	assert_non_null(s);
+	assert_string_equal(json_string_value(s), "bad" R);
+	json_decref(s);
+
+	/* Longer than the stack buffer: the heap path. */
+	memset(big, '\xff', sizeof(big));
+	s = json_str_new(big, sizeof(big));
+	assert_non_null(s);
+	assert_int_equal(json_string_length(s), 3 * sizeof(big));
+	json_decref(s);
+}
+
+static json_t *
+event_json(const struct event *ev)
+{
+	json_t *o = json_event_new(ev);
+
+	assert_non_null(o);
+	return o;
+}
+
+static void
+assert_int_field(const json_t *o, const char *key, json_int_t want)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_integer(v))
+		fail_msg("field %s is missing or not an integer", key);
+	if (json_integer_value(v) != want)
+		fail_msg("field %s is %lld, want %lld", key,
+		    (long long)json_integer_value(v), (long long)want);
+}
+
+static void
+assert_str_field(const json_t *o, const char *key, const char *want)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!json_is_string(v))
+		fail_msg("field %s is missing or not a string", key);
+	if (strcmp(json_string_value(v), want) != 0)
+		fail_msg("field %s is \"%s\", want \"%s\"", key,
+		    json_string_value(v), want);
+}
+
+static void
+test_event_inet(void **state)
+{
+	static const char *keys[] = {
+		"pid", "tid", "ppid", "uid", "gid", "command", "destination",
+		"destination_ip", "destination_port", "address_family", "protocol",
+		"socket_type", "service", "syscall", "count", "return_code",
+		"cgroup_id", "timestamp",
+	};
+	struct event ev;
+	const char *key;
+	json_t *o, *v;
+	size_t i = 0;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	ev.ts = 1764070275123456789ull;      /* 2025-11-25T11:31:15.123456789Z */
+	ev.cgroup_id = 4294967297ull;
+	ev.pid = 1234;
+	ev.tid = 1235;
+	ev.ppid = 1;
+	ev.uid = 1000;
+	ev.gid = 100;
+	ev.ret = -115;                       /* -EINPROGRESS */
+	ev.count = 1;
+	ev.family = AF_INET;
+	ev.port = 443;
+	ev.sock_type = SOCK_STREAM;
+	ev.protocol = IPPROTO_TCP;
+	ev.syscall = EV_CONNECT;
+	strcpy(ev.comm, "curl");
+	inet_pton(AF_INET, "93.184.216.34", ev.ip);
+
+	o = event_json(&ev);
+	/* Every field, in the documented order, and nothing else. */
+	assert_int_equal(json_object_size(o), sizeof(keys) / sizeof(keys[0]));
+	json_object_foreach(o, key, v) {
+		assert_string_equal(key, keys[i]);
+		i++;
+	}
+	assert_int_field(o, "pid", 1234);
+	assert_int_field(o, "tid", 1235);
+	assert_int_field(o, "ppid", 1);
+	assert_int_field(o, "uid", 1000);
+	assert_int_field(o, "gid", 100);
+	assert_str_field(o, "command", "curl");
+	assert_str_field(o, "destination", "93.184.216.34:443");
+	assert_str_field(o, "destination_ip", "93.184.216.34");
+	assert_int_field(o, "destination_port", 443);
+	assert_str_field(o, "address_family", "AF_INET");
+	assert_str_field(o, "protocol", "TCP");
+	assert_str_field(o, "socket_type", "STREAM");
+	assert_str_field(o, "service", "https");
+	assert_str_field(o, "syscall", "connect");
+	assert_int_field(o, "count", 1);
+	assert_int_field(o, "return_code", -115);
+	assert_int_field(o, "cgroup_id", 4294967297ll);
+	assert_str_field(o, "timestamp", "2025-11-25T11:31:15.123456789Z");
+	json_decref(o);
+}
+
+static void
+test_event_inet6_udp(void **state)
+{
+	struct event ev;
+	json_t *o;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	ev.pid = 4194304;
+	ev.uid = 4294967295u;                /* (uid_t)-1 stays unsigned */
+	ev.count = 7;
+	ev.family = AF_INET6;
+	ev.port = 53;
+	ev.sock_type = SOCK_DGRAM;
+	ev.protocol = IPPROTO_UDP;
+	ev.syscall = EV_SENDMSG;
+	strcpy(ev.comm, "systemd-resolve");
+	inet_pton(AF_INET6, "2001:db8::1", ev.ip);
+
+	o = event_json(&ev);
+	assert_int_field(o, "pid", 4194304);
+	assert_int_field(o, "uid", 4294967295ll);
+	assert_int_field(o, "count", 7);
+	assert_str_field(o, "command", "systemd-resolve");
+	assert_str_field(o, "destination", "[2001:db8::1]:53");
+	assert_str_field(o, "destination_ip", "2001:db8::1");
+	assert_str_field(o, "address_family", "AF_INET6");
+	assert_str_field(o, "protocol", "UDP");
+	assert_str_field(o, "socket_type", "DGRAM");
+	assert_str_field(o, "service", "dns");
+	assert_str_field(o, "syscall", "sendmsg");
+	assert_str_field(o, "timestamp", "1970-01-01T00:00:00.000000000Z");
+	json_decref(o);
+}
+
+static void
+test_event_raw_bytes(void **state)
+{
+	struct event ev;
+	json_t *o;
+	char *s;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	ev.family = AF_UNIX;
+	ev.sock_type = SOCK_STREAM;
+	/* prctl(PR_SET_NAME) takes any bytes; so does a unix socket path. */
+	memcpy(ev.comm, "ev\xffil\xe2\x82", 7);
+	strcpy(ev.path, "/run/\xc0\xafsock");
+	o = event_json(&ev);
+	assert_str_field(o, "command", "ev" R "il" R);
+	assert_str_field(o, "destination", "/run/" R R "sock");
+	assert_str_field(o, "destination_ip", "");
+	assert_int_field(o, "destination_port", 0);
+	assert_str_field(o, "address_family", "AF_UNIX");
+	assert_str_field(o, "protocol", "UNIX");
+	assert_str_field(o, "service", "");
+	s = json_dumps(o, 0);
+	assert_non_null(s);
+	free(s);
+	json_decref(o);
+
+	/* A full comm without a NUL must not be read past. */
+	memset(ev.comm, 'x', sizeof(ev.comm));
+	o = event_json(&ev);
+	assert_str_field(o, "command", "xxxxxxxxxxxxxxxx");
+	json_decref(o);
+}
+
+static void
+test_error_and_body(void **state)
+{
+	json_t *o;
+	char *b;
+	size_t len = 0;
+
+	(void)state;
+	o = json_error_new("unknown field \"\xff\"");
+	assert_non_null(o);
+	b = json_body(o, 0, &len);
+	assert_non_null(b);
+	assert_string_equal(b, "{\"error\":\"unknown field \\\"" R "\\\"\"}\n");
+	assert_int_equal(len, strlen(b));
+	free(b);
+
+	b = json_body(o, 1, &len);
+	assert_non_null(b);
+	assert_string_equal(b, "{\n  \"error\": \"unknown field \\\"" R "\\\"\"\n}\n");
+	assert_int_equal(len, strlen(b));
+	free(b);
+	json_decref(o);
+
+	/* Key order is insertion order, numbers are plain. */
+	o = json_object();
+	assert_int_equal(json_set(o, "b", json_integer(-1)), 0);
+	assert_int_equal(json_set(o, "a", json_true()), 0);
+	assert_int_equal(json_set(o, "c", NULL), -ENOMEM);
+	b = json_body(o, 0, &len);
+	assert_string_equal(b, "{\"b\":-1,\"a\":true}\n");
+	free(b);
+	json_decref(o);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sanitize_valid),
+		cmocka_unit_test(test_sanitize_invalid),
+		cmocka_unit_test(test_sanitize_short_buffer),
+		cmocka_unit_test(test_sanitize_random),
+		cmocka_unit_test(test_str_new),
+		cmocka_unit_test(test_event_inet),
+		cmocka_unit_test(test_event_inet6_udp),
+		cmocka_unit_test(test_event_raw_bytes),
+		cmocka_unit_test(test_error_and_body),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
