@@ -1,0 +1,257 @@
+/* Decoding and naming connection events.  See event.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "util/event.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+/* Offsets inside struct sockaddr_in / sockaddr_in6 / sockaddr_un. */
+#define SA_PORT_OFF 2
+#define SIN_ADDR_OFF 4
+#define SIN6_ADDR_OFF 8
+#define SUN_PATH_OFF 2
+
+/*
+ * The unix path in sun_path, as ss(8) prints it.  The caller's addrlen
+ * says how many bytes are meaningful: a pathname socket ends at the first
+ * NUL, an abstract one (first byte NUL) ends at addrlen exactly and may
+ * contain NULs, which become '@' so the result stays one C string.
+ */
+static void
+decode_unix(const uint8_t *addr, size_t addrlen, char *path)
+{
+	size_t len = addrlen > SUN_PATH_OFF ? addrlen - SUN_PATH_OFF : 0;
+	const uint8_t *sun = addr + SUN_PATH_OFF;
+	size_t i;
+
+	if (len > EV_PATH_MAX)
+		len = EV_PATH_MAX;
+	if (len == 0) {
+		path[0] = '\0';
+		return;
+	}
+	if (sun[0] == '\0') {
+		path[0] = '@';
+		for (i = 1; i < len; i++)
+			path[i] = sun[i] ? (char)sun[i] : '@';
+		path[len] = '\0';
+		return;
+	}
+	for (i = 0; i < len && sun[i]; i++)
+		path[i] = (char)sun[i];
+	path[i] = '\0';
+}
+
+int
+ev_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *ev)
+{
+	const struct kevent *k = raw;
+	size_t addrlen;
+	uint16_t port;
+
+	if (!raw || len < sizeof(*k))
+		return -EINVAL;
+	memset(ev, 0, sizeof(*ev));
+	ev->ts = k->ts + (uint64_t)mono_to_real;
+	ev->cgroup_id = k->cgroup_id;
+	ev->pid = k->pid;
+	ev->tid = k->tid;
+	ev->ppid = k->ppid;
+	ev->uid = k->uid;
+	ev->gid = k->gid;
+	ev->ret = k->ret;
+	ev->count = k->count ? k->count : 1;
+	ev->sock_type = k->sock_type;
+	ev->protocol = k->protocol;
+	ev->syscall = (uint8_t)k->syscall;
+	memcpy(ev->comm, k->comm, EV_COMM_LEN);
+	ev->comm[EV_COMM_LEN - 1] = '\0';
+
+	addrlen = k->addrlen < EV_ADDR_MAX ? k->addrlen : EV_ADDR_MAX;
+	if (addrlen < sizeof(ev->family))
+		return 0; /* no address at all, family 0 (AF_UNSPEC) */
+	memcpy(&ev->family, k->addr, sizeof(ev->family));
+
+	/* A short sockaddr leaves the fields it does not reach at zero. */
+	switch (ev->family) {
+	case AF_INET:
+		if (addrlen >= SA_PORT_OFF + sizeof(port)) {
+			memcpy(&port, k->addr + SA_PORT_OFF, sizeof(port));
+			ev->port = ntohs(port);
+		}
+		if (addrlen >= SIN_ADDR_OFF + 4)
+			memcpy(ev->ip, k->addr + SIN_ADDR_OFF, 4);
+		break;
+	case AF_INET6:
+		if (addrlen >= SA_PORT_OFF + sizeof(port)) {
+			memcpy(&port, k->addr + SA_PORT_OFF, sizeof(port));
+			ev->port = ntohs(port);
+		}
+		if (addrlen >= SIN6_ADDR_OFF + 16)
+			memcpy(ev->ip, k->addr + SIN6_ADDR_OFF, 16);
+		break;
+	case AF_UNIX:
+		/* sk_protocol of a unix socket is 0 or PF_UNIX: not an IPPROTO. */
+		ev->protocol = 0;
+		decode_unix(k->addr, addrlen, ev->path);
+		break;
+	}
+	return 0;
+}
+
+const char *
+ev_family_name(const struct event *ev)
+{
+	switch (ev->family) {
+	case AF_INET:
+		return "AF_INET";
+	case AF_INET6:
+		return "AF_INET6";
+	case AF_UNIX:
+		return "AF_UNIX";
+	}
+	return "UNKNOWN";
+}
+
+const char *
+ev_protocol_name(const struct event *ev)
+{
+	if (ev->family == AF_UNIX)
+		return "UNIX";
+	if (ev->family != AF_INET && ev->family != AF_INET6)
+		return "UNKNOWN"; /* other families number protocols their own way */
+	switch (ev->protocol) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return "ICMP";
+	case IPPROTO_SCTP:
+		return "SCTP";
+	case IPPROTO_MPTCP:
+		return "MPTCP";
+	}
+	if (ev->sock_type != EV_UNKNOWN && (ev->sock_type & 0xf) == SOCK_RAW)
+		return "RAW";
+	/* Protocol 0 asks the kernel for the type's default protocol. */
+	if (ev->protocol == 0 && ev->sock_type != EV_UNKNOWN) {
+		switch (ev->sock_type & 0xf) {
+		case SOCK_STREAM:
+			return "TCP";
+		case SOCK_DGRAM:
+			return "UDP";
+		}
+	}
+	return "UNKNOWN";
+}
+
+const char *
+ev_type_name(const struct event *ev)
+{
+	if (ev->sock_type == EV_UNKNOWN)
+		return "UNKNOWN";
+	/* Only the low bits are the type; SOCK_NONBLOCK/CLOEXEC are flags. */
+	switch (ev->sock_type & 0xf) {
+	case SOCK_STREAM:
+		return "STREAM";
+	case SOCK_DGRAM:
+		return "DGRAM";
+	case SOCK_SEQPACKET:
+		return "SEQPACKET";
+	case SOCK_RAW:
+		return "RAW";
+	case SOCK_RDM:
+		return "RDM";
+	}
+	return "UNKNOWN";
+}
+
+const char *
+ev_syscall_name(const struct event *ev)
+{
+	switch (ev->syscall) {
+	case EV_CONNECT:
+		return "connect";
+	case EV_SENDTO:
+		return "sendto";
+	case EV_SENDMSG:
+		return "sendmsg";
+	}
+	return "UNKNOWN";
+}
+
+/* Sorted by port for the binary search in ev_service(). */
+static const struct {
+	uint16_t port;
+	const char *name;
+} services[] = {
+	{ 20, "ftp" }, { 21, "ftp" }, { 22, "ssh" }, { 23, "telnet" },
+	{ 25, "smtp" }, { 53, "dns" }, { 67, "dhcp" }, { 68, "dhcp" },
+	{ 80, "http" }, { 110, "pop3" }, { 123, "ntp" }, { 143, "imap" },
+	{ 161, "snmp" }, { 389, "ldap" }, { 443, "https" }, { 465, "smtps" },
+	{ 514, "syslog" }, { 587, "submission" }, { 636, "ldaps" },
+	{ 853, "dns-over-tls" }, { 993, "imaps" }, { 995, "pop3s" },
+	{ 1883, "mqtt" }, { 2049, "nfs" }, { 2379, "etcd" }, { 3306, "mysql" },
+	{ 5353, "mdns" }, { 5432, "postgresql" }, { 6379, "redis" },
+	{ 6443, "kubernetes-api" }, { 8080, "http-alt" }, { 8443, "https-alt" },
+	{ 9090, "prometheus" }, { 9092, "kafka" }, { 11211, "memcached" },
+	{ 27017, "mongodb" },
+};
+
+const char *
+ev_service(const struct event *ev)
+{
+	size_t lo = 0, hi = sizeof(services) / sizeof(services[0]), mid;
+
+	if (ev->family != AF_INET && ev->family != AF_INET6)
+		return "";
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (services[mid].port == ev->port)
+			return services[mid].name;
+		if (services[mid].port < ev->port)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return "";
+}
+
+int
+ev_ip(const struct event *ev, char *buf, size_t n)
+{
+	char tmp[INET6_ADDRSTRLEN] = "";
+
+	if (ev->family == AF_INET)
+		inet_ntop(AF_INET, ev->ip, tmp, sizeof(tmp));
+	else if (ev->family == AF_INET6)
+		inet_ntop(AF_INET6, ev->ip, tmp, sizeof(tmp));
+	return snprintf(buf, n, "%s", tmp);
+}
+
+int
+ev_destination(const struct event *ev, char *buf, size_t n)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	switch (ev->family) {
+	case AF_INET:
+		ev_ip(ev, ip, sizeof(ip));
+		return snprintf(buf, n, "%s:%u", ip, (unsigned)ev->port);
+	case AF_INET6:
+		ev_ip(ev, ip, sizeof(ip));
+		return snprintf(buf, n, "[%s]:%u", ip, (unsigned)ev->port);
+	case AF_UNIX:
+		return snprintf(buf, n, "%.*s", EV_PATH_MAX + 1, ev->path);
+	}
+	return snprintf(buf, n, "%s", "");
+}
