@@ -242,11 +242,13 @@ find(const struct btf *b, const struct btf_type *t, const char *name,
 			if (mt && (BTF_INFO_KIND(mt->info) == BTF_KIND_STRUCT ||
 			    BTF_INFO_KIND(mt->info) == BTF_KIND_UNION)) {
 				uint32_t sub = 0;
+				int err = find(b, mt, name, &sub, size, depth + 1);
 
-				if (find(b, mt, name, &sub, size, depth + 1) == 0) {
+				if (err == 0)
 					*bits += moff + sub;
-					return 0;
-				}
+				/* Found, or found as a bitfield: stop. */
+				if (err != -ENOENT)
+					return err;
 			}
 			continue;
 		}
