@@ -85,7 +85,14 @@ load_object(const char *body, size_t len, char *err, size_t errlen)
 {
 	json_error_t je;
 	json_t *root;
+	const char *nul;
 
+	/* jansson reports a raw NUL as "end of file", which would puzzle. */
+	if ((nul = memchr(body, '\0', len)) != NULL) {
+		reject(err, errlen, "invalid JSON: NUL byte at byte %zu",
+		    (size_t)(nul - body));
+		return NULL;
+	}
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!root) {
 		reject(err, errlen, "invalid JSON: %s at line %d, column %d (byte %d)",

@@ -107,7 +107,7 @@ test_summary_syntax(void **state)
 	SUMMARY_BAD("{\"pid\":1,\n\"duration\":}", "line 2");
 	SUMMARY_BAD("{\"pid\":1,\n\"duration\":}", "byte");
 	/* A raw NUL is not the end of the input, and \u0000 is refused. */
-	SUMMARY_BAD("{\"pid\":1,\"duration\":60}\0", "invalid JSON");
+	SUMMARY_BAD("{\"pid\":1,\"duration\":60}\0", "NUL byte at byte 23");
 	SUMMARY_BAD("{\"command\":\"a\0b\",\"duration\":60}", "invalid JSON");
 	SUMMARY_BAD("{\"command\":\"a\\u0000b\",\"duration\":60}", "invalid JSON");
 	/* Invalid UTF-8 inside a string. */
