@@ -29,4 +29,17 @@ struct http *http_start(const struct http_conf *conf, struct api_state *st,
     char *err, size_t errlen);
 void http_stop(struct http *h);
 
+/*
+ * The REST handlers (api.c), which http_start() registers with civetweb.
+ * cbdata is the struct api_state.  Each returns the HTTP status it sent.
+ */
+struct mg_connection;
+int api_root(struct mg_connection *conn, void *cbdata);   /* GET /, 404 */
+int api_health(struct mg_connection *conn, void *cbdata);
+int api_summary(struct mg_connection *conn, void *cbdata);
+int api_list(struct mg_connection *conn, void *cbdata);
+/* civetweb's http_error callback: its own errors (malformed requests,
+ * oversized headers) as JSON too.  Returns 0 when it sent the response. */
+int api_http_error(struct mg_connection *conn, int status, const char *msg);
+
 #endif

@@ -1,0 +1,454 @@
+/*
+ * The REST API: one handler per resource, as in civetweb's examples/rest.
+ * Handlers run concurrently on civetweb's worker threads, so each builds
+ * its own json_t from data the store copied out under its lock, and frees
+ * it before returning; nothing mutable is shared between requests.
+ *
+ * Checks run in the order a client would fix them: path (404), method
+ * (405), query string, body size (413), body (400).  Parsing and
+ * validation live in request.c; this file does the I/O.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <civetweb.h>
+#include <jansson.h>
+
+#include "httpd/http.h"
+#include "httpd/json.h"
+#include "httpd/request.h"
+#include "util/event.h"
+#include "util/log.h"
+#include "util/store.h"
+#include "util/timefmt.h"
+
+#ifndef VERSION
+#define VERSION "unknown"
+#endif
+
+/*
+ * Debian's civetweb (its webdav-uploads patch) can make a handler close the
+ * connection; upstream 1.15 cannot.  After a 413 we want to close rather
+ * than let civetweb read and discard up to a gigabyte of body for the sake
+ * of keep-alive.  Weak, so that we still link against an upstream
+ * civetweb, where the pointer is NULL and civetweb drains the body.
+ */
+void mg_disable_keep_alive(struct mg_connection *conn) __attribute__((weak));
+
+static void
+close_after_reply(struct mg_connection *conn)
+{
+	if (mg_disable_keep_alive)
+		mg_disable_keep_alive(conn);
+}
+
+/*
+ * Send a complete response.  Returns 0, or -1 when civetweb refuses to
+ * start one (outside a request, or after something was sent).
+ */
+static int
+send_body(struct mg_connection *conn, int status, const char *body,
+    size_t len, const char *allow)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	char clen[24];
+
+	if (mg_response_header_start(conn, status) < 0)
+		return -1;
+	snprintf(clen, sizeof(clen), "%zu", len);
+	mg_response_header_add(conn, "Content-Type", "application/json", -1);
+	mg_response_header_add(conn, "Content-Length", clen, -1);
+	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+	if (allow)
+		mg_response_header_add(conn, "Allow", allow, -1);
+	mg_response_header_send(conn);
+	/* A response to HEAD has the headers of the GET but no body. */
+	if (!ri || !ri->request_method || strcmp(ri->request_method, "HEAD") != 0)
+		mg_write(conn, body, len);
+	return 0;
+}
+
+/*
+ * Send v (consumed) as the response.  allow, when not NULL, is the Allow
+ * header of a 405.  If the body cannot be built we still answer, with a
+ * fixed 500, because a client waiting on a silent socket learns nothing.
+ * Returns the status sent, or -1 (see send_body()).
+ */
+static int
+reply(struct mg_connection *conn, int status, json_t *v, int pretty,
+    const char *allow)
+{
+	static const char oom[] = "{\"error\":\"out of memory\"}\n";
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (v)
+		body = json_body(v, pretty, &len);
+	json_decref(v);
+	if (!body) {
+		log_debug("api: out of memory building a %d response", status);
+		rc = send_body(conn, 500, oom, sizeof(oom) - 1, NULL);
+		return rc < 0 ? rc : 500;
+	}
+	rc = send_body(conn, status, body, len, allow);
+	free(body);
+	return rc < 0 ? rc : status;
+}
+
+static int reply_error(struct mg_connection *conn, int status, int pretty,
+    const char *allow, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* {"error": "..."} with a printf-style message. */
+static int
+reply_error(struct mg_connection *conn, int status, int pretty,
+    const char *allow, const char *fmt, ...)
+{
+	char msg[REQ_ERR_MAX + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return reply(conn, status, json_error_new(msg), pretty, allow);
+}
+
+/* The decoded path without the query string, "" if civetweb has none
+ * (absolute-form requests, which it refuses anyway). */
+static const char *
+path_of(const struct mg_request_info *ri)
+{
+	if (ri->local_uri)
+		return ri->local_uri;
+	return ri->request_uri ? ri->request_uri : "";
+}
+
+/* Whether method is one of allow ("GET, POST"). */
+static int
+method_allowed(const char *method, const char *allow)
+{
+	size_t n = strlen(method);
+	const char *p;
+
+	for (p = allow; (p = strstr(p, method)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * What every endpoint checks first.  civetweb hands "/health/x" to the
+ * handler of "/health" too, so the path is compared exactly here.  Returns
+ * 0 to go on, or the status of the error already sent.
+ */
+static int
+check_route(struct mg_connection *conn, const struct mg_request_info *ri,
+    const char *path, const char *allow)
+{
+	int pretty = req_want_pretty(ri->query_string);
+
+	if (strcmp(path_of(ri), path) != 0)
+		return reply_error(conn, 404, pretty, NULL, "not found: %s",
+		    path_of(ri));
+	if (!method_allowed(ri->request_method, allow))
+		return reply_error(conn, 405, pretty, allow, "method %s not "
+		    "allowed on %s (allowed: %s)", ri->request_method, path, allow);
+	return 0;
+}
+
+/*
+ * Read the whole request body into a malloc'd, NUL-terminated buffer.
+ * Content-Length is checked before reading anything, and reading stops one
+ * byte past the limit, so that chunked bodies without a length are capped
+ * too.  Returns 0 with *out to free(), or the status of the error sent.
+ */
+static int
+read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+    int pretty, char **out, size_t *outlen)
+{
+	long long want = ri->content_length;
+	size_t cap, len = 0;
+	char *buf;
+	int n = 0;
+
+	*out = NULL;
+	if (want > REQ_BODY_MAX) {
+		close_after_reply(conn);
+		return reply_error(conn, 413, pretty, NULL, "request body is %lld "
+		    "bytes, the limit is %d", want, REQ_BODY_MAX);
+	}
+	cap = want >= 0 ? (size_t)want : REQ_BODY_MAX + 1;
+	if (!(buf = malloc(cap + 1)))
+		return reply(conn, 500, NULL, pretty, NULL);
+	while (len < cap && (n = mg_read(conn, buf + len, cap - len)) > 0)
+		len += (size_t)n;
+	if (len > REQ_BODY_MAX) {
+		free(buf);
+		close_after_reply(conn);
+		return reply_error(conn, 413, pretty, NULL, "request body is larger "
+		    "than %d bytes", REQ_BODY_MAX);
+	}
+	if (n < 0 || (want >= 0 && len < (size_t)want)) {
+		free(buf);
+		close_after_reply(conn);
+		return reply_error(conn, 400, pretty, NULL, "request body ended "
+		    "after %zu bytes, before its Content-Length", len);
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+int
+api_root(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	char err[REQ_ERR_MAX];
+	json_t *o, *ep;
+	int pretty, rc = 0;
+
+	(void)cbdata;
+	/* The catch-all: everything without a handler of its own lands here. */
+	if ((rc = check_route(conn, ri, "/", "GET")) != 0)
+		return rc;
+	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+		return reply_error(conn, 400, pretty, NULL, "%s", err);
+	if (!(o = json_object()) || !(ep = json_object())) {
+		json_decref(o);
+		return reply(conn, 500, NULL, pretty, NULL);
+	}
+	rc |= json_set(ep, "GET /health", json_string("health and event "
+	    "counters"));
+	rc |= json_set(ep, "GET /", json_string("this description"));
+	rc |= json_set(ep, "POST /api/connection-summary", json_string("count "
+	    "connection attempts of a pid or command over the last duration "
+	    "seconds: {\"pid\":N} or {\"command\":\"name\"}, with "
+	    "\"duration\":1-3600"));
+	rc |= json_set(ep, "GET /api/list-connections", json_string("recent "
+	    "events grouped by pid, newest first; query: pid, command, "
+	    "limit (per pid, 1-1000, default 100)"));
+	rc |= json_set(ep, "POST /api/list-connections", json_string("the same "
+	    "with a JSON body {\"pid\":N,\"command\":\"name\",\"limit\":N}, "
+	    "every field optional"));
+	rc |= json_set(o, "service", json_string("ebpf-server"));
+	rc |= json_set(o, "version", json_string(VERSION));
+	rc |= json_set(o, "description", json_string("Network monitor: records "
+	    "every connect() with eBPF and serves the events as JSON"));
+	rc |= json_set(o, "endpoints", ep);
+	if (rc < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return reply(conn, 200, o, pretty, NULL);
+}
+
+int
+api_health(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct api_state *st = cbdata;
+	struct store_stats ss;
+	char err[REQ_ERR_MAX];
+	uint64_t now;
+	json_t *o;
+	int pretty, rc = 0;
+
+	if ((rc = check_route(conn, ri, "/health", "GET")) != 0)
+		return rc;
+	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+		return reply_error(conn, 400, pretty, NULL, "%s", err);
+	store_stats(st->store, &ss);
+	now = time_mono_ns();
+	if (!(o = json_object()))
+		return reply(conn, 500, NULL, pretty, NULL);
+	rc |= json_set(o, "status", json_string("healthy"));
+	rc |= json_set(o, "service", json_string("ebpf-server"));
+	rc |= json_set(o, "version", json_string(VERSION));
+	rc |= json_set(o, "uptime_seconds", json_integer((json_int_t)
+	    (now > st->start_ns ? (now - st->start_ns) / 1000000000u : 0)));
+	rc |= json_set(o, "events_seen", json_integer((json_int_t)ss.added));
+	rc |= json_set(o, "events_stored", json_integer((json_int_t)ss.stored));
+	rc |= json_set(o, "events_lost", json_integer((json_int_t)ss.lost));
+	rc |= json_set(o, "max_events", json_integer((json_int_t)ss.capacity));
+	rc |= json_set(o, "backend",
+	    json_str_new(st->backend ? st->backend : "",
+	    st->backend ? strlen(st->backend) : 0));
+	if (rc < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return reply(conn, 200, o, pretty, NULL);
+}
+
+/*
+ * POST /api/connection-summary.  The response always has both "pid" and
+ * "command", the one not filtered on being 0 or "": a fixed set of keys
+ * is simpler for typed clients than keys that come and go, and neither 0
+ * nor "" can be a real filter (both are refused on input).
+ */
+int
+api_summary(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct api_state *st = cbdata;
+	struct req_summary q;
+	char err[REQ_ERR_MAX], msg[128], *body;
+	size_t len;
+	uint64_t total;
+	json_t *o;
+	int pretty, rc = 0;
+
+	if ((rc = check_route(conn, ri, "/api/connection-summary", "POST")) != 0)
+		return rc;
+	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+		return reply_error(conn, 400, pretty, NULL, "%s", err);
+	if ((rc = read_body(conn, ri, pretty, &body, &len)) != 0)
+		return rc;
+	rc = req_parse_summary(body, len, &q, err, sizeof(err));
+	free(body);
+	if (rc < 0)
+		return reply_error(conn, 400, pretty, NULL, "%s", err);
+
+	total = store_count(st->store, q.has_pid, q.pid,
+	    q.has_pid ? NULL : q.command, time_now_ns(), q.duration);
+	if (q.has_pid)
+		snprintf(msg, sizeof(msg), "Found %" PRIu64 " connection attempts "
+		    "from PID %" PRIu32 " over %u seconds", total, q.pid,
+		    q.duration);
+	else
+		snprintf(msg, sizeof(msg), "Found %" PRIu64 " connection attempts "
+		    "from command \"%s\" over %u seconds", total, q.command,
+		    q.duration);
+	if (!(o = json_object()))
+		return reply(conn, 500, NULL, pretty, NULL);
+	rc |= json_set(o, "total_attempts", json_integer((json_int_t)total));
+	rc |= json_set(o, "pid", json_integer(q.has_pid ? q.pid : 0));
+	/* Valid UTF-8 already: it came out of jansson's parser. */
+	rc |= json_set(o, "command", json_string(q.command));
+	rc |= json_set(o, "duration", json_integer(q.duration));
+	rc |= json_set(o, "message", json_str_new(msg, strlen(msg)));
+	if (rc < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return reply(conn, 200, o, pretty, NULL);
+}
+
+/* {"<pid>": [event, ...], ...} from what the store copied out.  Adds the
+ * number of events to *nev.  New reference, NULL when out of memory. */
+static json_t *
+groups_json(const struct store_list *l, size_t *nev)
+{
+	const struct store_group *g;
+	json_t *conns, *arr;
+	char key[16];
+	size_t i, j;
+
+	if (!(conns = json_object()))
+		return NULL;
+	for (i = 0; i < l->ngroups; i++) {
+		g = &l->groups[i];
+		if (!(arr = json_array()))
+			goto fail;
+		for (j = 0; j < g->n; j++)
+			if (json_array_append_new(arr, json_event_new(&g->ev[j])) < 0)
+				break;
+		snprintf(key, sizeof(key), "%" PRIu32, g->pid);
+		if (j < g->n) {
+			json_decref(arr);
+			goto fail;
+		}
+		if (json_set(conns, key, arr) < 0)
+			goto fail;
+		*nev += g->n;
+	}
+	return conns;
+fail:
+	json_decref(conns);
+	return NULL;
+}
+
+/* GET and POST /api/list-connections. */
+int
+api_list(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct api_state *st = cbdata;
+	struct store_query sq;
+	struct store_list l;
+	struct req_list q;
+	char err[REQ_ERR_MAX], msg[128], *body;
+	size_t len, nev = 0;
+	json_t *o, *conns;
+	int pretty, rc = 0;
+
+	if ((rc = check_route(conn, ri, "/api/list-connections", "GET, POST")) != 0)
+		return rc;
+	if (strcmp(ri->request_method, "GET") == 0) {
+		/* The filters are in the query string. */
+		if (req_parse_list_query(ri->query_string, &q, &pretty, err,
+		    sizeof(err)) < 0)
+			return reply_error(conn, 400, req_want_pretty(ri->query_string),
+			    NULL, "%s", err);
+	} else {
+		/* POST: the filters are in the body; the query may only ask for
+		 * pretty output, so that a filter is never silently ignored. */
+		if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+			return reply_error(conn, 400, pretty, NULL, "%s (POST takes "
+			    "its filters in the JSON body)", err);
+		if ((rc = read_body(conn, ri, pretty, &body, &len)) != 0)
+			return rc;
+		rc = req_parse_list_body(body, len, &q, err, sizeof(err));
+		free(body);
+		if (rc < 0)
+			return reply_error(conn, 400, pretty, NULL, "%s", err);
+	}
+
+	memset(&sq, 0, sizeof(sq));
+	sq.has_pid = q.has_pid;
+	sq.pid = q.pid;
+	sq.command = q.command[0] ? q.command : NULL;
+	sq.limit = q.limit;
+	if (store_list(st->store, &sq, &l) < 0)
+		return reply(conn, 500, NULL, pretty, NULL);
+	conns = groups_json(&l, &nev);
+	if (!conns || !(o = json_object())) {
+		json_decref(conns);
+		store_list_free(&l);
+		return reply(conn, 500, NULL, pretty, NULL);
+	}
+	snprintf(msg, sizeof(msg), "Found %zu connection events from %zu "
+	    "processes", nev, l.ngroups);
+	rc |= json_set(o, "total_pids", json_integer((json_int_t)l.ngroups));
+	rc |= json_set(o, "connections", conns);
+	rc |= json_set(o, "truncated", json_boolean(l.truncated));
+	rc |= json_set(o, "message", json_str_new(msg, strlen(msg)));
+	store_list_free(&l);
+	if (rc < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return reply(conn, 200, o, pretty, NULL);
+}
+
+int
+api_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	int pretty = ri ? req_want_pretty(ri->query_string) : 0;
+
+	log_debug("civetweb: %d %s", status, msg ? msg : "");
+	/* civetweb's own error page closes the connection after a bad
+	 * request; so do we, the stream may be out of step. */
+	close_after_reply(conn);
+	if (reply(conn, status, json_error_new(msg && *msg ? msg : "bad request"),
+	    pretty, NULL) < 0)
+		return 1;
+	return 0;
+}

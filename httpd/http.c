@@ -1,0 +1,278 @@
+/*
+ * civetweb setup.  We use it as a plain HTTP/1.1 server for four JSON
+ * resources: no files (built with NO_FILES, and no document_root), no TLS,
+ * no CGI.  Its log goes to log_debug(), except that we keep the reason a
+ * listening socket failed, because civetweb itself only reports "Failed to
+ * setup server ports" and a user needs to hear "address already in use".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <civetweb.h>
+
+#include "httpd/http.h"
+#include "util/log.h"
+
+#define DEFAULT_THREADS 8
+#define DEFAULT_TIMEOUT_MS 10000
+
+struct http {
+	struct mg_context *ctx;
+	/*
+	 * Why the last start attempt could not listen.  Written by
+	 * log_message() while mg_start2() sets up the ports, which happens
+	 * on the thread calling it, before any worker exists.
+	 */
+	int bind_errno;    /* errno of the first failed bind(), or 0 */
+	int socket_failed; /* socket() failed: no such address family */
+};
+
+/* Where and how to listen, derived from -addr. */
+struct listen_spec {
+	char ports[128];    /* civetweb listening_ports */
+	char fallback[64];  /* v4 only, when IPv6 is unavailable, or "" */
+};
+
+/*
+ * civetweb logs "cannot bind to <spec>: <errno> (<text>)" and
+ * "cannot create socket (entry N)" before failing.  Keep the first errno:
+ * the text of strerror() differs between glibc and musl.
+ */
+static void
+note_listen_error(struct http *h, const char *msg)
+{
+	const char *p;
+	long e;
+
+	if (strncmp(msg, "cannot create socket", 20) == 0) {
+		h->socket_failed = 1;
+		return;
+	}
+	if (strncmp(msg, "cannot bind to ", 15) != 0 || h->bind_errno)
+		return;
+	if ((p = strrchr(msg, '(')) == NULL || p - msg < 3)
+		return;
+	/* Walk back over " <digits> " to the ": " before them. */
+	for (p -= 2; p > msg && *p >= '0' && *p <= '9'; p--)
+		;
+	e = strtol(p + 1, NULL, 10);
+	if (e > 0 && e < 4096)
+		h->bind_errno = (int)e;
+}
+
+static int
+log_message(const struct mg_connection *conn, const char *msg)
+{
+	struct http *h = mg_get_user_context_data(conn);
+
+	log_debug("civetweb: %s", msg);
+	if (h)
+		note_listen_error(h, msg);
+	return 1; /* handled: civetweb prints nothing */
+}
+
+static int
+http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	return api_http_error(conn, status, msg);
+}
+
+/* Whether the kernel has IPv6 at all (not booted with ipv6.disable=1). */
+static int
+have_ipv6(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/*
+ * Turn -addr into civetweb's listening_ports, accepting what Go's
+ * net.Listen accepts for numeric hosts: ":8080" and "[::]:8080" are every
+ * interface, IPv4 and IPv6 on one dual-stack socket ("+8080"); "0.0.0.0"
+ * is IPv4 only; "localhost" is both loopbacks.  Other host names are
+ * refused rather than resolved: a listening address that depends on DNS
+ * at start-up is a surprise.  Returns 0, or -EINVAL with a message.
+ */
+static int
+parse_addr(const char *addr, struct listen_spec *ls, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *p;
+	unsigned char buf[sizeof(struct in6_addr)];
+	unsigned long port = 0;
+	size_t hlen;
+
+	memset(ls, 0, sizeof(*ls));
+	colon = strrchr(addr, ':');
+	if (!colon) /* "8080" */
+		colon = addr - 1;
+	for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++)
+		port = port * 10 + (unsigned long)(*p - '0');
+	if (p == colon + 1 || *p || port < 1 || port > 65535) {
+		snprintf(err, errlen, "listen on %s: the port must be a number "
+		    "from 1 to 65535", addr);
+		return -EINVAL;
+	}
+	hlen = colon > addr ? (size_t)(colon - addr) : 0;
+	if (hlen >= sizeof(host))
+		goto badhost;
+	memcpy(host, addr, hlen);
+	host[hlen] = '\0';
+
+	if (hlen == 0 || strcmp(host, "[::]") == 0) {
+		snprintf(ls->ports, sizeof(ls->ports), "+%lu", port);
+		snprintf(ls->fallback, sizeof(ls->fallback), "%lu", port);
+	} else if (strcmp(host, "localhost") == 0) {
+		snprintf(ls->ports, sizeof(ls->ports), "127.0.0.1:%lu,[::1]:%lu",
+		    port, port);
+		snprintf(ls->fallback, sizeof(ls->fallback), "127.0.0.1:%lu", port);
+	} else if (inet_pton(AF_INET, host, buf) == 1) {
+		snprintf(ls->ports, sizeof(ls->ports), "%s:%lu", host, port);
+	} else if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		host[hlen - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, buf) != 1)
+			goto badhost;
+		snprintf(ls->ports, sizeof(ls->ports), "[%s]:%lu", host + 1, port);
+	} else {
+		goto badhost;
+	}
+	return 0;
+badhost:
+	snprintf(err, errlen, "listen on %s: the host must be empty, "
+	    "localhost, an IPv4 address or an IPv6 address in brackets", addr);
+	return -EINVAL;
+}
+
+/* strerror() wording differs between libcs; say the common ones our way. */
+static const char *
+errno_text(int e)
+{
+	switch (e) {
+	case EADDRINUSE:
+		return "address already in use";
+	case EACCES:
+		return "permission denied (ports below 1024 need root or "
+		    "CAP_NET_BIND_SERVICE)";
+	case EADDRNOTAVAIL:
+		return "address not available on this host";
+	case EAFNOSUPPORT:
+		return "address family not supported by the kernel";
+	}
+	return strerror(e);
+}
+
+static struct mg_context *
+start(struct http *h, const char *ports, const struct http_conf *conf,
+    struct api_state *st, char *cwerr, size_t cwerrlen)
+{
+	static const struct mg_callbacks cb = {
+		.log_message = log_message,
+		.http_error = http_error,
+	};
+	char threads[16], timeout[16];
+	const char *opts[] = {
+		"listening_ports", ports,
+		"num_threads", threads,
+		"request_timeout_ms", timeout,
+		"keep_alive_timeout_ms", timeout,
+		"enable_keep_alive", "yes",
+		"max_request_size", "16384",
+		NULL,
+	};
+	struct mg_init_data init = {
+		.callbacks = &cb,
+		.user_data = h,
+		.configuration_options = opts,
+	};
+	struct mg_error_data ed = {
+		.text = cwerr,
+		.text_buffer_size = cwerrlen,
+	};
+	struct mg_context *ctx;
+
+	(void)st;
+	snprintf(threads, sizeof(threads), "%u",
+	    conf->threads ? conf->threads : DEFAULT_THREADS);
+	snprintf(timeout, sizeof(timeout), "%u",
+	    conf->timeout_ms ? conf->timeout_ms : DEFAULT_TIMEOUT_MS);
+	h->bind_errno = 0;
+	h->socket_failed = 0;
+	cwerr[0] = '\0';
+	ctx = mg_start2(&init, &ed);
+	if (ctx)
+		log_debug("http: listening on %s", ports);
+	return ctx;
+}
+
+struct http *
+http_start(const struct http_conf *conf, struct api_state *st, char *err,
+    size_t errlen)
+{
+	const char *addr = conf->addr && *conf->addr ? conf->addr : ":8080";
+	struct listen_spec ls;
+	char cwerr[256];
+	struct http *h;
+	int e;
+
+	if (parse_addr(addr, &ls, err, errlen) < 0)
+		return NULL;
+	if (!(h = calloc(1, sizeof(*h)))) {
+		snprintf(err, errlen, "http: %s", strerror(errno));
+		return NULL;
+	}
+	mg_init_library(0);
+	if (ls.fallback[0] && !have_ipv6())
+		h->ctx = start(h, ls.fallback, conf, st, cwerr, sizeof(cwerr));
+	else
+		h->ctx = start(h, ls.ports, conf, st, cwerr, sizeof(cwerr));
+	/* IPv6 exists but ::1 is not configured (disable_ipv6 sysctl in many
+	 * containers): "localhost" still works on 127.0.0.1. */
+	if (!h->ctx && ls.fallback[0] && (h->socket_failed ||
+	    h->bind_errno == EADDRNOTAVAIL || h->bind_errno == EAFNOSUPPORT))
+		h->ctx = start(h, ls.fallback, conf, st, cwerr, sizeof(cwerr));
+	if (!h->ctx) {
+		e = h->bind_errno;
+		if (e)
+			snprintf(err, errlen, "listen on %s: %s", addr, errno_text(e));
+		else if (h->socket_failed)
+			snprintf(err, errlen, "listen on %s: %s", addr,
+			    errno_text(EAFNOSUPPORT));
+		else
+			snprintf(err, errlen, "http: cannot start civetweb: %s",
+			    cwerr[0] ? cwerr : "unknown error");
+		free(h);
+		mg_exit_library();
+		return NULL;
+	}
+
+	/* Each civetweb handler also gets paths below its own ("/health/x");
+	 * the handlers compare the path exactly and answer 404.  "/" catches
+	 * every path without a handler, so civetweb never answers itself. */
+	mg_set_request_handler(h->ctx, "/health", api_health, st);
+	mg_set_request_handler(h->ctx, "/api/connection-summary", api_summary, st);
+	mg_set_request_handler(h->ctx, "/api/list-connections", api_list, st);
+	mg_set_request_handler(h->ctx, "/", api_root, st);
+	return h;
+}
+
+void
+http_stop(struct http *h)
+{
+	if (!h)
+		return;
+	/* Waits for the workers to finish the requests they are serving. */
+	mg_stop(h->ctx);
+	free(h);
+	mg_exit_library();
+}
