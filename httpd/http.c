@@ -174,7 +174,7 @@ errno_text(int e)
 
 static struct mg_context *
 start(struct http *h, const char *ports, const struct http_conf *conf,
-    struct api_state *st, char *cwerr, size_t cwerrlen)
+    char *cwerr, size_t cwerrlen)
 {
 	static const struct mg_callbacks cb = {
 		.log_message = log_message,
@@ -201,7 +201,6 @@ start(struct http *h, const char *ports, const struct http_conf *conf,
 	};
 	struct mg_context *ctx;
 
-	(void)st;
 	snprintf(threads, sizeof(threads), "%u",
 	    conf->threads ? conf->threads : DEFAULT_THREADS);
 	snprintf(timeout, sizeof(timeout), "%u",
@@ -233,14 +232,14 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 	}
 	mg_init_library(0);
 	if (ls.fallback[0] && !have_ipv6())
-		h->ctx = start(h, ls.fallback, conf, st, cwerr, sizeof(cwerr));
+		h->ctx = start(h, ls.fallback, conf, cwerr, sizeof(cwerr));
 	else
-		h->ctx = start(h, ls.ports, conf, st, cwerr, sizeof(cwerr));
+		h->ctx = start(h, ls.ports, conf, cwerr, sizeof(cwerr));
 	/* IPv6 exists but ::1 is not configured (disable_ipv6 sysctl in many
 	 * containers): "localhost" still works on 127.0.0.1. */
 	if (!h->ctx && ls.fallback[0] && (h->socket_failed ||
 	    h->bind_errno == EADDRNOTAVAIL || h->bind_errno == EAFNOSUPPORT))
-		h->ctx = start(h, ls.fallback, conf, st, cwerr, sizeof(cwerr));
+		h->ctx = start(h, ls.fallback, conf, cwerr, sizeof(cwerr));
 	if (!h->ctx) {
 		e = h->bind_errno;
 		if (e)
@@ -258,7 +257,9 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 
 	/* Each civetweb handler also gets paths below its own ("/health/x");
 	 * the handlers compare the path exactly and answer 404.  "/" catches
-	 * every path without a handler, so civetweb never answers itself. */
+	 * every path without a handler.  Requests in the moment between
+	 * mg_start2() and here get civetweb's 404, as JSON through
+	 * http_error(); main has not announced the server yet anyway. */
 	mg_set_request_handler(h->ctx, "/health", api_health, st);
 	mg_set_request_handler(h->ctx, "/api/connection-summary", api_summary, st);
 	mg_set_request_handler(h->ctx, "/api/list-connections", api_list, st);
