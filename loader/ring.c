@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <linux/perf_event.h>
-#include <sys/ioctl.h>
 
 #include "loader/ring.h"
 #include "loader/sys.h"

@@ -7,8 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <linux/bpf.h>
-#include <linux/perf_event.h>
 
 #include "loader/sys.h"
 
