@@ -1,0 +1,45 @@
+/*
+ * Per-second connection counters by pid and by command for the last
+ * CNT_WINDOW seconds: what keeps store_count() exact after the ring evicted
+ * the raw events.  Internal to the store and not thread-safe: the store's
+ * mutex guards every call.
+ */
+#ifndef COUNTERS_H
+#define COUNTERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CNT_WINDOW 3600 /* == STORE_WINDOW_MAX */
+#define CNT_COMM_LEN 16
+
+struct counters;
+
+/* Returns new, empty counters or NULL (errno set); free with counters_free(). */
+struct counters *counters_new(void);
+void counters_free(struct counters *c);
+
+/* The clock now reads now_s: release the seconds that left the window. */
+void counters_advance(struct counters *c, uint64_t now_s);
+
+/*
+ * Add n attempts at second sec by pid and by comm (CNT_COMM_LEN bytes, zero
+ * padded after the name).  A sec after now_s counts as now_s; one that is
+ * already out of the window is ignored.  Returns 0, or -ENOMEM when a table
+ * could not grow (the attempts are then not counted).
+ */
+int counters_add(struct counters *c, uint64_t now_s, uint64_t sec,
+    uint32_t pid, const char *comm, uint64_t n);
+
+/*
+ * Sum of the attempts in seconds (now_s - duration_s, now_s] by pid
+ * (has_pid), or else by comm (zero padded like above), or else, comm being
+ * NULL, of all of them.  duration_s is capped at CNT_WINDOW.
+ */
+uint64_t counters_count(const struct counters *c, int has_pid, uint32_t pid,
+    const char *comm, uint64_t now_s, unsigned duration_s);
+
+/* Bytes of memory held by the counters. */
+size_t counters_bytes(const struct counters *c);
+
+#endif
