@@ -1,0 +1,622 @@
+/*
+ * The event store.  A preallocated ring of compact records (struct rec,
+ * 88 bytes instead of the 200 of a struct event) holds the newest events;
+ * unix paths, the one large field, are interned in a refcounted string
+ * table so a ring full of connections to the same socket costs one copy of
+ * its path.  The per-second counters (counters.c) answer store_count()
+ * after the ring has moved on.  One mutex guards everything; see store.h.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "util/counters.h"
+#include "util/event.h"
+#include "util/store.h"
+#include "util/timefmt.h"
+
+#define NS_PER_S 1000000000ULL
+#define PATH_BUCKETS 256
+
+/* An interned unix path, shared by every record that points at it. */
+struct pstr {
+	struct pstr *next;   /* hash chain */
+	uint32_t ref;        /* records pointing here */
+	uint32_t hash;
+	size_t len;
+	char s[];            /* NUL-terminated */
+};
+
+/*
+ * A stored event.  Everything of struct event but the path, which for
+ * AF_UNIX is a reference into the path table (NULL for an unnamed socket)
+ * in place of the IP address.  Field order keeps it at 88 bytes.
+ */
+struct rec {
+	uint64_t ts;
+	uint64_t cgroup_id;
+	uint32_t pid, tid, ppid, uid, gid;
+	int32_t ret;
+	uint32_t count;
+	uint16_t family, port, sock_type, protocol;
+	uint8_t syscall;
+	char comm[EV_COMM_LEN]; /* zero padded after the name */
+	union {
+		uint8_t ip[16];
+		struct pstr *path;  /* in the ring */
+		size_t off;         /* in a store_list() copy: arena offset */
+	} a;
+};
+
+struct store {
+	pthread_mutex_t mu;
+	struct rec *ring;
+	size_t cap;             /* max events */
+	size_t head;            /* next slot written */
+	size_t n;               /* records in the ring */
+	uint64_t added, evicted, lost;
+	struct pstr **ptab;     /* path hash table, pbuckets chains */
+	size_t pbuckets, npaths, pbytes;
+	struct counters *cnt;
+	uint64_t (*now)(void);  /* wall clock in ns; the tests replace it */
+};
+
+/* The name up to its NUL, zero padded: comparable with memcmp(). */
+static void
+comm_key(char *key, const char *comm)
+{
+	size_t i;
+
+	memset(key, 0, EV_COMM_LEN);
+	for (i = 0; i < EV_COMM_LEN - 1 && comm[i]; i++)
+		key[i] = comm[i];
+}
+
+/* FNV-1a. */
+static uint32_t
+path_hash(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (uint8_t)p[i]) * 16777619u;
+	return h;
+}
+
+/* Double the chain heads when there are more paths than chains; on failure
+ * keep the old table, whose chains only get longer. */
+static void
+path_rehash(struct store *s)
+{
+	size_t nb = s->pbuckets * 2, i;
+	struct pstr **t, *p, *next;
+
+	if (!(t = calloc(nb, sizeof(*t))))
+		return;
+	for (i = 0; i < s->pbuckets; i++) {
+		for (p = s->ptab[i]; p; p = next) {
+			next = p->next;
+			p->next = t[p->hash & (nb - 1)];
+			t[p->hash & (nb - 1)] = p;
+		}
+	}
+	free(s->ptab);
+	s->ptab = t;
+	s->pbuckets = nb;
+}
+
+/* A reference to the interned copy of p, or NULL if out of memory (the
+ * event is then stored as if its socket were unnamed). */
+static struct pstr *
+path_get(struct store *s, const char *p, size_t len)
+{
+	uint32_t h = path_hash(p, len);
+	struct pstr *e;
+
+	for (e = s->ptab[h & (s->pbuckets - 1)]; e; e = e->next) {
+		if (e->hash == h && e->len == len && !memcmp(e->s, p, len)) {
+			e->ref++;
+			return e;
+		}
+	}
+	if (s->npaths >= s->pbuckets)
+		path_rehash(s);
+	if (!(e = malloc(sizeof(*e) + len + 1)))
+		return NULL;
+	memcpy(e->s, p, len);
+	e->s[len] = '\0';
+	e->len = len;
+	e->hash = h;
+	e->ref = 1;
+	e->next = s->ptab[h & (s->pbuckets - 1)];
+	s->ptab[h & (s->pbuckets - 1)] = e;
+	s->npaths++;
+	s->pbytes += sizeof(*e) + len + 1;
+	return e;
+}
+
+static void
+path_put(struct store *s, struct pstr *e)
+{
+	struct pstr **pp;
+
+	if (--e->ref)
+		return;
+	for (pp = &s->ptab[e->hash & (s->pbuckets - 1)]; *pp != e;
+	    pp = &(*pp)->next)
+		;
+	*pp = e->next;
+	s->npaths--;
+	s->pbytes -= sizeof(*e) + e->len + 1;
+	free(e);
+}
+
+struct store *
+store_new(size_t max_events)
+{
+	struct store *s;
+	int err;
+
+	if (max_events < 1 || max_events > SIZE_MAX / sizeof(struct rec)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
+		return NULL;
+	s->cap = max_events;
+	s->pbuckets = PATH_BUCKETS;
+	s->now = time_now_ns;
+	/* calloc: the pages of the ring cost nothing until events reach them. */
+	if (!(s->ring = calloc(max_events, sizeof(*s->ring))) ||
+	    !(s->ptab = calloc(s->pbuckets, sizeof(*s->ptab))) ||
+	    !(s->cnt = counters_new()))
+		goto fail;
+	if ((err = pthread_mutex_init(&s->mu, NULL))) {
+		errno = err;
+		goto fail;
+	}
+	return s;
+fail:
+	err = errno;
+	counters_free(s->cnt);
+	free(s->ptab);
+	free(s->ring);
+	free(s);
+	errno = err;
+	return NULL;
+}
+
+void
+store_free(struct store *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n; i++) {
+		struct rec *r = &s->ring[(s->head + s->cap - 1 - i) % s->cap];
+
+		if (r->family == AF_UNIX && r->a.path)
+			path_put(s, r->a.path);
+	}
+	pthread_mutex_destroy(&s->mu);
+	counters_free(s->cnt);
+	free(s->ptab);
+	free(s->ring);
+	free(s);
+}
+
+static void
+rec_pack(struct store *s, struct rec *r, const struct event *ev)
+{
+	size_t len;
+
+	r->ts = ev->ts;
+	r->cgroup_id = ev->cgroup_id;
+	r->pid = ev->pid;
+	r->tid = ev->tid;
+	r->ppid = ev->ppid;
+	r->uid = ev->uid;
+	r->gid = ev->gid;
+	r->ret = ev->ret;
+	r->count = ev->count ? ev->count : 1;
+	r->family = ev->family;
+	r->port = ev->port;
+	r->sock_type = ev->sock_type;
+	r->protocol = ev->protocol;
+	r->syscall = ev->syscall;
+	comm_key(r->comm, ev->comm);
+	if (ev->family != AF_UNIX) {
+		memcpy(r->a.ip, ev->ip, sizeof(r->a.ip));
+		return;
+	}
+	len = strnlen(ev->path, sizeof(ev->path) - 1);
+	r->a.path = len ? path_get(s, ev->path, len) : NULL;
+}
+
+/* path is the unix path ("" for none or for other families). */
+static void
+rec_unpack(const struct rec *r, const char *path, struct event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->ts = r->ts;
+	ev->cgroup_id = r->cgroup_id;
+	ev->pid = r->pid;
+	ev->tid = r->tid;
+	ev->ppid = r->ppid;
+	ev->uid = r->uid;
+	ev->gid = r->gid;
+	ev->ret = r->ret;
+	ev->count = r->count;
+	ev->family = r->family;
+	ev->port = r->port;
+	ev->sock_type = r->sock_type;
+	ev->protocol = r->protocol;
+	ev->syscall = r->syscall;
+	memcpy(ev->comm, r->comm, EV_COMM_LEN);
+	if (r->family == AF_UNIX)
+		strncpy(ev->path, path, sizeof(ev->path) - 1);
+	else
+		memcpy(ev->ip, r->a.ip, sizeof(ev->ip));
+}
+
+void
+store_add(struct store *s, const struct event *ev, size_t n)
+{
+	uint64_t now_s = s->now() / NS_PER_S;
+	struct rec *r;
+	size_t i;
+
+	pthread_mutex_lock(&s->mu);
+	counters_advance(s->cnt, now_s);
+	for (i = 0; i < n; i++) {
+		r = &s->ring[s->head];
+		if (s->n == s->cap) {
+			if (r->family == AF_UNIX && r->a.path)
+				path_put(s, r->a.path);
+			s->evicted++;
+		} else {
+			s->n++;
+		}
+		rec_pack(s, r, &ev[i]);
+		/* A failure leaves the count short; there is nobody to tell. */
+		counters_add(s->cnt, now_s, ev[i].ts / NS_PER_S, r->pid,
+		    r->comm, r->count);
+		if (++s->head == s->cap)
+			s->head = 0;
+	}
+	s->added += n;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_lost(struct store *s, uint64_t n)
+{
+	pthread_mutex_lock(&s->mu);
+	s->lost += n;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+store_stats(struct store *s, struct store_stats *st)
+{
+	pthread_mutex_lock(&s->mu);
+	st->capacity = s->cap;
+	st->stored = s->n;
+	st->added = s->added;
+	st->evicted = s->evicted;
+	st->lost = s->lost;
+	st->bytes = sizeof(*s) + s->cap * sizeof(*s->ring) +
+	    s->pbuckets * sizeof(*s->ptab) + s->pbytes +
+	    counters_bytes(s->cnt);
+	pthread_mutex_unlock(&s->mu);
+}
+
+uint64_t
+store_count(struct store *s, int has_pid, uint32_t pid,
+    const char *command, uint64_t now_ns, unsigned duration_s)
+{
+	char key[EV_COMM_LEN];
+	uint64_t n;
+
+	if (!has_pid && command) {
+		/* A comm is at most 15 bytes: a longer name matches nothing. */
+		if (strnlen(command, EV_COMM_LEN) >= EV_COMM_LEN)
+			return 0;
+		comm_key(key, command);
+	}
+	pthread_mutex_lock(&s->mu);
+	n = counters_count(s->cnt, has_pid, pid,
+	    has_pid || !command ? NULL : key,
+	    now_ns / NS_PER_S, duration_s);
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+/* A record store_list() copied out, and the index of its pid's group. */
+struct lrec {
+	struct rec r;
+	uint32_t g;
+};
+
+struct lgroup {
+	uint32_t pid;
+	uint32_t pos;        /* index in the output, ordered by pid */
+	size_t n, total;
+};
+
+/* What store_list() gathers under the lock, to decode after it. */
+struct scan {
+	struct lrec *rec;
+	size_t nrec, caprec;
+	struct lgroup *grp;
+	size_t ngrp, capgrp;
+	uint32_t *mkey, *mval; /* pid -> group: open addressing, mcap slots */
+	size_t mcap;
+	char *arena;         /* copies of unix paths; offset 0 is "" */
+	size_t alen, acap;
+	const struct pstr *lastp; /* the last path copied, and where to */
+	size_t lastoff;
+};
+
+#define NO_GROUP UINT32_MAX
+
+static void
+scan_free(struct scan *sc)
+{
+	free(sc->arena);
+	free(sc->mval);
+	free(sc->mkey);
+	free(sc->grp);
+	free(sc->rec);
+}
+
+/* Grow *p (of *cap elements of size) to hold at least need.  Returns 0 or
+ * -ENOMEM. */
+static int
+grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 64;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > SIZE_MAX / size || !(np = realloc(*(void **)p, ncap * size)))
+		return -ENOMEM;
+	*(void **)p = np;
+	*cap = ncap;
+	return 0;
+}
+
+static uint32_t
+map_slot(uint32_t pid, size_t mcap)
+{
+	return (pid * 0x9e3779b1u) & (uint32_t)(mcap - 1);
+}
+
+/* Rebuild the pid map twice as large from the groups. */
+static int
+map_grow(struct scan *sc)
+{
+	size_t mcap = sc->mcap ? sc->mcap * 2 : 256, i;
+	uint32_t *k, *v, j;
+
+	if (!(k = malloc(mcap * sizeof(*k))) || !(v = malloc(mcap * sizeof(*v)))) {
+		free(k);
+		return -ENOMEM;
+	}
+	memset(v, 0xff, mcap * sizeof(*v)); /* NO_GROUP */
+	for (i = 0; i < sc->ngrp; i++) {
+		for (j = map_slot(sc->grp[i].pid, mcap); v[j] != NO_GROUP;
+		    j = (j + 1) & (uint32_t)(mcap - 1))
+			;
+		k[j] = sc->grp[i].pid;
+		v[j] = (uint32_t)i;
+	}
+	free(sc->mkey);
+	free(sc->mval);
+	sc->mkey = k;
+	sc->mval = v;
+	sc->mcap = mcap;
+	return 0;
+}
+
+/* The group of pid, created if new.  Returns its index, or -ENOMEM. */
+static int64_t
+scan_group(struct scan *sc, uint32_t pid)
+{
+	uint32_t j;
+
+	if ((sc->ngrp + 1) * 2 > sc->mcap && map_grow(sc))
+		return -ENOMEM;
+	for (j = map_slot(pid, sc->mcap); sc->mval[j] != NO_GROUP;
+	    j = (j + 1) & (uint32_t)(sc->mcap - 1))
+		if (sc->mkey[j] == pid)
+			return sc->mval[j];
+	if (sc->ngrp >= NO_GROUP ||
+	    grow(&sc->grp, &sc->capgrp, sc->ngrp + 1, sizeof(*sc->grp)))
+		return -ENOMEM;
+	memset(&sc->grp[sc->ngrp], 0, sizeof(*sc->grp));
+	sc->grp[sc->ngrp].pid = pid;
+	sc->mkey[j] = pid;
+	sc->mval[j] = (uint32_t)sc->ngrp;
+	return (int64_t)sc->ngrp++;
+}
+
+/* Copy r for group g, its unix path into the arena.  Returns 0 or -ENOMEM. */
+static int
+scan_keep(struct scan *sc, const struct rec *r, uint32_t g)
+{
+	struct lrec *l;
+	const struct pstr *p;
+
+	if (grow(&sc->rec, &sc->caprec, sc->nrec + 1, sizeof(*sc->rec)))
+		return -ENOMEM;
+	l = &sc->rec[sc->nrec++];
+	l->r = *r;
+	l->g = g;
+	if (r->family != AF_UNIX)
+		return 0;
+	l->r.a.off = 0;
+	if (!(p = r->a.path))
+		return 0;
+	/* Runs of events to one socket are common: copy its path once. */
+	if (p != sc->lastp) {
+		if (grow(&sc->arena, &sc->acap, sc->alen + p->len + 1, 1))
+			return -ENOMEM;
+		memcpy(sc->arena + sc->alen, p->s, p->len + 1);
+		sc->lastp = p;
+		sc->lastoff = sc->alen;
+		sc->alen += p->len + 1;
+	}
+	l->r.a.off = sc->lastoff;
+	return 0;
+}
+
+/*
+ * One pass over the ring, newest to oldest, under the lock: count every
+ * match into its pid's total and copy the first limit of each pid.
+ */
+static int
+scan_ring(struct store *s, const struct store_query *q, const char *key,
+    unsigned limit, struct scan *sc)
+{
+	size_t i, j = s->head;
+	uint32_t lastpid = 0;
+	int64_t g = -1;
+	const struct rec *r;
+	struct lgroup *grp;
+	int err;
+
+	for (i = 0; i < s->n; i++) {
+		j = j ? j - 1 : s->cap - 1;
+		r = &s->ring[j];
+		if (q->has_pid && r->pid != q->pid)
+			continue;
+		if (key && memcmp(r->comm, key, EV_COMM_LEN))
+			continue;
+		/* Events come in runs from one process: skip the map then. */
+		if (g < 0 || r->pid != lastpid) {
+			if ((g = scan_group(sc, r->pid)) < 0)
+				return (int)g;
+			lastpid = r->pid;
+		}
+		grp = &sc->grp[g];
+		grp->total++;
+		if (grp->n >= limit)
+			continue;
+		if ((err = scan_keep(sc, r, (uint32_t)g)))
+			return err;
+		grp->n++;
+	}
+	return 0;
+}
+
+static int
+pid_cmp(const void *a, const void *b)
+{
+	const struct lgroup *x = *(struct lgroup *const *)a;
+	const struct lgroup *y = *(struct lgroup *const *)b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Order the groups by pid and decode the copies into out. */
+static int
+scan_output(struct scan *sc, struct store_list *out)
+{
+	struct lgroup **order = NULL;
+	struct store_group *groups = NULL;
+	struct event *ev = NULL;
+	size_t *cur = NULL, i, off;
+	struct lrec *l;
+	struct lgroup *lg;
+
+	if (!(order = malloc(sc->ngrp * sizeof(*order))) ||
+	    !(groups = calloc(sc->ngrp, sizeof(*groups))) ||
+	    !(cur = malloc(sc->ngrp * sizeof(*cur))) ||
+	    !(ev = malloc(sc->nrec * sizeof(*ev))))
+		goto fail;
+	for (i = 0; i < sc->ngrp; i++)
+		order[i] = &sc->grp[i];
+	qsort(order, sc->ngrp, sizeof(*order), pid_cmp);
+	/* All groups share one array of events: groups[0].ev owns it. */
+	for (i = off = 0; i < sc->ngrp; i++) {
+		lg = order[i];
+		lg->pos = (uint32_t)i;
+		groups[i].pid = lg->pid;
+		groups[i].n = lg->n;
+		groups[i].total = lg->total;
+		groups[i].ev = ev + off;
+		cur[i] = off;
+		off += lg->n;
+		if (lg->total > lg->n)
+			out->truncated = 1;
+	}
+	/* The copies are newest first, so each group fills newest first. */
+	for (i = 0; i < sc->nrec; i++) {
+		l = &sc->rec[i];
+		rec_unpack(&l->r, l->r.family == AF_UNIX ?
+		    sc->arena + l->r.a.off : "", &ev[cur[sc->grp[l->g].pos]++]);
+	}
+	free(cur);
+	free(order);
+	out->groups = groups;
+	out->ngroups = sc->ngrp;
+	return 0;
+fail:
+	free(ev);
+	free(cur);
+	free(groups);
+	free(order);
+	return -ENOMEM;
+}
+
+int
+store_list(struct store *s, const struct store_query *q, struct store_list *out)
+{
+	struct scan sc;
+	char key[EV_COMM_LEN];
+	unsigned limit = q->limit ? q->limit : 1;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	memset(&sc, 0, sizeof(sc));
+	if (q->command) {
+		if (strnlen(q->command, EV_COMM_LEN) >= EV_COMM_LEN)
+			return 0; /* longer than any comm: matches nothing */
+		comm_key(key, q->command);
+	}
+	/* Offset 0 of the arena is the empty path of unnamed sockets. */
+	if (grow(&sc.arena, &sc.acap, 1, 1))
+		return -ENOMEM;
+	sc.arena[sc.alen++] = '\0';
+
+	pthread_mutex_lock(&s->mu);
+	err = scan_ring(s, q, q->command ? key : NULL, limit, &sc);
+	pthread_mutex_unlock(&s->mu);
+
+	if (!err && sc.ngrp)
+		err = scan_output(&sc, out);
+	scan_free(&sc);
+	if (err)
+		memset(out, 0, sizeof(*out));
+	return err;
+}
+
+void
+store_list_free(struct store_list *l)
+{
+	if (!l)
+		return;
+	if (l->ngroups)
+		free(l->groups[0].ev);
+	free(l->groups);
+	l->groups = NULL;
+	l->ngroups = 0;
+}
