@@ -7,12 +7,18 @@
 
 struct store;
 struct http;
+struct cgmap;
+struct metrics;
+struct hub;
 
 /* What the handlers read.  Owned by main, outlives the server. */
 struct api_state {
 	struct store *store;
 	uint64_t start_ns;        /* CLOCK_MONOTONIC at start, for uptime */
 	const char *backend;      /* how events are captured, for /health */
+	struct cgmap *cg;         /* cgroup paths; NULL: always "" */
+	struct metrics *metrics;  /* NULL: /metrics counts nothing */
+	struct hub *hub;          /* live streams; NULL: /api/stream is 503 */
 };
 
 struct http_conf {
@@ -38,6 +44,8 @@ int api_root(struct mg_connection *conn, void *cbdata);   /* GET /, 404 */
 int api_health(struct mg_connection *conn, void *cbdata);
 int api_summary(struct mg_connection *conn, void *cbdata);
 int api_list(struct mg_connection *conn, void *cbdata);
+int api_top(struct mg_connection *conn, void *cbdata);
+int api_metrics(struct mg_connection *conn, void *cbdata);
 /* civetweb's http_error callback: its own errors (malformed requests,
  * oversized headers) as JSON too.  Returns 0 when it sent the response. */
 int api_http_error(struct mg_connection *conn, int status, const char *msg);

@@ -18,7 +18,10 @@
 #include <unistd.h>
 
 #include "httpd/http.h"
+#include "httpd/metrics.h"
+#include "httpd/stream.h"
 #include "loader/probe.h"
+#include "util/cgroup.h"
 #include "util/event.h"
 #include "util/log.h"
 #include "util/store.h"
@@ -32,12 +35,17 @@ struct opts {
 	unsigned threads;
 	unsigned timeout_ms;
 	unsigned ring_pages;
+	unsigned max_streams;
+	int max_streams_set;
 	int verbose;
 };
 
 /* What the ring callbacks fill: decoded events waiting for the store. */
 struct reader {
 	struct store *store;
+	struct metrics *metrics;
+	struct hub *hub;
+	unsigned char folded[BATCH];
 	int64_t mono_to_real;
 	struct event batch[BATCH];
 	size_t n;
@@ -51,11 +59,12 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: ebpf-server [-addr host:port] [-max-events n] [-threads n]\n"
-	    "                   [-timeout ms] [-ring-pages n] [-v] [-h] [-version]\n"
+	    "                   [-timeout ms] [-ring-pages n] [-max-streams n]\n"
+	    "                   [-v] [-h] [-version]\n"
 	    "\n"
-	    "Records every connect() on this host with eBPF and serves the events\n"
-	    "as JSON over HTTP.  Must run as root (or with CAP_BPF, CAP_PERFMON and\n"
-	    "CAP_SYS_ADMIN).\n"
+	    "Records every connect() and every datagram sent to an explicit address\n"
+	    "on this host with eBPF and serves the events as JSON over HTTP.  Must\n"
+	    "run as root (or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN).\n"
 	    "\n"
 	    "  -addr host:port   listen address (default :8080, all interfaces;\n"
 	    "                    127.0.0.1:8080 or [::1]:8080 for loopback only)\n"
@@ -63,13 +72,16 @@ usage(FILE *f)
 	    "  -threads n        HTTP worker threads (default 8)\n"
 	    "  -timeout ms       HTTP request and keep-alive time-out (default 10000)\n"
 	    "  -ring-pages n     perf ring pages per CPU, a power of two (default 256)\n"
-	    "  -v                debug logging\n"
+	    "  -max-streams n    concurrent GET /api/stream clients, fewer than\n"
+	    "                    -threads (default %d)\n"
+	    "  -v                debug logging (default off)\n"
 	    "  -h                this help\n"
 	    "  -version          print the version and exit\n"
 	    "\n"
 	    "API: GET /health, GET /, POST /api/connection-summary,\n"
-	    "     GET|POST /api/list-connections   (see README.md)\n",
-	    STORE_DEFAULT_MAX);
+	    "     GET|POST /api/list-connections, GET /api/top, GET /api/stream,\n"
+	    "     GET /metrics   (see ebpf-server(8) and README.md)\n",
+	    STORE_DEFAULT_MAX, STREAM_DEFAULT_MAX);
 }
 
 /* Parse a decimal in [min, max] or exit with a message. */
@@ -102,6 +114,7 @@ parse(int argc, char **argv, struct opts *o)
 	o->threads = 8;
 	o->timeout_ms = 10000;
 	o->ring_pages = 256;
+	o->max_streams = STREAM_DEFAULT_MAX;
 	for (i = 1; i < argc; i++) {
 		char *a = argv[i], *val = NULL, *eq;
 
@@ -132,6 +145,10 @@ parse(int argc, char **argv, struct opts *o)
 			o->threads = (unsigned)number("-threads", VALUE(), 1, 256);
 		} else if (strcmp(a, "-timeout") == 0) {
 			o->timeout_ms = (unsigned)number("-timeout", VALUE(), 100, 600000);
+		} else if (strcmp(a, "-max-streams") == 0) {
+			o->max_streams = (unsigned)number("-max-streams", VALUE(), 0,
+			    255);
+			o->max_streams_set = 1;
 		} else if (strcmp(a, "-ring-pages") == 0) {
 			o->ring_pages = (unsigned)number("-ring-pages", VALUE(), 1, 65536);
 			if (o->ring_pages & (o->ring_pages - 1)) {
@@ -145,6 +162,16 @@ parse(int argc, char **argv, struct opts *o)
 			exit(2);
 		}
 #undef VALUE
+	}
+	/* A stream holds a worker thread for as long as it runs: keep one
+	 * for everything else. */
+	if (o->max_streams >= o->threads && !o->max_streams_set)
+		o->max_streams = o->threads - 1;
+	if (o->max_streams >= o->threads) {
+		fprintf(stderr, "ebpf-server: -max-streams %u must be less than "
+		    "-threads %u, so that streams cannot hold every worker\n",
+		    o->max_streams, o->threads);
+		exit(2);
 	}
 }
 
@@ -173,7 +200,11 @@ static void
 flush(struct reader *r)
 {
 	if (r->n) {
-		store_add(r->store, r->batch, r->n);
+		/* The folded marks tell the streams which events are new
+		 * records; the metrics count every event. */
+		store_add_marked(r->store, r->batch, r->n, r->folded);
+		metrics_events(r->metrics, r->batch, r->n);
+		hub_publish(r->hub, r->batch, r->n, r->folded);
 		r->n = 0;
 	}
 }
@@ -238,8 +269,17 @@ main(int argc, char **argv)
 	r = ecalloc(1, sizeof(*r));
 	if ((r->store = store_new(o.max_events)) == NULL)
 		fatal("store for %zu events", o.max_events);
+	if ((r->metrics = metrics_new()) == NULL ||
+	    (r->hub = hub_new(o.max_streams, STREAM_KEEPALIVE_MS)) == NULL)
+		fatal("metrics and streams");
+	/* Found now, while /proc/self/mountinfo is certainly readable; the
+	 * tree itself is walked when a response needs a path. */
+	if ((st.cg = cg_new(NULL)) == NULL)
+		log_warnx("no cgroup2 mount found: cgroup paths will be empty");
 	r->mono_to_real = time_mono_to_real();
 	st.store = r->store;
+	st.metrics = r->metrics;
+	st.hub = r->hub;
 	st.start_ns = time_mono_ns();
 
 	pc.ring_pages = o.ring_pages;
@@ -294,6 +334,9 @@ main(int argc, char **argv)
 	log_info("shutting down");
 	probe_close(probe);
 	http_stop(http);
+	hub_free(r->hub);
+	metrics_free(r->metrics);
+	cg_free(st.cg);
 	store_free(r->store);
 	free(r);
 	return 0;
