@@ -255,7 +255,8 @@ main(int argc, char **argv)
 	char err[512];
 
 	parse(argc, argv, &o);
-	log_verbose = o.verbose;
+	if (o.verbose)
+		log_verbose = 1;
 	if (!privileged())
 		fatalx("must run as root (or with CAP_BPF, CAP_PERFMON and "
 		    "CAP_SYS_ADMIN) to load eBPF programs: try sudo");
