@@ -368,7 +368,7 @@ req_parse_summary(const char *body, size_t len, struct req_summary *out,
 	json_t *root, *v;
 	const char *key;
 	json_int_t n;
-	int has_command = 0, has_duration = 0, rc = 0;
+	int has_command = 0, has_duration = 0, has_filter = 0, rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!(root = load_object(body, len, err, errlen)))
@@ -388,15 +388,21 @@ req_parse_summary(const char *body, size_t len, struct req_summary *out,
 			out->duration = (unsigned)n;
 		} else if (is_filter(key)) {
 			rc = json_filter(&out->filter, key, v, err, errlen);
+			has_filter = 1;
 		} else {
 			rc = reject(err, errlen, "unknown field \"%s\"", key);
 		}
 		if (rc < 0)
 			goto out;
 	}
-	/* Without pid or command every process counts. */
+	/* The original contract: exactly one of pid and command.  A request
+	 * that selects by another filter (port, ip, ...) alone counts every
+	 * process matching it. */
 	if (out->has_pid && has_command)
 		rc = reject(err, errlen, "give either \"pid\" or \"command\", not both");
+	else if (!out->has_pid && !has_command && !has_filter)
+		rc = reject(err, errlen, "missing field \"pid\" or \"command\" "
+		    "(or a filter such as \"port\")");
 	else if (!has_duration)
 		rc = reject(err, errlen, "missing field \"duration\" (seconds, "
 		    "1 to %d)", REQ_DURATION_MAX);

@@ -105,6 +105,8 @@ test_summary_syntax(void **state)
 	SUMMARY_BAD("{", "invalid JSON");
 	SUMMARY_BAD("{\"pid\":1,\"duration\":60} x", "invalid JSON");
 	SUMMARY_BAD("{\"pid\":1,\"duration\":60,}", "invalid JSON");
+	/* Neither pid nor command nor any other filter: the original contract. */
+	SUMMARY_BAD("{\"duration\":60}", "pid");
 	/* jansson's own text and the position are passed on. */
 	SUMMARY_BAD("{\"pid\":1,\n\"duration\":}", "line 2");
 	SUMMARY_BAD("{\"pid\":1,\n\"duration\":}", "byte");
