@@ -462,7 +462,7 @@ static const struct bad bad[] = {
 	{ "POST", "/api/connection-summary", "{\"pid\":1,\"duration\":60.5}", 400, "duration" },
 	{ "POST", "/api/connection-summary", "{\"pid\":1,\"duration\":0}", 400, "duration" },
 	{ "POST", "/api/connection-summary", "{\"pid\":1,\"duration\":3601}", 400, "duration" },
-	/* Without pid or command every process counts (issue 5); both is wrong. */
+	{ "POST", "/api/connection-summary", "{\"duration\":60}", 400, "pid" },
 	{ "POST", "/api/connection-summary", "{\"pid\":1,\"command\":\"x\",\"duration\":60}", 400, "pid" },
 	{ "POST", "/api/connection-summary", "{\"pid\":-4,\"duration\":60}", 400, "pid" },
 	{ "POST", "/api/connection-summary", "{\"pid\":\"1\",\"duration\":60}", 400, "pid" },

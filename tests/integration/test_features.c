@@ -14,7 +14,9 @@
 
 #include "tests/integration/itest.h"
 
-#define COMM "itest-feat"
+/* Unique per run: the server sees the whole host, where another copy of
+ * this test may be running. */
+static char COMM[16];
 #define NDGRAM 50
 
 static struct server srv;
@@ -57,6 +59,7 @@ setup(void **state)
 	int status, fd;
 
 	(void)state;
+	snprintf(COMM, sizeof(COMM), "itf-%d", (int)getpid() % 10000000);
 	if (it_start(&srv, NULL) < 0)
 		return -1;
 	udp_port = it_free_port();
@@ -230,8 +233,8 @@ test_filters(void **state)
 	EXPECT(q, nsendto + 2);
 	EXPECT("since=3600", nsendto + 2);
 	EXPECT("since=2099-01-01T00:00:00Z", 0);
-	snprintf(q, sizeof(q), "command=" COMM "&protocol=udp&family=AF_INET6&"
-	    "port=%d&failed=0&syscall=sendmsg&ip=::1&since=60", udp_port);
+	snprintf(q, sizeof(q), "command=%s&protocol=udp&family=AF_INET6&"
+	    "port=%d&failed=0&syscall=sendmsg&ip=::1&since=60", COMM, udp_port);
 	EXPECT(q, 1);
 #undef EXPECT
 
@@ -251,8 +254,8 @@ test_summary_filters(void **state)
 	char b[200];
 
 	(void)state;
-	snprintf(b, sizeof(b), "{\"command\":\"" COMM "\",\"duration\":60,"
-	    "\"syscall\":\"sendto\"}");
+	snprintf(b, sizeof(b), "{\"command\":\"%s\",\"duration\":60,"
+	    "\"syscall\":\"sendto\"}", COMM);
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", b, &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(num(r.json, "total_attempts"), NDGRAM);
@@ -284,7 +287,8 @@ test_top(void **state)
 	json_t *top, *row;
 
 	(void)state;
-	snprintf(q, sizeof(q), "/api/top?by=port&duration=60&limit=3&command=" COMM);
+	snprintf(q, sizeof(q), "/api/top?by=port&duration=60&limit=3&command=%s",
+	    COMM);
 	assert_int_equal(it_http(srv.port, "GET", q, NULL, &r), 0);
 	assert_int_equal(r.status, 200);
 	top = json_object_get(r.json, "top");
@@ -296,7 +300,7 @@ test_top(void **state)
 	assert_string_equal(str(r.json, "by"), "port");
 	it_reply_free(&r);
 
-	snprintf(q, sizeof(q), "/api/top?by=destination&limit=1&command=" COMM);
+	snprintf(q, sizeof(q), "/api/top?by=destination&limit=1&command=%s", COMM);
 	assert_int_equal(it_http(srv.port, "GET", q, NULL, &r), 0);
 	top = json_object_get(r.json, "top");
 	assert_int_equal(json_array_size(top), 1);

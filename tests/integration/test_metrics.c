@@ -16,8 +16,9 @@
 
 #include "tests/integration/itest.h"
 
-#define COMM "itest-met"
-#define ODD "it\"q\\x"          /* a command name that needs escaping */
+/* Unique per run: the server sees the whole host, where another copy of
+ * this test may be running.  ODD needs escaping: it"q\<pid>. */
+static char COMM[16], ODD[16], ODD_LABEL[32];
 
 static struct server srv;
 static int udp_port;
@@ -50,6 +51,10 @@ setup(void **state)
 	static const char *const args[] = { "-max-events", "12345", NULL };
 
 	(void)state;
+	snprintf(COMM, sizeof(COMM), "itm-%d", (int)getpid() % 10000000);
+	snprintf(ODD, sizeof(ODD), "it\"q\\%d", (int)getpid() % 10000000);
+	snprintf(ODD_LABEL, sizeof(ODD_LABEL), "it\\\"q\\\\%d",
+	    (int)getpid() % 10000000);
 	if (it_start(&srv, args) < 0)
 		return -1;
 	udp_port = it_free_port();
@@ -85,20 +90,24 @@ static void
 test_series(void **state)
 {
 	struct reply r;
-	char ct[128];
+	char ct[128], series[256];
 
 	(void)state;
 	assert_int_equal(it_http(srv.port, "GET", "/metrics", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(it_header(&r, "Content-Type", ct, sizeof(ct)), 0);
 	assert_string_equal(ct, "text/plain; version=0.0.4; charset=utf-8");
-	assert_true(sample(r.body, "ebpf_server_connect_attempts_total{command=\""
-	    COMM "\",protocol=\"TCP\",result=\"error\"}") == 1);
-	assert_true(sample(r.body, "ebpf_server_datagrams_total{command=\"" COMM
-	    "\",syscall=\"sendto\",protocol=\"UDP\",result=\"ok\"}") == 3);
+	snprintf(series, sizeof(series), "ebpf_server_connect_attempts_total{"
+	    "command=\"%s\",protocol=\"TCP\",result=\"error\"}", COMM);
+	assert_true(sample(r.body, series) == 1);
+	snprintf(series, sizeof(series), "ebpf_server_datagrams_total{command="
+	    "\"%s\",syscall=\"sendto\",protocol=\"UDP\",result=\"ok\"}", COMM);
+	assert_true(sample(r.body, series) == 3);
 	/* Quote and backslash escaped in the label value. */
-	assert_true(sample(r.body, "ebpf_server_connect_attempts_total{command="
-	    "\"it\\\"q\\\\x\",protocol=\"TCP\",result=\"error\"}") == 1);
+	snprintf(series, sizeof(series), "ebpf_server_connect_attempts_total{"
+	    "command=\"%s\",protocol=\"TCP\",result=\"error\"}", ODD_LABEL);
+	if (sample(r.body, series) != 1)
+		fail_msg("no %s in:\n%s", series, r.body);
 	assert_true(sample(r.body, "ebpf_server_store_capacity_events") == 12345);
 	assert_true(sample(r.body, "ebpf_server_store_events") >= 2);
 	assert_true(sample(r.body, "ebpf_server_events_lost_total") >= 0);
@@ -249,9 +258,9 @@ test_prometheus_scrapes(void **state)
 	}
 	if (found) {
 		/* A counter with labels, selected by label. */
-		assert_int_equal(it_http(pport, "GET", "/api/v1/query?query="
-		    "ebpf_server_datagrams_total%7Bcommand%3D%22" COMM "%22%7D",
-		    NULL, &r), 0);
+		snprintf(cmd, sizeof(cmd), "/api/v1/query?query="
+		    "ebpf_server_datagrams_total%%7Bcommand%%3D%%22%s%%22%%7D", COMM);
+		assert_int_equal(it_http(pport, "GET", cmd, NULL, &r), 0);
 		res = json_object_get(json_object_get(r.json, "data"), "result");
 		if (json_array_size(res) != 1)
 			fail_msg("datagram series not found: %s", r.body);

@@ -18,6 +18,19 @@
 
 static struct server srv;
 
+/* A command name unique to this run of the test: the server sees the
+ * whole host, where another copy of this test may be running. */
+static const char *
+uniq(const char *base)
+{
+	static char names[8][16];
+	static int next;
+	char *n = names[next++ % 8];
+
+	snprintf(n, 16, "%s%d", base, (int)getpid() % 100000);
+	return n;
+}
+
 struct stream {
 	int fd;
 	int status;
@@ -173,17 +186,21 @@ test_ndjson(void **state)
 	struct stream s;
 	double t0;
 
+	const char *comm = uniq("it-nd");
+	char q[64];
+
 	(void)state;
-	assert_int_equal(stream_open(&s, srv.port, "command=itest-nd", 0, 0), 0);
+	snprintf(q, sizeof(q), "command=%s", comm);
+	assert_int_equal(stream_open(&s, srv.port, q, 0, 0), 0);
 	assert_int_equal(s.status, 200);
 	assert_non_null(strstr(s.headers, "Content-Type: application/x-ndjson"));
-	connects("itest-nd", 3);
+	connects(comm, 3);
 	t0 = it_now();
-	while (count_lines(s.buf, "itest-nd", NULL) < 4 && it_now() - t0 < 3)
+	while (count_lines(s.buf, comm, NULL) < 4 && it_now() - t0 < 3)
 		stream_read(&s, 100);
 	/* Three unix connects and one TCP connect, nothing else. */
-	assert_int_equal(count_lines(s.buf, "itest-nd", NULL), 4);
-	assert_int_equal(count_lines(s.buf, "itest-nd", "TCP"), 1);
+	assert_int_equal(count_lines(s.buf, comm, NULL), 4);
+	assert_int_equal(count_lines(s.buf, comm, "TCP"), 1);
 	stream_close(&s);
 }
 
@@ -195,12 +212,15 @@ test_sse_and_filter(void **state)
 	double t0;
 	json_t *o;
 
+	const char *comm = uniq("it-sse");
+	char q[64];
+
 	(void)state;
-	assert_int_equal(stream_open(&s, srv.port, "command=itest-sse&protocol=tcp",
-	    1, 0), 0);
+	snprintf(q, sizeof(q), "command=%s&protocol=tcp", comm);
+	assert_int_equal(stream_open(&s, srv.port, q, 1, 0), 0);
 	assert_int_equal(s.status, 200);
 	assert_non_null(strstr(s.headers, "Content-Type: text/event-stream"));
-	connects("itest-sse", 3);
+	connects(comm, 3);
 	t0 = it_now();
 	while (!strstr(s.buf, "\n\n" "event: connection") && it_now() - t0 < 3)
 		stream_read(&s, 100);
@@ -227,11 +247,15 @@ test_slow_client_gap(void **state)
 	double t0;
 	const char *g;
 
+	const char *comm = uniq("it-slow");
+	char q[64];
+
 	(void)state;
-	assert_int_equal(stream_open(&s, srv.port, "command=itest-slow", 0, 4096), 0);
+	snprintf(q, sizeof(q), "command=%s", comm);
+	assert_int_equal(stream_open(&s, srv.port, q, 0, 4096), 0);
 	assert_int_equal(s.status, 200);
 	/* Far more than the queue and the socket buffers hold. */
-	connects("itest-slow", 100000);
+	connects(comm, 100000);
 	t0 = it_now();
 	assert_int_equal(it_http(srv.port, "GET", "/health", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
