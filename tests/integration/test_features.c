@@ -112,6 +112,8 @@ events(struct reply *r, const char *query, size_t want)
 			arr = json_object_get(json_object_get(r->json, "connections"), key);
 			if (json_array_size(arr) >= want || it_now() - t0 > 2)
 				return arr;
+		} else if (it_now() - t0 > 2) {
+			fail_msg("%s: no answer (server log: %s)", path, srv.log);
 		}
 		it_reply_free(r);
 		usleep(50000);
