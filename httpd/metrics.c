@@ -117,14 +117,25 @@ proto_index(const struct event *ev)
 void
 metrics_events(struct metrics *m, const struct event *ev, size_t n)
 {
-	unsigned slot, p, bad;
-	uint32_t cnt;
+	unsigned slot = 0, p = 0, bad;
+	uint32_t cnt, pkey, lastp = UINT32_MAX;
+	const char *lastc = NULL;
 	size_t i;
 
 	pthread_mutex_lock(&m->mu);
 	for (i = 0; i < n; i++) {
-		slot = comm_slot(m, ev[i].comm);
-		p = proto_index(&ev[i]);
+		/* Events come in runs from one process and one kind of socket:
+		 * look the labels up only when they change. */
+		if (!lastc || strncmp(ev[i].comm, lastc, EV_COMM_LEN) != 0) {
+			slot = comm_slot(m, ev[i].comm);
+			lastc = ev[i].comm;
+		}
+		pkey = (uint32_t)ev[i].family << 24 ^ (uint32_t)ev[i].protocol << 8 ^
+		    (ev[i].sock_type & 0xff);
+		if (pkey != lastp) {
+			p = proto_index(&ev[i]);
+			lastp = pkey;
+		}
 		bad = ev[i].ret < 0;
 		cnt = ev[i].count ? ev[i].count : 1;
 		if (ev[i].syscall == EV_CONNECT)

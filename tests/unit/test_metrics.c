@@ -10,6 +10,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 
 static void
 test_label(void **state)
@@ -113,12 +114,39 @@ test_render(void **state)
 	metrics_free(m);
 }
 
+/* The reader pays for this on every batch: keep an eye on the cost. */
+static void
+test_cost(void **state)
+{
+	struct event *e = calloc(512, sizeof(*e));
+	struct timespec t0, t1;
+	struct metrics *m;
+	double ns;
+	int i, j;
+
+	(void)state;
+	for (i = 0; i < 512; i++)
+		e[i] = ev(i % 64 < 60 ? "bench" : "other", EV_CONNECT, 0, 1);
+	assert_non_null(m = metrics_new());
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (j = 0; j < 2000; j++)
+		metrics_events(m, e, 512);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec -
+	    t0.tv_nsec)) / (2000.0 * 512);
+	print_message("metrics_events: %.1f ns/event\n", ns);
+	assert_true(m->conn[0][0][0] + m->conn[1][0][0] == 2000 * 512);
+	metrics_free(m);
+	free(e);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_label),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_cost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
