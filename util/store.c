@@ -881,7 +881,10 @@ top_cmp(const void *a, const void *b)
 
 	if (x->count != y->count)
 		return x->count < y->count ? 1 : -1;
-	return (x->events < y->events) - (x->events > y->events);
+	if (x->events != y->events)
+		return x->events < y->events ? 1 : -1;
+	/* Ties: the most recently seen first, so the order is stable. */
+	return (x->ev->ts < y->ev->ts) - (x->ev->ts > y->ev->ts);
 }
 
 int
