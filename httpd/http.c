@@ -32,6 +32,7 @@ struct http {
 	 */
 	int bind_errno;    /* errno of the first failed bind(), or 0 */
 	int socket_failed; /* socket() failed: no such address family */
+	const char *token; /* bearer token or NULL; owned by main */
 };
 
 /* Where and how to listen, derived from -addr. */
@@ -82,6 +83,18 @@ static int
 http_error(struct mg_connection *conn, int status, const char *msg)
 {
 	return api_http_error(conn, status, msg);
+}
+
+/* Before any handler: the bearer token, so that no endpoint, present or
+ * added later, can forget to check it.  0 lets civetweb go on. */
+static int
+begin_request(struct mg_connection *conn)
+{
+	struct http *h = mg_get_user_context_data(conn);
+
+	if (!h || !h->token)
+		return 0;
+	return api_authorize(conn, h->token);
 }
 
 /* Whether the kernel has IPv6 at all (not booted with ipv6.disable=1). */
@@ -179,15 +192,16 @@ start(struct http *h, const char *ports, const struct http_conf *conf,
 	static const struct mg_callbacks cb = {
 		.log_message = log_message,
 		.http_error = http_error,
+		.begin_request = begin_request,
 	};
-	char threads[16], timeout[16];
+	char threads[16], timeout[16], maxreq[16];
 	const char *opts[] = {
 		"listening_ports", ports,
 		"num_threads", threads,
 		"request_timeout_ms", timeout,
 		"keep_alive_timeout_ms", timeout,
 		"enable_keep_alive", "yes",
-		"max_request_size", "16384",
+		"max_request_size", maxreq,
 		NULL,
 	};
 	struct mg_init_data init = {
@@ -205,6 +219,8 @@ start(struct http *h, const char *ports, const struct http_conf *conf,
 	    conf->threads ? conf->threads : DEFAULT_THREADS);
 	snprintf(timeout, sizeof(timeout), "%u",
 	    conf->timeout_ms ? conf->timeout_ms : DEFAULT_TIMEOUT_MS);
+	snprintf(maxreq, sizeof(maxreq), "%u",
+	    conf->max_header ? conf->max_header : HTTP_HEADER_DEFAULT);
 	h->bind_errno = 0;
 	h->socket_failed = 0;
 	cwerr[0] = '\0';
@@ -230,6 +246,7 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 		snprintf(err, errlen, "http: %s", strerror(errno));
 		return NULL;
 	}
+	h->token = conf->token;
 	mg_init_library(0);
 	if (ls.fallback[0] && !have_ipv6())
 		h->ctx = start(h, ls.fallback, conf, cwerr, sizeof(cwerr));
