@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -195,14 +196,19 @@ it_start(struct server *s, const char *const *extra)
 	memset(s, 0, sizeof(*s));
 	s->port = it_free_port();
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", s->port);
-	snprintf(s->log, sizeof(s->log), "/tmp/ebpf-server-itest.%d.log", (int)getpid());
+	snprintf(s->log, sizeof(s->log), "/tmp/ebpf-server-itest.%d.%d.log",
+	    (int)getpid(), s->port);
 	argv[i++] = it_binary();
 	argv[i++] = "-addr";
 	argv[i++] = addr;
 	while (extra && *extra && i < 30)
 		argv[i++] = *extra++;
 	argv[i] = NULL;
+	/* A test that dies (an assertion, a signal) must not leave a server
+	 * behind, and a server closing a socket must not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
 	if ((s->pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, 2);
 		dup2(fd, 1);

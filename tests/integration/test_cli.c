@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
+
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -56,7 +58,8 @@ static void
 test_help_lists_every_flag(void **state)
 {
 	static const char *const flags[] = { "-addr", "-max-events", "-threads",
-	    "-timeout", "-ring-pages", "-v", "-h", "-version", ":8080", "262144" };
+	    "-timeout", "-ring-pages", "-v", "-h", "-version", ":8080", "262144",
+	    "-max-body-size", "-max-header-size", "-token-file", "-no-sandbox" };
 	const char *args[] = { "-h", NULL };
 	char out[8192];
 	size_t i;
@@ -87,7 +90,17 @@ test_bad_flags(void **state)
 	const char *zero[] = { "-max-events", "0", NULL };
 	const char *noval[] = { "-addr", NULL };
 	const char *pages[] = { "-ring-pages", "3", NULL };
+	/* Every resource flag is bounded on both sides. */
+	static const char *const bounded[][2] = {
+		{ "-threads", "0" }, { "-threads", "257" },
+		{ "-timeout", "99" }, { "-timeout", "600001" },
+		{ "-max-body-size", "1023" }, { "-max-body-size", "16777217" },
+		{ "-max-header-size", "1023" }, { "-max-header-size", "1048577" },
+		{ "-max-events", "1073741825" }, { "-ring-pages", "131072" },
+		{ "-threads", "-1" }, { "-timeout", "99999999999999999999999" },
+	};
 	char out[4096];
+	size_t i;
 
 	(void)state;
 	assert_int_equal(run(unknown, 0, out, sizeof(out)), 2);
@@ -98,6 +111,14 @@ test_bad_flags(void **state)
 	assert_int_equal(run(noval, 0, out, sizeof(out)), 2);
 	assert_int_equal(run(pages, 0, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "power of two"));
+	for (i = 0; i < sizeof(bounded) / sizeof(bounded[0]); i++) {
+		const char *args[] = { bounded[i][0], bounded[i][1], NULL };
+
+		if (run(args, 0, out, sizeof(out)) != 2 ||
+		    strstr(out, bounded[i][0]) == NULL)
+			fail_msg("%s %s: not refused clearly: %s", bounded[i][0],
+			    bounded[i][1], out);
+	}
 }
 
 static void
@@ -226,6 +247,164 @@ test_mounts_tracefs(void **state)
 	assert_int_equal(it_stop(&s, NULL), 0);
 }
 
+/* The status line of one task of pid, e.g. "CapEff", into v. */
+static int
+task_status(const char *path, const char *key, char *v, size_t n)
+{
+	char line[256];
+	size_t kl = strlen(key);
+	FILE *f;
+	int rc = -1;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			snprintf(v, n, "%s", line + kl + 1 + strspn(line + kl + 1, " \t"));
+			v[strcspn(v, "\n")] = '\0';
+			rc = 0;
+			break;
+		}
+	fclose(f);
+	return rc;
+}
+
+/* Check key on every thread of pid; returns the number of threads. */
+static int
+every_thread(pid_t pid, const char *key, const char *want, int equal)
+{
+	char dir[64], path[400], v[128];
+	struct dirent *d;
+	DIR *dp;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	assert_non_null(dp = opendir(dir));
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/status", dir, d->d_name);
+		if (task_status(path, key, v, sizeof(v)) < 0)
+			continue; /* the thread ended meanwhile */
+		if ((strcmp(v, want) == 0) != equal)
+			fail_msg("thread %s of %d: %s is %s", d->d_name, (int)pid, key, v);
+		n++;
+	}
+	closedir(dp);
+	return n;
+}
+
+static void
+test_sandbox(void **state)
+{
+	const char *nosb[] = { "-no-sandbox", NULL };
+	struct server s;
+	struct reply r;
+
+	(void)state;
+	assert_int_equal(it_start(&s, NULL), 0);
+	/* Serve a request first, so every worker has run. */
+	assert_int_equal(it_http(s.port, "GET", "/api/list-connections?limit=1",
+	    NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	it_reply_free(&r);
+	/* civetweb's master, its workers and the reader: all sandboxed. */
+	assert_true(every_thread(s.pid, "CapEff", "0000000000000000", 1) >= 3);
+	every_thread(s.pid, "CapPrm", "0000000000000000", 1);
+	every_thread(s.pid, "CapAmb", "0000000000000000", 1);
+	every_thread(s.pid, "NoNewPrivs", "1", 1);
+	every_thread(s.pid, "Seccomp", "2", 1);
+	every_thread(s.pid, "Uid", "65534\t65534\t65534\t65534", 1);
+	assert_int_equal(it_stop(&s, NULL), 0);
+
+	/* -no-sandbox keeps everything, for debugging. */
+	assert_int_equal(it_start(&s, nosb), 0);
+	every_thread(s.pid, "CapEff", "0000000000000000", 0);
+	every_thread(s.pid, "Seccomp", "0", 1);
+	assert_int_equal(it_stop(&s, NULL), 0);
+}
+
+/* SIGTERM while clients hammer the API and the probes fire: the sandbox
+ * still lets the server detach everything and exit 0 within a second. */
+static void
+test_sigterm_under_load(void **state)
+{
+	struct server s;
+	pid_t kids[4];
+	double secs = 99;
+	int before, i, status;
+
+	(void)state;
+	before = our_programs();
+	assert_int_equal(it_start(&s, NULL), 0);
+	for (i = 0; i < 4; i++) {
+		if ((kids[i] = fork()) == 0) {
+			for (;;) {
+				struct reply r;
+
+				if (it_http(s.port, "GET", i % 2 ? "/health" :
+				    "/api/list-connections?limit=5", NULL, &r) == 0)
+					it_reply_free(&r);
+			}
+		}
+	}
+	usleep(500000);
+	assert_int_equal(it_stop(&s, &secs), 0);
+	if (secs >= 1.0)
+		fail_msg("exit took %.2f s", secs);
+	for (i = 0; i < 4; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], &status, 0);
+	}
+	assert_int_equal(our_programs(), before);
+}
+
+/* A program the verifier rejects: its log and a numbered listing are
+ * printed, and the server exits 1 leaving nothing loaded. */
+static void
+test_verifier_rejection(void **state)
+{
+	const char *args[] = { "-addr", "127.0.0.1:0", NULL };
+	char out[65536];
+	int before = our_programs(), rc;
+
+	(void)state;
+	setenv("EBPF_SERVER_FAULT", "verifier-reject", 1);
+	rc = run(args, 0, out, sizeof(out));
+	unsetenv("EBPF_SERVER_FAULT");
+	assert_int_equal(rc, 1);
+	if (!strstr(out, "rejected") || !strstr(out, "--- verifier log ---") ||
+	    !strstr(out, "--- program (") || !strstr(out, "   0: r0 = *(u64 *)(r10 +8)") ||
+	    !strstr(out, "   1: "))
+		fail_msg("no verifier log and listing: %s", out);
+	assert_int_equal(our_programs(), before);
+}
+
+static void
+test_token_file(void **state)
+{
+	char path[64], out[4096];
+	const char *args[] = { "-addr", "127.0.0.1:0", "-token-file", path, NULL };
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/itest-tok.%d", (int)getpid());
+	unlink(path);
+	assert_int_equal(run(args, 0, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "-token-file"));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(write(fd, "\n", 1), 1);
+	close(fd);
+	assert_int_equal(run(args, 0, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "empty"));
+	fd = open(path, O_WRONLY | O_TRUNC, 0600);
+	assert_int_equal(write(fd, "a b\n", 4), 4);
+	close(fd);
+	assert_int_equal(run(args, 0, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "visible ASCII"));
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -238,6 +417,10 @@ main(void)
 		cmocka_unit_test(test_mounts_tracefs),
 		cmocka_unit_test(test_sigterm_detaches_everything),
 		cmocka_unit_test(test_sigint_exits_zero),
+		cmocka_unit_test(test_sandbox),
+		cmocka_unit_test(test_sigterm_under_load),
+		cmocka_unit_test(test_verifier_rejection),
+		cmocka_unit_test(test_token_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
