@@ -33,6 +33,7 @@ struct http {
 	int bind_errno;    /* errno of the first failed bind(), or 0 */
 	int socket_failed; /* socket() failed: no such address family */
 	const char *token; /* bearer token or NULL; owned by main */
+	int ready;         /* set by http_ready(), read by the workers */
 };
 
 /* Where and how to listen, derived from -addr. */
@@ -92,7 +93,14 @@ begin_request(struct mg_connection *conn)
 {
 	struct http *h = mg_get_user_context_data(conn);
 
-	if (!h || !h->token)
+	if (!h)
+		return 0;
+	/* Pairs with the release store in http_ready(). */
+	if (!__atomic_load_n(&h->ready, __ATOMIC_ACQUIRE)) {
+		api_http_error(conn, 503, "starting up, try again in a moment");
+		return 503;
+	}
+	if (!h->token)
 		return 0;
 	return api_authorize(conn, h->token);
 }
@@ -274,14 +282,21 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 
 	/* Each civetweb handler also gets paths below its own ("/health/x");
 	 * the handlers compare the path exactly and answer 404.  "/" catches
-	 * every path without a handler.  Requests in the moment between
-	 * mg_start2() and here get civetweb's 404, as JSON through
-	 * http_error(); main has not announced the server yet anyway. */
+	 * every path without a handler.  Until main calls http_ready(),
+	 * after entering the sandbox, every request gets a JSON 503 from
+	 * begin_request(). */
 	mg_set_request_handler(h->ctx, "/health", api_health, st);
 	mg_set_request_handler(h->ctx, "/api/connection-summary", api_summary, st);
 	mg_set_request_handler(h->ctx, "/api/list-connections", api_list, st);
 	mg_set_request_handler(h->ctx, "/", api_root, st);
 	return h;
+}
+
+void
+http_ready(struct http *h)
+{
+	/* Pairs with the acquire load in begin_request(). */
+	__atomic_store_n(&h->ready, 1, __ATOMIC_RELEASE);
 }
 
 void

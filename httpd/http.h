@@ -34,6 +34,9 @@ struct http_conf {
  */
 struct http *http_start(const struct http_conf *conf, struct api_state *st,
     char *err, size_t errlen);
+/* Until this is called, every request gets 503: nothing is served before
+ * main has entered the sandbox. */
+void http_ready(struct http *h);
 void http_stop(struct http *h);
 
 /*

@@ -386,6 +386,7 @@ main(int argc, char **argv)
 	sigdelset(&block, SIGPIPE);
 	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
 
+	http_ready(http);
 	log_info("ebpf-server %s listening on %s (capture: %s%s%s)", VERSION,
 	    o.addr, st.backend, token ? ", bearer token required" : "",
 	    o.no_sandbox ? ", no sandbox" : "");
