@@ -40,6 +40,39 @@ struct reply {
 	json_t *json;   /* NULL if the body is not JSON */
 };
 
+/* Servers started and not yet stopped, killed at exit: a failed assertion
+ * leaves its test without reaching it_stop(), and the sandboxed server has
+ * lost its parent-death signal when it changed uid. */
+static pid_t it_running[32];
+
+static inline void
+it_kill_running(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(it_running) / sizeof(it_running[0]); i++)
+		if (it_running[i] > 0) {
+			kill(it_running[i], SIGKILL);
+			waitpid(it_running[i], NULL, 0);
+			it_running[i] = 0;
+		}
+}
+
+static inline void
+it_track(pid_t pid, pid_t old)
+{
+	static int registered;
+	size_t i;
+
+	if (!registered && atexit(it_kill_running) == 0)
+		registered = 1;
+	for (i = 0; i < sizeof(it_running) / sizeof(it_running[0]); i++)
+		if (it_running[i] == old) {
+			it_running[i] = pid;
+			return;
+		}
+}
+
 static inline double
 it_now(void)
 {
@@ -215,12 +248,14 @@ it_start(struct server *s, const char *const *extra)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	it_track(s->pid, 0);
 	t0 = it_now();
 	while (it_now() - t0 < 10) {
 		struct reply r;
 		int status;
 
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			it_track(0, s->pid);
 			s->pid = 0;
 			return -1;
 		}
@@ -248,11 +283,13 @@ it_stop(struct server *s, double *seconds)
 		if (it_now() - t0 > 5) {
 			kill(s->pid, SIGKILL);
 			waitpid(s->pid, &status, 0);
+			it_track(0, s->pid);
 			s->pid = 0;
 			return -1;
 		}
 		usleep(5000);
 	}
+	it_track(0, s->pid);
 	if (seconds)
 		*seconds = it_now() - t0;
 	s->pid = 0;
