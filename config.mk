@@ -35,4 +35,4 @@ DEPS_SRC = civetweb jansson
 
 # Debian packages the build and the tests need
 PKGS_BUILD = musl-tools linux-libc-dev dpkg-dev xz-utils file gcc make
-PKGS_TEST = libcmocka-dev valgrind clang libclang-rt-dev wrk
+PKGS_TEST = libcmocka-dev valgrind clang libclang-rt-dev wrk prometheus

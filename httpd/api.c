@@ -18,9 +18,13 @@
 #include <civetweb.h>
 #include <jansson.h>
 
+#include "httpd/api.h"
 #include "httpd/http.h"
 #include "httpd/json.h"
+#include "httpd/metrics.h"
 #include "httpd/request.h"
+#include "httpd/stream.h"
+#include "util/cgroup.h"
 #include "util/event.h"
 #include "util/log.h"
 #include "util/store.h"
@@ -118,6 +122,68 @@ reply_error(struct mg_connection *conn, int status, int pretty,
 	return reply(conn, status, json_error_new(msg), pretty, allow);
 }
 
+int
+api_reply_error(struct mg_connection *conn, int status, int pretty,
+    const char *allow, const char *fmt, ...)
+{
+	char msg[REQ_ERR_MAX + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return reply(conn, status, json_error_new(msg), pretty, allow);
+}
+
+json_t *
+api_event_json(const struct api_state *st, const struct event *ev)
+{
+	char cg[1024];
+	size_t n;
+	json_t *o;
+
+	if (!(o = json_event_new(ev)))
+		return NULL;
+	n = cg_path(st->cg, ev->cgroup_id, cg, sizeof(cg));
+	if (json_set(o, "cgroup", json_str_new(cg, n)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+void
+api_store_filter(const struct req_filter *rf, uint64_t now_ns,
+    struct store_filter *f)
+{
+	uint64_t ago;
+
+	memset(f, 0, sizeof(*f));
+	f->has_port = rf->has_port;
+	f->port = rf->port;
+	f->has_ip = rf->has_ip;
+	f->ip_family = rf->ip_family;
+	memcpy(f->ip, rf->ip, sizeof(f->ip));
+	f->prefix = rf->prefix;
+	f->has_protocol = rf->has_protocol;
+	f->protocol = rf->protocol;
+	f->has_family = rf->has_family;
+	f->family = rf->family;
+	f->has_failed = rf->has_failed;
+	f->failed = rf->failed;
+	f->has_syscall = rf->has_syscall;
+	f->syscall = rf->syscall;
+	if (!rf->has_since)
+		return;
+	if (!rf->since_relative) {
+		f->since_ns = rf->since_ns;
+		return;
+	}
+	ago = rf->since_ago * 1000000000ULL;
+	/* since=0 is "from now on": nothing stored yet qualifies. */
+	f->since_ns = now_ns > ago ? now_ns - ago : 1;
+}
+
 /* The decoded path without the query string, "" if civetweb has none
  * (absolute-form requests, which it refuses anyway). */
 static const char *
@@ -159,6 +225,13 @@ check_route(struct mg_connection *conn, const struct mg_request_info *ri,
 		return reply_error(conn, 405, pretty, allow, "method %s not "
 		    "allowed on %s (allowed: %s)", ri->request_method, path, allow);
 	return 0;
+}
+
+int
+api_check_route(struct mg_connection *conn, const struct mg_request_info *ri,
+    const char *path, const char *allow)
+{
+	return check_route(conn, ri, path, allow);
 }
 
 /*
@@ -241,19 +314,31 @@ api_root(struct mg_connection *conn, void *cbdata)
 	    "counters"));
 	rc |= json_set(ep, "GET /", json_string("this description"));
 	rc |= json_set(ep, "POST /api/connection-summary", json_string("count "
-	    "connection attempts of a pid or command over the last duration "
-	    "seconds: {\"pid\":N} or {\"command\":\"name\"}, with "
-	    "\"duration\":1-3600"));
+	    "connection attempts (and datagrams) over the last duration "
+	    "seconds: {\"duration\":1-3600} with \"pid\" or \"command\" "
+	    "and any filter"));
 	rc |= json_set(ep, "GET /api/list-connections", json_string("recent "
 	    "events grouped by pid, newest first; query: pid, command, "
-	    "limit (per pid, 1-1000, default 100)"));
+	    "limit (per pid, 1-1000, default 100) and any filter"));
 	rc |= json_set(ep, "POST /api/list-connections", json_string("the same "
-	    "with a JSON body {\"pid\":N,\"command\":\"name\",\"limit\":N}, "
-	    "every field optional"));
+	    "with a JSON body {\"pid\":N,\"command\":\"name\",\"limit\":N,"
+	    "...}, every field optional"));
+	rc |= json_set(ep, "GET /api/top", json_string("heaviest talkers: "
+	    "by=command|destination|port, duration (default 60), limit "
+	    "(default 10) and any filter"));
+	rc |= json_set(ep, "GET /api/stream", json_string("events as they "
+	    "happen, NDJSON (or SSE with Accept: text/event-stream); pid, "
+	    "command and any filter"));
+	rc |= json_set(ep, "GET /metrics", json_string("Prometheus metrics"));
+	rc |= json_set(o, "filters", json_string("port, ip (exact or CIDR), "
+	    "protocol (tcp, udp, unix, ...), family (AF_INET, AF_INET6, "
+	    "AF_UNIX), failed (true/false), since (RFC 3339 or seconds ago), "
+	    "syscall (connect, sendto, sendmsg)"));
 	rc |= json_set(o, "service", json_string("ebpf-server"));
 	rc |= json_set(o, "version", json_string(VERSION));
 	rc |= json_set(o, "description", json_string("Network monitor: records "
-	    "every connect() with eBPF and serves the events as JSON"));
+	    "every connect() and every datagram sent to an explicit address "
+	    "with eBPF and serves the events as JSON"));
 	rc |= json_set(o, "endpoints", ep);
 	if (rc < 0) {
 		json_decref(o);
@@ -312,11 +397,12 @@ api_summary(struct mg_connection *conn, void *cbdata)
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	struct api_state *st = cbdata;
 	struct req_summary q;
-	char err[REQ_ERR_MAX], msg[128], *body;
+	struct store_filter f;
+	char err[REQ_ERR_MAX], msg[160], who[64], *body;
 	size_t len;
-	uint64_t total;
+	uint64_t total, now;
 	json_t *o;
-	int pretty, rc = 0;
+	int pretty, exact, rc = 0;
 
 	if ((rc = check_route(conn, ri, "/api/connection-summary", "POST")) != 0)
 		return rc;
@@ -329,16 +415,20 @@ api_summary(struct mg_connection *conn, void *cbdata)
 	if (rc < 0)
 		return reply_error(conn, 400, pretty, NULL, "%s", err);
 
-	total = store_count(st->store, q.has_pid, q.pid,
-	    q.has_pid ? NULL : q.command, time_now_ns(), q.duration);
+	now = time_now_ns();
+	api_store_filter(&q.filter, now, &f);
+	total = store_count_filter(st->store, q.has_pid, q.pid,
+	    q.has_pid || !q.command[0] ? NULL : q.command, &f, now, q.duration,
+	    &exact);
 	if (q.has_pid)
-		snprintf(msg, sizeof(msg), "Found %" PRIu64 " connection attempts "
-		    "from PID %" PRIu32 " over %u seconds", total, q.pid,
-		    q.duration);
+		snprintf(who, sizeof(who), "PID %" PRIu32, q.pid);
+	else if (q.command[0])
+		snprintf(who, sizeof(who), "command \"%s\"", q.command);
 	else
-		snprintf(msg, sizeof(msg), "Found %" PRIu64 " connection attempts "
-		    "from command \"%s\" over %u seconds", total, q.command,
-		    q.duration);
+		snprintf(who, sizeof(who), "all processes");
+	snprintf(msg, sizeof(msg), "Found %" PRIu64 " connection attempts from "
+	    "%s over %u seconds%s", total, who, q.duration,
+	    exact ? "" : " (older events were evicted: at least this many)");
 	if (!(o = json_object()))
 		return reply(conn, 500, NULL, pretty, NULL);
 	rc |= json_set(o, "total_attempts", json_integer((json_int_t)total));
@@ -346,6 +436,7 @@ api_summary(struct mg_connection *conn, void *cbdata)
 	/* Valid UTF-8 already: it came out of jansson's parser. */
 	rc |= json_set(o, "command", json_string(q.command));
 	rc |= json_set(o, "duration", json_integer(q.duration));
+	rc |= json_set(o, "exact", json_boolean(exact));
 	rc |= json_set(o, "message", json_str_new(msg, strlen(msg)));
 	if (rc < 0) {
 		json_decref(o);
@@ -357,7 +448,8 @@ api_summary(struct mg_connection *conn, void *cbdata)
 /* {"<pid>": [event, ...], ...} from what the store copied out.  Adds the
  * number of events to *nev.  New reference, NULL when out of memory. */
 static json_t *
-groups_json(const struct store_list *l, size_t *nev)
+groups_json(const struct api_state *st, const struct store_list *l,
+    size_t *nev)
 {
 	const struct store_group *g;
 	json_t *conns, *arr;
@@ -371,7 +463,7 @@ groups_json(const struct store_list *l, size_t *nev)
 		if (!(arr = json_array()))
 			goto fail;
 		for (j = 0; j < g->n; j++)
-			if (json_array_append_new(arr, json_event_new(&g->ev[j])) < 0)
+			if (json_array_append_new(arr, api_event_json(st, &g->ev[j])) < 0)
 				break;
 		snprintf(key, sizeof(key), "%" PRIu32, g->pid);
 		if (j < g->n) {
@@ -395,6 +487,7 @@ api_list(struct mg_connection *conn, void *cbdata)
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	struct api_state *st = cbdata;
 	struct store_query sq;
+	struct store_filter f;
 	struct store_list l;
 	struct req_list q;
 	char err[REQ_ERR_MAX], msg[128], *body;
@@ -429,9 +522,11 @@ api_list(struct mg_connection *conn, void *cbdata)
 	sq.pid = q.pid;
 	sq.command = q.command[0] ? q.command : NULL;
 	sq.limit = q.limit;
+	api_store_filter(&q.filter, time_now_ns(), &f);
+	sq.filter = &f;
 	if (store_list(st->store, &sq, &l) < 0)
 		return reply(conn, 500, NULL, pretty, NULL);
-	conns = groups_json(&l, &nev);
+	conns = groups_json(st, &l, &nev);
 	if (!conns || !(o = json_object())) {
 		json_decref(conns);
 		store_list_free(&l);
@@ -449,6 +544,118 @@ api_list(struct mg_connection *conn, void *cbdata)
 		o = NULL;
 	}
 	return reply(conn, 200, o, pretty, NULL);
+}
+
+/* GET /api/top: the heaviest keys in the window, heaviest first. */
+int
+api_top(struct mg_connection *conn, void *cbdata)
+{
+	static const char *const names[] = { "command", "destination", "port" };
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct api_state *st = cbdata;
+	struct store_filter f;
+	struct store_top t;
+	struct req_top q;
+	char err[REQ_ERR_MAX], dst[EV_PATH_MAX + 64];
+	const struct event *ev;
+	uint64_t now;
+	json_t *o, *arr, *row;
+	size_t i;
+	int pretty, rc = 0;
+
+	if ((rc = check_route(conn, ri, "/api/top", "GET")) != 0)
+		return rc;
+	if (req_parse_top_query(ri->query_string, &q, &pretty, err,
+	    sizeof(err)) < 0)
+		return reply_error(conn, 400, req_want_pretty(ri->query_string),
+		    NULL, "%s", err);
+	now = time_now_ns();
+	api_store_filter(&q.filter, now, &f);
+	if (store_top(st->store, (enum store_top_by)q.by, q.command[0] ?
+	    q.command : NULL, &f, now, q.duration, q.limit, &t) < 0)
+		return reply(conn, 500, NULL, pretty, NULL);
+	if (!(o = json_object()) || !(arr = json_array())) {
+		json_decref(o);
+		store_top_free(&t);
+		return reply(conn, 500, NULL, pretty, NULL);
+	}
+	for (i = 0; i < t.n && rc == 0; i++) {
+		ev = t.rows[i].ev;
+		if (!(row = json_object())) {
+			rc = -ENOMEM;
+			break;
+		}
+		switch (q.by) {
+		case REQ_TOP_COMMAND:
+			rc |= json_set(row, "command", json_str_new(ev->comm,
+			    strnlen(ev->comm, sizeof(ev->comm))));
+			break;
+		case REQ_TOP_DESTINATION:
+			ev_destination(ev, dst, sizeof(dst));
+			rc |= json_set(row, "destination", json_str_new(dst,
+			    strlen(dst)));
+			rc |= json_set(row, "address_family",
+			    json_string(ev_family_name(ev)));
+			break;
+		case REQ_TOP_PORT:
+			rc |= json_set(row, "port", json_integer(ev->port));
+			rc |= json_set(row, "service", json_string(ev_service(ev)));
+			break;
+		}
+		rc |= json_set(row, "count", json_integer((json_int_t)t.rows[i].count));
+		rc |= json_set(row, "events", json_integer((json_int_t)t.rows[i].events));
+		if (json_array_append_new(arr, row) < 0)
+			rc = -ENOMEM;
+	}
+	rc |= json_set(o, "by", json_string(names[q.by]));
+	rc |= json_set(o, "duration", json_integer(q.duration));
+	rc |= json_set(o, "total", json_integer((json_int_t)t.total));
+	rc |= json_set(o, "keys", json_integer((json_int_t)t.keys));
+	rc |= json_set(o, "top", arr);
+	store_top_free(&t);
+	if (rc < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return reply(conn, 200, o, pretty, NULL);
+}
+
+/* GET /metrics: the Prometheus text format, version 0.0.4. */
+int
+api_metrics(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct api_state *st = cbdata;
+	struct metrics_extra x = { 0 };
+	struct store_stats ss;
+	char err[REQ_ERR_MAX], clen[24];
+	size_t len;
+	char *body;
+	int pretty, rc;
+
+	if ((rc = check_route(conn, ri, "/metrics", "GET")) != 0)
+		return rc;
+	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+		return reply_error(conn, 400, pretty, NULL, "%s", err);
+	store_stats(st->store, &ss);
+	if (st->hub)
+		hub_stats(st->hub, &x.stream_clients, &x.stream_dropped);
+	if (!st->metrics || !(body = metrics_render(st->metrics, &ss, &x, &len)))
+		return reply(conn, 500, NULL, pretty, NULL);
+	if (mg_response_header_start(conn, 200) < 0) {
+		free(body);
+		return -1;
+	}
+	snprintf(clen, sizeof(clen), "%zu", len);
+	mg_response_header_add(conn, "Content-Type",
+	    "text/plain; version=0.0.4; charset=utf-8", -1);
+	mg_response_header_add(conn, "Content-Length", clen, -1);
+	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+	mg_response_header_send(conn);
+	if (strcmp(ri->request_method, "HEAD") != 0)
+		mg_write(conn, body, len);
+	free(body);
+	return 200;
 }
 
 int

@@ -18,6 +18,8 @@
 #include <civetweb.h>
 
 #include "httpd/http.h"
+#include "httpd/metrics.h"
+#include "httpd/stream.h"
 #include "util/log.h"
 
 #define DEFAULT_THREADS 8
@@ -25,6 +27,7 @@
 
 struct http {
 	struct mg_context *ctx;
+	struct api_state *st;
 	/*
 	 * Why the last start attempt could not listen.  Written by
 	 * log_message() while mg_start2() sets up the ports, which happens
@@ -83,6 +86,10 @@ log_message(const struct mg_connection *conn, const char *msg)
 static int
 http_error(struct mg_connection *conn, int status, const char *msg)
 {
+	struct http *h = mg_get_user_context_data(conn);
+
+	if (h && h->st)
+		metrics_http(h->st->metrics, EP_OTHER, status);
 	return api_http_error(conn, status, msg);
 }
 
@@ -103,6 +110,41 @@ begin_request(struct mg_connection *conn)
 	if (!h->token)
 		return 0;
 	return api_authorize(conn, h->token);
+}
+
+/* Each handler through one wrapper that counts its response for /metrics. */
+static int
+counted(struct mg_connection *conn, void *cbdata,
+    int (*handler)(struct mg_connection *, void *), enum metrics_ep ep)
+{
+	struct api_state *st = cbdata;
+	int status = handler(conn, cbdata);
+
+	if (status > 0)
+		metrics_http(st->metrics, ep, status);
+	return status;
+}
+
+#define COUNTED(name, fn, ep) \
+	static int name(struct mg_connection *conn, void *cbdata) \
+	{ return counted(conn, cbdata, fn, ep); }
+COUNTED(h_health, api_health, EP_HEALTH)
+COUNTED(h_summary, api_summary, EP_SUMMARY)
+COUNTED(h_list, api_list, EP_LIST)
+COUNTED(h_top, api_top, EP_TOP)
+COUNTED(h_stream, api_stream, EP_STREAM)
+COUNTED(h_metrics, api_metrics, EP_METRICS)
+#undef COUNTED
+
+/* "/" answers every path without a handler: count those as "other". */
+static int
+h_root(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *path = ri->local_uri ? ri->local_uri : "";
+
+	return counted(conn, cbdata, api_root,
+	    strcmp(path, "/") == 0 ? EP_ROOT : EP_OTHER);
 }
 
 /* Whether the kernel has IPv6 at all (not booted with ipv6.disable=1). */
@@ -255,6 +297,7 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 		return NULL;
 	}
 	h->token = conf->token;
+	h->st = st;
 	mg_init_library(0);
 	if (ls.fallback[0] && !have_ipv6())
 		h->ctx = start(h, ls.fallback, conf, cwerr, sizeof(cwerr));
@@ -285,10 +328,13 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 	 * every path without a handler.  Until main calls http_ready(),
 	 * after entering the sandbox, every request gets a JSON 503 from
 	 * begin_request(). */
-	mg_set_request_handler(h->ctx, "/health", api_health, st);
-	mg_set_request_handler(h->ctx, "/api/connection-summary", api_summary, st);
-	mg_set_request_handler(h->ctx, "/api/list-connections", api_list, st);
-	mg_set_request_handler(h->ctx, "/", api_root, st);
+	mg_set_request_handler(h->ctx, "/health", h_health, st);
+	mg_set_request_handler(h->ctx, "/api/connection-summary", h_summary, st);
+	mg_set_request_handler(h->ctx, "/api/list-connections", h_list, st);
+	mg_set_request_handler(h->ctx, "/api/top", h_top, st);
+	mg_set_request_handler(h->ctx, "/api/stream", h_stream, st);
+	mg_set_request_handler(h->ctx, "/metrics", h_metrics, st);
+	mg_set_request_handler(h->ctx, "/", h_root, st);
 	return h;
 }
 
@@ -304,7 +350,9 @@ http_stop(struct http *h)
 {
 	if (!h)
 		return;
-	/* Waits for the workers to finish the requests they are serving. */
+	/* Streams never finish on their own: end them first, then mg_stop()
+	 * waits for the workers to finish the requests they are serving. */
+	hub_shutdown(h->st->hub);
 	mg_stop(h->ctx);
 	free(h);
 	mg_exit_library();

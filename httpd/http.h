@@ -7,6 +7,9 @@
 
 struct store;
 struct http;
+struct cgmap;
+struct metrics;
+struct hub;
 
 /* What the handlers read.  Owned by main, outlives the server. */
 struct api_state {
@@ -15,6 +18,9 @@ struct api_state {
 	const char *backend;      /* how events are captured, for /health */
 	size_t max_body;          /* request bodies above this get 413; 0: REQ_BODY_MAX */
 	unsigned timeout_ms;      /* a whole body must arrive within this; 0: 10 s */
+	struct cgmap *cg;         /* cgroup paths; NULL: always "" */
+	struct metrics *metrics;  /* NULL: /metrics counts nothing */
+	struct hub *hub;          /* live streams; NULL: /api/stream is 503 */
 };
 
 /* civetweb's limit on the request line and headers, in bytes. */
@@ -48,6 +54,8 @@ int api_root(struct mg_connection *conn, void *cbdata);   /* GET /, 404 */
 int api_health(struct mg_connection *conn, void *cbdata);
 int api_summary(struct mg_connection *conn, void *cbdata);
 int api_list(struct mg_connection *conn, void *cbdata);
+int api_top(struct mg_connection *conn, void *cbdata);
+int api_metrics(struct mg_connection *conn, void *cbdata);
 /* civetweb's http_error callback: its own errors (malformed requests,
  * oversized headers) as JSON too.  Returns 0 when it sent the response. */
 int api_http_error(struct mg_connection *conn, int status, const char *msg);

@@ -22,7 +22,10 @@
 #include "httpd/http.h"
 #include "httpd/request.h"
 #include "httpd/sandbox.h"
+#include "httpd/metrics.h"
+#include "httpd/stream.h"
 #include "loader/probe.h"
+#include "util/cgroup.h"
 #include "util/event.h"
 #include "util/log.h"
 #include "util/store.h"
@@ -40,6 +43,8 @@ struct opts {
 	unsigned max_header;
 	const char *token_file;
 	int no_sandbox;
+	unsigned max_streams;
+	int max_streams_set;
 	int verbose;
 };
 
@@ -49,6 +54,9 @@ struct opts {
 /* What the ring callbacks fill: decoded events waiting for the store. */
 struct reader {
 	struct store *store;
+	struct metrics *metrics;
+	struct hub *hub;
+	unsigned char folded[BATCH];
 	int64_t mono_to_real;
 	struct event batch[BATCH];
 	size_t n;
@@ -62,13 +70,13 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: ebpf-server [-addr host:port] [-max-events n] [-threads n]\n"
-	    "                   [-timeout ms] [-ring-pages n] [-max-body-size n]\n"
-	    "                   [-max-header-size n] [-token-file path]\n"
-	    "                   [-no-sandbox] [-v] [-h] [-version]\n"
+	    "                   [-timeout ms] [-ring-pages n] [-max-streams n]\n"
+	    "                   [-max-body-size n] [-max-header-size n]\n"
+	    "                   [-token-file path] [-no-sandbox] [-v] [-h] [-version]\n"
 	    "\n"
-	    "Records every connect() on this host with eBPF and serves the events\n"
-	    "as JSON over HTTP.  Must run as root (or with CAP_BPF, CAP_PERFMON and\n"
-	    "CAP_SYS_ADMIN).\n"
+	    "Records every connect() and every datagram sent to an explicit address\n"
+	    "on this host with eBPF and serves the events as JSON over HTTP.  Must\n"
+	    "run as root (or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN).\n"
 	    "\n"
 	    "  -addr host:port   listen address (default :8080, all interfaces;\n"
 	    "                    127.0.0.1:8080 or [::1]:8080 for loopback only)\n"
@@ -77,6 +85,8 @@ usage(FILE *f)
 	    "  -timeout ms       HTTP request and keep-alive time-out, 100-600000\n"
 	    "                    (default 10000)\n"
 	    "  -ring-pages n     perf ring pages per CPU, a power of two (default 256)\n"
+	    "  -max-streams n    concurrent GET /api/stream clients, fewer than\n"
+	    "                    -threads (default %d)\n"
 	    "  -max-body-size n  request body limit in bytes, 1024-16777216; larger\n"
 	    "                    bodies get 413 (default %d)\n"
 	    "  -max-header-size n  request line and headers limit in bytes,\n"
@@ -85,13 +95,15 @@ usage(FILE *f)
 	    "                    endpoint but /health; the token is the file's first\n"
 	    "                    line\n"
 	    "  -no-sandbox       keep root and skip the seccomp filter (debugging)\n"
-	    "  -v                debug logging\n"
+	    "  -v                debug logging (default off)\n"
 	    "  -h                this help\n"
 	    "  -version          print the version and exit\n"
 	    "\n"
 	    "API: GET /health, GET /, POST /api/connection-summary,\n"
-	    "     GET|POST /api/list-connections   (see README.md)\n",
-	    STORE_DEFAULT_MAX, REQ_BODY_MAX, HTTP_HEADER_DEFAULT);
+	    "     GET|POST /api/list-connections, GET /api/top, GET /api/stream,\n"
+	    "     GET /metrics   (see ebpf-server(8) and README.md)\n",
+	    STORE_DEFAULT_MAX, STREAM_DEFAULT_MAX, REQ_BODY_MAX,
+	    HTTP_HEADER_DEFAULT);
 }
 
 /* Parse a decimal in [min, max] or exit with a message. */
@@ -126,6 +138,7 @@ parse(int argc, char **argv, struct opts *o)
 	o->ring_pages = 256;
 	o->max_body = REQ_BODY_MAX;
 	o->max_header = HTTP_HEADER_DEFAULT;
+	o->max_streams = STREAM_DEFAULT_MAX;
 	for (i = 1; i < argc; i++) {
 		char *a = argv[i], *val = NULL, *eq;
 
@@ -168,6 +181,10 @@ parse(int argc, char **argv, struct opts *o)
 			o->threads = (unsigned)number("-threads", VALUE(), 1, 256);
 		} else if (strcmp(a, "-timeout") == 0) {
 			o->timeout_ms = (unsigned)number("-timeout", VALUE(), 100, 600000);
+		} else if (strcmp(a, "-max-streams") == 0) {
+			o->max_streams = (unsigned)number("-max-streams", VALUE(), 0,
+			    255);
+			o->max_streams_set = 1;
 		} else if (strcmp(a, "-ring-pages") == 0) {
 			o->ring_pages = (unsigned)number("-ring-pages", VALUE(), 1, 65536);
 			if (o->ring_pages & (o->ring_pages - 1)) {
@@ -181,6 +198,16 @@ parse(int argc, char **argv, struct opts *o)
 			exit(2);
 		}
 #undef VALUE
+	}
+	/* A stream holds a worker thread for as long as it runs: keep one
+	 * for everything else. */
+	if (o->max_streams >= o->threads && !o->max_streams_set)
+		o->max_streams = o->threads - 1;
+	if (o->max_streams >= o->threads) {
+		fprintf(stderr, "ebpf-server: -max-streams %u must be less than "
+		    "-threads %u, so that streams cannot hold every worker\n",
+		    o->max_streams, o->threads);
+		exit(2);
 	}
 }
 
@@ -253,7 +280,11 @@ static void
 flush(struct reader *r)
 {
 	if (r->n) {
-		store_add(r->store, r->batch, r->n);
+		/* The folded marks tell the streams which events are new
+		 * records; the metrics count every event. */
+		store_add_marked(r->store, r->batch, r->n, r->folded);
+		metrics_events(r->metrics, r->batch, r->n);
+		hub_publish(r->hub, r->batch, r->n, r->folded);
 		r->n = 0;
 	}
 }
@@ -305,7 +336,8 @@ main(int argc, char **argv)
 	char err[512], *token = NULL;
 
 	parse(argc, argv, &o);
-	log_verbose = o.verbose;
+	if (o.verbose)
+		log_verbose = 1;
 	if (!privileged())
 		fatalx("must run as root (or with CAP_BPF, CAP_PERFMON and "
 		    "CAP_SYS_ADMIN) to load eBPF programs: try sudo");
@@ -321,8 +353,17 @@ main(int argc, char **argv)
 	r = ecalloc(1, sizeof(*r));
 	if ((r->store = store_new(o.max_events)) == NULL)
 		fatal("store for %zu events", o.max_events);
+	if ((r->metrics = metrics_new()) == NULL ||
+	    (r->hub = hub_new(o.max_streams, STREAM_KEEPALIVE_MS)) == NULL)
+		fatal("metrics and streams");
+	/* Found now, while /proc/self/mountinfo is certainly readable; the
+	 * tree itself is walked when a response needs a path. */
+	if ((st.cg = cg_new(NULL)) == NULL)
+		log_warnx("no cgroup2 mount found: cgroup paths will be empty");
 	r->mono_to_real = time_mono_to_real();
 	st.store = r->store;
+	st.metrics = r->metrics;
+	st.hub = r->hub;
 	st.start_ns = time_mono_ns();
 	st.max_body = o.max_body;
 	st.timeout_ms = o.timeout_ms;
@@ -408,6 +449,9 @@ main(int argc, char **argv)
 	log_info("shutting down");
 	probe_close(probe);
 	http_stop(http);
+	hub_free(r->hub);
+	metrics_free(r->metrics);
+	cg_free(st.cg);
 	store_free(r->store);
 	free(r);
 	free(token);

@@ -11,9 +11,14 @@
 #include <string.h>
 #include <strings.h>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <jansson.h>
 
 #include "httpd/request.h"
+#include "util/event.h"
+#include "util/timefmt.h"
 
 /* Longest query parameter name and value we decode.  Every value we accept
  * is far shorter; longer ones are rejected, not truncated. */
@@ -29,6 +34,8 @@ struct qparam {
 
 static int reject(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static int query_uint(const char *name, const char *s, unsigned long min,
+    unsigned long max, unsigned long *out, char *err, size_t errlen);
 
 /* Write the message for the client and return -EINVAL, so that every error
  * path is one line. */
@@ -158,6 +165,204 @@ get_command(const json_t *v, char *out, char *err, size_t errlen)
 	    err, errlen);
 }
 
+/* The names of the shared filters, in the order of filter_names[]. */
+static const char *const filter_names[] = {
+	"port", "ip", "protocol", "family", "failed", "since", "syscall",
+};
+#define NFILTER (sizeof(filter_names) / sizeof(filter_names[0]))
+
+static int
+is_filter(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NFILTER; i++)
+		if (strcmp(name, filter_names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* "10.0.0.0/8", "::1", "2001:db8::/32": an address and an optional prefix
+ * length; the host bits must be zero, so that "10.1.2.3/8" (most likely a
+ * typo) is refused rather than silently widened. */
+static int
+parse_ip(const char *v, struct req_filter *f, char *err, size_t errlen)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(v, '/'), *p;
+	size_t alen = slash ? (size_t)(slash - v) : strlen(v);
+	unsigned long bits, max, i;
+
+	if (alen == 0 || alen >= sizeof(addr))
+		goto bad;
+	memcpy(addr, v, alen);
+	addr[alen] = '\0';
+	memset(f->ip, 0, sizeof(f->ip));
+	if (inet_pton(AF_INET, addr, f->ip) == 1) {
+		f->ip_family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, f->ip) == 1) {
+		f->ip_family = AF_INET6;
+		max = 128;
+	} else {
+		goto bad;
+	}
+	bits = max;
+	if (slash) {
+		p = slash + 1;
+		if (!*p || strlen(p) > 3)
+			goto bad;
+		for (bits = 0; *p; p++) {
+			if (*p < '0' || *p > '9')
+				goto bad;
+			bits = bits * 10 + (unsigned long)(*p - '0');
+		}
+		if (bits > max)
+			return reject(err, errlen, "ip: prefix length /%lu is longer "
+			    "than %lu bits", bits, max);
+	}
+	for (i = bits; i < max; i++)
+		if (f->ip[i / 8] & (0x80 >> (i % 8)))
+			return reject(err, errlen, "ip: \"%.64s\" has bits set "
+			    "after the prefix length (did you mean the network "
+			    "address?)", v);
+	f->has_ip = 1;
+	f->prefix = (unsigned)bits;
+	return 0;
+bad:
+	return reject(err, errlen, "ip must be an IPv4 or IPv6 address, "
+	    "optionally with a /prefix (CIDR), got \"%.64s\"", v);
+}
+
+/*
+ * One filter from its text form (query strings, or JSON strings).
+ * Returns 0, or -EINVAL with a message.  now is not needed: "since" in
+ * seconds is kept relative.
+ */
+static int
+parse_filter(struct req_filter *f, const char *name, const char *v,
+    char *err, size_t errlen)
+{
+	static const char *const protocols[] = {
+		"TCP", "UDP", "UNIX", "ICMP", "SCTP", "MPTCP", "RAW", "UNKNOWN",
+	};
+	static const struct {
+		const char *name;
+		uint16_t family;
+	} families[] = {
+		{ "AF_INET", AF_INET }, { "inet", AF_INET }, { "ipv4", AF_INET },
+		{ "AF_INET6", AF_INET6 }, { "inet6", AF_INET6 },
+		{ "ipv6", AF_INET6 }, { "AF_UNIX", AF_UNIX }, { "unix", AF_UNIX },
+	};
+	static const char *const syscalls[] = { "connect", "sendto", "sendmsg" };
+	unsigned long n;
+	size_t i;
+	int rc;
+
+	if (strcmp(name, "port") == 0) {
+		if ((rc = query_uint("port", v, 0, 65535, &n, err, errlen)) < 0)
+			return rc;
+		f->has_port = 1;
+		f->port = (uint16_t)n;
+		return 0;
+	}
+	if (strcmp(name, "ip") == 0)
+		return parse_ip(v, f, err, errlen);
+	if (strcmp(name, "protocol") == 0) {
+		for (i = 0; i < sizeof(protocols) / sizeof(*protocols); i++) {
+			if (strcasecmp(v, protocols[i]) == 0) {
+				f->has_protocol = 1;
+				strcpy(f->protocol, protocols[i]);
+				return 0;
+			}
+		}
+		return reject(err, errlen, "protocol must be one of tcp, udp, unix, "
+		    "icmp, sctp, mptcp, raw, unknown; got \"%.32s\"", v);
+	}
+	if (strcmp(name, "family") == 0) {
+		for (i = 0; i < sizeof(families) / sizeof(*families); i++) {
+			if (strcasecmp(v, families[i].name) == 0) {
+				f->has_family = 1;
+				f->family = families[i].family;
+				return 0;
+			}
+		}
+		return reject(err, errlen, "family must be AF_INET, AF_INET6 or "
+		    "AF_UNIX (or inet, inet6, unix), got \"%.32s\"", v);
+	}
+	if (strcmp(name, "failed") == 0) {
+		if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+			f->failed = 1;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+			f->failed = 0;
+		else
+			return reject(err, errlen, "failed must be true or false "
+			    "(or 1 or 0), got \"%.32s\"", v);
+		f->has_failed = 1;
+		return 0;
+	}
+	if (strcmp(name, "since") == 0) {
+		f->has_since = 1;
+		if (*v >= '0' && *v <= '9' && !strpbrk(v, "-:T")) {
+			if ((rc = query_uint("since", v, 0, REQ_SINCE_MAX, &n, err,
+			    errlen)) < 0)
+				return rc;
+			f->since_relative = 1;
+			f->since_ago = n;
+			return 0;
+		}
+		if (time_parse_rfc3339(v, &f->since_ns) < 0 || f->since_ns == 0)
+			return reject(err, errlen, "since must be an RFC 3339 time "
+			    "(2026-11-25T11:31:15Z) or seconds ago (0 to %d), got "
+			    "\"%.40s\"", REQ_SINCE_MAX, v);
+		f->since_relative = 0;
+		return 0;
+	}
+	if (strcmp(name, "syscall") == 0) {
+		for (i = 0; i < sizeof(syscalls) / sizeof(*syscalls); i++) {
+			if (strcmp(v, syscalls[i]) == 0) {
+				f->has_syscall = 1;
+				f->syscall = (uint8_t)i; /* enum ev_syscall order */
+				return 0;
+			}
+		}
+		return reject(err, errlen, "syscall must be connect, sendto or "
+		    "sendmsg, got \"%.32s\"", v);
+	}
+	return reject(err, errlen, "unknown filter \"%s\"", name);
+}
+
+/* A filter from a JSON member: port and since may be integers, failed a
+ * boolean; everything may be the string the query string would carry. */
+static int
+json_filter(struct req_filter *f, const char *name, const json_t *v,
+    char *err, size_t errlen)
+{
+	char buf[32];
+
+	if (json_is_string(v))
+		return parse_filter(f, name, json_string_value(v), err, errlen);
+	if (json_is_integer(v) && (strcmp(name, "port") == 0 ||
+	    strcmp(name, "since") == 0)) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		return parse_filter(f, name, buf, err, errlen);
+	}
+	if (json_is_boolean(v) && strcmp(name, "failed") == 0)
+		return parse_filter(f, name, json_is_true(v) ? "true" : "false",
+		    err, errlen);
+	if (strcmp(name, "port") == 0)
+		return reject(err, errlen, "port must be an integer, got %s",
+		    type_name(v));
+	if (strcmp(name, "failed") == 0)
+		return reject(err, errlen, "failed must be true or false, got %s",
+		    type_name(v));
+	if (strcmp(name, "since") == 0)
+		return reject(err, errlen, "since must be an RFC 3339 string or "
+		    "seconds ago, got %s", type_name(v));
+	return reject(err, errlen, "%s must be a string, got %s", name,
+	    type_name(v));
+}
+
 int
 req_parse_summary(const char *body, size_t len, struct req_summary *out,
     char *err, size_t errlen)
@@ -165,7 +370,7 @@ req_parse_summary(const char *body, size_t len, struct req_summary *out,
 	json_t *root, *v;
 	const char *key;
 	json_int_t n;
-	int has_command = 0, has_duration = 0, rc = 0;
+	int has_command = 0, has_duration = 0, has_filter = 0, rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!(root = load_object(body, len, err, errlen)))
@@ -183,16 +388,23 @@ req_parse_summary(const char *body, size_t len, struct req_summary *out,
 			    errlen);
 			has_duration = 1;
 			out->duration = (unsigned)n;
+		} else if (is_filter(key)) {
+			rc = json_filter(&out->filter, key, v, err, errlen);
+			has_filter = 1;
 		} else {
 			rc = reject(err, errlen, "unknown field \"%s\"", key);
 		}
 		if (rc < 0)
 			goto out;
 	}
+	/* The original contract: exactly one of pid and command.  A request
+	 * that selects by another filter (port, ip, ...) alone counts every
+	 * process matching it. */
 	if (out->has_pid && has_command)
 		rc = reject(err, errlen, "give either \"pid\" or \"command\", not both");
-	else if (!out->has_pid && !has_command)
-		rc = reject(err, errlen, "missing field \"pid\" or \"command\"");
+	else if (!out->has_pid && !has_command && !has_filter)
+		rc = reject(err, errlen, "missing field \"pid\" or \"command\" "
+		    "(or a filter such as \"port\")");
 	else if (!has_duration)
 		rc = reject(err, errlen, "missing field \"duration\" (seconds, "
 		    "1 to %d)", REQ_DURATION_MAX);
@@ -239,6 +451,8 @@ req_parse_list_body(const char *body, size_t len, struct req_list *out,
 		} else if (strcmp(key, "limit") == 0) {
 			rc = get_int(v, "limit", 1, REQ_LIMIT_MAX, &n, err, errlen);
 			out->limit = (unsigned)n;
+		} else if (is_filter(key)) {
+			rc = json_filter(&out->filter, key, v, err, errlen);
 		} else {
 			rc = reject(err, errlen, "unknown field \"%s\"", key);
 		}
@@ -413,11 +627,56 @@ req_parse_query(const char *qs, int *pretty, char *err, size_t errlen)
 	return query_pretty(&p[0], pretty, err, errlen);
 }
 
+/* The shared filters among the parameters p[from..from+NFILTER). */
+static void
+filter_params(struct qparam *p)
+{
+	size_t i;
+
+	for (i = 0; i < NFILTER; i++)
+		p[i].name = filter_names[i];
+}
+
+static int
+filter_apply(const struct qparam *p, struct req_filter *f, char *err,
+    size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < NFILTER; i++)
+		if (p[i].seen && (rc = parse_filter(f, p[i].name, p[i].value, err,
+		    errlen)) < 0)
+			return rc;
+	return 0;
+}
+
+/* pid and command, shared by list and stream. */
+static int
+pid_command(const struct qparam *pid, const struct qparam *command,
+    int *has_pid, uint32_t *outpid, char *outcmd, char *err, size_t errlen)
+{
+	unsigned long v;
+	int rc;
+
+	if (pid->seen) {
+		if ((rc = query_uint("pid", pid->value, 1, REQ_PID_MAX, &v, err,
+		    errlen)) < 0)
+			return rc;
+		*has_pid = 1;
+		*outpid = (uint32_t)v;
+	}
+	if (command->seen && (rc = check_command(command->value,
+	    strlen(command->value), outcmd, err, errlen)) < 0)
+		return rc;
+	return 0;
+}
+
 int
 req_parse_list_query(const char *qs, struct req_list *out, int *pretty,
     char *err, size_t errlen)
 {
-	enum { PID, COMMAND, LIMIT, PRETTY, NPARAM };
+	enum { PID, COMMAND, LIMIT, PRETTY, FILTERS, NPARAM = FILTERS + NFILTER };
 	struct qparam p[NPARAM] = {
 		[PID] = { .name = "pid" },
 		[COMMAND] = { .name = "command" },
@@ -430,17 +689,11 @@ req_parse_list_query(const char *qs, struct req_list *out, int *pretty,
 	memset(out, 0, sizeof(*out));
 	out->limit = REQ_LIMIT_DEFAULT;
 	*pretty = 0;
+	filter_params(p + FILTERS);
 	if ((rc = query_split(qs, p, NPARAM, err, errlen)) < 0)
 		return rc;
-	if (p[PID].seen) {
-		if ((rc = query_uint("pid", p[PID].value, 1, REQ_PID_MAX, &v, err,
-		    errlen)) < 0)
-			return rc;
-		out->has_pid = 1;
-		out->pid = (uint32_t)v;
-	}
-	if (p[COMMAND].seen && (rc = check_command(p[COMMAND].value,
-	    strlen(p[COMMAND].value), out->command, err, errlen)) < 0)
+	if ((rc = pid_command(&p[PID], &p[COMMAND], &out->has_pid, &out->pid,
+	    out->command, err, errlen)) < 0)
 		return rc;
 	if (p[LIMIT].seen) {
 		if ((rc = query_uint("limit", p[LIMIT].value, 1, REQ_LIMIT_MAX, &v,
@@ -448,7 +701,88 @@ req_parse_list_query(const char *qs, struct req_list *out, int *pretty,
 			return rc;
 		out->limit = (unsigned)v;
 	}
+	if ((rc = filter_apply(p + FILTERS, &out->filter, err, errlen)) < 0)
+		return rc;
 	return query_pretty(&p[PRETTY], pretty, err, errlen);
+}
+
+int
+req_parse_top_query(const char *qs, struct req_top *out, int *pretty,
+    char *err, size_t errlen)
+{
+	enum { BY, DURATION, LIMIT, COMMAND, PRETTY, FILTERS,
+	    NPARAM = FILTERS + NFILTER };
+	struct qparam p[NPARAM] = {
+		[BY] = { .name = "by" },
+		[DURATION] = { .name = "duration" },
+		[LIMIT] = { .name = "limit" },
+		[COMMAND] = { .name = "command" },
+		[PRETTY] = { .name = "pretty" },
+	};
+	unsigned long v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->duration = REQ_TOP_DURATION_DEFAULT;
+	out->limit = REQ_TOP_DEFAULT;
+	*pretty = 0;
+	filter_params(p + FILTERS);
+	if ((rc = query_split(qs, p, NPARAM, err, errlen)) < 0)
+		return rc;
+	if (!p[BY].seen)
+		return reject(err, errlen, "missing query parameter \"by\" "
+		    "(command, destination or port)");
+	if (strcmp(p[BY].value, "command") == 0)
+		out->by = REQ_TOP_COMMAND;
+	else if (strcmp(p[BY].value, "destination") == 0)
+		out->by = REQ_TOP_DESTINATION;
+	else if (strcmp(p[BY].value, "port") == 0)
+		out->by = REQ_TOP_PORT;
+	else
+		return reject(err, errlen, "by must be command, destination or "
+		    "port, got \"%.32s\"", p[BY].value);
+	if (p[DURATION].seen) {
+		if ((rc = query_uint("duration", p[DURATION].value, 1,
+		    REQ_DURATION_MAX, &v, err, errlen)) < 0)
+			return rc;
+		out->duration = (unsigned)v;
+	}
+	if (p[LIMIT].seen) {
+		if ((rc = query_uint("limit", p[LIMIT].value, 1, REQ_LIMIT_MAX, &v,
+		    err, errlen)) < 0)
+			return rc;
+		out->limit = (unsigned)v;
+	}
+	if (p[COMMAND].seen && (rc = check_command(p[COMMAND].value,
+	    strlen(p[COMMAND].value), out->command, err, errlen)) < 0)
+		return rc;
+	if ((rc = filter_apply(p + FILTERS, &out->filter, err, errlen)) < 0)
+		return rc;
+	return query_pretty(&p[PRETTY], pretty, err, errlen);
+}
+
+int
+req_parse_stream_query(const char *qs, struct req_stream *out, char *err,
+    size_t errlen)
+{
+	enum { PID, COMMAND, FILTERS, NPARAM = FILTERS + NFILTER };
+	struct qparam p[NPARAM] = {
+		[PID] = { .name = "pid" },
+		[COMMAND] = { .name = "command" },
+	};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	filter_params(p + FILTERS);
+	if (req_want_pretty(qs))
+		return reject(err, errlen, "pretty is not available on a stream: "
+		    "it sends one JSON object per line");
+	if ((rc = query_split(qs, p, NPARAM, err, errlen)) < 0)
+		return rc;
+	if ((rc = pid_command(&p[PID], &p[COMMAND], &out->has_pid, &out->pid,
+	    out->command, err, errlen)) < 0)
+		return rc;
+	return filter_apply(p + FILTERS, &out->filter, err, errlen);
 }
 
 int

@@ -22,12 +22,44 @@
 #define REQ_BODY_MAX 65536      /* larger bodies are answered with 413 */
 #define REQ_ERR_MAX 256         /* a big enough err buffer */
 
-/* POST /api/connection-summary: exactly one of pid and command. */
+#define REQ_TOP_DEFAULT 10
+#define REQ_TOP_DURATION_DEFAULT 60
+#define REQ_SINCE_MAX 315360000 /* seconds ago: ten years */
+
+/*
+ * The filters every event endpoint shares: port, ip (exact or CIDR),
+ * protocol, family, failed, since, syscall.  Zeroed, it matches
+ * everything.  since is either an absolute time or seconds before the
+ * request, which the handler resolves with the clock.
+ */
+struct req_filter {
+	int has_port;
+	uint16_t port;
+	int has_ip;
+	uint16_t ip_family;             /* AF_INET or AF_INET6 */
+	uint8_t ip[16];                 /* network order, host bits cleared */
+	unsigned prefix;                /* 32 or 128 for an exact address */
+	int has_protocol;
+	char protocol[8];               /* "TCP", "UDP", "UNIX", ... */
+	int has_family;
+	uint16_t family;                /* AF_INET, AF_INET6, AF_UNIX */
+	int has_failed;
+	int failed;                     /* 1: return code < 0 */
+	int has_syscall;
+	uint8_t syscall;                /* enum ev_syscall */
+	int has_since;
+	int since_relative;             /* since_ago is meant, not since_ns */
+	uint64_t since_ns;              /* absolute, ns since the epoch */
+	uint64_t since_ago;             /* seconds before the request */
+};
+
+/* POST /api/connection-summary: at most one of pid and command. */
 struct req_summary {
 	int has_pid;
 	uint32_t pid;
 	char command[REQ_COMM_MAX + 1]; /* "" when filtering by pid */
 	unsigned duration;              /* seconds, 1..REQ_DURATION_MAX */
+	struct req_filter filter;
 };
 
 /* GET and POST /api/list-connections: every filter is optional. */
@@ -36,6 +68,26 @@ struct req_list {
 	uint32_t pid;
 	char command[REQ_COMM_MAX + 1]; /* "" for any command */
 	unsigned limit;                 /* per pid, REQ_LIMIT_DEFAULT if not given */
+	struct req_filter filter;
+};
+
+enum req_top_by { REQ_TOP_COMMAND, REQ_TOP_DESTINATION, REQ_TOP_PORT };
+
+/* GET /api/top. */
+struct req_top {
+	enum req_top_by by;             /* required */
+	unsigned duration;              /* REQ_TOP_DURATION_DEFAULT if not given */
+	unsigned limit;                 /* REQ_TOP_DEFAULT if not given */
+	char command[REQ_COMM_MAX + 1];
+	struct req_filter filter;
+};
+
+/* GET /api/stream: the list filters, without limit. */
+struct req_stream {
+	int has_pid;
+	uint32_t pid;
+	char command[REQ_COMM_MAX + 1];
+	struct req_filter filter;
 };
 
 /* Body of POST /api/connection-summary. */
@@ -51,6 +103,16 @@ int req_parse_list_body(const char *body, size_t len, struct req_list *out,
  * qs is the part after '?' (NULL for none).  *pretty is set to 0 or 1.
  */
 int req_parse_list_query(const char *qs, struct req_list *out, int *pretty,
+    char *err, size_t errlen);
+
+/* Query string of GET /api/top: by, duration, limit, command, the filters
+ * and pretty. */
+int req_parse_top_query(const char *qs, struct req_top *out, int *pretty,
+    char *err, size_t errlen);
+
+/* Query string of GET /api/stream: pid, command and the filters.  pretty
+ * is refused: a stream is one object per line. */
+int req_parse_stream_query(const char *qs, struct req_stream *out,
     char *err, size_t errlen);
 
 /* Query string of every other endpoint: only "pretty" is allowed. */

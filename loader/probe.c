@@ -22,11 +22,27 @@
 #define MAX_CPUS 1024
 #define STASH_ENTRIES 16384 /* connects in flight at once */
 
-enum { P_ENTER, P_EXIT, NPROG };
+/* The system calls we probe, each with an enter and an exit program, in
+ * the order of enum ev_syscall; the field names are those of the tracefs
+ * format files. */
+#define NCALL 3
+#define NPROG (2 * NCALL)
 
-static const char *const tp_name[NPROG] = {
-	"sys_enter_connect", "sys_exit_connect",
+static const struct call {
+	const char *enter, *exit;
+	const char *addr, *addrlen;     /* addrlen NULL: inside the msghdr */
+} calls[NCALL] = {
+	{ "sys_enter_connect", "sys_exit_connect", "uservaddr", "addrlen" },
+	{ "sys_enter_sendto", "sys_exit_sendto", "addr", "addr_len" },
+	{ "sys_enter_sendmsg", "sys_exit_sendmsg", "msg", NULL },
 };
+
+/* Program i: enter programs at even, exit programs at odd indices. */
+static const char *
+tp_name(int i)
+{
+	return i % 2 ? calls[i / 2].exit : calls[i / 2].enter;
+}
 
 struct probe {
 	char tracefs[256];
@@ -113,39 +129,43 @@ resolve_kern(const struct probe_conf *conf, struct prog_kern *k)
 	k->valid = 1;
 }
 
+/* Field offsets of call's tracepoint records into c.  All the fields are
+ * syscall arguments, 8 bytes wide. */
 static int
-tp_offsets(struct probe *p, struct prog_conf *c, char *err, size_t errlen)
+tp_offsets(struct probe *p, int call, struct prog_conf *c, char *err, size_t errlen)
 {
-	static const struct {
-		int prog;
-		const char *field;
-		size_t off;
+	const struct call *cl = &calls[call];
+	const struct {
+		const char *tp, *field;
+		int *off;
 	} f[] = {
-		{ P_ENTER, "fd", offsetof(struct prog_conf, enter_fd) },
-		{ P_ENTER, "uservaddr", offsetof(struct prog_conf, enter_addr) },
-		{ P_ENTER, "addrlen", offsetof(struct prog_conf, enter_addrlen) },
-		{ P_EXIT, "ret", offsetof(struct prog_conf, exit_ret) },
+		{ cl->enter, "fd", &c->enter_fd },
+		{ cl->enter, cl->addr, &c->enter_addr },
+		{ cl->enter, cl->addrlen, &c->enter_addrlen },
+		{ cl->exit, "ret", &c->exit_ret },
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		int off, size, e;
 
-		e = ld_tp_field(p->tracefs, "syscalls", tp_name[f[i].prog],
-		    f[i].field, &off, &size);
+		if (f[i].field == NULL)
+			continue;
+		e = ld_tp_field(p->tracefs, "syscalls", f[i].tp, f[i].field, &off, &size);
 		if (e < 0) {
 			errf(err, errlen, "tracepoint syscalls:%s field %s: %s%s",
-			    tp_name[f[i].prog], f[i].field, strerror(-e),
+			    f[i].tp, f[i].field, strerror(-e),
 			    e == -ENOENT ? " (kernel without CONFIG_FTRACE_SYSCALLS?)" : "");
 			return e;
 		}
 		if (size != 8) {
 			errf(err, errlen, "tracepoint syscalls:%s field %s has "
-			    "size %d, expected 8", tp_name[f[i].prog], f[i].field, size);
+			    "size %d, expected 8", f[i].tp, f[i].field, size);
 			return -EINVAL;
 		}
-		*(int *)((char *)c + f[i].off) = off;
+		*f[i].off = off;
 	}
+	c->syscall = call;
 	return 0;
 }
 
@@ -160,28 +180,28 @@ load_prog(struct probe *p, const struct probe_conf *conf, int which,
 
 	if ((fd = asm_init(&a)) < 0)
 		return fd;
-	n = which == P_ENTER ? prog_connect_enter(&a, c) : prog_connect_exit(&a, c);
+	n = which % 2 ? prog_connect_exit(&a, c) : prog_connect_enter(&a, c);
 	if (n < 0) {
-		errf(err, errlen, "assemble %s: %s", tp_name[which], strerror((int)-n));
+		errf(err, errlen, "assemble %s: %s", tp_name(which), strerror((int)-n));
 		asm_free(&a);
 		return (int)n;
 	}
 	/* r0 = *(u64 *)(r10 + 8): above the frame, which no verifier accepts;
 	 * the rest of the program stays as it was, for the listing. */
-	if (conf->fault_verifier && which == P_ENTER)
+	if (conf->fault_verifier && which == 0) /* sys_enter_connect */
 		a.insn[0] = BPF_LDX_MEM(BPF_DW, BPF_REG_0,
 		    BPF_REG_10, 8);
-	fd = ld_prog_load(BPF_PROG_TYPE_TRACEPOINT, tp_name[which] + 4,
+	fd = ld_prog_load(BPF_PROG_TYPE_TRACEPOINT, tp_name(which) + 4,
 	    a.insn, (size_t)n, &log);
 	if (fd < 0) {
 		/* The whole story: the verifier's log and what it was given. */
 		if (conf->diag) {
 			fprintf(conf->diag, "ebpf-server: program %s rejected: %s\n"
 			    "--- verifier log ---\n%s\n--- program (%ld instructions) ---\n",
-			    tp_name[which], strerror(-fd), log ? log : "(none)", n);
+			    tp_name(which), strerror(-fd), log ? log : "(none)", n);
 			asm_dump(a.insn, (size_t)n, conf->diag);
 		}
-		errf(err, errlen, "load BPF program %s: %s%s", tp_name[which],
+		errf(err, errlen, "load BPF program %s: %s%s", tp_name(which),
 		    strerror(-fd), hint(fd));
 	}
 	free(log);
@@ -197,9 +217,9 @@ attach(struct probe *p, int which, char *err, size_t errlen)
 	struct perf_event_attr attr;
 	int id, fd, e;
 
-	id = ld_tp_id(p->tracefs, "syscalls", tp_name[which]);
+	id = ld_tp_id(p->tracefs, "syscalls", tp_name(which));
 	if (id < 0) {
-		errf(err, errlen, "tracepoint syscalls:%s: %s", tp_name[which],
+		errf(err, errlen, "tracepoint syscalls:%s: %s", tp_name(which),
 		    id == -ENOENT ? "not found (kernel without CONFIG_FTRACE_SYSCALLS?)" :
 		    strerror(-id));
 		return id;
@@ -215,13 +235,13 @@ attach(struct probe *p, int which, char *err, size_t errlen)
 	fd = sys_perf_event_open(&attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0) {
 		errf(err, errlen, "perf_event_open syscalls:%s: %s%s",
-		    tp_name[which], strerror(-fd), hint(fd));
+		    tp_name(which), strerror(-fd), hint(fd));
 		return fd;
 	}
 	p->tp_fd[which] = fd;
 	if ((e = sys_ioctl(fd, PERF_EVENT_IOC_SET_BPF, (unsigned long)p->prog_fd[which])) < 0 ||
 	    (e = sys_ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) < 0) {
-		errf(err, errlen, "attach to syscalls:%s: %s%s", tp_name[which],
+		errf(err, errlen, "attach to syscalls:%s: %s%s", tp_name(which),
 		    strerror(-e), hint(e));
 		return e;
 	}
@@ -298,8 +318,6 @@ probe_open(const struct probe_conf *conf, struct probe **out, char *err,
 		goto fail;
 	}
 	memset(&c, 0, sizeof(c));
-	if ((e = tp_offsets(p, &c, err, errlen)) < 0)
-		goto fail;
 	resolve_kern(conf, &c.k);
 	p->sockinfo = c.k.valid;
 
@@ -314,12 +332,16 @@ probe_open(const struct probe_conf *conf, struct probe **out, char *err,
 		goto fail;
 	c.stash_fd = p->stash_fd;
 	c.events_fd = p->events_fd;
-	/* Exit first: an enter without its exit would leave stash entries. */
-	if ((e = load_prog(p, conf, P_EXIT, &c, err, errlen)) < 0 ||
-	    (e = load_prog(p, conf, P_ENTER, &c, err, errlen)) < 0 ||
-	    (e = attach(p, P_EXIT, err, errlen)) < 0 ||
-	    (e = attach(p, P_ENTER, err, errlen)) < 0)
-		goto fail;
+	for (i = 0; i < NCALL; i++) {
+		/* Exit first: an enter without its exit would leave stash
+		 * entries behind. */
+		if ((e = tp_offsets(p, i, &c, err, errlen)) < 0 ||
+		    (e = load_prog(p, conf, 2 * i + 1, &c, err, errlen)) < 0 ||
+		    (e = load_prog(p, conf, 2 * i, &c, err, errlen)) < 0 ||
+		    (e = attach(p, 2 * i + 1, err, errlen)) < 0 ||
+		    (e = attach(p, 2 * i, err, errlen)) < 0)
+			goto fail;
+	}
 	*out = p;
 	return 0;
 fail:

@@ -8,6 +8,7 @@
  *   fp - 200             u64 key           (KEY) pid_tgid
  */
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include <linux/bpf.h>
 
@@ -24,7 +25,7 @@ _Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
 #define KEY (EV - 16)
 #define E(field) (EV + (int)offsetof(struct kevent, field))
 
-enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT };
+enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK };
 
 /* r0 = bpf_probe_read_kernel(fp + dst, size, src + off); clobbers r1-r5. */
 static void
@@ -60,7 +61,40 @@ copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
 }
 
 /*
- * tracepoint/syscalls/sys_enter_connect:
+ * Where the destination is: r7 = user pointer to the sockaddr, r2 = its
+ * length.  For sendto() and sendmsg() without a destination, return.
+ *
+ *	connect: r7 = ctx->uservaddr;  r2 = ctx->addrlen;
+ *	sendto:  r7 = ctx->addr;       r2 = ctx->addr_len;  if (!r7) return 0;
+ *	sendmsg: struct user_msghdr m;  (read into e.addr, zeroed again after)
+ *	         if (bpf_probe_read_user(&m, 16, ctx->msg)) return 0;
+ *	         r7 = m.msg_name;       r2 = m.msg_namelen; if (!r7) return 0;
+ */
+static void
+destination(struct prog_asm *a, const struct prog_conf *c)
+{
+	if (c->syscall != EV_SENDMSG) {
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_6, c->enter_addr)); /* r7 = ctx->addr */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_6, c->enter_addrlen)); /* r2 = ctx->addrlen */
+		if (c->syscall == EV_SENDTO)
+			asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_OUT);   /* if (!r7) return 0 */
+		return;
+	}
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(addr))); /* r1 = &m (in e.addr) */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, 16));              /* r2 = 16 */
+	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_6, c->enter_addr)); /* r3 = ctx->msg */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_user));   /* r0 = read_user(r1, r2, r3) */
+	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_OUT);           /* if (r0) return 0 */
+	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_10, E(addr))); /* r7 = m.msg_name */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_10, E(addr) + 8)); /* r2 = m.msg_namelen */
+	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, E(addr), 0)); /* zero m again */
+	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, E(addr) + 8, 0)); /* ... both words */
+	asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_OUT);           /* if (!r7) return 0 */
+}
+
+/*
+ * tracepoint/syscalls/sys_enter_{connect,sendto,sendmsg}:
  *
  *	struct kevent e = {0};
  *	u64 key = bpf_get_current_pid_tgid();
@@ -70,10 +104,14 @@ copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
  *	bpf_get_current_comm(e.comm, 16);
  *	e.cgroup_id = bpf_get_current_cgroup_id();
  *	e.count = 1;
+ *	e.syscall = CALL;
  *	e.fd = ctx->fd;
- *	u32 len = ctx->addrlen; if (len > 112) len = 112;
+ *	addr, len = destination(ctx);               // see destination()
+ *	if (len > 112) len = 112;
  *	e.addrlen = len;
- *	if (bpf_probe_read_user(e.addr, len, ctx->uservaddr)) e.addrlen = 0;
+ *	if (bpf_probe_read_user(e.addr, len, addr)) e.addrlen = 0;
+ *	if (CALL != connect && e.addr.sa_family != AF_INET && != AF_INET6)
+ *		return 0;
  *	e.sock_type = e.protocol = 0xffff;
  *	if (btf) {                                  // offsets known
  *		task = bpf_get_current_task();
@@ -87,6 +125,8 @@ copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
  *				e.protocol = sock->sk->sk_protocol;
  *			}
  *		}
+ *		if (CALL != connect && e.sock_type != SOCK_DGRAM)
+ *			return 0;
  *	}
  *	e.ts = bpf_ktime_get_ns();
  *	bpf_map_update_elem(&stash, &key, &e, BPF_ANY);
@@ -121,23 +161,30 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_cgroup_id)); /* r0 = cgroup id */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(cgroup_id))); /* e.cgroup_id = r0 */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_10, E(count), 1)); /* e.count = 1 */
-	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(syscall), EV_CONNECT)); /* e.syscall = connect */
+	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(syscall), c->syscall)); /* e.syscall = CALL */
 
 	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_8, BPF_REG_6, c->enter_fd)); /* r8 = ctx->fd */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_8, E(fd))); /* e.fd = r8 */
 
-	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_6, c->enter_addrlen)); /* r2 = ctx->addrlen */
+	destination(a, c);                                      /* r7 = addr, r2 = len */
 	asm_jmp_imm(a, BPF_JLE, BPF_REG_2, EV_ADDR_MAX, L_LEN_OK); /* if (r2 <= 112) goto len_ok */
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_ADDR_MAX));     /* r2 = 112 */
 	asm_label(a, L_LEN_OK);
 	asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_2, E(addrlen))); /* e.addrlen = r2 */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(addr))); /* r1 += &e.addr */
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_6, c->enter_addr)); /* r3 = ctx->uservaddr */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_3, BPF_REG_7));       /* r3 = addr */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_user));   /* r0 = read_user(r1, r2, r3) */
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, L_ADDR_OK);       /* if (r0 == 0) goto addr_ok */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(addrlen), 0)); /* e.addrlen = 0 */
 	asm_label(a, L_ADDR_OK);
+	if (c->syscall != EV_CONNECT) {
+		/* Datagrams: only IPv4 and IPv6 destinations. */
+		asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10, E(addr))); /* r1 = sa_family */
+		asm_jmp_imm(a, BPF_JEQ, BPF_REG_1, AF_INET, L_FAMILY_OK); /* if (r1 == AF_INET) goto ok */
+		asm_jmp_imm(a, BPF_JNE, BPF_REG_1, AF_INET6, L_OUT); /* if (r1 != AF_INET6) return 0 */
+		asm_label(a, L_FAMILY_OK);
+	}
 
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(sock_type), EV_UNKNOWN)); /* e.sock_type = unknown */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(protocol), EV_UNKNOWN));  /* e.protocol = unknown */
@@ -168,6 +215,10 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 		deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
 		copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
 		asm_label(a, L_STASH);
+		if (c->syscall != EV_CONNECT) {
+			asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10, E(sock_type))); /* r1 = e.sock_type */
+			asm_jmp_imm(a, BPF_JNE, BPF_REG_1, SOCK_DGRAM, L_OUT); /* if (r1 != DGRAM) return 0 */
+		}
 	}
 
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));      /* r0 = ktime */
@@ -179,13 +230,14 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, EV));     /* r3 = &e */
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_4, BPF_ANY));         /* r4 = BPF_ANY */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_update_elem));   /* update(r1, r2, r3, r4) */
+	asm_label(a, L_OUT);
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
 	return asm_finish(a);
 }
 
 /*
- * tracepoint/syscalls/sys_exit_connect:
+ * tracepoint/syscalls/sys_exit_{connect,sendto,sendmsg}:
  *
  *	u64 key = bpf_get_current_pid_tgid();
  *	struct kevent *e = bpf_map_lookup_elem(&stash, &key);

@@ -1,7 +1,9 @@
 /*
- * The connect() probe: two syscall tracepoint programs.  sys_enter_connect
- * stashes a struct kevent keyed by thread; sys_exit_connect adds the return
- * code and sends it through the perf event array.
+ * The probes: per system call two tracepoint programs.  sys_enter_<call>
+ * stashes a struct kevent keyed by thread; sys_exit_<call> adds the return
+ * code and sends it through the perf event array.  connect() is always
+ * recorded; sendto() and sendmsg() only when they carry an explicit IPv4 or
+ * IPv6 destination on a datagram socket.
  */
 #ifndef CONNECT_H
 #define CONNECT_H
@@ -25,9 +27,12 @@ struct prog_kern {
 };
 
 struct prog_conf {
+	int syscall;            /* enum ev_syscall: which enter program */
 	int stash_fd;           /* LRU hash: u64 pid_tgid -> struct kevent */
 	int events_fd;          /* perf event array */
-	/* Field offsets in the tracepoint records, from tracefs format files. */
+	/* Field offsets in the tracepoint records, from tracefs format files.
+	 * connect: fd, uservaddr, addrlen; sendto: fd, addr, addr_len;
+	 * sendmsg: fd, msg (enter_addrlen unused). */
 	int enter_fd;
 	int enter_addr;
 	int enter_addrlen;
@@ -36,7 +41,8 @@ struct prog_conf {
 };
 
 /* Emit the programs into a (initialised with asm_init).  Return the
- * instruction count or -errno from asm_finish(). */
+ * instruction count or -errno from asm_finish().  The enter program is the
+ * one for c->syscall; the exit program is the same for every call. */
 long prog_connect_enter(struct prog_asm *a, const struct prog_conf *c);
 long prog_connect_exit(struct prog_asm *a, const struct prog_conf *c);
 

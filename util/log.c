@@ -11,7 +11,12 @@
 #define LOG_PREFIX "ebpf-server: "
 #define LOG_LINE 1024
 
+/* The debug build (make debug) logs everything from the start. */
+#ifdef EBPF_DEBUG
+int log_verbose = 1;
+#else
 int log_verbose;
+#endif
 
 /*
  * Format the whole line into one buffer and hand it to the kernel with a

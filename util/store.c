@@ -19,6 +19,7 @@
 
 #define NS_PER_S 1000000000ULL
 #define PATH_BUCKETS 256
+#define AGG_SLOTS 4096 /* recent datagram records, direct-mapped */
 
 /* An interned unix path, shared by every record that points at it. */
 struct pstr {
@@ -61,6 +62,13 @@ struct store {
 	size_t pbuckets, npaths, pbytes;
 	struct counters *cnt;
 	uint64_t (*now)(void);  /* wall clock in ns; the tests replace it */
+	/*
+	 * Datagram folding: agg[h] is 1 + the append number of the last
+	 * datagram record whose key hashed to h, 0 if none.  Append number a
+	 * lives in ring[a % cap] until cap more records are appended.
+	 */
+	uint64_t appended;      /* records ever appended */
+	uint64_t *agg;
 };
 
 /* The name up to its NUL, zero padded: comparable with memcmp(). */
@@ -172,6 +180,7 @@ store_new(size_t max_events)
 	/* calloc: the pages of the ring cost nothing until events reach them. */
 	if (!(s->ring = calloc(max_events, sizeof(*s->ring))) ||
 	    !(s->ptab = calloc(s->pbuckets, sizeof(*s->ptab))) ||
+	    !(s->agg = calloc(AGG_SLOTS, sizeof(*s->agg))) ||
 	    !(s->cnt = counters_new()))
 		goto fail;
 	if ((err = pthread_mutex_init(&s->mu, NULL))) {
@@ -182,6 +191,7 @@ store_new(size_t max_events)
 fail:
 	err = errno;
 	counters_free(s->cnt);
+	free(s->agg);
 	free(s->ptab);
 	free(s->ring);
 	free(s);
@@ -204,6 +214,7 @@ store_free(struct store *s)
 	}
 	pthread_mutex_destroy(&s->mu);
 	counters_free(s->cnt);
+	free(s->agg);
 	free(s->ptab);
 	free(s->ring);
 	free(s);
@@ -263,16 +274,73 @@ rec_unpack(const struct rec *r, const char *path, struct event *ev)
 		memcpy(ev->ip, r->a.ip, sizeof(ev->ip));
 }
 
-void
-store_add(struct store *s, const struct event *ev, size_t n)
+/* The folding key of a datagram event: pid, syscall, destination and the
+ * second it happened in.  Connects are never folded. */
+static uint32_t
+agg_hash(const struct event *ev)
 {
-	uint64_t now_s = s->now() / NS_PER_S;
+	uint64_t h = ((uint64_t)ev->pid << 32 | (uint64_t)ev->syscall << 16 |
+	    ev->port) * 0x9e3779b97f4a7c15ull;
+	uint64_t a, b;
+
+	h ^= (ev->ts / NS_PER_S) * 0xc2b2ae3d27d4eb4full;
+	if (ev->family == AF_UNIX) {
+		h ^= path_hash(ev->path, strnlen(ev->path, sizeof(ev->path)));
+	} else {
+		memcpy(&a, ev->ip, 8);
+		memcpy(&b, ev->ip + 8, 8);
+		h ^= a * 0xff51afd7ed558ccdull ^ b;
+	}
+	h ^= (uint64_t)ev->family << 1 ^ (ev->ret < 0);
+	h ^= h >> 29;
+	return (uint32_t)(h ^ (h >> 32)) & (AGG_SLOTS - 1);
+}
+
+/* Whether r is the record ev folds into. */
+static int
+agg_same(const struct rec *r, const struct event *ev)
+{
+	if (r->pid != ev->pid || r->syscall != ev->syscall ||
+	    r->family != ev->family || r->port != ev->port ||
+	    (r->ret < 0) != (ev->ret < 0) ||
+	    r->ts / NS_PER_S != ev->ts / NS_PER_S ||
+	    r->count > UINT32_MAX - (ev->count ? ev->count : 1))
+		return 0;
+	if (ev->family != AF_UNIX)
+		return !memcmp(r->a.ip, ev->ip, sizeof(r->a.ip));
+	if (!r->a.path)
+		return ev->path[0] == '\0';
+	return strcmp(r->a.path->s, ev->path) == 0;
+}
+
+size_t
+store_add_marked(struct store *s, const struct event *ev, size_t n,
+    unsigned char *folded)
+{
+	uint64_t now_s = s->now() / NS_PER_S, a;
+	uint32_t h = 0, cnt;
 	struct rec *r;
-	size_t i;
+	size_t i, nnew = 0;
 
 	pthread_mutex_lock(&s->mu);
 	counters_advance(s->cnt, now_s);
 	for (i = 0; i < n; i++) {
+		if (ev[i].syscall != EV_CONNECT) {
+			h = agg_hash(&ev[i]);
+			a = s->agg[h];
+			if (a && s->appended - (a - 1) <= s->cap &&
+			    agg_same(r = &s->ring[(a - 1) % s->cap], &ev[i])) {
+				cnt = ev[i].count ? ev[i].count : 1;
+				r->count += cnt;
+				counters_add(s->cnt, now_s, ev[i].ts / NS_PER_S,
+				    r->pid, r->comm, cnt);
+				if (folded)
+					folded[i] = 1;
+				continue;
+			}
+		}
+		if (folded)
+			folded[i] = 0;
 		r = &s->ring[s->head];
 		if (s->n == s->cap) {
 			if (r->family == AF_UNIX && r->a.path)
@@ -282,6 +350,10 @@ store_add(struct store *s, const struct event *ev, size_t n)
 			s->n++;
 		}
 		rec_pack(s, r, &ev[i]);
+		if (ev[i].syscall != EV_CONNECT)
+			s->agg[h] = s->appended + 1;
+		s->appended++;
+		nnew++;
 		/* A failure leaves the count short; there is nobody to tell. */
 		counters_add(s->cnt, now_s, ev[i].ts / NS_PER_S, r->pid,
 		    r->comm, r->count);
@@ -290,6 +362,13 @@ store_add(struct store *s, const struct event *ev, size_t n)
 	}
 	s->added += n;
 	pthread_mutex_unlock(&s->mu);
+	return nnew;
+}
+
+void
+store_add(struct store *s, const struct event *ev, size_t n)
+{
+	store_add_marked(s, ev, n, NULL);
 }
 
 void
@@ -478,6 +557,70 @@ scan_keep(struct scan *sc, const struct rec *r, uint32_t g)
 	return 0;
 }
 
+/* Whether the first bits of a and b agree. */
+static int
+prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, full))
+		return 0;
+	if (!rest)
+		return 1;
+	return ((a[full] ^ b[full]) & (0xff00 >> rest) & 0xff) == 0;
+}
+
+/* The filter test on the fields both struct rec and struct event have;
+ * path is only used for the protocol name, which needs no path. */
+static int
+fields_match(const struct store_filter *f, uint64_t ts, uint16_t family,
+    uint16_t port, uint16_t protocol, uint16_t sock_type, int32_t ret,
+    uint8_t syscall, const uint8_t *ip)
+{
+	struct event pe;
+
+	if (ts < f->since_ns)
+		return 0;
+	if (f->has_port && (port != f->port || family == AF_UNIX))
+		return 0;
+	if (f->has_family && family != f->family)
+		return 0;
+	if (f->has_failed && (ret < 0) != (f->failed != 0))
+		return 0;
+	if (f->has_syscall && syscall != f->syscall)
+		return 0;
+	if (f->has_ip && (family != f->ip_family || !ip ||
+	    !prefix_eq(ip, f->ip, f->prefix)))
+		return 0;
+	if (f->has_protocol) {
+		/* ev_protocol_name() reads these three fields only. */
+		pe.family = family;
+		pe.protocol = protocol;
+		pe.sock_type = sock_type;
+		if (strcmp(ev_protocol_name(&pe), f->protocol) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+rec_match(const struct store_filter *f, const struct rec *r)
+{
+	return fields_match(f, r->ts, r->family, r->port, r->protocol,
+	    r->sock_type, r->ret, r->syscall,
+	    r->family == AF_UNIX ? NULL : r->a.ip);
+}
+
+int
+store_filter_match(const struct store_filter *f, const struct event *ev)
+{
+	if (!f)
+		return 1;
+	return fields_match(f, ev->ts, ev->family, ev->port, ev->protocol,
+	    ev->sock_type, ev->ret, ev->syscall,
+	    ev->family == AF_UNIX ? NULL : ev->ip);
+}
+
 /*
  * One pass over the ring, newest to oldest, under the lock: count every
  * match into its pid's total and copy the first limit of each pid.
@@ -499,6 +642,8 @@ scan_ring(struct store *s, const struct store_query *q, const char *key,
 		if (q->has_pid && r->pid != q->pid)
 			continue;
 		if (key && memcmp(r->comm, key, EV_COMM_LEN))
+			continue;
+		if (q->filter && !rec_match(q->filter, r))
 			continue;
 		/* Events come in runs from one process: skip the map then. */
 		if (g < 0 || r->pid != lastpid) {
@@ -619,4 +764,226 @@ store_list_free(struct store_list *l)
 	free(l->groups);
 	l->groups = NULL;
 	l->ngroups = 0;
+}
+
+/* Whether f narrows anything beyond what the counters know. */
+static int
+filter_empty(const struct store_filter *f)
+{
+	return !f || (!f->has_port && !f->has_ip && !f->has_protocol &&
+	    !f->has_family && !f->has_failed && !f->has_syscall &&
+	    !f->since_ns);
+}
+
+uint64_t
+store_count_filter(struct store *s, int has_pid, uint32_t pid,
+    const char *command, const struct store_filter *f, uint64_t now_ns,
+    unsigned duration_s, int *exact)
+{
+	char key[EV_COMM_LEN];
+	uint64_t sum = 0, from, to;
+	const struct rec *r;
+	size_t i, j;
+	int complete = 1;
+
+	if (filter_empty(f)) {
+		*exact = 1;
+		return store_count(s, has_pid, pid, command, now_ns, duration_s);
+	}
+	if (!has_pid && command) {
+		*exact = 1;
+		if (strnlen(command, EV_COMM_LEN) >= EV_COMM_LEN)
+			return 0;
+		comm_key(key, command);
+	}
+	if (duration_s > STORE_WINDOW_MAX)
+		duration_s = STORE_WINDOW_MAX;
+	/* The counters' window: whole seconds (now - duration, now]. */
+	to = (now_ns / NS_PER_S + 1) * NS_PER_S;
+	from = to - (uint64_t)duration_s * NS_PER_S;
+	if (from > to)
+		from = 0;
+	pthread_mutex_lock(&s->mu);
+	for (i = 0, j = s->head; i < s->n; i++) {
+		j = j ? j - 1 : s->cap - 1;
+		r = &s->ring[j];
+		if (r->ts >= to)
+			continue;
+		if (r->ts < from)
+			break; /* older ones too, give or take clock steps */
+		if (has_pid && r->pid != pid)
+			continue;
+		if (!has_pid && command && memcmp(r->comm, key, EV_COMM_LEN))
+			continue;
+		if (rec_match(f, r))
+			sum += r->count;
+	}
+	/* When the ring is full its oldest record may have pushed out one
+	 * that was still in the window. */
+	if (s->n == s->cap && s->evicted && i == s->n)
+		complete = 0;
+	pthread_mutex_unlock(&s->mu);
+	*exact = complete;
+	return sum;
+}
+
+struct topent {
+	struct rec r;        /* the newest record of the key */
+	uint64_t count, events;
+};
+
+static uint64_t
+top_hash(enum store_top_by by, const struct rec *r)
+{
+	uint64_t a, b;
+
+	switch (by) {
+	case STORE_TOP_COMMAND:
+		memcpy(&a, r->comm, 8);
+		memcpy(&b, r->comm + 8, 8);
+		return a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full;
+	case STORE_TOP_PORT:
+		return (uint64_t)r->port * 0x9e3779b97f4a7c15ull;
+	case STORE_TOP_DESTINATION:
+		break;
+	}
+	if (r->family == AF_UNIX)
+		a = (uint64_t)(uintptr_t)r->a.path, b = 0;
+	else
+		memcpy(&a, r->a.ip, 8), memcpy(&b, r->a.ip + 8, 8);
+	a = (a ^ r->family) * 0x9e3779b97f4a7c15ull ^
+	    (b ^ r->port) * 0xc2b2ae3d27d4eb4full;
+	return a ^ (a >> 31);
+}
+
+static int
+top_same(enum store_top_by by, const struct rec *x, const struct rec *y)
+{
+	switch (by) {
+	case STORE_TOP_COMMAND:
+		return !memcmp(x->comm, y->comm, EV_COMM_LEN);
+	case STORE_TOP_PORT:
+		return x->port == y->port;
+	case STORE_TOP_DESTINATION:
+		break;
+	}
+	if (x->family != y->family || x->port != y->port)
+		return 0;
+	if (x->family == AF_UNIX)
+		return x->a.path == y->a.path; /* interned */
+	return !memcmp(x->a.ip, y->a.ip, sizeof(x->a.ip));
+}
+
+static int
+top_cmp(const void *a, const void *b)
+{
+	const struct store_top_row *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return (x->events < y->events) - (x->events > y->events);
+}
+
+int
+store_top(struct store *s, enum store_top_by by, const char *command,
+    const struct store_filter *f, uint64_t now_ns, unsigned duration_s,
+    size_t limit, struct store_top *out)
+{
+	struct topent *t = NULL, *nt;
+	size_t cap = 0, used = 0, i, j, k, m;
+	char key[EV_COMM_LEN];
+	uint64_t from;
+	const struct rec *r;
+	int err = -ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	if (command) {
+		if (strnlen(command, EV_COMM_LEN) >= EV_COMM_LEN)
+			return 0;
+		comm_key(key, command);
+	}
+	from = now_ns > (uint64_t)duration_s * NS_PER_S ?
+	    now_ns - (uint64_t)duration_s * NS_PER_S : 0;
+	pthread_mutex_lock(&s->mu);
+	for (i = 0, j = s->head; i < s->n; i++) {
+		j = j ? j - 1 : s->cap - 1;
+		r = &s->ring[j];
+		if (r->ts < from || r->ts > now_ns)
+			continue;
+		if (command && memcmp(r->comm, key, EV_COMM_LEN))
+			continue;
+		if (f && !rec_match(f, r))
+			continue;
+		/* Unix sockets have no port to rank. */
+		if (by == STORE_TOP_PORT && r->family != AF_INET &&
+		    r->family != AF_INET6)
+			continue;
+		if ((used + 1) * 2 > cap) {
+			/* Open addressing at most half full; rebuild doubled. */
+			size_t ncap = cap ? cap * 2 : 64;
+
+			if (!(nt = calloc(ncap, sizeof(*nt))))
+				goto out;
+			for (k = 0; k < cap; k++) {
+				if (!t[k].events)
+					continue;
+				for (m = top_hash(by, &t[k].r) & (ncap - 1);
+				    nt[m].events; m = (m + 1) & (ncap - 1))
+					;
+				nt[m] = t[k];
+			}
+			free(t);
+			t = nt;
+			cap = ncap;
+		}
+		for (m = top_hash(by, r) & (cap - 1); t[m].events &&
+		    !top_same(by, &t[m].r, r); m = (m + 1) & (cap - 1))
+			;
+		if (!t[m].events) {
+			t[m].r = *r; /* newest first: the first seen stays */
+			used++;
+		}
+		t[m].count += r->count;
+		t[m].events++;
+		out->total += r->count;
+	}
+	/* Decode under the lock: unix paths live in the store. */
+	if (used && (!(out->rows = calloc(used, sizeof(*out->rows))) ||
+	    !(out->evs = calloc(used, sizeof(*out->evs)))))
+		goto out;
+	for (k = m = 0; k < cap; k++) {
+		if (!t[k].events)
+			continue;
+		r = &t[k].r;
+		rec_unpack(r, r->family == AF_UNIX && r->a.path ?
+		    r->a.path->s : "", &out->evs[m]);
+		out->rows[m].count = t[k].count;
+		out->rows[m].events = t[k].events;
+		m++;
+	}
+	err = 0;
+out:
+	pthread_mutex_unlock(&s->mu);
+	free(t);
+	if (err) {
+		store_top_free(out);
+		return err;
+	}
+	/* Rows sort by value; point them at their events afterwards. */
+	for (k = 0; k < used; k++)
+		out->rows[k].ev = &out->evs[k];
+	qsort(out->rows, used, sizeof(*out->rows), top_cmp);
+	out->keys = used;
+	out->n = used < limit ? used : limit;
+	return 0;
+}
+
+void
+store_top_free(struct store_top *t)
+{
+	if (!t)
+		return;
+	free(t->rows);
+	free(t->evs);
+	memset(t, 0, sizeof(*t));
 }

@@ -25,12 +25,57 @@ struct store_stats {
 	uint64_t bytes;     /* memory held by the store */
 };
 
+/*
+ * The filters of list-connections, connection-summary, top and stream.
+ * Zero-initialised it matches everything; each has_ flag turns one on.
+ */
+struct store_filter {
+	int has_port;
+	uint16_t port;
+	int has_ip;
+	uint16_t ip_family;  /* AF_INET or AF_INET6 */
+	uint8_t ip[16];      /* network order, v4 in the first 4 bytes */
+	unsigned prefix;     /* bits of ip that must match (32/128 = exact) */
+	int has_protocol;
+	const char *protocol; /* as ev_protocol_name(): "TCP", "UDP", "UNIX" */
+	int has_family;
+	uint16_t family;     /* AF_INET, AF_INET6, AF_UNIX */
+	int has_failed;
+	int failed;          /* 1: return code < 0, 0: >= 0 */
+	int has_syscall;
+	uint8_t syscall;     /* enum ev_syscall */
+	uint64_t since_ns;   /* wall clock; 0 for no lower bound */
+};
+
 /* What store_list() selects.  Zero-initialise, then set what you need. */
 struct store_query {
 	int has_pid;
 	uint32_t pid;
 	const char *command; /* exact comm, NULL for any */
 	unsigned limit;      /* max events returned per pid, >= 1 */
+	const struct store_filter *filter; /* NULL for none */
+};
+
+/* One row of store_top(). */
+struct store_top_row {
+	struct event *ev;    /* the newest event of the key (command, port or
+	                      * destination are the fields that matter) */
+	uint64_t count;      /* sum of event counts */
+	uint64_t events;     /* records */
+};
+
+enum store_top_by {
+	STORE_TOP_COMMAND,
+	STORE_TOP_DESTINATION,
+	STORE_TOP_PORT,
+};
+
+struct store_top {
+	size_t n;
+	struct store_top_row *rows; /* heaviest first */
+	struct event *evs;          /* what rows[i].ev point into */
+	uint64_t total;             /* sum of counts over every key */
+	size_t keys;                /* distinct keys before the limit */
 };
 
 struct store_group {
@@ -50,8 +95,28 @@ struct store_list {
 struct store *store_new(size_t max_events);
 void store_free(struct store *s);
 
-/* Append n events (oldest first), evicting the oldest when full. */
+/*
+ * Append n events (oldest first), evicting the oldest when full.  A
+ * datagram event (syscall other than connect) from the same pid, with the
+ * same syscall, destination and success, in the same wall-clock second as
+ * a recent record is folded into that record: its count is added instead
+ * of a new record being appended, so a chatty UDP sender fills one record
+ * per destination per second.  Recent records are found through a small
+ * direct-mapped table, so this is O(1) per event; two destinations that
+ * collide in it just get a record each.
+ */
 void store_add(struct store *s, const struct event *ev, size_t n);
+
+/*
+ * store_add(), and when folded is not NULL, folded[i] is set to 1 when
+ * ev[i] was folded into an existing record and to 0 when it was appended
+ * (what the live stream shows).  Returns the number appended.
+ */
+size_t store_add_marked(struct store *s, const struct event *ev, size_t n,
+    unsigned char *folded);
+
+/* Whether ev passes f (NULL passes everything). */
+int store_filter_match(const struct store_filter *f, const struct event *ev);
 
 /* Count n events lost in the kernel. */
 void store_lost(struct store *s, uint64_t n);
@@ -65,6 +130,27 @@ void store_stats(struct store *s, struct store_stats *st);
  */
 uint64_t store_count(struct store *s, int has_pid, uint32_t pid,
     const char *command, uint64_t now_ns, unsigned duration_s);
+
+/*
+ * Like store_count(), with filters.  With no filter beyond pid or command
+ * (f NULL or empty and no since) it is store_count() and *exact is 1;
+ * otherwise the events still in the ring are scanned and *exact is 1 only
+ * if nothing in the window was evicted yet.
+ */
+uint64_t store_count_filter(struct store *s, int has_pid, uint32_t pid,
+    const char *command, const struct store_filter *f, uint64_t now_ns,
+    unsigned duration_s, int *exact);
+
+/*
+ * The heaviest keys among the stored events matching f (and command when
+ * not NULL) with a timestamp in the last duration_s seconds before now_ns.
+ * By port, only TCP/UDP-style (AF_INET, AF_INET6) events count.
+ * At most limit rows.  Returns 0 or -ENOMEM; free out with store_top_free().
+ */
+int store_top(struct store *s, enum store_top_by by, const char *command,
+    const struct store_filter *f, uint64_t now_ns, unsigned duration_s,
+    size_t limit, struct store_top *out);
+void store_top_free(struct store_top *t);
 
 /*
  * Copy out the events matching q, grouped by pid, newest first, at most

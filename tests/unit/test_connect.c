@@ -375,6 +375,95 @@ enter(const struct prog_conf *c)
 	asm_free(&p.a);
 }
 
+/* Is there "if rX op imm goto" with this op and immediate? */
+static int
+has_jump_imm(const struct prog *p, int op, int imm)
+{
+	long i;
+
+	for (i = 0; i < p->n; i++) {
+		const struct bpf_insn *x = &p->a.insn[i];
+
+		if (is_jump(x) && BPF_OP(x->code) == op && BPF_SRC(x->code) == BPF_K &&
+		    x->imm == imm)
+			return 1;
+	}
+	return 0;
+}
+
+/* sendto/sendmsg: same shape and helpers as connect, the destination from
+ * their own arguments, and only IPv4/IPv6 datagram sockets recorded. */
+static void
+datagram(int call, int valid)
+{
+	static const int base[] = {
+		BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
+		BPF_FUNC_get_current_comm, BPF_FUNC_get_current_cgroup_id,
+		BPF_FUNC_probe_read_user, BPF_FUNC_ktime_get_ns,
+		BPF_FUNC_map_update_elem,
+		BPF_FUNC_get_current_task, BPF_FUNC_probe_read_kernel,
+	};
+	struct prog_conf c = valid ? conf_btf : conf_nobtf;
+	const int off[] = { c.enter_fd, c.enter_addr, c.enter_addrlen };
+	const int size[] = { BPF_W, BPF_DW, BPF_W };
+	struct call calls_[64];
+	struct prog p;
+	int n;
+
+	c.syscall = call;
+	build(&p, ENTER, &c);
+	check_common(&p);
+	n = calls(&p, calls_, 64);
+	check_helpers(calls_, n, base, valid ? 9 : 7);
+	check_call_args(calls_, n);
+	/* sendmsg finds the destination inside the msghdr: no addrlen field. */
+	check_ctx_loads(&p, off, size, call == EV_SENDMSG ? 2 : 3);
+	assert_true(has_jump_imm(&p, BPF_JEQ, AF_INET));
+	assert_true(has_jump_imm(&p, BPF_JNE, AF_INET6));
+	assert_int_equal(has_jump_imm(&p, BPF_JNE, SOCK_DGRAM), valid);
+	/* e.syscall = call */
+	{
+		long i;
+		int found = 0;
+
+		for (i = 0; i < p.n; i++)
+			if (p.a.insn[i].code == (BPF_ST | BPF_H | BPF_MEM) &&
+			    p.a.insn[i].off == E(syscall) && p.a.insn[i].imm == call)
+				found = 1;
+		assert_true(found);
+	}
+	asm_free(&p.a);
+}
+
+static void
+test_enter_sendto(void **state)
+{
+	(void)state;
+	datagram(EV_SENDTO, 1);
+	datagram(EV_SENDTO, 0);
+}
+
+static void
+test_enter_sendmsg(void **state)
+{
+	(void)state;
+	datagram(EV_SENDMSG, 1);
+	datagram(EV_SENDMSG, 0);
+}
+
+/* connect records every family and socket type. */
+static void
+test_connect_no_datagram_filter(void **state)
+{
+	struct prog p;
+
+	(void)state;
+	build(&p, ENTER, &conf_btf);
+	assert_false(has_jump_imm(&p, BPF_JNE, AF_INET6));
+	assert_false(has_jump_imm(&p, BPF_JNE, SOCK_DGRAM));
+	asm_free(&p.a);
+}
+
 static void
 test_enter_nobtf(void **state)
 {
@@ -555,6 +644,9 @@ main(void)
 		cmocka_unit_test(test_exit),
 		cmocka_unit_test(test_exit_stores_ret),
 		cmocka_unit_test(test_asm_error_propagates),
+		cmocka_unit_test(test_enter_sendto),
+		cmocka_unit_test(test_enter_sendmsg),
+		cmocka_unit_test(test_connect_no_datagram_filter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

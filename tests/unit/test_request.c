@@ -14,6 +14,8 @@
 
 #include "../../httpd/request.c"
 
+#include <sys/socket.h>
+
 /* A body parsed as a summary must fail with a message containing says. */
 #define SUMMARY_BAD(body, says) summary_bad(body, sizeof(body) - 1, says)
 #define LIST_BAD(body, says) list_bad(body, sizeof(body) - 1, says)
@@ -103,6 +105,8 @@ test_summary_syntax(void **state)
 	SUMMARY_BAD("{", "invalid JSON");
 	SUMMARY_BAD("{\"pid\":1,\"duration\":60} x", "invalid JSON");
 	SUMMARY_BAD("{\"pid\":1,\"duration\":60,}", "invalid JSON");
+	/* Neither pid nor command nor any other filter: the original contract. */
+	SUMMARY_BAD("{\"duration\":60}", "pid");
 	/* jansson's own text and the position are passed on. */
 	SUMMARY_BAD("{\"pid\":1,\n\"duration\":}", "line 2");
 	SUMMARY_BAD("{\"pid\":1,\n\"duration\":}", "byte");
@@ -175,7 +179,6 @@ test_summary_fields(void **state)
 {
 	(void)state;
 	SUMMARY_BAD("{\"pid\":1}", "missing field \"duration\"");
-	SUMMARY_BAD("{\"duration\":60}", "missing field \"pid\" or \"command\"");
 	SUMMARY_BAD("{}", "missing field");
 	SUMMARY_BAD("{\"pid\":1,\"command\":\"x\",\"duration\":60}", "not both");
 	SUMMARY_BAD("{\"pid\":1,\"duration\":60,\"foo\":1}", "unknown field \"foo\"");
@@ -401,6 +404,160 @@ test_bearer(void **state)
 	assert_int_equal(req_bearer_ok("Bearer s3cret\x00x", "s3cret"), 1);
 }
 
+/* The summary without pid or command counts everything; filters ride along. */
+static void
+test_summary_filters(void **state)
+{
+	struct req_summary q;
+	char err[REQ_ERR_MAX];
+	const char *b = "{\"duration\":60,\"port\":53,\"failed\":true,"
+	    "\"protocol\":\"udp\",\"since\":30,\"ip\":\"10.0.0.0/8\","
+	    "\"family\":\"inet\",\"syscall\":\"sendto\"}";
+
+	(void)state;
+	assert_int_equal(req_parse_summary(b, strlen(b), &q, err, sizeof(err)), 0);
+	assert_false(q.has_pid);
+	assert_string_equal(q.command, "");
+	assert_true(q.filter.has_port && q.filter.port == 53);
+	assert_true(q.filter.has_failed && q.filter.failed == 1);
+	assert_true(q.filter.has_protocol);
+	assert_string_equal(q.filter.protocol, "UDP");
+	assert_true(q.filter.has_since && q.filter.since_relative &&
+	    q.filter.since_ago == 30);
+	assert_true(q.filter.has_ip && q.filter.ip_family == AF_INET &&
+	    q.filter.prefix == 8 && q.filter.ip[0] == 10);
+	assert_true(q.filter.has_family && q.filter.family == AF_INET);
+	assert_true(q.filter.has_syscall && q.filter.syscall == EV_SENDTO);
+	SUMMARY_BAD("{\"duration\":60,\"port\":\"x\"}", "port must be an integer");
+	SUMMARY_BAD("{\"duration\":60,\"port\":70000}", "port must be between 0 and 65535");
+	SUMMARY_BAD("{\"duration\":60,\"port\":true}", "port must be an integer, got true");
+	SUMMARY_BAD("{\"duration\":60,\"failed\":\"maybe\"}", "failed must be true or false");
+	SUMMARY_BAD("{\"duration\":60,\"failed\":2}", "failed must be true or false, got an integer");
+	SUMMARY_BAD("{\"duration\":60,\"protocol\":7}", "protocol must be a string");
+	LIST_BAD("{\"ip\":\"10.0.0.1/33\"}", "prefix length /33");
+	LIST_BAD("{\"syscall\":\"recvfrom\"}", "syscall must be connect, sendto or sendmsg");
+}
+
+static void
+filter_bad(const char *qs, const char *says)
+{
+	query_bad(qs, says);
+}
+
+static void
+test_query_filters(void **state)
+{
+	struct req_list q;
+	char err[REQ_ERR_MAX];
+	int pretty;
+
+	(void)state;
+	assert_int_equal(req_parse_list_query("port=443&ip=2001:db8::/32&"
+	    "protocol=TCP&family=AF_INET6&failed=0&syscall=connect&"
+	    "since=2026-11-25T11:31:15Z", &q, &pretty, err, sizeof(err)), 0);
+	assert_true(q.filter.has_port && q.filter.port == 443);
+	assert_true(q.filter.ip_family == AF_INET6 && q.filter.prefix == 32);
+	assert_true(q.filter.ip[0] == 0x20 && q.filter.ip[1] == 0x01 &&
+	    q.filter.ip[2] == 0x0d && q.filter.ip[3] == 0xb8);
+	assert_string_equal(q.filter.protocol, "TCP");
+	assert_true(q.filter.family == AF_INET6);
+	assert_true(q.filter.has_failed && q.filter.failed == 0);
+	assert_true(q.filter.has_syscall && q.filter.syscall == EV_CONNECT);
+	assert_true(q.filter.has_since && !q.filter.since_relative);
+	assert_true(q.filter.since_ns == 1795606275ULL * 1000000000ULL);
+	/* An exact address is a full-length prefix; unix and since=0. */
+	assert_int_equal(req_parse_list_query("ip=127.0.0.1&protocol=unix&"
+	    "since=0&family=unix&failed=true", &q, &pretty, err, sizeof(err)), 0);
+	assert_true(q.filter.prefix == 32 && q.filter.ip[0] == 127 &&
+	    q.filter.ip[3] == 1);
+	assert_string_equal(q.filter.protocol, "UNIX");
+	assert_true(q.filter.since_relative && q.filter.since_ago == 0);
+	assert_true(q.filter.family == AF_UNIX && q.filter.failed == 1);
+	assert_int_equal(req_parse_list_query("ip=0.0.0.0/0", &q, &pretty, err,
+	    sizeof(err)), 0);
+	assert_true(q.filter.prefix == 0);
+
+	filter_bad("port=-1", "port must be between 0 and 65535");
+	filter_bad("port=http", "port must be an integer");
+	filter_bad("ip=10.0.0.256", "ip must be an IPv4 or IPv6 address");
+	filter_bad("ip=10.0.0.0/", "ip must be");
+	filter_bad("ip=10.0.0.0/8x", "ip must be");
+	filter_bad("ip=10.1.0.0/8", "bits set after the prefix length");
+	filter_bad("ip=::1/129", "prefix length /129");
+	filter_bad("ip=", "ip must be");
+	filter_bad("protocol=http", "protocol must be one of");
+	filter_bad("family=AF_PACKET", "family must be AF_INET");
+	filter_bad("failed=yes", "failed must be true or false");
+	filter_bad("since=yesterday", "since must be an RFC 3339 time");
+	filter_bad("since=2026-13-01T00:00:00Z", "since must be an RFC 3339 time");
+	filter_bad("since=999999999999", "since must be between 0 and");
+	filter_bad("syscall=write", "syscall must be connect, sendto or sendmsg");
+	filter_bad("port=1&port=2", "given more than once");
+	filter_bad("host=x", "unknown query parameter \"host\"");
+}
+
+static void
+test_top_query(void **state)
+{
+	struct req_top t;
+	char err[REQ_ERR_MAX] = "";
+	int pretty;
+
+	(void)state;
+	assert_int_equal(req_parse_top_query("by=destination", &t, &pretty, err,
+	    sizeof(err)), 0);
+	assert_true(t.by == REQ_TOP_DESTINATION && t.duration ==
+	    REQ_TOP_DURATION_DEFAULT && t.limit == REQ_TOP_DEFAULT && !pretty);
+	assert_int_equal(req_parse_top_query("by=port&duration=3600&limit=3&"
+	    "command=dig&protocol=udp&pretty=1", &t, &pretty, err, sizeof(err)), 0);
+	assert_true(t.by == REQ_TOP_PORT && t.duration == 3600 && t.limit == 3 &&
+	    pretty);
+	assert_string_equal(t.command, "dig");
+	assert_string_equal(t.filter.protocol, "UDP");
+	assert_int_equal(req_parse_top_query("by=command", &t, &pretty, err,
+	    sizeof(err)), 0);
+	assert_true(t.by == REQ_TOP_COMMAND);
+	assert_int_equal(req_parse_top_query(NULL, &t, &pretty, err,
+	    sizeof(err)), -EINVAL);
+	assert_says(err, "missing query parameter \"by\"");
+	assert_int_equal(req_parse_top_query("by=pid", &t, &pretty, err,
+	    sizeof(err)), -EINVAL);
+	assert_says(err, "by must be command, destination or port");
+	assert_int_equal(req_parse_top_query("by=port&duration=0", &t, &pretty,
+	    err, sizeof(err)), -EINVAL);
+	assert_says(err, "duration must be between 1 and 3600");
+	assert_int_equal(req_parse_top_query("by=port&limit=1001", &t, &pretty,
+	    err, sizeof(err)), -EINVAL);
+	assert_says(err, "limit must be between 1 and 1000");
+	assert_int_equal(req_parse_top_query("by=port&port=x", &t, &pretty,
+	    err, sizeof(err)), -EINVAL);
+	assert_says(err, "port must be an integer");
+}
+
+static void
+test_stream_query(void **state)
+{
+	struct req_stream q;
+	char err[REQ_ERR_MAX] = "";
+
+	(void)state;
+	assert_int_equal(req_parse_stream_query(NULL, &q, err, sizeof(err)), 0);
+	assert_false(q.has_pid || q.filter.has_port);
+	assert_int_equal(req_parse_stream_query("pid=5&command=x&syscall=sendmsg",
+	    &q, err, sizeof(err)), 0);
+	assert_true(q.has_pid && q.pid == 5 && q.filter.syscall == EV_SENDMSG);
+	assert_string_equal(q.command, "x");
+	assert_int_equal(req_parse_stream_query("pretty=1", &q, err,
+	    sizeof(err)), -EINVAL);
+	assert_says(err, "pretty is not available on a stream");
+	assert_int_equal(req_parse_stream_query("limit=5", &q, err,
+	    sizeof(err)), -EINVAL);
+	assert_says(err, "unknown query parameter \"limit\"");
+	assert_int_equal(req_parse_stream_query("pid=0", &q, err,
+	    sizeof(err)), -EINVAL);
+	assert_says(err, "pid must be between 1");
+}
+
 int
 main(void)
 {
@@ -418,6 +575,10 @@ main(void)
 		cmocka_unit_test(test_url_decode),
 		cmocka_unit_test(test_err_truncated),
 		cmocka_unit_test(test_bearer),
+		cmocka_unit_test(test_summary_filters),
+		cmocka_unit_test(test_query_filters),
+		cmocka_unit_test(test_top_query),
+		cmocka_unit_test(test_stream_query),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -624,6 +624,252 @@ test_million(void **state)
 	free(ev);
 }
 
+static struct event
+dgram_ev(uint32_t pid, uint8_t sc, uint16_t port, uint8_t last, uint64_t ts)
+{
+	struct event ev = inet_ev(pid, "dig", ts, pid);
+
+	ev.syscall = sc;
+	ev.protocol = IPPROTO_UDP;
+	ev.sock_type = SOCK_DGRAM;
+	ev.port = port;
+	ev.ret = 40;
+	ev.ip[3] = last;
+	return ev;
+}
+
+/* Datagrams fold per (pid, syscall, destination, success, second); connects
+ * never do; the counters see every datagram. */
+static void
+test_fold_datagrams(void **state)
+{
+	uint64_t t0 = fake_now;
+	struct event ev[64];
+	unsigned char folded[64];
+	struct store_stats st;
+	struct store_list l;
+	struct store *s;
+	size_t i, n;
+
+	(void)state;
+	s = new_store(100);
+	for (i = 0; i < 50; i++)
+		ev[i] = dgram_ev(7, EV_SENDTO, 53, 1, t0 + i * 1000);
+	ev[50] = dgram_ev(7, EV_SENDMSG, 53, 1, t0);   /* other syscall */
+	ev[51] = dgram_ev(7, EV_SENDTO, 54, 1, t0);    /* other port */
+	ev[52] = dgram_ev(7, EV_SENDTO, 53, 2, t0);    /* other ip */
+	ev[53] = dgram_ev(8, EV_SENDTO, 53, 1, t0);    /* other pid */
+	ev[54] = dgram_ev(7, EV_SENDTO, 53, 1, t0 + NS_PER_S); /* next second */
+	ev[55] = dgram_ev(7, EV_SENDTO, 53, 1, t0);
+	ev[55].ret = -111;                             /* failed */
+	ev[56] = dgram_ev(7, EV_SENDTO, 53, 1, t0);
+	ev[56].count = 5;                              /* folds 5 at once */
+	ev[57] = inet_ev(7, "dig", t0, 7);             /* connects: never */
+	ev[58] = inet_ev(7, "dig", t0, 7);
+	n = store_add_marked(s, ev, 59, folded);
+	assert_int_equal(n, 1 + 6 + 2);
+	assert_int_equal(folded[0], 0);
+	for (i = 1; i < 50; i++)
+		assert_int_equal(folded[i], 1);
+	assert_int_equal(folded[56], 1);
+	assert_int_equal(folded[57] + folded[58], 0);
+	store_stats(s, &st);
+	assert_true(st.stored == 9 && st.added == 59);
+	list(s, 1, 7, NULL, 100, &l);
+	assert_int_equal(l.groups[0].n, 8);
+	/* Newest first: the first sendto record is the fourth from the end. */
+	for (i = 0; i < l.groups[0].n; i++) {
+		struct event *e = &l.groups[0].ev[i];
+
+		if (e->syscall == EV_SENDTO && e->port == 53 && e->ip[3] == 1 &&
+		    e->ret > 0 && e->ts / NS_PER_S == t0 / NS_PER_S)
+			assert_int_equal(e->count, 55);
+		else
+			assert_int_equal(e->count, 1);
+	}
+	store_list_free(&l);
+	/* Counts add the folded datagrams: 50 + 5 + 6 others + 2 connects. */
+	assert_true(store_count(s, 0, 0, "dig", fake_now + NS_PER_S, 10) == 63);
+	/* A later batch still folds into the record of the same second. */
+	ev[0] = dgram_ev(7, EV_SENDTO, 53, 1, t0 + 5);
+	assert_int_equal(store_add_marked(s, ev, 1, NULL), 0);
+	/* Once evicted, the slot is not trusted: a new record is made. */
+	for (i = 0; i < 64; i++)
+		ev[i] = inet_ev(100 + (uint32_t)i, "x", t0, 1);
+	store_add(s, ev, 64);
+	store_add(s, ev, 64);
+	ev[0] = dgram_ev(7, EV_SENDTO, 53, 1, t0 + 6);
+	assert_int_equal(store_add_marked(s, ev, 1, NULL), 1);
+	store_free(s);
+}
+
+/* Unix datagrams (syslog) fold by path. */
+static void
+test_fold_unix(void **state)
+{
+	struct event ev[4];
+	struct store_stats st;
+	struct store *s;
+
+	(void)state;
+	s = new_store(10);
+	ev[0] = unix_ev(9, "/dev/log", fake_now, 9);
+	ev[0].syscall = EV_SENDTO;
+	ev[1] = ev[0];
+	ev[2] = ev[0];
+	strcpy(ev[2].path, "/dev/other");
+	ev[3] = ev[0];
+	ev[3].path[0] = '\0';
+	store_add(s, ev, 4);
+	store_add(s, ev, 4);
+	store_stats(s, &st);
+	assert_true(st.stored == 3);
+	store_free(s);
+}
+
+static void
+test_filters(void **state)
+{
+	struct store_filter f;
+	struct store_list l;
+	struct store_query q;
+	struct event ev[6];
+	struct store *s;
+	int exact;
+
+	(void)state;
+	s = new_store(100);
+	ev[0] = inet_ev(1, "curl", fake_now - 5 * NS_PER_S, 1); /* 10.0.0.1:443 tcp */
+	ev[1] = dgram_ev(1, EV_SENDTO, 53, 9, fake_now);        /* 10.0.0.9:53 udp */
+	ev[2] = unix_ev(2, "/run/x", fake_now, 2);
+	ev[3] = inet_ev(3, "curl", fake_now, 3);
+	ev[3].family = AF_INET6;
+	memset(ev[3].ip, 0, 16);
+	ev[3].ip[0] = 0x20, ev[3].ip[1] = 0x01, ev[3].ip[15] = 1;
+	ev[3].ret = 0;
+	ev[4] = dgram_ev(4, EV_SENDMSG, 123, 200, fake_now);
+	ev[4].ip[0] = 192, ev[4].ip[1] = 168;
+	ev[5] = dgram_ev(4, EV_SENDMSG, 123, 200, fake_now);
+	ev[5].ret = -1;
+	ev[5].ip[0] = 192, ev[5].ip[1] = 168;
+	store_add(s, ev, 6);
+
+#define COUNT(...) do { memset(&f, 0, sizeof(f)); __VA_ARGS__; } while (0)
+	COUNT(f.has_port = 1, f.port = 53);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 1);
+	assert_true(exact);
+	COUNT(f.has_protocol = 1, f.protocol = "TCP");
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 2);
+	assert_true(store_count_filter(s, 0, 0, "curl", &f, fake_now, 60, &exact) == 2);
+	assert_true(store_count_filter(s, 1, 3, NULL, &f, fake_now, 60, &exact) == 1);
+	/* The window applies: ev[0] is 5 s old. */
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 3, &exact) == 1);
+	COUNT(f.has_protocol = 1, f.protocol = "UNIX");
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 1);
+	COUNT(f.has_family = 1, f.family = AF_INET6);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 1);
+	COUNT(f.has_failed = 1, f.failed = 1);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 3);
+	COUNT(f.has_failed = 1, f.failed = 0);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 3);
+	COUNT(f.has_syscall = 1, f.syscall = EV_SENDMSG);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 2);
+	COUNT(f.since_ns = fake_now - NS_PER_S);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 5);
+	/* CIDR: 10.0.0.0/8 has ev[0], ev[1]; /32 exact; 192.168.0.0/16 both ntp. */
+	COUNT(f.has_ip = 1, f.ip_family = AF_INET, f.ip[0] = 10, f.prefix = 8);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 2);
+	COUNT(f.has_ip = 1, f.ip_family = AF_INET, f.ip[0] = 10, f.ip[3] = 9,
+	    f.prefix = 32);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 1);
+	COUNT(f.has_ip = 1, f.ip_family = AF_INET, f.ip[0] = 192, f.ip[1] = 169,
+	    f.prefix = 15);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 2);
+	COUNT(f.has_ip = 1, f.ip_family = AF_INET, f.ip[0] = 192, f.ip[1] = 169,
+	    f.prefix = 16);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 0);
+	COUNT(f.has_ip = 1, f.ip_family = AF_INET6, f.ip[0] = 0x20, f.ip[1] = 0x01,
+	    f.prefix = 16);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 1);
+	/* Lists apply the same filter. */
+	COUNT(f.has_protocol = 1, f.protocol = "UDP");
+	memset(&q, 0, sizeof(q));
+	q.limit = 10;
+	q.filter = &f;
+	assert_int_equal(store_list(s, &q, &l), 0);
+	assert_int_equal(l.ngroups, 2);
+	assert_int_equal(l.groups[0].pid, 1);
+	assert_int_equal(l.groups[0].n, 1);
+	assert_int_equal(l.groups[1].n, 2);
+	store_list_free(&l);
+	/* store_filter_match() agrees on events. */
+	assert_true(store_filter_match(&f, &ev[1]));
+	assert_false(store_filter_match(&f, &ev[0]));
+	assert_true(store_filter_match(NULL, &ev[0]));
+	/* No filter: the exact counters. */
+	assert_true(store_count_filter(s, 0, 0, "curl", NULL, fake_now, 60, &exact) == 2);
+	assert_true(exact);
+#undef COUNT
+	store_free(s);
+}
+
+static void
+test_top(void **state)
+{
+	struct store_top t;
+	struct store_filter f;
+	struct event ev[8];
+	struct store *s;
+
+	(void)state;
+	s = new_store(100);
+	ev[0] = dgram_ev(1, EV_SENDTO, 53, 1, fake_now);
+	ev[0].count = 10;
+	ev[1] = dgram_ev(2, EV_SENDTO, 53, 2, fake_now);
+	ev[2] = inet_ev(3, "curl", fake_now, 3);
+	ev[3] = inet_ev(3, "curl", fake_now, 3);
+	ev[4] = inet_ev(3, "curl", fake_now - 100 * NS_PER_S, 3); /* too old */
+	ev[5] = unix_ev(4, "/run/a", fake_now, 4);
+	ev[6] = unix_ev(5, "/run/a", fake_now, 5);
+	ev[7] = unix_ev(5, "/run/b", fake_now, 5);
+	store_add(s, ev, 8);
+	assert_int_equal(store_top(s, STORE_TOP_COMMAND, NULL, NULL, fake_now, 60,
+	    10, &t), 0);
+	assert_int_equal(t.n, 3);
+	assert_string_equal(t.rows[0].ev->comm, "dig");
+	assert_true(t.rows[0].count == 11 && t.rows[0].events == 2);
+	assert_string_equal(t.rows[1].ev->comm, "dbus");
+	assert_true(t.rows[1].count == 3);
+	assert_string_equal(t.rows[2].ev->comm, "curl");
+	assert_true(t.rows[2].count == 2 && t.total == 16);
+	store_top_free(&t);
+	assert_int_equal(store_top(s, STORE_TOP_DESTINATION, NULL, NULL, fake_now,
+	    60, 2, &t), 0);
+	assert_true(t.n == 2 && t.keys == 5);
+	assert_true(t.rows[0].count == 10 && t.rows[0].ev->ip[3] == 1);
+	assert_string_equal(t.rows[1].ev->path, "/run/a");
+	assert_true(t.rows[1].count == 2);
+	store_top_free(&t);
+	assert_int_equal(store_top(s, STORE_TOP_PORT, NULL, NULL, fake_now, 600,
+	    10, &t), 0);
+	/* Unix sockets have no port and are left out. */
+	assert_true(t.n == 2 && t.rows[0].ev->port == 53 && t.rows[0].count == 11);
+	assert_true(t.rows[1].ev->port == 443 && t.rows[1].count == 3);
+	store_top_free(&t);
+	memset(&f, 0, sizeof(f));
+	f.has_protocol = 1;
+	f.protocol = "TCP";
+	assert_int_equal(store_top(s, STORE_TOP_PORT, "curl", &f, fake_now, 60,
+	    10, &t), 0);
+	assert_true(t.n == 1 && t.rows[0].count == 2);
+	store_top_free(&t);
+	assert_int_equal(store_top(s, STORE_TOP_PORT, "nobody", NULL, fake_now, 60,
+	    10, &t), 0);
+	assert_true(t.n == 0 && t.rows == NULL);
+	store_top_free(&t);
+	store_free(s);
+}
+
 int
 main(void)
 {
@@ -638,6 +884,10 @@ main(void)
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_concurrency),
 		cmocka_unit_test(test_million),
+		cmocka_unit_test(test_fold_datagrams),
+		cmocka_unit_test(test_fold_unix),
+		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_top),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,387 @@
+/*
+ * Prometheus metrics.  The reader adds each batch under one mutex; a
+ * scrape copies the counters out under it and formats after.  See
+ * metrics.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "httpd/json.h"
+#include "httpd/metrics.h"
+#include "util/event.h"
+#include "util/store.h"
+
+#define OTHER METRICS_COMMANDS        /* the slot of command="other" */
+#define NSLOT (METRICS_COMMANDS + 1)
+#define CHASH 256                      /* comm -> slot, open addressing */
+
+static const char *const protos[] = {
+	"TCP", "UDP", "UNIX", "ICMP", "SCTP", "MPTCP", "RAW", "UNKNOWN",
+};
+#define NPROTO (sizeof(protos) / sizeof(protos[0]))
+
+static const char *const eps[EP_COUNT] = {
+	[EP_ROOT] = "/", [EP_HEALTH] = "/health",
+	[EP_SUMMARY] = "/api/connection-summary",
+	[EP_LIST] = "/api/list-connections", [EP_TOP] = "/api/top",
+	[EP_STREAM] = "/api/stream", [EP_METRICS] = "/metrics",
+	[EP_OTHER] = "other",
+};
+
+/* Status codes we answer with; anything else is counted under 0 ("other"). */
+static const int codes[] = { 200, 400, 404, 405, 413, 500, 503, 0 };
+#define NCODE (sizeof(codes) / sizeof(codes[0]))
+
+struct metrics {
+	pthread_mutex_t mu;
+	char comm[METRICS_COMMANDS][EV_COMM_LEN]; /* zero padded */
+	unsigned ncomm;
+	int16_t chash[CHASH];          /* -1 free, else a slot */
+	uint64_t conn[NSLOT][NPROTO][2];       /* [.][.][failed] */
+	uint64_t dgram[NSLOT][2][NPROTO][2];   /* [.][sendmsg][.][failed] */
+	uint64_t http[EP_COUNT][NCODE];
+};
+
+struct metrics *
+metrics_new(void)
+{
+	struct metrics *m;
+	int err;
+
+	if (!(m = calloc(1, sizeof(*m))))
+		return NULL;
+	memset(m->chash, 0xff, sizeof(m->chash));
+	if ((err = pthread_mutex_init(&m->mu, NULL))) {
+		free(m);
+		errno = err;
+		return NULL;
+	}
+	return m;
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
+
+/* The series slot of a command: its own while there is room. */
+static unsigned
+comm_slot(struct metrics *m, const char *comm)
+{
+	char key[EV_COMM_LEN];
+	uint64_t a, b;
+	unsigned h, i;
+
+	memset(key, 0, sizeof(key));
+	for (i = 0; i < EV_COMM_LEN - 1 && comm[i]; i++)
+		key[i] = comm[i];
+	memcpy(&a, key, 8);
+	memcpy(&b, key + 8, 8);
+	a = a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full;
+	h = (unsigned)(a ^ (a >> 32)) & (CHASH - 1);
+	/* CHASH > 2 * METRICS_COMMANDS: a free slot always ends the probe. */
+	for (; m->chash[h] >= 0; h = (h + 1) & (CHASH - 1))
+		if (!memcmp(m->comm[m->chash[h]], key, EV_COMM_LEN))
+			return (unsigned)m->chash[h];
+	if (m->ncomm == METRICS_COMMANDS)
+		return OTHER;
+	memcpy(m->comm[m->ncomm], key, EV_COMM_LEN);
+	m->chash[h] = (int16_t)m->ncomm;
+	return m->ncomm++;
+}
+
+static unsigned
+proto_index(const struct event *ev)
+{
+	const char *p = ev_protocol_name(ev);
+	unsigned i;
+
+	for (i = 0; i < NPROTO - 1; i++)
+		if (strcmp(p, protos[i]) == 0)
+			return i;
+	return NPROTO - 1;
+}
+
+void
+metrics_events(struct metrics *m, const struct event *ev, size_t n)
+{
+	unsigned slot, p, bad;
+	uint32_t cnt;
+	size_t i;
+
+	pthread_mutex_lock(&m->mu);
+	for (i = 0; i < n; i++) {
+		slot = comm_slot(m, ev[i].comm);
+		p = proto_index(&ev[i]);
+		bad = ev[i].ret < 0;
+		cnt = ev[i].count ? ev[i].count : 1;
+		if (ev[i].syscall == EV_CONNECT)
+			m->conn[slot][p][bad] += cnt;
+		else if (ev[i].syscall == EV_SENDTO || ev[i].syscall == EV_SENDMSG)
+			m->dgram[slot][ev[i].syscall == EV_SENDMSG][p][bad] += cnt;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+void
+metrics_http(struct metrics *m, enum metrics_ep ep, int status)
+{
+	unsigned c;
+
+	if (!m || ep >= EP_COUNT)
+		return;
+	for (c = 0; c < NCODE - 1 && codes[c] != status; c++)
+		;
+	pthread_mutex_lock(&m->mu);
+	m->http[ep][c]++;
+	pthread_mutex_unlock(&m->mu);
+}
+
+size_t
+metrics_label(const char *s, size_t len, char *out, size_t n)
+{
+	char clean[3 * EV_PATH_MAX + 1];
+	size_t i, o = 0, cl;
+	const char *esc;
+
+	if (n == 0)
+		return 0;
+	if (len > EV_PATH_MAX)
+		len = EV_PATH_MAX;
+	cl = json_str_sanitize(s, len, clean, sizeof(clean));
+	for (i = 0; i < cl; i++) {
+		char one[2] = { clean[i], '\0' };
+
+		esc = clean[i] == '\\' ? "\\\\" : clean[i] == '"' ? "\\\"" :
+		    clean[i] == '\n' ? "\\n" : one;
+		if (o + strlen(esc) + 1 > n)
+			break;
+		memcpy(out + o, esc, strlen(esc));
+		o += strlen(esc);
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* A growing output buffer; on failure it stays failed and NULL. */
+struct buf {
+	char *s;
+	size_t len, cap;
+	int failed;
+};
+
+static void pf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+pf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *ns;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		if (!(ns = realloc(b->s, b->cap * 2 + (size_t)n + 1))) {
+			b->failed = 1;
+			return;
+		}
+		b->s = ns;
+		b->cap = b->cap * 2 + (size_t)n + 1;
+	}
+}
+
+static void
+head(struct buf *b, const char *name, const char *type, const char *help)
+{
+	pf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Process figures from /proc/self: what the Go client library exports. */
+static void
+process_figures(struct buf *b)
+{
+	char st[1024], *p;
+	unsigned long long ut = 0, stime = 0, start = 0, vsz = 0;
+	long long rss = 0;
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	unsigned long long btime = 0;
+	struct dirent *de;
+	unsigned nfd = 0;
+	ssize_t n;
+	FILE *f;
+	DIR *d;
+	int fd;
+
+	if ((fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, st, sizeof(st) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	st[n] = '\0';
+	/* The command may hold spaces and parentheses: skip to the last ')'. */
+	if (!(p = strrchr(st, ')')))
+		return;
+	/* Fields 3.. after ") ": utime is 14, stime 15, starttime 22, vsize
+	 * 23, rss 24. */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+	    "%*d %*d %*d %*d %*d %*d %llu %llu %lld", &ut, &stime, &start, &vsz,
+	    &rss) != 5)
+		return;
+	if ((f = fopen("/proc/stat", "re"))) {
+		char line[256];
+
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "btime %llu", &btime) == 1)
+				break;
+		fclose(f);
+	}
+	if ((d = opendir("/proc/self/fd"))) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.')
+				nfd++;
+		closedir(d);
+		nfd--; /* the directory's own fd */
+	}
+	head(b, "process_cpu_seconds_total", "counter",
+	    "Total user and system CPU time spent in seconds.");
+	pf(b, "process_cpu_seconds_total %.2f\n", (double)(ut + stime) / tck);
+	head(b, "process_resident_memory_bytes", "gauge",
+	    "Resident memory size in bytes.");
+	pf(b, "process_resident_memory_bytes %lld\n", rss * page);
+	head(b, "process_virtual_memory_bytes", "gauge",
+	    "Virtual memory size in bytes.");
+	pf(b, "process_virtual_memory_bytes %llu\n", vsz);
+	head(b, "process_start_time_seconds", "gauge",
+	    "Start time of the process since unix epoch in seconds.");
+	pf(b, "process_start_time_seconds %.2f\n",
+	    (double)btime + (double)start / tck);
+	head(b, "process_open_fds", "gauge", "Number of open file descriptors.");
+	pf(b, "process_open_fds %u\n", nfd);
+}
+
+char *
+metrics_render(struct metrics *m, const struct store_stats *ss,
+    const struct metrics_extra *x, size_t *len)
+{
+	struct metrics *c;
+	struct buf b = { 0 };
+	char lab[METRICS_COMMANDS + 1][3 * EV_COMM_LEN * 2 + 1];
+	unsigned s, p, r, k, e;
+
+	/* Copy out under the lock, format without it. */
+	if (!(c = malloc(sizeof(*c))))
+		return NULL;
+	pthread_mutex_lock(&m->mu);
+	memcpy(c, m, sizeof(*c));
+	pthread_mutex_unlock(&m->mu);
+	for (s = 0; s < c->ncomm; s++)
+		metrics_label(c->comm[s], strnlen(c->comm[s], EV_COMM_LEN), lab[s],
+		    sizeof(lab[s]));
+	strcpy(lab[OTHER], "other");
+	if (!(b.s = malloc(b.cap = 16384))) {
+		free(c);
+		return NULL;
+	}
+	b.s[0] = '\0';
+
+	head(&b, "ebpf_server_connect_attempts_total", "counter",
+	    "connect() calls seen, by command (the first 64 names, then "
+	    "other), protocol and result.");
+	for (s = 0; s < NSLOT; s++)
+		for (p = 0; p < NPROTO; p++)
+			for (r = 0; r < 2; r++)
+				if (c->conn[s][p][r] && (s < c->ncomm || s == OTHER))
+					pf(&b, "ebpf_server_connect_attempts_total{command=\"%s\","
+					    "protocol=\"%s\",result=\"%s\"} %" PRIu64 "\n",
+					    lab[s], protos[p], r ? "error" : "ok", c->conn[s][p][r]);
+	head(&b, "ebpf_server_datagrams_total", "counter",
+	    "Datagrams sent with sendto() or sendmsg() to an explicit address, "
+	    "by command, syscall, protocol and result.");
+	for (s = 0; s < NSLOT; s++)
+		for (k = 0; k < 2; k++)
+			for (p = 0; p < NPROTO; p++)
+				for (r = 0; r < 2; r++)
+					if (c->dgram[s][k][p][r] && (s < c->ncomm || s == OTHER))
+						pf(&b, "ebpf_server_datagrams_total{command=\"%s\","
+						    "syscall=\"%s\",protocol=\"%s\",result=\"%s\"} "
+						    "%" PRIu64 "\n", lab[s], k ? "sendmsg" : "sendto",
+						    protos[p], r ? "error" : "ok",
+						    c->dgram[s][k][p][r]);
+	head(&b, "ebpf_server_events_total", "counter",
+	    "Events read from the kernel.");
+	pf(&b, "ebpf_server_events_total %" PRIu64 "\n", ss->added);
+	head(&b, "ebpf_server_events_lost_total", "counter",
+	    "Events the kernel dropped because a perf ring was full.");
+	pf(&b, "ebpf_server_events_lost_total %" PRIu64 "\n", ss->lost);
+	head(&b, "ebpf_server_events_evicted_total", "counter",
+	    "Stored events pushed out by newer ones.");
+	pf(&b, "ebpf_server_events_evicted_total %" PRIu64 "\n", ss->evicted);
+	head(&b, "ebpf_server_store_events", "gauge",
+	    "Event records in memory now.");
+	pf(&b, "ebpf_server_store_events %" PRIu64 "\n", ss->stored);
+	head(&b, "ebpf_server_store_capacity_events", "gauge",
+	    "Event records kept at most (-max-events).");
+	pf(&b, "ebpf_server_store_capacity_events %" PRIu64 "\n", ss->capacity);
+	head(&b, "ebpf_server_store_bytes", "gauge",
+	    "Memory held by the event store.");
+	pf(&b, "ebpf_server_store_bytes %" PRIu64 "\n", ss->bytes);
+	head(&b, "ebpf_server_stream_clients", "gauge",
+	    "Clients connected to /api/stream.");
+	pf(&b, "ebpf_server_stream_clients %u\n", x ? x->stream_clients : 0);
+	head(&b, "ebpf_server_stream_dropped_total", "counter",
+	    "Events skipped for stream clients that read too slowly.");
+	pf(&b, "ebpf_server_stream_dropped_total %" PRIu64 "\n",
+	    x ? x->stream_dropped : 0);
+	head(&b, "ebpf_server_http_requests_total", "counter",
+	    "HTTP responses by endpoint and status code (code other for "
+	    "rare ones).");
+	for (e = 0; e < EP_COUNT; e++)
+		for (k = 0; k < NCODE; k++) {
+			if (!c->http[e][k])
+				continue;
+			if (codes[k])
+				pf(&b, "ebpf_server_http_requests_total{endpoint=\"%s\","
+				    "code=\"%d\"} %" PRIu64 "\n", eps[e], codes[k],
+				    c->http[e][k]);
+			else
+				pf(&b, "ebpf_server_http_requests_total{endpoint=\"%s\","
+				    "code=\"other\"} %" PRIu64 "\n", eps[e], c->http[e][k]);
+		}
+	head(&b, "ebpf_server_build_info", "gauge",
+	    "Always 1; the version is a label.");
+	pf(&b, "ebpf_server_build_info{version=\"%s\"} 1\n", VERSION);
+	process_figures(&b);
+	free(c);
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	*len = b.len;
+	return b.s;
+}

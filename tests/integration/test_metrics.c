@@ -1,0 +1,289 @@
+/*
+ * GET /metrics on the real kernel: the series and their values, label
+ * escaping, bounded command labels, `promtool check metrics`, and a real
+ * Prometheus server (Debian's prometheus package) that scrapes us and
+ * finds the series through its query API.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include "tests/integration/itest.h"
+
+#define COMM "itest-met"
+#define ODD "it\"q\\x"          /* a command name that needs escaping */
+
+static struct server srv;
+static int udp_port;
+
+static void
+traffic(const char *comm, int ndgram)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	pid_t pid;
+	int fd, i, status;
+
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_NAME, comm);
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = htons(udp_port);
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		for (i = 0; i < ndgram; i++)
+			sendto(fd, "x", 1, 0, (void *)&a, sizeof(a));
+		a.sin_port = htons(it_free_port());
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		connect(fd, (void *)&a, sizeof(a));     /* refused */
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+}
+
+static int
+setup(void **state)
+{
+	static const char *const args[] = { "-max-events", "12345", NULL };
+
+	(void)state;
+	if (it_start(&srv, args) < 0)
+		return -1;
+	udp_port = it_free_port();
+	traffic(COMM, 3);
+	traffic(ODD, 0);
+	usleep(400000); /* the reader's poll interval is 100 ms */
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return it_stop(&srv, NULL) == 0 ? 0 : -1;
+}
+
+/* The value of the sample line that starts with series, or -1. */
+static double
+sample(const char *text, const char *series)
+{
+	const char *p = text;
+	size_t n = strlen(series);
+
+	while ((p = strstr(p, series)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return atof(p + n + 1);
+		p += n;
+	}
+	return -1;
+}
+
+static void
+test_series(void **state)
+{
+	struct reply r;
+	char ct[128];
+
+	(void)state;
+	assert_int_equal(it_http(srv.port, "GET", "/metrics", NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(it_header(&r, "Content-Type", ct, sizeof(ct)), 0);
+	assert_string_equal(ct, "text/plain; version=0.0.4; charset=utf-8");
+	assert_true(sample(r.body, "ebpf_server_connect_attempts_total{command=\""
+	    COMM "\",protocol=\"TCP\",result=\"error\"}") == 1);
+	assert_true(sample(r.body, "ebpf_server_datagrams_total{command=\"" COMM
+	    "\",syscall=\"sendto\",protocol=\"UDP\",result=\"ok\"}") == 3);
+	/* Quote and backslash escaped in the label value. */
+	assert_true(sample(r.body, "ebpf_server_connect_attempts_total{command="
+	    "\"it\\\"q\\\\x\",protocol=\"TCP\",result=\"error\"}") == 1);
+	assert_true(sample(r.body, "ebpf_server_store_capacity_events") == 12345);
+	assert_true(sample(r.body, "ebpf_server_store_events") >= 2);
+	assert_true(sample(r.body, "ebpf_server_events_lost_total") >= 0);
+	assert_true(sample(r.body, "ebpf_server_events_total") >= 5);
+	/* it_start() polled /health until it answered. */
+	assert_true(sample(r.body, "ebpf_server_http_requests_total{endpoint="
+	    "\"/health\",code=\"200\"}") >= 1);
+	assert_true(sample(r.body, "process_resident_memory_bytes") > 100000);
+	assert_true(sample(r.body, "process_open_fds") > 3);
+	assert_true(sample(r.body, "process_cpu_seconds_total") >= 0);
+	assert_true(sample(r.body, "process_start_time_seconds") >
+	    (double)time(NULL) - 600);
+	assert_non_null(strstr(r.body, "# TYPE ebpf_server_connect_attempts_total "
+	    "counter\n"));
+	it_reply_free(&r);
+	/* Requests by endpoint and status: a 404 and a 400 are counted. */
+	assert_int_equal(it_http(srv.port, "GET", "/nope", NULL, &r), 0);
+	it_reply_free(&r);
+	assert_int_equal(it_http(srv.port, "GET", "/api/top?by=x", NULL, &r), 0);
+	it_reply_free(&r);
+	assert_int_equal(it_http(srv.port, "GET", "/metrics", NULL, &r), 0);
+	assert_true(sample(r.body, "ebpf_server_http_requests_total{endpoint="
+	    "\"other\",code=\"404\"}") == 1);
+	assert_true(sample(r.body, "ebpf_server_http_requests_total{endpoint="
+	    "\"/api/top\",code=\"400\"}") == 1);
+	assert_true(sample(r.body, "ebpf_server_http_requests_total{endpoint="
+	    "\"/metrics\",code=\"200\"}") >= 1);
+	it_reply_free(&r);
+}
+
+/* Run promtool check metrics on text; returns its exit status. */
+static int
+promtool(const char *text, size_t len)
+{
+	FILE *p = popen("promtool check metrics >/tmp/itest-promtool.out 2>&1", "w");
+	int st;
+
+	assert_non_null(p);
+	fwrite(text, 1, len, p);
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+test_promtool(void **state)
+{
+	static const char broken[] = "# TYPE x counter\nx{a=\"1\" 3\n";
+	struct reply r;
+
+	(void)state;
+	assert_int_equal(it_http(srv.port, "GET", "/metrics", NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	if (promtool(r.body, r.len) != 0) {
+		system("cat /tmp/itest-promtool.out >&2");
+		fail_msg("promtool check metrics failed on:\n%s", r.body);
+	}
+	it_reply_free(&r);
+	/* And promtool does fail on broken text: this test can fail. */
+	assert_int_not_equal(promtool(broken, sizeof(broken) - 1), 0);
+}
+
+/* 70 more distinct commands: 64 command labels at most, plus "other". */
+static void
+test_bounded_commands(void **state)
+{
+	char name[16], seen[128][64];
+	struct reply r;
+	const char *p;
+	int i, j, n = 0, len;
+
+	(void)state;
+	for (i = 0; i < 70; i++) {
+		snprintf(name, sizeof(name), "itest-c%02d", i);
+		traffic(name, 0);
+	}
+	usleep(400000);
+	assert_int_equal(it_http(srv.port, "GET", "/metrics", NULL, &r), 0);
+	for (p = r.body; (p = strstr(p, "{command=\"")) != NULL; ) {
+		p += 10;
+		/* Up to the closing quote; \" inside is escaped. */
+		for (len = 0; p[len] && !(p[len] == '"' && p[len - 1] != '\\'); len++)
+			;
+		for (j = 0; j < n; j++)
+			if ((int)strlen(seen[j]) == len && !strncmp(seen[j], p, (size_t)len))
+				break;
+		if (j == n && n < 128)
+			snprintf(seen[n++], sizeof(seen[0]), "%.*s", len, p);
+	}
+	assert_true(n <= 64 + 1);
+	/* Whoever else ran took slots too: at least 72 - 64 of our names (the
+	 * last ones) count as "other", each with its refused TCP connect. */
+	assert_true(sample(r.body, "ebpf_server_connect_attempts_total{command="
+	    "\"other\",protocol=\"TCP\",result=\"error\"}") >= 8);
+	it_reply_free(&r);
+}
+
+/* A real Prometheus scrapes us and answers queries about our series. */
+static void
+test_prometheus_scrapes(void **state)
+{
+	char dir[] = "/tmp/itest-prom.XXXXXX", conf[128], data[128], cmd[512];
+	char flag_conf[160], flag_data[160], flag_addr[64];
+	struct reply r;
+	json_t *res;
+	pid_t prom;
+	int pport, status, found = 0;
+	double t0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/prometheus.yml", dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	assert_non_null(f = fopen(conf, "w"));
+	fprintf(f, "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+	    "scrape_configs:\n  - job_name: ebpf-server\n    static_configs:\n"
+	    "      - targets: ['127.0.0.1:%d']\n", srv.port);
+	fclose(f);
+	pport = it_free_port();
+	snprintf(flag_conf, sizeof(flag_conf), "--config.file=%s", conf);
+	snprintf(flag_data, sizeof(flag_data), "--storage.tsdb.path=%s", data);
+	snprintf(flag_addr, sizeof(flag_addr), "--web.listen-address=127.0.0.1:%d",
+	    pport);
+	if ((prom = fork()) == 0) {
+		int fd = open("/tmp/itest-prometheus.log", O_WRONLY | O_CREAT |
+		    O_TRUNC, 0644);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("prometheus", "prometheus", flag_conf, flag_data, flag_addr,
+		    "--log.level=warn", (char *)NULL);
+		_exit(127);
+	}
+	/* Wait for a scrape: our capacity, as Prometheus stored it. */
+	t0 = it_now();
+	while (!found && it_now() - t0 < 40) {
+		usleep(500000);
+		if (it_http(pport, "GET", "/api/v1/query?query="
+		    "ebpf_server_store_capacity_events", NULL, &r) == 0 &&
+		    r.status == 200) {
+			res = json_object_get(json_object_get(r.json, "data"), "result");
+			if (json_array_size(res) == 1 && strcmp(json_string_value(
+			    json_array_get(json_object_get(json_array_get(res, 0),
+			    "value"), 1)), "12345") == 0)
+				found = 1;
+		}
+		it_reply_free(&r);
+	}
+	if (found) {
+		/* A counter with labels, selected by label. */
+		assert_int_equal(it_http(pport, "GET", "/api/v1/query?query="
+		    "ebpf_server_datagrams_total%7Bcommand%3D%22" COMM "%22%7D",
+		    NULL, &r), 0);
+		res = json_object_get(json_object_get(r.json, "data"), "result");
+		if (json_array_size(res) != 1)
+			fail_msg("datagram series not found: %s", r.body);
+		assert_string_equal(json_string_value(json_array_get(
+		    json_object_get(json_array_get(res, 0), "value"), 1)), "3");
+		it_reply_free(&r);
+		/* The target is up. */
+		assert_int_equal(it_http(pport, "GET", "/api/v1/query?query="
+		    "up%7Bjob%3D%22ebpf-server%22%7D", NULL, &r), 0);
+		assert_non_null(strstr(r.body, "\"1\"]"));
+		it_reply_free(&r);
+	}
+	kill(prom, SIGTERM);
+	waitpid(prom, &status, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	system(cmd);
+	if (!found) {
+		system("tail -20 /tmp/itest-prometheus.log >&2");
+		fail_msg("Prometheus did not scrape ebpf_server_store_capacity_events "
+		    "within 40 s");
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_series),
+		cmocka_unit_test(test_promtool),
+		cmocka_unit_test(test_bounded_commands),
+		cmocka_unit_test(test_prometheus_scrapes),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
