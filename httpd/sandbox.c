@@ -186,6 +186,12 @@ static const struct sock_filter filter[] = {
 	ALLOW_ARG_NONE(__NR_open, 1, OPEN_WRITE),
 #endif
 	ALLOW_ARG_NONE(__NR_openat, 2, OPEN_WRITE),
+	/* Listing directories: the cgroup tree for cgroup paths,
+	 * /proc/self/fd for metrics. */
+	ALLOW(__NR_getdents64),
+#ifdef __NR_getdents
+	ALLOW(__NR_getdents),
+#endif
 
 	/* Waiting: civetweb polls its sockets, the reader its perf fds. */
 #ifdef __NR_poll
