@@ -365,6 +365,89 @@ test_sandbox(void **state)
 	assert_int_equal(it_stop(&s, NULL), 0);
 }
 
+/* The cgroup2 mount point, from our own mountinfo, into mnt. */
+static int
+cgroup2_mount(char *mnt, size_t n)
+{
+	char line[1024], path[512], type[64];
+	FILE *f;
+	int rc = -1;
+
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *dash = strstr(line, " - ");
+
+		if (dash && sscanf(dash, " - %63s", type) == 1 &&
+		    strcmp(type, "cgroup2") == 0 &&
+		    sscanf(line, "%*s %*s %*s %*s %511s", path) == 1) {
+			snprintf(mnt, n, "%s", path);
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Cgroup paths are found by walking the cgroup2 tree when a response
+ * needs one, which is after the sandbox: the walk must still work. */
+static void
+test_sandbox_cgroup_walk(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	char mnt[512], dir[600], procs[700], want[64], path[64];
+	struct server s;
+	struct reply r;
+	const char *cg = NULL;
+	pid_t pid;
+	int status, fd;
+	double t0;
+
+	(void)state;
+	if (cgroup2_mount(mnt, sizeof(mnt)) < 0)
+		skip();
+	snprintf(want, sizeof(want), "/itest-sandbox-%d", (int)getpid());
+	snprintf(dir, sizeof(dir), "%s%s", mnt, want);
+	if (mkdir(dir, 0755) < 0)
+		skip(); /* not ours to change (a container) */
+	assert_int_equal(it_start(&s, NULL), 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(1);
+	if ((pid = fork()) == 0) {
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+		if ((fd = open(procs, O_WRONLY)) < 0 || write(fd, "0", 1) != 1)
+			_exit(1);
+		close(fd);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		connect(fd, (void *)&a, sizeof(a));
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof(path), "/api/list-connections?pid=%d", (int)pid);
+	t0 = it_now();
+	do {
+		json_t *arr;
+
+		usleep(100000);
+		assert_int_equal(it_http(s.port, "GET", path, NULL, &r), 0);
+		arr = json_object_get(json_object_get(r.json, "connections"),
+		    strrchr(path, '=') + 1);
+		cg = json_string_value(json_object_get(json_array_get(arr, 0), "cgroup"));
+		if (cg && strcmp(cg, want) == 0)
+			break;
+		it_reply_free(&r);
+		cg = NULL;
+	} while (it_now() - t0 < 3);
+	if (cg)
+		it_reply_free(&r);
+	rmdir(dir); /* empty again: the child has exited */
+	if (!cg)
+		fail_msg("no event with cgroup %s (log: %s)", want, s.log);
+	assert_int_equal(it_stop(&s, NULL), 0);
+}
+
 /* SIGTERM while clients hammer the API and the probes fire: the sandbox
  * still lets the server detach everything and exit 0 within a second. */
 static void
@@ -446,6 +529,7 @@ main(void)
 		cmocka_unit_test(test_sigterm_detaches_everything),
 		cmocka_unit_test(test_sigint_exits_zero),
 		cmocka_unit_test(test_sandbox),
+		cmocka_unit_test(test_sandbox_cgroup_walk),
 		cmocka_unit_test(test_sigterm_under_load),
 		cmocka_unit_test(test_verifier_rejection),
 		cmocka_unit_test(test_token_file),
