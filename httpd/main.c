@@ -276,6 +276,16 @@ read_token(const char *path)
 	return tok;
 }
 
+/* The port of -addr ("host:port", ":port" or "port"); http_start()
+ * checks it properly. */
+static long
+port_of(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+
+	return strtol(colon ? colon + 1 : addr, NULL, 10);
+}
+
 static void
 flush(struct reader *r)
 {
@@ -397,7 +407,8 @@ main(int argc, char **argv)
 	hc.timeout_ms = o.timeout_ms;
 	hc.max_header = o.max_header;
 	hc.token = token;
-	if (!o.no_sandbox && sandbox_prepare(err, sizeof(err)) < 0) {
+	if (!o.no_sandbox && sandbox_prepare(port_of(o.addr) < 1024, err,
+	    sizeof(err)) < 0) {
 		probe_close(probe);
 		fatalx("%s", err);
 	}

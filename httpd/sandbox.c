@@ -261,21 +261,10 @@ fail(char *err, size_t errlen, const char *what, int e)
 	return -e;
 }
 
-int
-sandbox_prepare(char *err, size_t errlen)
-{
-	/* Any fixed seed: the hash tables hold at most a response's keys,
-	 * chosen by us, so collisions cannot be forced by a client. */
-	json_object_seed(1);
-	if (geteuid() == 0 && setgroups(0, NULL) < 0)
-		return fail(err, errlen, "setgroups", errno);
-	return 0;
-}
-
-/* Empty this thread's capability sets.  Other threads lost theirs when
- * the uids changed. */
+/* Set this thread's permitted and effective sets to cap alone (-1: none),
+ * and its inheritable set to none, which also empties the ambient set. */
 static int
-capset_zero(void)
+capset_only(int cap)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -284,7 +273,28 @@ capset_zero(void)
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));
+	if (cap >= 0) {
+		data[cap / 32].permitted = 1u << (cap % 32);
+		data[cap / 32].effective = 1u << (cap % 32);
+	}
 	return (int)syscall(__NR_capset, &hdr, data);
+}
+
+int
+sandbox_prepare(int keep_bind, char *err, size_t errlen)
+{
+	/* Any fixed seed: the hash tables hold at most a response's keys,
+	 * chosen by us, so collisions cannot be forced by a client. */
+	json_object_seed(1);
+	if (geteuid() == 0) {
+		if (setgroups(0, NULL) < 0)
+			return fail(err, errlen, "setgroups", errno);
+		return 0;
+	}
+	/* Threads copy their creator's capabilities: drop them now. */
+	if (capset_only(keep_bind ? CAP_NET_BIND_SERVICE : -1) < 0)
+		return fail(err, errlen, "capset", errno);
+	return 0;
 }
 
 int
@@ -316,7 +326,9 @@ sandbox_enter(int verbose, char *err, size_t errlen)
 		if (setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) < 0)
 			return fail(err, errlen, "setresuid", errno);
 	}
-	if (capset_zero() < 0)
+	/* This thread only; the others lost theirs with the uid change, or,
+	 * without root, in sandbox_prepare() before they were created. */
+	if (capset_only(-1) < 0)
 		return fail(err, errlen, "capset", errno);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(err, errlen, "PR_SET_NO_NEW_PRIVS", errno);

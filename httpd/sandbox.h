@@ -17,9 +17,13 @@
  * civetweb starts its workers: drop supplementary groups (musl before
  * 1.2.4 changes them on the calling thread only) and seed jansson's hash
  * function, which would otherwise read /dev/urandom on first use, after
- * the sandbox is in place.  Returns 0 or -errno with a message in err.
+ * the sandbox is in place.  Started without root but with capabilities
+ * (CAP_BPF, CAP_PERFMON, ...), there is no uid change to clear the other
+ * threads' capabilities later, so they are dropped here, before the
+ * threads exist, except CAP_NET_BIND_SERVICE when keep_bind (a port below
+ * 1024 is still to be bound).  Returns 0 or -errno with a message in err.
  */
-int sandbox_prepare(char *err, size_t errlen);
+int sandbox_prepare(int keep_bind, char *err, size_t errlen);
 
 /*
  * Enter the sandbox, on every thread of the process: become nobody (which

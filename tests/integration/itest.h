@@ -73,6 +73,10 @@ it_track(pid_t pid, pid_t old)
 		}
 }
 
+/* When set, runs in the child just before the server is executed (e.g. to
+ * drop root but keep some capabilities).  Returns 0 or -1. */
+static int (*it_before_exec)(void);
+
 static inline double
 it_now(void)
 {
@@ -243,6 +247,8 @@ it_start(struct server *s, const char *const *extra)
 	if ((s->pid = fork()) == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (it_before_exec && it_before_exec() < 0)
+			_exit(126);
 		dup2(fd, 2);
 		dup2(fd, 1);
 		execv(argv[0], (char *const *)argv);

@@ -11,12 +11,14 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <grp.h>
 
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <linux/bpf.h>
+#include <linux/capability.h>
 
 #include "tests/integration/itest.h"
 
@@ -365,6 +367,58 @@ test_sandbox(void **state)
 	assert_int_equal(it_stop(&s, NULL), 0);
 }
 
+/* Become nobody with only the capabilities the server needs, in the
+ * ambient set so that they survive the execve, as systemd's
+ * AmbientCapabilities= does.  CAP_DAC_OVERRIDE reads the root-only
+ * tracefs. */
+static int
+caps_not_root(void)
+{
+	static const int caps[] = { CAP_BPF, CAP_PERFMON, CAP_DAC_OVERRIDE };
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	size_t i;
+
+	memset(data, 0, sizeof(data));
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		data[caps[i] / 32].permitted |= 1u << (caps[i] % 32);
+		data[caps[i] / 32].effective |= 1u << (caps[i] % 32);
+		data[caps[i] / 32].inheritable |= 1u << (caps[i] % 32);
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
+	    setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+	    setresuid(65534, 65534, 65534) < 0 ||
+	    syscall(__NR_capset, &hdr, data) < 0)
+		return -1;
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, caps[i], 0, 0) < 0)
+			return -1;
+	return 0;
+}
+
+/* Started as a user with capabilities instead of root: there is no uid
+ * change to clear the threads' capabilities, yet every thread ends with
+ * none. */
+static void
+test_sandbox_not_root(void **state)
+{
+	struct server s;
+	int rc;
+
+	(void)state;
+	it_before_exec = caps_not_root;
+	rc = it_start(&s, NULL);
+	it_before_exec = NULL;
+	if (rc < 0)
+		fail_msg("server with capabilities did not start, see %s", s.log);
+	assert_true(every_thread(s.pid, "CapEff", "0000000000000000", 1) >= 3);
+	every_thread(s.pid, "CapPrm", "0000000000000000", 1);
+	every_thread(s.pid, "CapAmb", "0000000000000000", 1);
+	every_thread(s.pid, "NoNewPrivs", "1", 1);
+	every_thread(s.pid, "Seccomp", "2", 1);
+	assert_int_equal(it_stop(&s, NULL), 0);
+}
+
 /* The cgroup2 mount point, from our own mountinfo, into mnt. */
 static int
 cgroup2_mount(char *mnt, size_t n)
@@ -530,6 +584,7 @@ main(void)
 		cmocka_unit_test(test_sigint_exits_zero),
 		cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_sandbox_cgroup_walk),
+		cmocka_unit_test(test_sandbox_not_root),
 		cmocka_unit_test(test_sigterm_under_load),
 		cmocka_unit_test(test_verifier_rejection),
 		cmocka_unit_test(test_token_file),
