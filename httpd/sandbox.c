@@ -283,9 +283,11 @@ capset_only(int cap)
 int
 sandbox_prepare(int keep_bind, char *err, size_t errlen)
 {
-	/* Any fixed seed: the hash tables hold at most a response's keys,
-	 * chosen by us, so collisions cannot be forced by a client. */
-	json_object_seed(1);
+	/* A random seed, read from /dev/urandom now rather than on the first
+	 * json_object(), when the sandbox may be in place.  It must be random:
+	 * request bodies are parsed into objects whose keys the client
+	 * chooses, and a known seed would let it send colliding keys. */
+	json_object_seed(0);
 	if (geteuid() == 0) {
 		if (setgroups(0, NULL) < 0)
 			return fail(err, errlen, "setgroups", errno);
