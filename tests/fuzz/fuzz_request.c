@@ -1,6 +1,7 @@
 /*
  * libFuzzer harness for everything a client's bytes reach before a
- * handler answers: the JSON body parsers, the query string parsers, the
+ * handler answers: the JSON body parsers, the query string parsers (list,
+ * top, stream and the rest, with their filters), the
  * percent-decoder, the bearer token check, and the UTF-8 sanitiser that
  * every error message goes through.  Built with clang's
  * -fsanitize=fuzzer,address,undefined (make fuzz, and a short run in make
@@ -77,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in = s;
 	memset(err, 'x', sizeof(err));
 
-	switch (data[0] % 7) {
+	switch (data[0] % 9) {
 	case 0: {
 		struct req_summary q;
 
@@ -157,6 +158,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		json_decref(back);
 		free(body);
+		break;
+	}
+	case 7: {
+		struct req_top t;
+		int pretty = -1;
+
+		if (req_parse_top_query(in, &t, &pretty, err, sizeof(err)) == 0) {
+			if (t.limit < 1 || t.limit > REQ_LIMIT_MAX ||
+			    t.duration < 1 || t.duration > REQ_DURATION_MAX ||
+			    (pretty != 0 && pretty != 1))
+				abort();
+		} else {
+			check_err(err, sizeof(err));
+		}
+		break;
+	}
+	case 8: {
+		struct req_stream q;
+
+		if (req_parse_stream_query(in, &q, err, sizeof(err)) == 0) {
+			if (q.has_pid && (q.pid < 1 || q.pid > REQ_PID_MAX))
+				abort();
+		} else {
+			check_err(err, sizeof(err));
+		}
 		break;
 	}
 	}

@@ -494,6 +494,19 @@ test_bad_queries(void **state)
 		"/api/list-connections?=1",
 		"/health?pid=1",
 		"/?limit=5",
+		"/api/top",
+		"/api/top?by=pid",
+		"/api/top?by=port&by=port",
+		"/api/top?by=port&limit=0",
+		"/api/top?by=port&duration=99999999999999999999",
+		"/api/top?by=destination&ip=10.0.0.0/99",
+		"/api/top?by=destination&since=%ff",
+		"/api/list-connections?ip=::::::",
+		"/api/list-connections?since=9999-99-99T99:99:99Z",
+		"/api/list-connections?port=65536",
+		"/api/stream?pretty=1",
+		"/api/stream?pid=-1",
+		"/metrics?x=1",
 	};
 	size_t i;
 
@@ -668,7 +681,8 @@ test_bearer_token(void **state)
 		"Bearer  it-Zm9vYmFy.token~1x",
 	};
 	static const char *const paths[] = { "/", "/api/list-connections",
-	    "/api/connection-summary", "/nope", "/health/x" };
+	    "/api/connection-summary", "/nope", "/health/x", "/metrics",
+	    "/api/top?by=port", "/api/stream" };
 	struct reply r;
 	char v[128];
 	size_t i, j;

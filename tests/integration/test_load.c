@@ -1,6 +1,7 @@
 /*
  * Load and faults: a connect() storm of millions of events while wrk
- * hammers every endpoint with 64 connections, and a perf ring too small
+ * hammers every endpoint with 64 connections (all but /api/stream, whose
+ * responses do not end; test_stream.c has its limits), and a perf ring too small
  * for the storm.  Every response is 2xx, the memory stays within what
  * -max-events allows, and every connect of the storm is either counted by
  * /api/connection-summary or in /health's events_lost.
@@ -180,6 +181,10 @@ static const char wrk_script[] =
     "{['Content-Type']='application/json'}, '{\"pid\":1,\"duration\":60}')\n"
     "  reqs[6] = wrk.format('POST', '/api/connection-summary', "
     "{['Content-Type']='application/json'}, '{\"command\":\"curl\",\"duration\":3600}')\n"
+    "  reqs[7] = wrk.format('GET', '/api/top?by=destination&duration=60')\n"
+    "  reqs[8] = wrk.format('GET', '/api/top?by=command&protocol=tcp')\n"
+    "  reqs[9] = wrk.format('GET', '/metrics')\n"
+    "  reqs[10] = wrk.format('GET', '/api/list-connections?limit=2&failed=true&port=1')\n"
     "end\n"
     "function request()\n"
     "  i = i % #reqs + 1\n"
