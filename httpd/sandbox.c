@@ -255,7 +255,7 @@ sandbox_allowed(void)
 }
 
 static int
-fail(char *err, size_t errlen, const char *what, int e)
+errmsg(char *err, size_t errlen, const char *what, int e)
 {
 	snprintf(err, errlen, "sandbox: %s: %s", what, strerror(e));
 	return -e;
@@ -290,12 +290,12 @@ sandbox_prepare(int keep_bind, char *err, size_t errlen)
 	json_object_seed(0);
 	if (geteuid() == 0) {
 		if (setgroups(0, NULL) < 0)
-			return fail(err, errlen, "setgroups", errno);
+			return errmsg(err, errlen, "setgroups", errno);
 		return 0;
 	}
 	/* Threads copy their creator's capabilities: drop them now. */
 	if (capset_only(keep_bind ? CAP_NET_BIND_SERVICE : -1) < 0)
-		return fail(err, errlen, "capset", errno);
+		return errmsg(err, errlen, "capset", errno);
 	return 0;
 }
 
@@ -315,25 +315,25 @@ sandbox_enter(int verbose, char *err, size_t errlen)
 	if (geteuid() == 0)
 		for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
 			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
-				return fail(err, errlen, "PR_CAPBSET_DROP", errno);
+				return errmsg(err, errlen, "PR_CAPBSET_DROP", errno);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
 	    errno != EINVAL)
-		return fail(err, errlen, "PR_CAP_AMBIENT_CLEAR_ALL", errno);
+		return errmsg(err, errlen, "PR_CAP_AMBIENT_CLEAR_ALL", errno);
 	/* Leaving uid 0 for good (real, effective and saved) clears the
 	 * permitted and effective sets; the C library does it on every
 	 * thread, as POSIX wants set*id() to apply to the process. */
 	if (getuid() == 0 || geteuid() == 0) {
 		if (setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) < 0)
-			return fail(err, errlen, "setresgid", errno);
+			return errmsg(err, errlen, "setresgid", errno);
 		if (setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) < 0)
-			return fail(err, errlen, "setresuid", errno);
+			return errmsg(err, errlen, "setresuid", errno);
 	}
 	/* This thread only; the others lost theirs with the uid change, or,
 	 * without root, in sandbox_prepare() before they were created. */
 	if (capset_only(-1) < 0)
-		return fail(err, errlen, "capset", errno);
+		return errmsg(err, errlen, "capset", errno);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fail(err, errlen, "PR_SET_NO_NEW_PRIVS", errno);
+		return errmsg(err, errlen, "PR_SET_NO_NEW_PRIVS", errno);
 	if (verbose)
 		flags |= SECCOMP_FILTER_FLAG_LOG;
 	/* TSYNC also sets no_new_privs on the other threads. */
@@ -344,6 +344,6 @@ sandbox_enter(int verbose, char *err, size_t errlen)
 		return -EBUSY;
 	}
 	if (r < 0)
-		return fail(err, errlen, "seccomp", errno);
+		return errmsg(err, errlen, "seccomp", errno);
 	return 0;
 }
