@@ -847,7 +847,10 @@ test_top(void **state)
 	    60, 2, &t), 0);
 	assert_true(t.n == 2 && t.keys == 5);
 	assert_true(t.rows[0].count == 10 && t.rows[0].ev->ip[3] == 1);
-	assert_string_equal(t.rows[1].ev->path, "/run/a");
+	/* /run/a and curl's destination tie (2 attempts, 2 events); their
+	 * order follows the hash table, which differs e.g. under valgrind. */
+	assert_true(strcmp(t.rows[1].ev->path, "/run/a") == 0 ||
+	    t.rows[1].ev->port == 443);
 	assert_true(t.rows[1].count == 2);
 	store_top_free(&t);
 	assert_int_equal(store_top(s, STORE_TOP_PORT, NULL, NULL, fake_now, 600,
