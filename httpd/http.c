@@ -251,6 +251,11 @@ start(struct http *h, const char *ports, const struct http_conf *conf,
 		"request_timeout_ms", timeout,
 		"keep_alive_timeout_ms", timeout,
 		"enable_keep_alive", "yes",
+		/* Headers and body leave in two writes; with Nagle the body
+		 * waited for the client's delayed ACK, 40 ms on every request
+		 * after the first on a keep-alive connection (22 requests a
+		 * second on one connection to /health; 5000 with this). */
+		"tcp_nodelay", "1",
 		"max_request_size", maxreq,
 		NULL,
 	};
