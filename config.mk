@@ -24,9 +24,15 @@ HOSTCFLAGS = -O1 -g
 # sanitizer build of the test suite
 ASANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# the fuzz harness (libFuzzer needs clang), and how long it runs
+FUZZCC = clang
+FUZZFLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZTIME = 600
+FUZZTIME_TEST = 20
+
 # third-party sources, fetched with apt-get source
 DEPS_SRC = civetweb jansson
 
 # Debian packages the build and the tests need
 PKGS_BUILD = musl-tools linux-libc-dev dpkg-dev xz-utils file gcc make
-PKGS_TEST = libcmocka-dev valgrind prometheus
+PKGS_TEST = libcmocka-dev valgrind clang libclang-rt-dev wrk prometheus

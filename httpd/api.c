@@ -56,7 +56,7 @@ close_after_reply(struct mg_connection *conn)
  */
 static int
 send_body(struct mg_connection *conn, int status, const char *body,
-    size_t len, const char *allow)
+    size_t len, const char *hname, const char *hvalue)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	char clen[24];
@@ -67,8 +67,8 @@ send_body(struct mg_connection *conn, int status, const char *body,
 	mg_response_header_add(conn, "Content-Type", "application/json", -1);
 	mg_response_header_add(conn, "Content-Length", clen, -1);
 	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	if (allow)
-		mg_response_header_add(conn, "Allow", allow, -1);
+	if (hname)
+		mg_response_header_add(conn, hname, hvalue, -1);
 	mg_response_header_send(conn);
 	/* A response to HEAD has the headers of the GET but no body. */
 	if (!ri || !ri->request_method || strcmp(ri->request_method, "HEAD") != 0)
@@ -96,10 +96,10 @@ reply(struct mg_connection *conn, int status, json_t *v, int pretty,
 	json_decref(v);
 	if (!body) {
 		log_debug("api: out of memory building a %d response", status);
-		rc = send_body(conn, 500, oom, sizeof(oom) - 1, NULL);
+		rc = send_body(conn, 500, oom, sizeof(oom) - 1, NULL, NULL);
 		return rc < 0 ? rc : 500;
 	}
-	rc = send_body(conn, status, body, len, allow);
+	rc = send_body(conn, status, body, len, allow ? "Allow" : NULL, allow);
 	free(body);
 	return rc < 0 ? rc : status;
 }
@@ -238,33 +238,47 @@ api_check_route(struct mg_connection *conn, const struct mg_request_info *ri,
  * Read the whole request body into a malloc'd, NUL-terminated buffer.
  * Content-Length is checked before reading anything, and reading stops one
  * byte past the limit, so that chunked bodies without a length are capped
- * too.  Returns 0 with *out to free(), or the status of the error sent.
+ * too.  The whole body must arrive within the request time-out: civetweb
+ * starts its time-out afresh on every mg_read(), so a client sending a
+ * byte a second would otherwise hold a worker for as long as it likes.
+ * Returns 0 with *out to free(), or the status of the error sent.
  */
 static int
 read_body(struct mg_connection *conn, const struct mg_request_info *ri,
-    int pretty, char **out, size_t *outlen)
+    const struct api_state *st, int pretty, char **out, size_t *outlen)
 {
+	size_t max = st->max_body ? st->max_body : REQ_BODY_MAX;
+	uint64_t deadline = time_mono_ns() + (uint64_t)(st->timeout_ms ?
+	    st->timeout_ms : 10000) * 1000000u;
 	long long want = ri->content_length;
 	size_t cap, len = 0;
 	char *buf;
 	int n = 0;
 
 	*out = NULL;
-	if (want > REQ_BODY_MAX) {
+	if (want > (long long)max) {
 		close_after_reply(conn);
 		return reply_error(conn, 413, pretty, NULL, "request body is %lld "
-		    "bytes, the limit is %d", want, REQ_BODY_MAX);
+		    "bytes, the limit is %zu", want, max);
 	}
-	cap = want >= 0 ? (size_t)want : REQ_BODY_MAX + 1;
+	cap = want >= 0 ? (size_t)want : max + 1;
 	if (!(buf = malloc(cap + 1)))
 		return reply(conn, 500, NULL, pretty, NULL);
-	while (len < cap && (n = mg_read(conn, buf + len, cap - len)) > 0)
+	while (len < cap && (n = mg_read(conn, buf + len, cap - len)) > 0) {
 		len += (size_t)n;
-	if (len > REQ_BODY_MAX) {
+		if (len < cap && time_mono_ns() > deadline) {
+			free(buf);
+			close_after_reply(conn);
+			return reply_error(conn, 408, pretty, NULL, "request body "
+			    "not received within the time-out (%zu bytes so far)",
+			    len);
+		}
+	}
+	if (len > max) {
 		free(buf);
 		close_after_reply(conn);
 		return reply_error(conn, 413, pretty, NULL, "request body is larger "
-		    "than %d bytes", REQ_BODY_MAX);
+		    "than %zu bytes", max);
 	}
 	if (n < 0 || (want >= 0 && len < (size_t)want)) {
 		free(buf);
@@ -394,7 +408,7 @@ api_summary(struct mg_connection *conn, void *cbdata)
 		return rc;
 	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
 		return reply_error(conn, 400, pretty, NULL, "%s", err);
-	if ((rc = read_body(conn, ri, pretty, &body, &len)) != 0)
+	if ((rc = read_body(conn, ri, st, pretty, &body, &len)) != 0)
 		return rc;
 	rc = req_parse_summary(body, len, &q, err, sizeof(err));
 	free(body);
@@ -495,7 +509,7 @@ api_list(struct mg_connection *conn, void *cbdata)
 		if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
 			return reply_error(conn, 400, pretty, NULL, "%s (POST takes "
 			    "its filters in the JSON body)", err);
-		if ((rc = read_body(conn, ri, pretty, &body, &len)) != 0)
+		if ((rc = read_body(conn, ri, st, pretty, &body, &len)) != 0)
 			return rc;
 		rc = req_parse_list_body(body, len, &q, err, sizeof(err));
 		free(body);
@@ -658,4 +672,37 @@ api_http_error(struct mg_connection *conn, int status, const char *msg)
 	    pretty, NULL) < 0)
 		return 1;
 	return 0;
+}
+
+int
+api_authorize(struct mg_connection *conn, const char *token)
+{
+	static const char challenge[] = "Bearer realm=\"ebpf-server\"";
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *auth;
+	char *body;
+	size_t len;
+	json_t *e;
+
+	/* Health checks of load balancers and orchestrators carry no
+	 * secrets, and /health shows counters only. */
+	if (!token || strcmp(path_of(ri), "/health") == 0)
+		return 0;
+	auth = mg_get_header(conn, "Authorization");
+	if (auth && req_bearer_ok(auth, token))
+		return 0;
+	log_debug("api: 401 for %s %s: %s", ri->request_method, path_of(ri),
+	    auth ? "wrong token" : "no Authorization header");
+	e = json_error_new(auth ? "invalid bearer token" : "authorization "
+	    "required: send \"Authorization: Bearer <token>\"");
+	body = e ? json_body(e, req_want_pretty(ri->query_string), &len) : NULL;
+	json_decref(e);
+	if (!body)
+		return reply(conn, 500, NULL, 0, NULL);
+	/* The body of an unauthorised request is not read: do not try to
+	 * find the next request in it. */
+	close_after_reply(conn);
+	send_body(conn, 401, body, len, "WWW-Authenticate", challenge);
+	free(body);
+	return 401;
 }

@@ -16,15 +16,22 @@ struct api_state {
 	struct store *store;
 	uint64_t start_ns;        /* CLOCK_MONOTONIC at start, for uptime */
 	const char *backend;      /* how events are captured, for /health */
+	size_t max_body;          /* request bodies above this get 413; 0: REQ_BODY_MAX */
+	unsigned timeout_ms;      /* a whole body must arrive within this; 0: 10 s */
 	struct cgmap *cg;         /* cgroup paths; NULL: always "" */
 	struct metrics *metrics;  /* NULL: /metrics counts nothing */
 	struct hub *hub;          /* live streams; NULL: /api/stream is 503 */
 };
 
+/* civetweb's limit on the request line and headers, in bytes. */
+#define HTTP_HEADER_DEFAULT 16384
+
 struct http_conf {
 	const char *addr;         /* -addr: ":8080", "127.0.0.1:8080", "[::1]:8080" */
 	unsigned threads;         /* worker threads */
 	unsigned timeout_ms;      /* request/keep-alive time-out */
+	unsigned max_header;      /* request line + headers, bytes; 0: default */
+	const char *token;        /* bearer token, or NULL for none; borrowed */
 };
 
 /*
@@ -33,6 +40,9 @@ struct http_conf {
  */
 struct http *http_start(const struct http_conf *conf, struct api_state *st,
     char *err, size_t errlen);
+/* Until this is called, every request gets 503: nothing is served before
+ * main has entered the sandbox. */
+void http_ready(struct http *h);
 void http_stop(struct http *h);
 
 /*
@@ -49,5 +59,11 @@ int api_metrics(struct mg_connection *conn, void *cbdata);
 /* civetweb's http_error callback: its own errors (malformed requests,
  * oversized headers) as JSON too.  Returns 0 when it sent the response. */
 int api_http_error(struct mg_connection *conn, int status, const char *msg);
+/*
+ * With a token, every request but GET /health must carry
+ * "Authorization: Bearer <token>".  Returns 0 to go on, or the status of
+ * the 401 it sent.
+ */
+int api_authorize(struct mg_connection *conn, const char *token);
 
 #endif

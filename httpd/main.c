@@ -8,6 +8,7 @@
  * threads answer requests.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,9 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "httpd/http.h"
+#include "httpd/request.h"
+#include "httpd/sandbox.h"
 #include "httpd/metrics.h"
 #include "httpd/stream.h"
 #include "loader/probe.h"
@@ -35,10 +39,17 @@ struct opts {
 	unsigned threads;
 	unsigned timeout_ms;
 	unsigned ring_pages;
+	size_t max_body;
+	unsigned max_header;
+	const char *token_file;
+	int no_sandbox;
 	unsigned max_streams;
 	int max_streams_set;
 	int verbose;
 };
+
+/* The longest bearer token -token-file may hold. */
+#define TOKEN_MAX 1024
 
 /* What the ring callbacks fill: decoded events waiting for the store. */
 struct reader {
@@ -60,7 +71,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: ebpf-server [-addr host:port] [-max-events n] [-threads n]\n"
 	    "                   [-timeout ms] [-ring-pages n] [-max-streams n]\n"
-	    "                   [-v] [-h] [-version]\n"
+	    "                   [-max-body-size n] [-max-header-size n]\n"
+	    "                   [-token-file path] [-no-sandbox] [-v] [-h] [-version]\n"
 	    "\n"
 	    "Records every connect() and every datagram sent to an explicit address\n"
 	    "on this host with eBPF and serves the events as JSON over HTTP.  Must\n"
@@ -69,11 +81,21 @@ usage(FILE *f)
 	    "  -addr host:port   listen address (default :8080, all interfaces;\n"
 	    "                    127.0.0.1:8080 or [::1]:8080 for loopback only)\n"
 	    "  -max-events n     events kept in memory, newest win (default %d)\n"
-	    "  -threads n        HTTP worker threads (default 8)\n"
-	    "  -timeout ms       HTTP request and keep-alive time-out (default 10000)\n"
+	    "  -threads n        HTTP worker threads, 1-256 (default 8)\n"
+	    "  -timeout ms       HTTP request and keep-alive time-out, 100-600000\n"
+	    "                    (default 10000)\n"
 	    "  -ring-pages n     perf ring pages per CPU, a power of two (default 256)\n"
 	    "  -max-streams n    concurrent GET /api/stream clients, fewer than\n"
 	    "                    -threads (default %d)\n"
+	    "  -max-body-size n  request body limit in bytes, 1024-16777216; larger\n"
+	    "                    bodies get 413 (default %d)\n"
+	    "  -max-header-size n  request line and headers limit in bytes,\n"
+	    "                    1024-1048576 (default %d)\n"
+	    "  -token-file path  require \"Authorization: Bearer <token>\" on every\n"
+	    "                    endpoint but /health; the token is the file's first\n"
+	    "                    line (default none)\n"
+	    "  -no-sandbox       keep root and skip the seccomp filter, for debugging\n"
+	    "                    (default off)\n"
 	    "  -v                debug logging (default off)\n"
 	    "  -h                this help\n"
 	    "  -version          print the version and exit\n"
@@ -81,7 +103,8 @@ usage(FILE *f)
 	    "API: GET /health, GET /, POST /api/connection-summary,\n"
 	    "     GET|POST /api/list-connections, GET /api/top, GET /api/stream,\n"
 	    "     GET /metrics   (see ebpf-server(8) and README.md)\n",
-	    STORE_DEFAULT_MAX, STREAM_DEFAULT_MAX);
+	    STORE_DEFAULT_MAX, STREAM_DEFAULT_MAX, REQ_BODY_MAX,
+	    HTTP_HEADER_DEFAULT);
 }
 
 /* Parse a decimal in [min, max] or exit with a message. */
@@ -114,6 +137,8 @@ parse(int argc, char **argv, struct opts *o)
 	o->threads = 8;
 	o->timeout_ms = 10000;
 	o->ring_pages = 256;
+	o->max_body = REQ_BODY_MAX;
+	o->max_header = HTTP_HEADER_DEFAULT;
 	o->max_streams = STREAM_DEFAULT_MAX;
 	for (i = 1; i < argc; i++) {
 		char *a = argv[i], *val = NULL, *eq;
@@ -134,6 +159,18 @@ parse(int argc, char **argv, struct opts *o)
 			exit(0);
 		} else if (strcmp(a, "-v") == 0) {
 			o->verbose = 1;
+		} else if (strcmp(a, "-no-sandbox") == 0) {
+			o->no_sandbox = 1;
+		} else if (strcmp(a, "-token-file") == 0) {
+			if ((o->token_file = VALUE()) == NULL || *o->token_file == '\0') {
+				fprintf(stderr, "ebpf-server: -token-file needs a path\n");
+				exit(2);
+			}
+		} else if (strcmp(a, "-max-body-size") == 0) {
+			o->max_body = number("-max-body-size", VALUE(), 1024, 16UL << 20);
+		} else if (strcmp(a, "-max-header-size") == 0) {
+			o->max_header = (unsigned)number("-max-header-size", VALUE(),
+			    1024, 1UL << 20);
 		} else if (strcmp(a, "-addr") == 0) {
 			if ((o->addr = VALUE()) == NULL || *o->addr == '\0') {
 				fprintf(stderr, "ebpf-server: -addr needs host:port\n");
@@ -196,6 +233,60 @@ privileged(void)
 	return (eff & (1ULL << 39) && eff & (1ULL << 38)) || eff & (1ULL << 21);
 }
 
+/*
+ * The bearer token: the first line of path, without its line ending.  It
+ * must be 1 to TOKEN_MAX visible ASCII characters (RFC 6750's token68 and
+ * then some), so that what a client puts after "Bearer " can match it.
+ * Dies with a message on anything else.  Returns a malloc'd string.
+ */
+static char *
+read_token(const char *path)
+{
+	char buf[TOKEN_MAX + 2];
+	struct stat sb;
+	size_t len = 0, i;
+	ssize_t n;
+	char *tok;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		fatal("-token-file %s", path);
+	if (fstat(fd, &sb) == 0 && (sb.st_mode & 077))
+		log_warnx("-token-file %s: readable by group or others; "
+		    "chmod 600 it", path);
+	while (len < sizeof(buf) - 1 &&
+	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	len = strcspn(buf, "\r\n");
+	buf[len] = '\0';
+	if (len == 0)
+		fatalx("-token-file %s: empty: the first line must hold the token",
+		    path);
+	if (len > TOKEN_MAX)
+		fatalx("-token-file %s: the token is longer than %d bytes", path,
+		    TOKEN_MAX);
+	for (i = 0; i < len; i++)
+		if (buf[i] <= ' ' || buf[i] > '~')
+			fatalx("-token-file %s: byte %zu of the token is not a "
+			    "visible ASCII character", path, i + 1);
+	if ((tok = strdup(buf)) == NULL)
+		fatal("-token-file");
+	explicit_bzero(buf, sizeof(buf));
+	return tok;
+}
+
+/* The port of -addr ("host:port", ":port" or "port"); http_start()
+ * checks it properly. */
+static long
+port_of(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+
+	return strtol(colon ? colon + 1 : addr, NULL, 10);
+}
+
 static void
 flush(struct reader *r)
 {
@@ -252,7 +343,8 @@ main(int argc, char **argv)
 	struct http *http;
 	struct opts o = { 0 };
 	uint64_t last_sync;
-	char err[512];
+	const char *fault;
+	char err[512], *token = NULL;
 
 	parse(argc, argv, &o);
 	if (o.verbose)
@@ -260,6 +352,8 @@ main(int argc, char **argv)
 	if (!privileged())
 		fatalx("must run as root (or with CAP_BPF, CAP_PERFMON and "
 		    "CAP_SYS_ADMIN) to load eBPF programs: try sudo");
+	if (o.token_file)
+		token = read_token(o.token_file);
 
 	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; newer ones
 	 * use memory cgroups, so failing to raise it is harmless there. */
@@ -282,12 +376,20 @@ main(int argc, char **argv)
 	st.metrics = r->metrics;
 	st.hub = r->hub;
 	st.start_ns = time_mono_ns();
+	st.max_body = o.max_body;
+	st.timeout_ms = o.timeout_ms;
 
 	pc.ring_pages = o.ring_pages;
 	/* Wake the reader when a quarter of the ring is full; the poll
 	 * time-out bounds the latency when traffic is light. */
 	pc.watermark = o.ring_pages * (unsigned)sysconf(_SC_PAGESIZE) / 4;
 	pc.diag = stderr;
+	/* For the test suite only: a program the verifier must reject, to
+	 * see that its log and a listing are printed.  A variable with this
+	 * exact name and value is not set by accident. */
+	if ((fault = getenv("EBPF_SERVER_FAULT")) != NULL &&
+	    strcmp(fault, "verifier-reject") == 0)
+		pc.fault_verifier = 1;
 	if (probe_open(&pc, &probe, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	st.backend = probe_backend(probe);
@@ -304,9 +406,31 @@ main(int argc, char **argv)
 	hc.addr = o.addr;
 	hc.threads = o.threads;
 	hc.timeout_ms = o.timeout_ms;
+	hc.max_header = o.max_header;
+	hc.token = token;
+	if (!o.no_sandbox && sandbox_prepare(port_of(o.addr) < 1024, err,
+	    sizeof(err)) < 0) {
+		probe_close(probe);
+		fatalx("%s", err);
+	}
 	if ((http = http_start(&hc, &st, err, sizeof(err))) == NULL) {
 		probe_close(probe);
 		fatalx("%s", err);
+	}
+	/* Everything privileged is done: the programs are attached, the
+	 * rings mapped, the port bound. */
+	if (o.no_sandbox) {
+		log_warnx("-no-sandbox: serving as uid %d with every capability "
+		    "and no system call filter", (int)geteuid());
+	} else if (sandbox_enter(o.verbose, err, sizeof(err)) < 0) {
+		http_stop(http);
+		probe_close(probe);
+		fatalx("%s", err);
+	} else {
+		log_debug("sandbox: uid %d, no capabilities, no_new_privs, "
+		    "seccomp allow-list of %zu system calls (others fail with "
+		    "EPERM%s)", (int)geteuid(), sandbox_allowed(),
+		    o.verbose ? " and are logged by the kernel" : "");
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -315,8 +439,10 @@ main(int argc, char **argv)
 	sigdelset(&block, SIGPIPE);
 	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
 
-	log_info("ebpf-server %s listening on %s (capture: %s)", VERSION,
-	    o.addr, st.backend);
+	http_ready(http);
+	log_info("ebpf-server %s listening on %s (capture: %s%s%s)", VERSION,
+	    o.addr, st.backend, token ? ", bearer token required" : "",
+	    o.no_sandbox ? ", no sandbox" : "");
 
 	last_sync = time_mono_ns();
 	while (!stop) {
@@ -340,5 +466,6 @@ main(int argc, char **argv)
 	cg_free(st.cg);
 	store_free(r->store);
 	free(r);
+	free(token);
 	return 0;
 }

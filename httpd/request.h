@@ -132,4 +132,12 @@ int req_want_pretty(const char *qs);
  */
 int req_url_decode(const char *s, size_t len, char *out, size_t outlen);
 
+/*
+ * Whether an Authorization header value is "Bearer <token>" (scheme in any
+ * case, RFC 7235) for exactly this token.  The comparison takes the same
+ * time wherever the first difference is, so that the token cannot be
+ * guessed byte by byte from response times.  Returns 1 or 0.
+ */
+int req_bearer_ok(const char *header, const char *token);
+
 #endif

@@ -16,6 +16,7 @@
 #include "loader/tracefs.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
+#include "prog/insn.h"
 #include "util/event.h"
 
 #define MAX_CPUS 1024
@@ -185,6 +186,11 @@ load_prog(struct probe *p, const struct probe_conf *conf, int which,
 		asm_free(&a);
 		return (int)n;
 	}
+	/* r0 = *(u64 *)(r10 + 8): above the frame, which no verifier accepts;
+	 * the rest of the program stays as it was, for the listing. */
+	if (conf->fault_verifier && which == 0) /* sys_enter_connect */
+		a.insn[0] = BPF_LDX_MEM(BPF_DW, BPF_REG_0,
+		    BPF_REG_10, 8);
 	fd = ld_prog_load(BPF_PROG_TYPE_TRACEPOINT, tp_name(which) + 4,
 	    a.insn, (size_t)n, &log);
 	if (fd < 0) {

@@ -18,6 +18,9 @@ struct probe_conf {
 	unsigned watermark;     /* bytes pending before a wakeup */
 	FILE *diag;             /* where the verifier log goes, or NULL */
 	const char *btf_path;   /* NULL: /sys/kernel/btf/vmlinux */
+	/* Tests only: make the enter program read beyond the stack so that
+	 * the verifier rejects it (main sets it from EBPF_SERVER_FAULT). */
+	int fault_verifier;
 };
 
 /* Returns 0 and *out, or -errno with a message for the user in err. */

@@ -52,12 +52,17 @@ decode_unix(const uint8_t *addr, size_t addrlen, char *path)
 int
 ev_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *ev)
 {
-	const struct kevent *k = raw;
+	struct kevent kbuf;
+	const struct kevent *k = &kbuf;
 	size_t addrlen;
 	uint16_t port;
 
-	if (!raw || len < sizeof(*k))
+	if (!raw || len < sizeof(kbuf))
 		return -EINVAL;
+	/* A perf sample's raw data follows its u32 size, so it is only
+	 * 4-byte aligned; reading the u64 members in place is undefined
+	 * behaviour (UBSan says so).  A copy costs less than a cache miss. */
+	memcpy(&kbuf, raw, sizeof(kbuf));
 	memset(ev, 0, sizeof(*ev));
 	ev->ts = k->ts + (uint64_t)mono_to_real;
 	ev->cgroup_id = k->cgroup_id;

@@ -975,6 +975,7 @@ out:
 	/* Rows sort by value; point them at their events afterwards. */
 	for (k = 0; k < used; k++)
 		out->rows[k].ev = &out->evs[k];
+	/* No rows: rows may be NULL, which qsort() must not be given. */
 	if (used)
 		qsort(out->rows, used, sizeof(*out->rows), top_cmp);
 	out->keys = used;

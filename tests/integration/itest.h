@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,6 +39,43 @@ struct reply {
 	size_t len;
 	json_t *json;   /* NULL if the body is not JSON */
 };
+
+/* Servers started and not yet stopped, killed at exit: a failed assertion
+ * leaves its test without reaching it_stop(), and the sandboxed server has
+ * lost its parent-death signal when it changed uid. */
+static pid_t it_running[32];
+
+static inline void
+it_kill_running(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(it_running) / sizeof(it_running[0]); i++)
+		if (it_running[i] > 0) {
+			kill(it_running[i], SIGKILL);
+			waitpid(it_running[i], NULL, 0);
+			it_running[i] = 0;
+		}
+}
+
+static inline void
+it_track(pid_t pid, pid_t old)
+{
+	static int registered;
+	size_t i;
+
+	if (!registered && atexit(it_kill_running) == 0)
+		registered = 1;
+	for (i = 0; i < sizeof(it_running) / sizeof(it_running[0]); i++)
+		if (it_running[i] == old) {
+			it_running[i] = pid;
+			return;
+		}
+}
+
+/* When set, runs in the child just before the server is executed (e.g. to
+ * drop root but keep some capabilities).  Returns 0 or -1. */
+static int (*it_before_exec)(void);
 
 static inline double
 it_now(void)
@@ -195,26 +233,35 @@ it_start(struct server *s, const char *const *extra)
 	memset(s, 0, sizeof(*s));
 	s->port = it_free_port();
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", s->port);
-	snprintf(s->log, sizeof(s->log), "/tmp/ebpf-server-itest.%d.log", (int)getpid());
+	snprintf(s->log, sizeof(s->log), "/tmp/ebpf-server-itest.%d.%d.log",
+	    (int)getpid(), s->port);
 	argv[i++] = it_binary();
 	argv[i++] = "-addr";
 	argv[i++] = addr;
 	while (extra && *extra && i < 30)
 		argv[i++] = *extra++;
 	argv[i] = NULL;
+	/* A test that dies (an assertion, a signal) must not leave a server
+	 * behind, and a server closing a socket must not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
 	if ((s->pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (it_before_exec && it_before_exec() < 0)
+			_exit(126);
 		dup2(fd, 2);
 		dup2(fd, 1);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
+	it_track(s->pid, 0);
 	t0 = it_now();
 	while (it_now() - t0 < 10) {
 		struct reply r;
 		int status;
 
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			it_track(0, s->pid);
 			s->pid = 0;
 			return -1;
 		}
@@ -242,11 +289,13 @@ it_stop(struct server *s, double *seconds)
 		if (it_now() - t0 > 5) {
 			kill(s->pid, SIGKILL);
 			waitpid(s->pid, &status, 0);
+			it_track(0, s->pid);
 			s->pid = 0;
 			return -1;
 		}
 		usleep(5000);
 	}
+	it_track(0, s->pid);
 	if (seconds)
 		*seconds = it_now() - t0;
 	s->pid = 0;

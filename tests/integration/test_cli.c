@@ -10,11 +10,15 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <grp.h>
+
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <linux/bpf.h>
+#include <linux/capability.h>
 
 #include "tests/integration/itest.h"
 
@@ -56,7 +60,9 @@ static void
 test_help_lists_every_flag(void **state)
 {
 	static const char *const flags[] = { "-addr", "-max-events", "-threads",
-	    "-timeout", "-ring-pages", "-v", "-h", "-version", ":8080", "262144" };
+	    "-timeout", "-ring-pages", "-v", "-h", "-version", ":8080", "262144",
+	    "-max-body-size", "-max-header-size", "-token-file", "-no-sandbox",
+	    "-max-streams" };
 	const char *args[] = { "-h", NULL };
 	char out[8192];
 	size_t i;
@@ -87,7 +93,17 @@ test_bad_flags(void **state)
 	const char *zero[] = { "-max-events", "0", NULL };
 	const char *noval[] = { "-addr", NULL };
 	const char *pages[] = { "-ring-pages", "3", NULL };
+	/* Every resource flag is bounded on both sides. */
+	static const char *const bounded[][2] = {
+		{ "-threads", "0" }, { "-threads", "257" },
+		{ "-timeout", "99" }, { "-timeout", "600001" },
+		{ "-max-body-size", "1023" }, { "-max-body-size", "16777217" },
+		{ "-max-header-size", "1023" }, { "-max-header-size", "1048577" },
+		{ "-max-events", "1073741825" }, { "-ring-pages", "131072" },
+		{ "-threads", "-1" }, { "-timeout", "99999999999999999999999" },
+	};
 	char out[4096];
+	size_t i;
 
 	(void)state;
 	assert_int_equal(run(unknown, 0, out, sizeof(out)), 2);
@@ -98,6 +114,14 @@ test_bad_flags(void **state)
 	assert_int_equal(run(noval, 0, out, sizeof(out)), 2);
 	assert_int_equal(run(pages, 0, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "power of two"));
+	for (i = 0; i < sizeof(bounded) / sizeof(bounded[0]); i++) {
+		const char *args[] = { bounded[i][0], bounded[i][1], NULL };
+
+		if (run(args, 0, out, sizeof(out)) != 2 ||
+		    strstr(out, bounded[i][0]) == NULL)
+			fail_msg("%s %s: not refused clearly: %s", bounded[i][0],
+			    bounded[i][1], out);
+	}
 }
 
 static void
@@ -140,57 +164,94 @@ test_port_in_use(void **state)
 	close(fd);
 }
 
-/* Programs named by our loader that the kernel holds right now. */
+/*
+ * The ids of the BPF programs pid holds (from /proc/PID/fdinfo), so that
+ * other servers started by concurrent test runs do not count.  Returns
+ * how many, at most max.
+ */
 static int
-our_programs(void)
+held_programs(pid_t pid, uint32_t *ids, int max)
+{
+	char dir[64], path[400], line[128];
+	struct dirent *d;
+	DIR *dp;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while ((d = readdir(dp)) != NULL && n < max) {
+		FILE *f;
+		unsigned id;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "prog_id: %u", &id) == 1 && n < max)
+				ids[n++] = id;
+		fclose(f);
+	}
+	closedir(dp);
+	return n;
+}
+
+/* Whether the kernel still has a program with this id. */
+static int
+program_exists(uint32_t id)
 {
 	union bpf_attr attr;
-	uint32_t id = 0;
-	int count = 0;
+	int fd;
 
-	for (;;) {
-		struct bpf_prog_info info;
-		int fd;
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_id = id;
+	if ((fd = (int)syscall(__NR_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr))) < 0)
+		return errno != ENOENT;
+	close(fd);
+	return 1;
+}
 
-		memset(&attr, 0, sizeof(attr));
-		attr.start_id = id;
-		if (syscall(__NR_bpf, BPF_PROG_GET_NEXT_ID, &attr, sizeof(attr)) < 0)
-			break;
-		id = attr.next_id;
-		memset(&attr, 0, sizeof(attr));
-		attr.prog_id = id;
-		if ((fd = (int)syscall(__NR_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr))) < 0)
-			continue;
-		memset(&info, 0, sizeof(info));
-		memset(&attr, 0, sizeof(attr));
-		attr.info.bpf_fd = (uint32_t)fd;
-		attr.info.info_len = sizeof(info);
-		attr.info.info = (uint64_t)(uintptr_t)&info;
-		if (syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) == 0 &&
-		    (strncmp(info.name, "enter_", 6) == 0 || strncmp(info.name, "exit_", 5) == 0) &&
-		    (strstr(info.name, "_connect") || strstr(info.name, "_sendto") ||
-		    strstr(info.name, "_sendmsg")))
-			count++;
-		close(fd);
+/* Start, check our programs are loaded, SIGTERM, check they are gone
+ * and the exit took less than a second.  load, when not NULL, runs in
+ * children that are killed after the server. */
+static void
+start_stop(void (*load)(int port))
+{
+	struct server s;
+	uint32_t ids[32];
+	pid_t kids[4];
+	double secs = 99;
+	int n, i, status;
+
+	assert_int_equal(it_start(&s, NULL), 0);
+	/* Enter and exit for connect, sendto and sendmsg, and the perf
+	 * events holding them (their fdinfo has a prog_id too). */
+	n = held_programs(s.pid, ids, 32);
+	assert_true(n >= 6);
+	for (i = 0; load && i < 4; i++)
+		if ((kids[i] = fork()) == 0) {
+			load(s.port);
+			_exit(0);
+		}
+	if (load)
+		usleep(500000);
+	assert_int_equal(it_stop(&s, &secs), 0);
+	if (secs >= 1.0)
+		fail_msg("exit took %.2f s", secs);
+	for (i = 0; load && i < 4; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], &status, 0);
 	}
-	return count;
+	for (i = 0; i < n; i++)
+		if (program_exists(ids[i]))
+			fail_msg("program %u still loaded after exit", ids[i]);
 }
 
 static void
 test_sigterm_detaches_everything(void **state)
 {
-	struct server s;
-	double secs = 99;
-	int before;
-
 	(void)state;
-	before = our_programs();
-	assert_int_equal(it_start(&s, NULL), 0);
-	/* enter and exit for connect, sendto and sendmsg */
-	assert_int_equal(our_programs(), before + 6);
-	assert_int_equal(it_stop(&s, &secs), 0);
-	assert_true(secs < 1.0);
-	assert_int_equal(our_programs(), before);
+	start_stop(NULL);
 }
 
 static void
@@ -205,6 +266,7 @@ test_sigint_exits_zero(void **state)
 	t0 = it_now();
 	kill(s.pid, SIGINT);
 	waitpid(s.pid, &status, 0);
+	it_track(0, s.pid);
 	assert_true(it_now() - t0 < 1.0);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
@@ -228,6 +290,286 @@ test_mounts_tracefs(void **state)
 	assert_int_equal(it_stop(&s, NULL), 0);
 }
 
+/* The status line of one task of pid, e.g. "CapEff", into v. */
+static int
+task_status(const char *path, const char *key, char *v, size_t n)
+{
+	char line[256];
+	size_t kl = strlen(key);
+	FILE *f;
+	int rc = -1;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+			snprintf(v, n, "%s", line + kl + 1 + strspn(line + kl + 1, " \t"));
+			v[strcspn(v, "\n")] = '\0';
+			rc = 0;
+			break;
+		}
+	fclose(f);
+	return rc;
+}
+
+/* Check key on every thread of pid; returns the number of threads. */
+static int
+every_thread(pid_t pid, const char *key, const char *want, int equal)
+{
+	char dir[64], path[400], v[128];
+	struct dirent *d;
+	DIR *dp;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	assert_non_null(dp = opendir(dir));
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/status", dir, d->d_name);
+		if (task_status(path, key, v, sizeof(v)) < 0)
+			continue; /* the thread ended meanwhile */
+		if ((strcmp(v, want) == 0) != equal)
+			fail_msg("thread %s of %d: %s is %s", d->d_name, (int)pid, key, v);
+		n++;
+	}
+	closedir(dp);
+	return n;
+}
+
+static void
+test_sandbox(void **state)
+{
+	const char *nosb[] = { "-no-sandbox", NULL };
+	struct server s;
+	struct reply r;
+
+	(void)state;
+	assert_int_equal(it_start(&s, NULL), 0);
+	/* Serve a request first, so every worker has run. */
+	assert_int_equal(it_http(s.port, "GET", "/api/list-connections?limit=1",
+	    NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	it_reply_free(&r);
+	/* civetweb's master, its workers and the reader: all sandboxed. */
+	assert_true(every_thread(s.pid, "CapEff", "0000000000000000", 1) >= 3);
+	every_thread(s.pid, "CapPrm", "0000000000000000", 1);
+	every_thread(s.pid, "CapAmb", "0000000000000000", 1);
+	every_thread(s.pid, "NoNewPrivs", "1", 1);
+	every_thread(s.pid, "Seccomp", "2", 1);
+	every_thread(s.pid, "Uid", "65534\t65534\t65534\t65534", 1);
+	assert_int_equal(it_stop(&s, NULL), 0);
+
+	/* -no-sandbox keeps everything, for debugging. */
+	assert_int_equal(it_start(&s, nosb), 0);
+	every_thread(s.pid, "CapEff", "0000000000000000", 0);
+	every_thread(s.pid, "Seccomp", "0", 1);
+	assert_int_equal(it_stop(&s, NULL), 0);
+}
+
+/* Become nobody with only the capabilities the server needs, in the
+ * ambient set so that they survive the execve, as systemd's
+ * AmbientCapabilities= does.  CAP_DAC_OVERRIDE reads the root-only
+ * tracefs. */
+static int
+caps_not_root(void)
+{
+	static const int caps[] = { CAP_BPF, CAP_PERFMON, CAP_DAC_OVERRIDE };
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	size_t i;
+
+	memset(data, 0, sizeof(data));
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		data[caps[i] / 32].permitted |= 1u << (caps[i] % 32);
+		data[caps[i] / 32].effective |= 1u << (caps[i] % 32);
+		data[caps[i] / 32].inheritable |= 1u << (caps[i] % 32);
+	}
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
+	    setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+	    setresuid(65534, 65534, 65534) < 0 ||
+	    syscall(__NR_capset, &hdr, data) < 0)
+		return -1;
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, caps[i], 0, 0) < 0)
+			return -1;
+	return 0;
+}
+
+/* Started as a user with capabilities instead of root: there is no uid
+ * change to clear the threads' capabilities, yet every thread ends with
+ * none. */
+static void
+test_sandbox_not_root(void **state)
+{
+	struct server s;
+	int rc;
+
+	(void)state;
+	it_before_exec = caps_not_root;
+	rc = it_start(&s, NULL);
+	it_before_exec = NULL;
+	if (rc < 0)
+		fail_msg("server with capabilities did not start, see %s", s.log);
+	assert_true(every_thread(s.pid, "CapEff", "0000000000000000", 1) >= 3);
+	every_thread(s.pid, "CapPrm", "0000000000000000", 1);
+	every_thread(s.pid, "CapAmb", "0000000000000000", 1);
+	every_thread(s.pid, "NoNewPrivs", "1", 1);
+	every_thread(s.pid, "Seccomp", "2", 1);
+	assert_int_equal(it_stop(&s, NULL), 0);
+}
+
+/* The cgroup2 mount point, from our own mountinfo, into mnt. */
+static int
+cgroup2_mount(char *mnt, size_t n)
+{
+	char line[1024], path[512], type[64];
+	FILE *f;
+	int rc = -1;
+
+	if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *dash = strstr(line, " - ");
+
+		if (dash && sscanf(dash, " - %63s", type) == 1 &&
+		    strcmp(type, "cgroup2") == 0 &&
+		    sscanf(line, "%*s %*s %*s %*s %511s", path) == 1) {
+			snprintf(mnt, n, "%s", path);
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Cgroup paths are found by walking the cgroup2 tree when a response
+ * needs one, which is after the sandbox: the walk must still work. */
+static void
+test_sandbox_cgroup_walk(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	char mnt[512], dir[600], procs[700], want[64], path[64];
+	struct server s;
+	struct reply r;
+	const char *cg = NULL;
+	pid_t pid;
+	int status, fd;
+	double t0;
+
+	(void)state;
+	if (cgroup2_mount(mnt, sizeof(mnt)) < 0)
+		skip();
+	snprintf(want, sizeof(want), "/itest-sandbox-%d", (int)getpid());
+	snprintf(dir, sizeof(dir), "%s%s", mnt, want);
+	if (mkdir(dir, 0755) < 0)
+		skip(); /* not ours to change (a container) */
+	assert_int_equal(it_start(&s, NULL), 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(1);
+	if ((pid = fork()) == 0) {
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+		if ((fd = open(procs, O_WRONLY)) < 0 || write(fd, "0", 1) != 1)
+			_exit(1);
+		close(fd);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		connect(fd, (void *)&a, sizeof(a));
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	snprintf(path, sizeof(path), "/api/list-connections?pid=%d", (int)pid);
+	t0 = it_now();
+	do {
+		json_t *arr;
+
+		usleep(100000);
+		assert_int_equal(it_http(s.port, "GET", path, NULL, &r), 0);
+		arr = json_object_get(json_object_get(r.json, "connections"),
+		    strrchr(path, '=') + 1);
+		cg = json_string_value(json_object_get(json_array_get(arr, 0), "cgroup"));
+		if (cg && strcmp(cg, want) == 0)
+			break;
+		it_reply_free(&r);
+		cg = NULL;
+	} while (it_now() - t0 < 3);
+	if (cg)
+		it_reply_free(&r);
+	rmdir(dir); /* empty again: the child has exited */
+	if (!cg)
+		fail_msg("no event with cgroup %s (log: %s)", want, s.log);
+	assert_int_equal(it_stop(&s, NULL), 0);
+}
+
+/* SIGTERM while clients hammer the API and the probes fire: the sandbox
+ * still lets the server detach everything and exit 0 within a second. */
+static void
+hammer(int port)
+{
+	unsigned i;
+
+	for (i = 0;; i++) {
+		struct reply r;
+
+		if (it_http(port, "GET", i % 2 ? "/health" :
+		    "/api/list-connections?limit=5", NULL, &r) == 0)
+			it_reply_free(&r);
+	}
+}
+
+static void
+test_sigterm_under_load(void **state)
+{
+	(void)state;
+	start_stop(hammer);
+}
+
+/* A program the verifier rejects: its log and a numbered listing are
+ * printed, and the server exits 1 leaving nothing loaded. */
+static void
+test_verifier_rejection(void **state)
+{
+	const char *args[] = { "-addr", "127.0.0.1:0", NULL };
+	char out[65536];
+	int rc;
+
+	(void)state;
+	setenv("EBPF_SERVER_FAULT", "verifier-reject", 1);
+	rc = run(args, 0, out, sizeof(out));
+	unsetenv("EBPF_SERVER_FAULT");
+	assert_int_equal(rc, 1);
+	if (!strstr(out, "rejected") || !strstr(out, "--- verifier log ---") ||
+	    !strstr(out, "--- program (") || !strstr(out, "   0: r0 = *(u64 *)(r10 +8)") ||
+	    !strstr(out, "   1: "))
+		fail_msg("no verifier log and listing: %s", out);
+}
+
+static void
+test_token_file(void **state)
+{
+	char path[64], out[4096];
+	const char *args[] = { "-addr", "127.0.0.1:0", "-token-file", path, NULL };
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/itest-tok.%d", (int)getpid());
+	unlink(path);
+	assert_int_equal(run(args, 0, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "-token-file"));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(write(fd, "\n", 1), 1);
+	close(fd);
+	assert_int_equal(run(args, 0, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "empty"));
+	fd = open(path, O_WRONLY | O_TRUNC, 0600);
+	assert_int_equal(write(fd, "a b\n", 4), 4);
+	close(fd);
+	assert_int_equal(run(args, 0, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "visible ASCII"));
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -240,6 +582,12 @@ main(void)
 		cmocka_unit_test(test_mounts_tracefs),
 		cmocka_unit_test(test_sigterm_detaches_everything),
 		cmocka_unit_test(test_sigint_exits_zero),
+		cmocka_unit_test(test_sandbox),
+		cmocka_unit_test(test_sandbox_cgroup_walk),
+		cmocka_unit_test(test_sandbox_not_root),
+		cmocka_unit_test(test_sigterm_under_load),
+		cmocka_unit_test(test_verifier_rejection),
+		cmocka_unit_test(test_token_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -251,6 +251,25 @@ test_decode_short_and_padded(void **state)
 	assert_int_equal(strlen(ev.comm), 15);
 }
 
+/* As in the perf ring: the record follows a u32 size, 4-byte aligned.
+ * Under UBSan (make test-asan) reading it in place was an error. */
+static void
+test_decode_misaligned(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(443) };
+	struct kevent k = kev(&sin, sizeof(sin));
+	uint64_t store[sizeof(k) / 8 + 2];
+	unsigned char *p = (unsigned char *)store + 4;
+	struct event ev;
+
+	(void)state;
+	memcpy(p, &k, sizeof(k));
+	assert_int_equal(ev_decode(p, sizeof(k), 5000, &ev), 0);
+	assert_true(ev.ts == 6000);
+	assert_true(ev.cgroup_id == 77);
+	assert_int_equal(ev.port, 443);
+}
+
 static void
 test_names(void **state)
 {
@@ -351,6 +370,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_inet),
+		cmocka_unit_test(test_decode_misaligned),
 		cmocka_unit_test(test_decode_inet6),
 		cmocka_unit_test(test_decode_unix),
 		cmocka_unit_test(test_decode_abstract),

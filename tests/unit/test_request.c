@@ -384,6 +384,26 @@ test_err_truncated(void **state)
 	assert_int_equal(req_parse_summary("{", 1, &q, NULL, 0), -EINVAL);
 }
 
+static void
+test_bearer(void **state)
+{
+	(void)state;
+	assert_int_equal(req_bearer_ok("Bearer s3cret", "s3cret"), 1);
+	assert_int_equal(req_bearer_ok("bearer s3cret", "s3cret"), 1);
+	assert_int_equal(req_bearer_ok("BEARER   s3cret  ", "s3cret"), 1);
+	assert_int_equal(req_bearer_ok("Bearer s3cre", "s3cret"), 0);
+	assert_int_equal(req_bearer_ok("Bearer s3crett", "s3cret"), 0);
+	assert_int_equal(req_bearer_ok("Bearer S3cret", "s3cret"), 0);
+	assert_int_equal(req_bearer_ok("Bearer s3creT", "s3cret"), 0);
+	assert_int_equal(req_bearer_ok("Bearer ", "s3cret"), 0);
+	assert_int_equal(req_bearer_ok("Bearer", "s3cret"), 0);
+	assert_int_equal(req_bearer_ok("", "s3cret"), 0);
+	assert_int_equal(req_bearer_ok("s3cret", "s3cret"), 0);
+	assert_int_equal(req_bearer_ok("Basic s3cret", "s3cret"), 0);
+	assert_int_equal(req_bearer_ok("Bearers3cret", "s3cret"), 0);
+	assert_int_equal(req_bearer_ok("Bearer s3cret\x00x", "s3cret"), 1);
+}
+
 /* The summary without pid or command counts everything; filters ride along. */
 static void
 test_summary_filters(void **state)
@@ -554,6 +574,7 @@ main(void)
 		cmocka_unit_test(test_query_pretty),
 		cmocka_unit_test(test_url_decode),
 		cmocka_unit_test(test_err_truncated),
+		cmocka_unit_test(test_bearer),
 		cmocka_unit_test(test_summary_filters),
 		cmocka_unit_test(test_query_filters),
 		cmocka_unit_test(test_top_query),

@@ -1,0 +1,349 @@
+/*
+ * The sandbox the server serves from.  Everything privileged is done by the
+ * time main() calls sandbox_enter(): the programs are loaded and attached,
+ * the perf rings are mapped, the port is bound.  What is left is answering
+ * HTTP requests from memory, reading the rings, and at the end detaching
+ * (PERF_EVENT_IOC_DISABLE, close, munmap), none of which needs a privilege.
+ *
+ * The allow-list follows OpenSSH's sandbox-seccomp-filter.c: small macros,
+ * one line per system call, the architecture checked first, and a denied
+ * call failing with EPERM rather than killing the process, so that a call
+ * we missed shows up as an error in a log instead of a dead server.  The
+ * list was built from strace -f of the server under load on every endpoint
+ * and through SIGTERM, then widened with what civetweb, musl and glibc are
+ * known to use on other paths (thread start, time-outs, logging).
+ *
+ * Files: open() and openat() are allowed read-only (no O_WRONLY, O_RDWR,
+ * O_CREAT, O_TRUNC, O_APPEND), so that /proc/self/status and the like can
+ * be read for metrics.  As nobody, that is the world-readable files only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <asm/ioctls.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/perf_event.h>
+#include <linux/seccomp.h>
+
+#include <jansson.h>
+
+#include "httpd/sandbox.h"
+
+#if defined(__x86_64__)
+#define SECCOMP_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SECCOMP_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "sandbox: add this architecture's AUDIT_ARCH_ and check the list"
+#endif
+
+/* Both supported architectures are little-endian: the low word of a 64-bit
+ * argument comes first. */
+#define ARG_LO(n) (offsetof(struct seccomp_data, args) + (n) * sizeof(__u64))
+
+#define DENY_ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+
+/* The accumulator holds the system call number on entry to each rule, and
+ * every rule that loads something else reloads it before falling through. */
+#define LOAD_NR \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+#define ALLOW(nr) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+#define DENY(nr, e) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(e))
+/* Allowed when the low word of argument n equals v. */
+#define ALLOW_ARG(nr, n, v) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4), \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(n)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
+	LOAD_NR
+/* Allowed when the low word of argument n has no bit of mask set. */
+#define ALLOW_ARG_NONE(nr, n, mask) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4), \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(n)), \
+	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (mask), 1, 0), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
+	LOAD_NR
+/* Allowed when the low word of argument n has every bit of mask set. */
+#define ALLOW_ARG_ALL(nr, n, mask) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 5), \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(n)), \
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, (mask)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (mask), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
+	LOAD_NR
+
+#define OPEN_WRITE (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
+
+static const struct sock_filter filter[] = {
+	/* Another architecture's system call numbers mean other calls. */
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_AUDIT_ARCH, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
+	LOAD_NR,
+#ifdef __X32_SYSCALL_BIT
+	/* x32 calls reuse the x86_64 numbers with this bit set. */
+	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
+#endif
+
+	/* Memory. */
+	ALLOW(__NR_brk),
+	ALLOW(__NR_mmap),
+	ALLOW(__NR_munmap),       /* and the perf rings at shutdown */
+	ALLOW(__NR_mprotect),
+	ALLOW(__NR_mremap),
+	ALLOW(__NR_madvise),
+
+	/* Threads, locks, signals, exit. */
+	ALLOW(__NR_futex),
+#ifdef __NR_futex_waitv
+	ALLOW(__NR_futex_waitv),
+#endif
+	ALLOW(__NR_set_robust_list),
+	ALLOW(__NR_get_robust_list),
+	ALLOW(__NR_set_tid_address),
+#ifdef __NR_rseq
+	ALLOW(__NR_rseq),
+#endif
+	/* New threads, never new processes. */
+	ALLOW_ARG_ALL(__NR_clone, 0, CLONE_THREAD),
+#ifdef __NR_clone3
+	/* Its flags are in memory the filter cannot read; ENOSYS makes the C
+	 * library fall back to clone(). */
+	DENY(__NR_clone3, ENOSYS),
+#endif
+	ALLOW(__NR_sched_yield),
+	ALLOW(__NR_sched_getaffinity),
+	ALLOW(__NR_rt_sigaction),
+	ALLOW(__NR_rt_sigprocmask),
+	ALLOW(__NR_rt_sigreturn),
+	ALLOW(__NR_rt_sigtimedwait),
+	ALLOW(__NR_sigaltstack),
+	ALLOW(__NR_restart_syscall),
+	ALLOW(__NR_gettid),
+	ALLOW(__NR_getpid),
+	ALLOW(__NR_getppid),
+	ALLOW(__NR_tgkill),
+	ALLOW(__NR_tkill),
+	ALLOW(__NR_exit),
+	ALLOW(__NR_exit_group),
+	/* Thread names (civetweb names its workers). */
+	ALLOW_ARG(__NR_prctl, 0, PR_SET_NAME),
+	ALLOW_ARG(__NR_prctl, 0, PR_GET_NAME),
+
+	/* Time. */
+	ALLOW(__NR_clock_gettime),
+	ALLOW(__NR_clock_getres),
+	ALLOW(__NR_gettimeofday),
+#ifdef __NR_time
+	ALLOW(__NR_time),
+#endif
+	ALLOW(__NR_nanosleep),
+	ALLOW(__NR_clock_nanosleep),
+
+	/* Descriptors we already hold: sockets, perf fds, stderr. */
+	ALLOW(__NR_read),
+	ALLOW(__NR_readv),
+	ALLOW(__NR_pread64),
+	ALLOW(__NR_write),
+	ALLOW(__NR_writev),
+	ALLOW(__NR_close),
+	ALLOW(__NR_lseek),
+	ALLOW(__NR_fstat),
+#ifdef __NR_newfstatat
+	ALLOW(__NR_newfstatat),
+#endif
+#ifdef __NR_statx
+	ALLOW(__NR_statx),
+#endif
+	ALLOW(__NR_fcntl),
+	/* ioctl: detaching the probes, non-blocking sockets, and the C
+	 * library asking whether stdout/stderr is a terminal. */
+	ALLOW_ARG(__NR_ioctl, 1, PERF_EVENT_IOC_DISABLE),
+	ALLOW_ARG(__NR_ioctl, 1, PERF_EVENT_IOC_ENABLE),
+	ALLOW_ARG(__NR_ioctl, 1, FIONBIO),
+	ALLOW_ARG(__NR_ioctl, 1, FIONREAD),
+	ALLOW_ARG(__NR_ioctl, 1, TCGETS),
+	ALLOW_ARG(__NR_ioctl, 1, TIOCGWINSZ),
+
+	/* Reading files, never writing or creating them. */
+#ifdef __NR_open
+	ALLOW_ARG_NONE(__NR_open, 1, OPEN_WRITE),
+#endif
+	ALLOW_ARG_NONE(__NR_openat, 2, OPEN_WRITE),
+	/* Listing directories: the cgroup tree for cgroup paths,
+	 * /proc/self/fd for metrics. */
+	ALLOW(__NR_getdents64),
+#ifdef __NR_getdents
+	ALLOW(__NR_getdents),
+#endif
+
+	/* Waiting: civetweb polls its sockets, the reader its perf fds. */
+#ifdef __NR_poll
+	ALLOW(__NR_poll),
+#endif
+	ALLOW(__NR_ppoll),
+#ifdef __NR_select
+	ALLOW(__NR_select),
+#endif
+	ALLOW(__NR_pselect6),
+#ifdef __NR_epoll_wait
+	ALLOW(__NR_epoll_wait),
+#endif
+	ALLOW(__NR_epoll_pwait),
+#ifdef __NR_epoll_pwait2
+	ALLOW(__NR_epoll_pwait2),
+#endif
+	ALLOW(__NR_epoll_ctl),
+
+	/* Serving connections on the socket bound before the sandbox.  No
+	 * socket(), bind(), listen() or connect(): no new endpoints. */
+#ifdef __NR_accept
+	ALLOW(__NR_accept),
+#endif
+	ALLOW(__NR_accept4),
+	ALLOW(__NR_recvfrom),
+	ALLOW(__NR_recvmsg),
+	ALLOW(__NR_sendto),
+	ALLOW(__NR_sendmsg),
+	ALLOW(__NR_shutdown),
+	ALLOW(__NR_setsockopt),
+	ALLOW(__NR_getsockopt),
+	ALLOW(__NR_getsockname),
+	ALLOW(__NR_getpeername),
+
+	/* Harmless facts about ourselves, for /health and metrics. */
+	ALLOW(__NR_getrandom),
+	ALLOW(__NR_getrusage),
+	ALLOW(__NR_sysinfo),
+	ALLOW(__NR_uname),
+	ALLOW(__NR_times),
+	ALLOW(__NR_getuid),
+	ALLOW(__NR_geteuid),
+	ALLOW(__NR_getgid),
+	ALLOW(__NR_getegid),
+
+	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
+};
+
+size_t
+sandbox_allowed(void)
+{
+	size_t i, n = 0;
+
+	/* Every rule ends in exactly one RET ALLOW. */
+	for (i = 0; i < sizeof(filter) / sizeof(filter[0]); i++)
+		if (filter[i].code == (BPF_RET | BPF_K) &&
+		    filter[i].k == SECCOMP_RET_ALLOW)
+			n++;
+	return n;
+}
+
+static int
+errmsg(char *err, size_t errlen, const char *what, int e)
+{
+	snprintf(err, errlen, "sandbox: %s: %s", what, strerror(e));
+	return -e;
+}
+
+/* Set this thread's permitted and effective sets to cap alone (-1: none),
+ * and its inheritable set to none, which also empties the ambient set. */
+static int
+capset_only(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (cap >= 0) {
+		data[cap / 32].permitted = 1u << (cap % 32);
+		data[cap / 32].effective = 1u << (cap % 32);
+	}
+	return (int)syscall(__NR_capset, &hdr, data);
+}
+
+int
+sandbox_prepare(int keep_bind, char *err, size_t errlen)
+{
+	/* A random seed, read from /dev/urandom now rather than on the first
+	 * json_object(), when the sandbox may be in place.  It must be random:
+	 * request bodies are parsed into objects whose keys the client
+	 * chooses, and a known seed would let it send colliding keys. */
+	json_object_seed(0);
+	if (geteuid() == 0) {
+		if (setgroups(0, NULL) < 0)
+			return errmsg(err, errlen, "setgroups", errno);
+		return 0;
+	}
+	/* Threads copy their creator's capabilities: drop them now. */
+	if (capset_only(keep_bind ? CAP_NET_BIND_SERVICE : -1) < 0)
+		return errmsg(err, errlen, "capset", errno);
+	return 0;
+}
+
+int
+sandbox_enter(int verbose, char *err, size_t errlen)
+{
+	struct sock_fprog prog = {
+		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
+		.filter = (struct sock_filter *)filter,
+	};
+	unsigned flags = SECCOMP_FILTER_FLAG_TSYNC;
+	long r;
+	int cap;
+
+	/* The bounding set limits what an execve() could ever grant.  Only
+	 * possible while we still have CAP_SETPCAP, so first. */
+	if (geteuid() == 0)
+		for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+				return errmsg(err, errlen, "PR_CAPBSET_DROP", errno);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)
+		return errmsg(err, errlen, "PR_CAP_AMBIENT_CLEAR_ALL", errno);
+	/* Leaving uid 0 for good (real, effective and saved) clears the
+	 * permitted and effective sets; the C library does it on every
+	 * thread, as POSIX wants set*id() to apply to the process. */
+	if (getuid() == 0 || geteuid() == 0) {
+		if (setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) < 0)
+			return errmsg(err, errlen, "setresgid", errno);
+		if (setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) < 0)
+			return errmsg(err, errlen, "setresuid", errno);
+	}
+	/* This thread only; the others lost theirs with the uid change, or,
+	 * without root, in sandbox_prepare() before they were created. */
+	if (capset_only(-1) < 0)
+		return errmsg(err, errlen, "capset", errno);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return errmsg(err, errlen, "PR_SET_NO_NEW_PRIVS", errno);
+	if (verbose)
+		flags |= SECCOMP_FILTER_FLAG_LOG;
+	/* TSYNC also sets no_new_privs on the other threads. */
+	r = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	if (r > 0) {
+		snprintf(err, errlen, "sandbox: seccomp: thread %ld could not be "
+		    "synchronised", r);
+		return -EBUSY;
+	}
+	if (r < 0)
+		return errmsg(err, errlen, "seccomp", errno);
+	return 0;
+}

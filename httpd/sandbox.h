@@ -1,0 +1,43 @@
+/*
+ * Privilege drop after setup, in the manner of OpenBSD's daemons and
+ * OpenSSH's seccomp sandbox: no capabilities, no way to gain any, and a
+ * deny-by-default system call allow-list on every thread.
+ */
+#ifndef SANDBOX_H
+#define SANDBOX_H
+
+#include <stddef.h>
+
+/* The user and group the server runs as after setup: nobody/nogroup. */
+#define SANDBOX_UID 65534
+#define SANDBOX_GID 65534
+
+/*
+ * What must happen while the process is still single-threaded, before
+ * civetweb starts its workers: drop supplementary groups (musl before
+ * 1.2.4 changes them on the calling thread only) and seed jansson's hash
+ * function, which would otherwise read /dev/urandom on first use, after
+ * the sandbox is in place.  Started without root but with capabilities
+ * (CAP_BPF, CAP_PERFMON, ...), there is no uid change to clear the other
+ * threads' capabilities later, so they are dropped here, before the
+ * threads exist, except CAP_NET_BIND_SERVICE when keep_bind (a port below
+ * 1024 is still to be bound).  Returns 0 or -errno with a message in err.
+ */
+int sandbox_prepare(int keep_bind, char *err, size_t errlen);
+
+/*
+ * Enter the sandbox, on every thread of the process: become nobody (which
+ * clears every capability set on every thread: the C library applies
+ * set*id() to all threads), empty the bounding and ambient sets, set
+ * PR_SET_NO_NEW_PRIVS, and install the seccomp filter with
+ * SECCOMP_FILTER_FLAG_TSYNC.  A system call outside the allow-list fails
+ * with EPERM instead of killing the server.  verbose also asks the kernel
+ * to log each denied call (SECCOMP_FILTER_FLAG_LOG: see the audit log or
+ * dmesg).  Returns 0 or -errno with a message in err.
+ */
+int sandbox_enter(int verbose, char *err, size_t errlen);
+
+/* The number of system calls the filter allows, for the log. */
+size_t sandbox_allowed(void);
+
+#endif
