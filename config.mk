@@ -36,3 +36,5 @@ DEPS_SRC = civetweb jansson
 # Debian packages the build and the tests need
 PKGS_BUILD = musl-tools linux-libc-dev dpkg-dev xz-utils file gcc make
 PKGS_TEST = libcmocka-dev valgrind clang libclang-rt-dev wrk prometheus
+# make bench: the load generator and the static-file ceiling
+PKGS_BENCH = wrk nginx
