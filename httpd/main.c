@@ -45,6 +45,7 @@ struct opts {
 	int no_sandbox;
 	unsigned max_streams;
 	int max_streams_set;
+	const char *backend;
 	int verbose;
 };
 
@@ -72,7 +73,8 @@ usage(FILE *f)
 	    "usage: ebpf-server [-addr host:port] [-max-events n] [-threads n]\n"
 	    "                   [-timeout ms] [-ring-pages n] [-max-streams n]\n"
 	    "                   [-max-body-size n] [-max-header-size n]\n"
-	    "                   [-token-file path] [-no-sandbox] [-v] [-h] [-version]\n"
+	    "                   [-token-file path] [-no-sandbox] [-backend name]\n"
+	    "                   [-v] [-h] [-version]\n"
 	    "\n"
 	    "Records every connect() and every datagram sent to an explicit address\n"
 	    "on this host with eBPF and serves the events as JSON over HTTP.  Must\n"
@@ -84,7 +86,8 @@ usage(FILE *f)
 	    "  -threads n        HTTP worker threads, 1-256 (default 8)\n"
 	    "  -timeout ms       HTTP request and keep-alive time-out, 100-600000\n"
 	    "                    (default 10000)\n"
-	    "  -ring-pages n     perf ring pages per CPU, a power of two (default 256)\n"
+	    "  -ring-pages n     perf ring pages per CPU, a power of two (default:\n"
+	    "                    8 MiB in all, 256 KiB to 4 MiB per CPU)\n"
 	    "  -max-streams n    concurrent GET /api/stream clients, fewer than\n"
 	    "                    -threads (default %d)\n"
 	    "  -max-body-size n  request body limit in bytes, 1024-16777216; larger\n"
@@ -96,6 +99,9 @@ usage(FILE *f)
 	    "                    line (default none)\n"
 	    "  -no-sandbox       keep root and skip the seccomp filter, for debugging\n"
 	    "                    (default off)\n"
+	    "  -backend name     tracepoint-exit (one program per call, needs BTF)\n"
+	    "                    or tracepoint (enter/exit pair); default: the\n"
+	    "                    cheapest this kernel allows\n"
 	    "  -v                debug logging (default off)\n"
 	    "  -h                this help\n"
 	    "  -version          print the version and exit\n"

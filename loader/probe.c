@@ -54,6 +54,7 @@ struct probe {
 	int nrings;
 	int epfd;
 	int sockinfo;
+	int exit_only;          /* one program per call at sys_exit */
 };
 
 static void
@@ -94,6 +95,37 @@ static struct {
 #undef K
 };
 
+/*
+ * Where the saved user registers hold system call arguments 0-5, for the
+ * exit-only programs.  x86-64 passes them in di, si, dx, r10, r8, r9;
+ * arm64 in x0-x5, x0 being overwritten by the return value and kept in
+ * orig_x0.  Elsewhere regs_valid stays 0 and the enter/exit pair is used.
+ */
+static void
+resolve_regs(const struct btf *b, struct prog_kern *k)
+{
+	static const char *const x86[6] = { "di", "si", "dx", "r10", "r8", "r9" };
+	int off, size, i;
+
+	for (i = 0; i < 6; i++) {
+		if (ld_btf_member(b, "pt_regs", x86[i], &off, &size) < 0 || size != 8)
+			break;
+		k->regs_arg[i] = off;
+	}
+	if (i == 6) {
+		k->regs_valid = 1;
+		return;
+	}
+	if (ld_btf_member(b, "user_pt_regs", "regs", &off, &size) == 0 &&
+	    ld_btf_member(b, "pt_regs", "orig_x0", &k->regs_arg[0], &size) == 0 &&
+	    size == 8) {
+		/* struct pt_regs starts with the user_pt_regs regs[31]. */
+		for (i = 1; i < 6; i++)
+			k->regs_arg[i] = off + 8 * i;
+		k->regs_valid = 1;
+	}
+}
+
 /* Resolve the kernel struct offsets the enter program walks.  Without
  * them the probe still works, but socket type and protocol are unknown. */
 static void
@@ -125,8 +157,9 @@ resolve_kern(const struct probe_conf *conf, struct prog_kern *k)
 		}
 		*(int *)((char *)k + kmembers[i].off) = off;
 	}
-	ld_btf_free(b);
 	k->valid = 1;
+	resolve_regs(b, k);
+	ld_btf_free(b);
 }
 
 /* Field offsets of call's tracepoint records into c.  All the fields are
@@ -180,7 +213,10 @@ load_prog(struct probe *p, const struct probe_conf *conf, int which,
 
 	if ((fd = asm_init(&a)) < 0)
 		return fd;
-	n = which % 2 ? prog_connect_exit(&a, c) : prog_connect_enter(&a, c);
+	if (p->exit_only)
+		n = prog_call_exit(&a, c);
+	else
+		n = which % 2 ? prog_connect_exit(&a, c) : prog_connect_enter(&a, c);
 	if (n < 0) {
 		errf(err, errlen, "assemble %s: %s", tp_name(which), strerror((int)-n));
 		asm_free(&a);
@@ -188,7 +224,7 @@ load_prog(struct probe *p, const struct probe_conf *conf, int which,
 	}
 	/* r0 = *(u64 *)(r10 + 8): above the frame, which no verifier accepts;
 	 * the rest of the program stays as it was, for the listing. */
-	if (conf->fault_verifier && which == 0) /* sys_enter_connect */
+	if (conf->fault_verifier && which == (p->exit_only ? 1 : 0)) /* connect's first */
 		a.insn[0] = BPF_LDX_MEM(BPF_DW, BPF_REG_0,
 		    BPF_REG_10, 8);
 	fd = ld_prog_load(BPF_PROG_TYPE_TRACEPOINT, tp_name(which) + 4,
@@ -297,6 +333,44 @@ open_rings(struct probe *p, const struct probe_conf *conf, char *err, size_t err
 	return 0;
 }
 
+/* Close every program and attachment (not the rings). */
+static void
+detach_all(struct probe *p)
+{
+	int i;
+
+	for (i = 0; i < NPROG; i++) {
+		if (p->tp_fd[i] >= 0) {
+			sys_ioctl(p->tp_fd[i], PERF_EVENT_IOC_DISABLE, 0);
+			sys_close(p->tp_fd[i]);
+		}
+		if (p->prog_fd[i] >= 0)
+			sys_close(p->prog_fd[i]);
+		p->tp_fd[i] = p->prog_fd[i] = -1;
+	}
+	p->exit_only = 0;
+}
+
+/* One program per call, at sys_exit only.  Returns 0 or -errno with err;
+ * the verifier's log goes to diag only when this backend was asked for. */
+static int
+open_exit_only(struct probe *p, const struct probe_conf *conf,
+    struct prog_conf *c, char *err, size_t errlen)
+{
+	struct probe_conf quiet = *conf;
+	int i, e;
+
+	if (!conf->backend)
+		quiet.diag = NULL;
+	p->exit_only = 1;
+	for (i = 0; i < NCALL; i++)
+		if ((e = tp_offsets(p, i, c, err, errlen)) < 0 ||
+		    (e = load_prog(p, &quiet, 2 * i + 1, c, err, errlen)) < 0 ||
+		    (e = attach(p, 2 * i + 1, err, errlen)) < 0)
+			return e;
+	return 0;
+}
+
 int
 probe_open(const struct probe_conf *conf, struct probe **out, char *err,
     size_t errlen)
@@ -320,6 +394,29 @@ probe_open(const struct probe_conf *conf, struct probe **out, char *err,
 	memset(&c, 0, sizeof(c));
 	resolve_kern(conf, &c.k);
 	p->sockinfo = c.k.valid;
+	if ((e = open_rings(p, conf, err, errlen)) < 0)
+		goto fail;
+	c.events_fd = p->events_fd;
+
+	/* The cheapest design the kernel allows: exit-only needs BTF (for
+	 * the registers and the typed task pointer) and a kernel whose
+	 * tracepoint programs may call bpf_get_current_task_btf() (5.11). */
+	if (!conf->backend || strcmp(conf->backend, "tracepoint") != 0) {
+		if (c.k.valid && c.k.regs_valid) {
+			if ((e = open_exit_only(p, conf, &c, err, errlen)) == 0)
+				goto done;
+		} else {
+			e = -EOPNOTSUPP;
+			errf(err, errlen, "backend tracepoint-exit needs BTF with "
+			    "struct pt_regs of x86-64 or arm64");
+		}
+		if (conf->backend && strcmp(conf->backend, "tracepoint-exit") == 0)
+			goto fail;
+		if (conf->diag)
+			fprintf(conf->diag, "ebpf-server: %s: using the enter/exit "
+			    "pair\n", err);
+		detach_all(p);
+	}
 
 	e = ld_map_create(BPF_MAP_TYPE_LRU_HASH, "stash", sizeof(uint64_t),
 	    sizeof(struct kevent), STASH_ENTRIES);
@@ -328,10 +425,7 @@ probe_open(const struct probe_conf *conf, struct probe **out, char *err,
 		goto fail;
 	}
 	p->stash_fd = e;
-	if ((e = open_rings(p, conf, err, errlen)) < 0)
-		goto fail;
 	c.stash_fd = p->stash_fd;
-	c.events_fd = p->events_fd;
 	for (i = 0; i < NCALL; i++) {
 		/* Exit first: an enter without its exit would leave stash
 		 * entries behind. */
@@ -342,6 +436,7 @@ probe_open(const struct probe_conf *conf, struct probe **out, char *err,
 		    (e = attach(p, 2 * i, err, errlen)) < 0)
 			goto fail;
 	}
+done:
 	*out = p;
 	return 0;
 fail:
@@ -370,8 +465,7 @@ probe_poll(struct probe *p, int timeout_ms, ld_sample_fn sample,
 const char *
 probe_backend(const struct probe *p)
 {
-	(void)p;
-	return "tracepoint";
+	return p->exit_only ? "tracepoint-exit" : "tracepoint";
 }
 
 int

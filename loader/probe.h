@@ -21,6 +21,10 @@ struct probe_conf {
 	/* Tests only: make the enter program read beyond the stack so that
 	 * the verifier rejects it (main sets it from EBPF_SERVER_FAULT). */
 	int fault_verifier;
+	/* NULL: the cheapest the kernel allows; "tracepoint-exit": one
+	 * program per call at sys_exit, or fail; "tracepoint": the
+	 * enter/exit pair with a stash map. */
+	const char *backend;
 };
 
 /* Returns 0 and *out, or -errno with a message for the user in err. */

@@ -24,6 +24,11 @@ struct prog_kern {
 	int socket_file;        /* socket.file */
 	int socket_sk;          /* socket.sk */
 	int sock_protocol;      /* sock.sk_protocol (u16) */
+	/* Where the saved user registers keep system call arguments 0-5
+	 * (pt_regs.di, .si, ... on x86-64), for the exit-only programs;
+	 * regs_valid 0 when this architecture's layout is unknown. */
+	int regs_valid;
+	int regs_arg[6];
 };
 
 struct prog_conf {
@@ -45,5 +50,15 @@ struct prog_conf {
  * one for c->syscall; the exit program is the same for every call. */
 long prog_connect_enter(struct prog_asm *a, const struct prog_conf *c);
 long prog_connect_exit(struct prog_asm *a, const struct prog_conf *c);
+
+/*
+ * The cheaper design, when BTF is there (c->k.valid and c->k.regs_valid):
+ * one program at sys_exit_<call> that reads the arguments from the task's
+ * saved user registers, walks the task with BTF-typed loads, and sends the
+ * event straight to the perf event array: no enter program, no stash.  The
+ * event is the same as the pair's.  Returns the instruction count or
+ * -errno; -EINVAL without BTF.
+ */
+long prog_call_exit(struct prog_asm *a, const struct prog_conf *c);
 
 #endif

@@ -238,8 +238,13 @@ it_start(struct server *s, const char *const *extra)
 	argv[i++] = it_binary();
 	argv[i++] = "-addr";
 	argv[i++] = addr;
-	while (extra && *extra && i < 30)
+	while (extra && *extra && i < 28)
 		argv[i++] = *extra++;
+	/* make test runs the API tests once per capture backend. */
+	if (getenv("ITEST_BACKEND") && *getenv("ITEST_BACKEND")) {
+		argv[i++] = "-backend";
+		argv[i++] = getenv("ITEST_BACKEND");
+	}
 	argv[i] = NULL;
 	/* A test that dies (an assertion, a signal) must not leave a server
 	 * behind, and a server closing a socket must not kill the test. */

@@ -440,6 +440,10 @@ test_health_and_root(void **state)
 	assert_true(json_is_integer(json_object_get(r.json, "events_lost")));
 	assert_true(json_integer_value(json_object_get(r.json, "events_lost")) >= 0);
 	assert_true(json_is_integer(json_object_get(r.json, "uptime_seconds")));
+	/* The backend asked for, or on this test's kernel (BTF, x86-64 or
+	 * arm64, 5.11+) the cheapest one. */
+	assert_str(r.json, "backend", getenv("ITEST_BACKEND") &&
+	    *getenv("ITEST_BACKEND") ? getenv("ITEST_BACKEND") : "tracepoint-exit");
 	it_reply_free(&r);
 
 	assert_int_equal(it_http(srv.port, "GET", "/", NULL, &r), 0);

@@ -44,6 +44,24 @@ static const struct prog_conf conf_odd = {
 	.k = { .valid = 0 },
 };
 
+/* conf_btf with x86-64's pt_regs: di, si, dx, r10, r8, r9. */
+static struct prog_conf
+conf_regs(int syscall)
+{
+	struct prog_conf c = conf_btf;
+
+	c.syscall = syscall;
+	c.stash_fd = -1; /* exit-only has no stash */
+	c.k.regs_valid = 1;
+	c.k.regs_arg[0] = 112;
+	c.k.regs_arg[1] = 104;
+	c.k.regs_arg[2] = 96;
+	c.k.regs_arg[3] = 56;
+	c.k.regs_arg[4] = 72;
+	c.k.regs_arg[5] = 64;
+	return c;
+}
+
 struct prog {
 	struct prog_asm a;
 	long n;
@@ -631,6 +649,164 @@ test_asm_error_propagates(void **state)
 	asm_free(&a);
 }
 
+/* --- exit-only (prog_call_exit) ------------------------------------------ */
+
+static void
+build_call_exit(struct prog *p, const struct prog_conf *c)
+{
+	assert_int_equal(asm_init(&p->a), 0);
+	p->n = prog_call_exit(&p->a, c);
+	assert_true(p->n > 0);
+}
+
+static int
+count_helper(const struct call *c, int n, int helper)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += c[i].helper == helper;
+	return k;
+}
+
+/* Loads through r9 while it holds pt_regs: the argument slots asked for. */
+static void
+check_regs_loads(const struct prog *p, const int *off, int n)
+{
+	long i;
+	int j, seen = 0, tasks = 0;
+
+	/* r9 = regs until the walk reuses it for fdt (after the second
+	 * get_current_task_btf call). */
+	for (i = 0; i < p->n; i++) {
+		const struct bpf_insn *x = &p->a.insn[i];
+
+		if (x->code == (BPF_JMP | BPF_CALL) && x->imm ==
+		    BPF_FUNC_get_current_task_btf && ++tasks == 2)
+			break;
+		if (BPF_CLASS(x->code) != BPF_LDX || x->src_reg != BPF_REG_9)
+			continue;
+		for (j = 0; j < n; j++)
+			if (x->off == off[j])
+				break;
+		if (j == n)
+			fail_msg("unexpected pt_regs load at %ld: off %d", i, x->off);
+		seen++;
+	}
+	assert_int_equal(seen, n);
+}
+
+static void
+call_exit(const struct prog_conf *c, int probe_reads)
+{
+	static const int want[] = {
+		BPF_FUNC_get_current_task_btf, BPF_FUNC_task_pt_regs,
+		BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
+		BPF_FUNC_get_current_comm, BPF_FUNC_get_current_cgroup_id,
+		BPF_FUNC_probe_read_user, BPF_FUNC_probe_read_kernel,
+		BPF_FUNC_ktime_get_ns, BPF_FUNC_perf_event_output,
+	};
+	static const int ret_off[] = { 16 }, ret_size[] = { BPF_DW };
+	struct call cl[64];
+	struct prog p;
+	int n, i;
+
+	build_call_exit(&p, c);
+	check_common(&p);
+	n = calls(&p, cl, 64);
+	check_helpers(cl, n, want, (int)(sizeof(want) / sizeof(want[0])));
+	check_call_args(cl, n);
+	/* No stash: the only map is the perf event array, used once. */
+	assert_int_equal(count_maps(&p, EVENTS_FD), 1);
+	assert_int_equal(count_helper(cl, n, BPF_FUNC_perf_event_output), 1);
+	for (i = 0; i < n; i++)
+		if (cl[i].helper == BPF_FUNC_perf_event_output)
+			assert_stack(cl[i].r[4], (long)sizeof(struct kevent));
+	assert_int_equal(count_helper(cl, n, BPF_FUNC_probe_read_kernel), probe_reads);
+	/* The only ctx field read at exit is the return value. */
+	check_ctx_loads(&p, ret_off, ret_size, 1);
+	asm_free(&p.a);
+}
+
+static void
+test_call_exit_needs_btf(void **state)
+{
+	struct prog_conf c = conf_regs(EV_CONNECT);
+	struct prog_asm a;
+
+	(void)state;
+	assert_int_equal(asm_init(&a), 0);
+	assert_int_equal(prog_call_exit(&a, &conf_nobtf), -EINVAL);
+	c.k.regs_valid = 0;
+	assert_int_equal(prog_call_exit(&a, &c), -EINVAL);
+	asm_free(&a);
+}
+
+static void
+test_call_exit(void **state)
+{
+	struct prog_conf c;
+
+	(void)state;
+	/* fd[fd], file->private_data, one read of struct socket, sk_protocol. */
+	c = conf_regs(EV_CONNECT);
+	call_exit(&c, 4);
+	c = conf_regs(EV_SENDTO);
+	call_exit(&c, 4);
+	/* sendmsg reads the user msghdr too: still four kernel reads. */
+	c = conf_regs(EV_SENDMSG);
+	call_exit(&c, 4);
+	/* A struct socket whose fields are far apart: one read each. */
+	c = conf_regs(EV_CONNECT);
+	c.k.socket_sk = 400;
+	call_exit(&c, 6);
+}
+
+static void
+test_call_exit_args_from_regs(void **state)
+{
+	struct prog_conf c;
+	struct prog p;
+	int connect_regs[] = { 112, 104, 96 };  /* di, si, dx */
+	int sendto_regs[] = { 112, 72, 64 };    /* di, r8, r9 */
+	int sendmsg_regs[] = { 112, 104 };      /* di, si (the msghdr) */
+
+	(void)state;
+	c = conf_regs(EV_CONNECT);
+	build_call_exit(&p, &c);
+	check_regs_loads(&p, connect_regs, 3);
+	asm_free(&p.a);
+	c = conf_regs(EV_SENDTO);
+	build_call_exit(&p, &c);
+	check_regs_loads(&p, sendto_regs, 3);
+	asm_free(&p.a);
+	c = conf_regs(EV_SENDMSG);
+	build_call_exit(&p, &c);
+	check_regs_loads(&p, sendmsg_regs, 2);
+	asm_free(&p.a);
+}
+
+/* Stack loads of the struct socket span are aligned to their size: the
+ * verifier refuses misaligned stack access. */
+static void
+test_call_exit_span_aligned(void **state)
+{
+	struct prog_conf c = conf_regs(EV_CONNECT);
+	static const int sz[4] = { 4, 2, 1, 8 };
+	struct prog p;
+	long i;
+
+	(void)state;
+	build_call_exit(&p, &c);
+	for (i = 0; i < p.n; i++) {
+		const struct bpf_insn *x = &p.a.insn[i];
+
+		if (BPF_CLASS(x->code) == BPF_LDX && x->src_reg == BPF_REG_10)
+			assert_int_equal(-x->off % sz[BPF_SIZE(x->code) >> 3], 0);
+	}
+	asm_free(&p.a);
+}
+
 int
 main(void)
 {
@@ -647,6 +823,10 @@ main(void)
 		cmocka_unit_test(test_enter_sendto),
 		cmocka_unit_test(test_enter_sendmsg),
 		cmocka_unit_test(test_connect_no_datagram_filter),
+		cmocka_unit_test(test_call_exit_needs_btf),
+		cmocka_unit_test(test_call_exit),
+		cmocka_unit_test(test_call_exit_args_from_regs),
+		cmocka_unit_test(test_call_exit_span_aligned),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
