@@ -142,7 +142,7 @@ parse(int argc, char **argv, struct opts *o)
 	o->max_events = STORE_DEFAULT_MAX;
 	o->threads = 8;
 	o->timeout_ms = 10000;
-	o->ring_pages = 256;
+	o->ring_pages = 0; /* default_ring_pages() */
 	o->max_body = REQ_BODY_MAX;
 	o->max_header = HTTP_HEADER_DEFAULT;
 	o->max_streams = STREAM_DEFAULT_MAX;
@@ -192,6 +192,14 @@ parse(int argc, char **argv, struct opts *o)
 			o->max_streams = (unsigned)number("-max-streams", VALUE(), 0,
 			    255);
 			o->max_streams_set = 1;
+		} else if (strcmp(a, "-backend") == 0) {
+			o->backend = VALUE();
+			if (!o->backend || (strcmp(o->backend, "tracepoint") != 0 &&
+			    strcmp(o->backend, "tracepoint-exit") != 0)) {
+				fprintf(stderr, "ebpf-server: -backend: want tracepoint-exit "
+				    "or tracepoint\n");
+				exit(2);
+			}
 		} else if (strcmp(a, "-ring-pages") == 0) {
 			o->ring_pages = (unsigned)number("-ring-pages", VALUE(), 1, 65536);
 			if (o->ring_pages & (o->ring_pages - 1)) {
@@ -216,6 +224,33 @@ parse(int argc, char **argv, struct opts *o)
 		    o->max_streams, o->threads);
 		exit(2);
 	}
+}
+
+/*
+ * Perf ring pages per CPU when -ring-pages is not given: 8 MiB of rings in
+ * all, from 256 KiB to 4 MiB per CPU, a power of two.  One process bursting
+ * on one CPU fills only that CPU's ring, so small machines get deep rings:
+ * 4 MiB is about 20 000 events, 40 ms of back-to-back connects, enough to
+ * ride out the reader losing its CPU for a while without losing an event.
+ */
+static unsigned
+default_ring_pages(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_CONF), page = sysconf(_SC_PAGESIZE);
+	unsigned long per, pages = 1;
+
+	if (cpus < 1)
+		cpus = 1;
+	if (page < 4096)
+		page = 4096;
+	per = (8UL << 20) / (unsigned long)cpus;
+	if (per > 4UL << 20)
+		per = 4UL << 20;
+	if (per < 256UL << 10)
+		per = 256UL << 10;
+	while (pages * 2 * (unsigned long)page <= per)
+		pages *= 2;
+	return (unsigned)pages;
 }
 
 /* Root, or the capabilities loading and attaching need.  Checked first so
@@ -385,10 +420,14 @@ main(int argc, char **argv)
 	st.max_body = o.max_body;
 	st.timeout_ms = o.timeout_ms;
 
+	if (o.ring_pages == 0)
+		o.ring_pages = default_ring_pages();
 	pc.ring_pages = o.ring_pages;
-	/* Wake the reader when a quarter of the ring is full; the poll
-	 * time-out bounds the latency when traffic is light. */
-	pc.watermark = o.ring_pages * (unsigned)sysconf(_SC_PAGESIZE) / 4;
+	/* Wake the reader when an eighth of the ring is full: thousands of
+	 * events per wakeup, and seven eighths left for a reader that is slow
+	 * to get a CPU.  The poll time-out bounds latency when traffic is
+	 * light. */
+	pc.watermark = o.ring_pages * (unsigned)sysconf(_SC_PAGESIZE) / 8;
 	pc.diag = stderr;
 	/* For the test suite only: a program the verifier must reject, to
 	 * see that its log and a listing are printed.  A variable with this
@@ -396,6 +435,7 @@ main(int argc, char **argv)
 	if ((fault = getenv("EBPF_SERVER_FAULT")) != NULL &&
 	    strcmp(fault, "verifier-reject") == 0)
 		pc.fault_verifier = 1;
+	pc.backend = o.backend;
 	if (probe_open(&pc, &probe, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	st.backend = probe_backend(probe);

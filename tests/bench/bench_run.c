@@ -273,11 +273,13 @@ section_cost(const char *backend_out)
 	int port = it_free_port(), r = 0, tries = 0, k;
 	struct server srv;
 	char backend[64] = "?";
+	long long lost = 0;
 
 	(void)backend_out;
 	memset(exported, 0, sizeof(exported));
 	memset(wanted, 0, sizeof(wanted));
-	while (r < rounds && tries++ < rounds * 4) {
+	while (r < rounds && tries++ < rounds * 6) {
+		long long got[NLOOPS] = { 0 }, want[NLOOPS] = { 0 };
 		struct health h;
 		int dirty = others_running(0);
 
@@ -297,14 +299,18 @@ section_cost(const char *backend_out)
 
 			on[k][r] = child_loop(loops[k].kind, n, port, "bench-on", &pid, 1);
 			if (loops[k].kind != LOOP_GETPPID) {
-				exported[k] += wait_pid(srv.port, pid, n);
-				wanted[k] += n;
+				got[k] = wait_pid(srv.port, pid, n);
+				want[k] = n;
 			}
 		}
 		get_health(srv.port, &h);
 		snprintf(backend, sizeof(backend), "%s", h.backend);
 		if (h.lost)
 			fprintf(stderr, "bench: %lld events lost in round %d\n", h.lost, r);
+		for (k = 0; k < NLOOPS; k++)
+			if (got[k] != want[k])
+				fprintf(stderr, "bench: %s: %lld of %lld events counted\n",
+				    loops[k].name, got[k], want[k]);
 		it_stop(&srv, NULL);
 		dirty |= others_running(0);
 		if (dirty) {
@@ -312,8 +318,12 @@ section_cost(const char *backend_out)
 			    "round thrown away\n");
 			continue;
 		}
-		for (k = 0; k < NLOOPS; k++)
+		for (k = 0; k < NLOOPS; k++) {
 			ratio[k][r] = on[k][r] / off[k][r];
+			exported[k] += got[k];
+			wanted[k] += want[k];
+		}
+		lost += h.lost;
 		fprintf(stderr, "bench: round %d: udp %.0f/%.0f tcp %.0f/%.0f unix "
 		    "%.0f/%.0f getppid %.0f/%.0f ns\n", r, off[0][r], on[0][r],
 		    off[1][r], on[1][r], off[2][r], on[2][r], off[3][r], on[3][r]);
@@ -325,7 +335,8 @@ section_cost(const char *backend_out)
 	}
 
 	fprintf(out, "\n### 1. Probe cost per call, and 2. collateral cost "
-	    "(backend `%s`, %d rounds)\n\n", backend, r);
+	    "(backend `%s`, %d clean rounds of %d, %lld events lost)\n\n", backend,
+	    r, tries, lost);
 	fprintf(out, "| loop | stopped ns/call (median) | running ns/call (median) "
 	    "| ratio best | ratio median | target | events exported |\n");
 	fprintf(out, "|---|---:|---:|---:|---:|---|---|\n");
