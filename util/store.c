@@ -5,6 +5,12 @@
  * table so a ring full of connections to the same socket costs one copy of
  * its path.  The per-second counters (counters.c) answer store_count()
  * after the ring has moved on.  One mutex guards everything; see store.h.
+ *
+ * A per-pid index makes list-connections cost what it returns, not what
+ * is stored: each record links to the previous record of its pid, and a
+ * small hash keeps every pid's newest record and its number of records in
+ * the ring.  Walking a pid's chain newest first for at most that number
+ * of steps never leaves the ring, since eviction takes the oldest.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,7 +39,9 @@ struct pstr {
 /*
  * A stored event.  Everything of struct event but the path, which for
  * AF_UNIX is a reference into the path table (NULL for an unnamed socket)
- * in place of the IP address.  Field order keeps it at 88 bytes.
+ * in place of the IP address.  Field order keeps it at 88 bytes; the
+ * socket type is a byte (SOCK_* are below 11), TYPE_UNKNOWN standing for
+ * EV_UNKNOWN.
  */
 struct rec {
 	uint64_t ts;
@@ -41,14 +49,25 @@ struct rec {
 	uint32_t pid, tid, ppid, uid, gid;
 	int32_t ret;
 	uint32_t count;
-	uint16_t family, port, sock_type, protocol;
+	uint16_t family, port, protocol;
+	uint8_t sock_type;
 	uint8_t syscall;
+	uint32_t prev;          /* older record of this pid, in the ring */
 	char comm[EV_COMM_LEN]; /* zero padded after the name */
 	union {
 		uint8_t ip[16];
 		struct pstr *path;  /* in the ring */
 		size_t off;         /* in a store_list() copy: arena offset */
 	} a;
+};
+
+#define TYPE_UNKNOWN 0xff
+
+/* The per-pid index: open addressing, linear probing, n == 0 free. */
+struct pidx {
+	uint32_t pid;
+	uint32_t newest;     /* ring slot of the pid's newest record */
+	uint32_t n;          /* its records in the ring */
 };
 
 struct store {
@@ -61,6 +80,8 @@ struct store {
 	struct pstr **ptab;     /* path hash table, pbuckets chains */
 	size_t pbuckets, npaths, pbytes;
 	struct counters *cnt;
+	struct pidx *pidx;      /* pidcap slots, a power of two */
+	size_t pidcap, npids;
 	uint64_t (*now)(void);  /* wall clock in ns; the tests replace it */
 	/*
 	 * Datagram folding: agg[h] is 1 + the append number of the last
@@ -70,6 +91,99 @@ struct store {
 	uint64_t appended;      /* records ever appended */
 	uint64_t *agg;
 };
+
+static size_t
+pidx_slot(uint32_t pid, size_t cap)
+{
+	uint32_t h = pid * 0x9e3779b1u;
+
+	return (h ^ (h >> 16)) & (cap - 1);
+}
+
+/* The entry of pid, or NULL. */
+static struct pidx *
+pidx_find(const struct store *s, uint32_t pid)
+{
+	size_t i;
+
+	for (i = pidx_slot(pid, s->pidcap); s->pidx[i].n; i = (i + 1) & (s->pidcap - 1))
+		if (s->pidx[i].pid == pid)
+			return &s->pidx[i];
+	return NULL;
+}
+
+/* Double the table.  Returns 0 or -ENOMEM (the old table stays). */
+static int
+pidx_grow(struct store *s)
+{
+	size_t cap = s->pidcap * 2, i, j;
+	struct pidx *t;
+
+	if (!(t = calloc(cap, sizeof(*t))))
+		return -ENOMEM;
+	for (i = 0; i < s->pidcap; i++) {
+		if (!s->pidx[i].n)
+			continue;
+		for (j = pidx_slot(s->pidx[i].pid, cap); t[j].n; j = (j + 1) & (cap - 1))
+			;
+		t[j] = s->pidx[i];
+	}
+	free(s->pidx);
+	s->pidx = t;
+	s->pidcap = cap;
+	return 0;
+}
+
+/*
+ * Record that slot now holds the newest record of pid; sets its link to
+ * the previous one.  When the table cannot grow, the pid's entry is still
+ * added if a slot is free; the table is never more than full.
+ */
+static void
+pidx_add(struct store *s, uint32_t pid, size_t slot, struct rec *r)
+{
+	struct pidx *e = pidx_find(s, pid);
+	size_t i;
+
+	if (e) {
+		r->prev = e->newest;
+		e->newest = (uint32_t)slot;
+		e->n++;
+		return;
+	}
+	r->prev = UINT32_MAX;
+	if ((s->npids + 1) * 2 > s->pidcap)
+		pidx_grow(s);
+	/* The ring holds at most cap pids and the table starts larger than
+	 * half of min(cap, 1024), so a free slot exists even without growth
+	 * as long as pids < pidcap. */
+	for (i = pidx_slot(pid, s->pidcap); s->pidx[i].n; i = (i + 1) & (s->pidcap - 1))
+		;
+	s->pidx[i] = (struct pidx){ pid, (uint32_t)slot, 1 };
+	s->npids++;
+}
+
+/* The oldest record of pid leaves the ring. */
+static void
+pidx_del(struct store *s, uint32_t pid)
+{
+	struct pidx *e = pidx_find(s, pid);
+	size_t i, j, k, mask = s->pidcap - 1;
+
+	if (!e || --e->n)
+		return;
+	/* Backward-shift deletion keeps every probe chain unbroken. */
+	i = (size_t)(e - s->pidx);
+	for (j = (i + 1) & mask; s->pidx[j].n; j = (j + 1) & mask) {
+		k = pidx_slot(s->pidx[j].pid, s->pidcap);
+		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			s->pidx[i] = s->pidx[j];
+			i = j;
+		}
+	}
+	s->pidx[i].n = 0;
+	s->npids--;
+}
 
 /* The name up to its NUL, zero padded: comparable with memcmp(). */
 static void
@@ -178,7 +292,11 @@ store_new(size_t max_events)
 	s->pbuckets = PATH_BUCKETS;
 	s->now = time_now_ns;
 	/* calloc: the pages of the ring cost nothing until events reach them. */
+	/* Enough pid slots that the table never needs to be full. */
+	for (s->pidcap = 16; s->pidcap < 2 * max_events && s->pidcap < 2048; s->pidcap *= 2)
+		;
 	if (!(s->ring = calloc(max_events, sizeof(*s->ring))) ||
+	    !(s->pidx = calloc(s->pidcap, sizeof(*s->pidx))) ||
 	    !(s->ptab = calloc(s->pbuckets, sizeof(*s->ptab))) ||
 	    !(s->agg = calloc(AGG_SLOTS, sizeof(*s->agg))) ||
 	    !(s->cnt = counters_new()))
@@ -193,6 +311,7 @@ fail:
 	counters_free(s->cnt);
 	free(s->agg);
 	free(s->ptab);
+	free(s->pidx);
 	free(s->ring);
 	free(s);
 	errno = err;
@@ -216,6 +335,7 @@ store_free(struct store *s)
 	counters_free(s->cnt);
 	free(s->agg);
 	free(s->ptab);
+	free(s->pidx);
 	free(s->ring);
 	free(s);
 }
@@ -236,7 +356,7 @@ rec_pack(struct store *s, struct rec *r, const struct event *ev)
 	r->count = ev->count ? ev->count : 1;
 	r->family = ev->family;
 	r->port = ev->port;
-	r->sock_type = ev->sock_type;
+	r->sock_type = ev->sock_type < TYPE_UNKNOWN ? (uint8_t)ev->sock_type : TYPE_UNKNOWN;
 	r->protocol = ev->protocol;
 	r->syscall = ev->syscall;
 	comm_key(r->comm, ev->comm);
@@ -264,7 +384,7 @@ rec_unpack(const struct rec *r, const char *path, struct event *ev)
 	ev->count = r->count;
 	ev->family = r->family;
 	ev->port = r->port;
-	ev->sock_type = r->sock_type;
+	ev->sock_type = r->sock_type == TYPE_UNKNOWN ? EV_UNKNOWN : r->sock_type;
 	ev->protocol = r->protocol;
 	ev->syscall = r->syscall;
 	memcpy(ev->comm, r->comm, EV_COMM_LEN);
@@ -345,11 +465,13 @@ store_add_marked(struct store *s, const struct event *ev, size_t n,
 		if (s->n == s->cap) {
 			if (r->family == AF_UNIX && r->a.path)
 				path_put(s, r->a.path);
+			pidx_del(s, r->pid);
 			s->evicted++;
 		} else {
 			s->n++;
 		}
 		rec_pack(s, r, &ev[i]);
+		pidx_add(s, r->pid, s->head, r);
 		if (ev[i].syscall != EV_CONNECT)
 			s->agg[h] = s->appended + 1;
 		s->appended++;
@@ -389,6 +511,7 @@ store_stats(struct store *s, struct store_stats *st)
 	st->evicted = s->evicted;
 	st->lost = s->lost;
 	st->bytes = sizeof(*s) + s->cap * sizeof(*s->ring) +
+	    s->pidcap * sizeof(*s->pidx) +
 	    s->pbuckets * sizeof(*s->ptab) + s->pbytes +
 	    counters_bytes(s->cnt);
 	pthread_mutex_unlock(&s->mu);
@@ -607,7 +730,7 @@ static int
 rec_match(const struct store_filter *f, const struct rec *r)
 {
 	return fields_match(f, r->ts, r->family, r->port, r->protocol,
-	    r->sock_type, r->ret, r->syscall,
+	    r->sock_type == TYPE_UNKNOWN ? EV_UNKNOWN : r->sock_type, r->ret, r->syscall,
 	    r->family == AF_UNIX ? NULL : r->a.ip);
 }
 
@@ -659,6 +782,46 @@ scan_ring(struct store *s, const struct store_query *q, const char *key,
 			return err;
 		grp->n++;
 	}
+	return 0;
+}
+
+static int filter_empty(const struct store_filter *f);
+
+/* The newest limit records of the pid of e, from its chain. */
+static int
+scan_chain(struct store *s, const struct pidx *e, unsigned limit, struct scan *sc)
+{
+	uint32_t j = e->newest, i;
+	int64_t g;
+	int err;
+
+	if ((g = scan_group(sc, e->pid)) < 0)
+		return (int)g;
+	sc->grp[g].total = e->n;
+	for (i = 0; i < e->n && i < limit; i++) {
+		if ((err = scan_keep(sc, &s->ring[j], (uint32_t)g)))
+			return err;
+		sc->grp[g].n++;
+		j = s->ring[j].prev;
+	}
+	return 0;
+}
+
+/* Without a command filter: what the index gives, in time proportional
+ * to the pids and the records returned. */
+static int
+scan_index(struct store *s, const struct store_query *q, unsigned limit,
+    struct scan *sc)
+{
+	const struct pidx *e;
+	size_t i;
+	int err;
+
+	if (q->has_pid)
+		return (e = pidx_find(s, q->pid)) ? scan_chain(s, e, limit, sc) : 0;
+	for (i = 0; i < s->pidcap; i++)
+		if (s->pidx[i].n && (err = scan_chain(s, &s->pidx[i], limit, sc)))
+			return err;
 	return 0;
 }
 
@@ -743,7 +906,11 @@ store_list(struct store *s, const struct store_query *q, struct store_list *out)
 	sc.arena[sc.alen++] = '\0';
 
 	pthread_mutex_lock(&s->mu);
-	err = scan_ring(s, q, q->command ? key : NULL, limit, &sc);
+	/* The index answers pid-or-all queries; filters need the scan. */
+	if (q->command || !filter_empty(q->filter))
+		err = scan_ring(s, q, q->command ? key : NULL, limit, &sc);
+	else
+		err = scan_index(s, q, limit, &sc);
 	pthread_mutex_unlock(&s->mu);
 
 	if (!err && sc.ngrp)
