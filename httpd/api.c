@@ -480,6 +480,65 @@ fail:
 	return NULL;
 }
 
+/*
+ * The compact list response, written straight into one buffer: the same
+ * bytes as the jansson path below (the unit tests compare the event
+ * encoders; the integration tests parse both),
+ * at a fraction of the cost.  Consumes l.  Returns the status sent.
+ */
+static int
+list_compact(struct mg_connection *conn, const struct api_state *st,
+    struct store_list *l)
+{
+	struct jbuf b = { 0 };
+	char msg[128], cg[1024];
+	size_t i, j, nev = 0;
+	int rc;
+
+	for (i = 0; i < l->ngroups; i++)
+		nev += l->groups[i].n;
+	/* About 400 bytes an event: one allocation in the common case. */
+	b.cap = 256 + nev * 448;
+	if (!(b.p = malloc(b.cap)))
+		b.cap = 0, b.err = -ENOMEM;
+	jbuf_str(&b, "{\"total_pids\":");
+	jbuf_int(&b, (long long)l->ngroups);
+	jbuf_str(&b, ",\"connections\":{");
+	for (i = 0; i < l->ngroups; i++) {
+		const struct store_group *g = &l->groups[i];
+
+		jbuf_str(&b, i ? ",\"" : "\"");
+		jbuf_int(&b, g->pid);
+		jbuf_str(&b, "\":[");
+		for (j = 0; j < g->n; j++) {
+			if (j)
+				jbuf_raw(&b, ",", 1);
+			/* As api_event_json(): the event, then its cgroup. */
+			jbuf_event_open(&b, &g->ev[j]);
+			jbuf_str(&b, ",\"cgroup\":");
+			jbuf_json_str(&b, cg, cg_path(st->cg, g->ev[j].cgroup_id,
+			    cg, sizeof(cg)));
+			jbuf_raw(&b, "}", 1);
+		}
+		jbuf_raw(&b, "]", 1);
+	}
+	snprintf(msg, sizeof(msg), "Found %zu connection events from %zu "
+	    "processes", nev, l->ngroups);
+	jbuf_str(&b, "},\"truncated\":");
+	jbuf_str(&b, l->truncated ? "true" : "false");
+	jbuf_str(&b, ",\"message\":");
+	jbuf_json_str(&b, msg, strlen(msg));
+	jbuf_str(&b, "}\n");
+	store_list_free(l);
+	if (b.err) {
+		free(b.p);
+		return reply(conn, 500, NULL, 0, NULL);
+	}
+	rc = send_body(conn, 200, b.p, b.len, NULL);
+	free(b.p);
+	return rc < 0 ? rc : 200;
+}
+
 /* GET and POST /api/list-connections. */
 int
 api_list(struct mg_connection *conn, void *cbdata)
@@ -526,6 +585,8 @@ api_list(struct mg_connection *conn, void *cbdata)
 	sq.filter = &f;
 	if (store_list(st->store, &sq, &l) < 0)
 		return reply(conn, 500, NULL, pretty, NULL);
+	if (!pretty)
+		return list_compact(conn, st, &l);
 	conns = groups_json(st, &l, &nev);
 	if (!conns || !(o = json_object())) {
 		json_decref(conns);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,4 +204,153 @@ json_body(const json_t *v, int pretty, size_t *len)
 	t[n + 1] = '\0';
 	*len = n + 1;
 	return t;
+}
+
+void
+jbuf_raw(struct jbuf *b, const char *s, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->err)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		for (cap = b->cap ? b->cap : 4096; cap < b->len + n + 1; cap *= 2)
+			;
+		if (!(p = realloc(b->p, cap))) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+jbuf_str(struct jbuf *b, const char *s)
+{
+	jbuf_raw(b, s, strlen(s));
+}
+
+void
+jbuf_int(struct jbuf *b, long long v)
+{
+	char num[24];
+
+	jbuf_raw(b, num, (size_t)snprintf(num, sizeof(num), "%lld", v));
+}
+
+/* As jansson's dump_string() without flags: quote, backslash and control
+ * characters escaped, everything else (valid UTF-8 by now) as is. */
+void
+jbuf_json_str(struct jbuf *b, const char *s, size_t len)
+{
+	char small[3 * 128 + 1], *buf = small, esc[8];
+	size_t n, i, run;
+
+	if (len > (SIZE_MAX - 1) / 3) {
+		b->err = -ENOMEM;
+		return;
+	}
+	if (len > (sizeof(small) - 1) / 3 && !(buf = malloc(3 * len + 1))) {
+		b->err = -ENOMEM;
+		return;
+	}
+	n = json_str_sanitize(s, len, buf, 3 * len + 1);
+	jbuf_raw(b, "\"", 1);
+	for (i = run = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		const char *e = NULL;
+
+		switch (c) {
+		case '"': e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\b': e = "\\b"; break;
+		case '\f': e = "\\f"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		default:
+			if (c < 0x20) {
+				snprintf(esc, sizeof(esc), "\\u%04X", c);
+				e = esc;
+			}
+		}
+		if (!e)
+			continue;
+		jbuf_raw(b, buf + run, i - run);
+		jbuf_str(b, e);
+		run = i + 1;
+	}
+	jbuf_raw(b, buf + run, n - run);
+	jbuf_raw(b, "\"", 1);
+	if (buf != small)
+		free(buf);
+}
+
+/* ,"key": */
+static void
+key(struct jbuf *b, const char *k, int first)
+{
+	jbuf_raw(b, first ? "{\"" : ",\"", 2);
+	jbuf_str(b, k);
+	jbuf_raw(b, "\":", 2);
+}
+
+void
+jbuf_event_open(struct jbuf *b, const struct event *ev)
+{
+	char dst[EV_PATH_MAX + 64], ip[64], ts[40];
+
+	/* Field for field json_event_new(), in its order. */
+	ev_destination(ev, dst, sizeof(dst));
+	ev_ip(ev, ip, sizeof(ip));
+	if (time_rfc3339(ev->ts, ts, sizeof(ts)) < 0)
+		ts[0] = '\0';
+	key(b, "pid", 1);
+	jbuf_int(b, ev->pid);
+	key(b, "tid", 0);
+	jbuf_int(b, ev->tid);
+	key(b, "ppid", 0);
+	jbuf_int(b, ev->ppid);
+	key(b, "uid", 0);
+	jbuf_int(b, ev->uid);
+	key(b, "gid", 0);
+	jbuf_int(b, ev->gid);
+	key(b, "command", 0);
+	jbuf_json_str(b, ev->comm, strnlen(ev->comm, sizeof(ev->comm)));
+	key(b, "destination", 0);
+	jbuf_json_str(b, dst, strnlen(dst, sizeof(dst)));
+	key(b, "destination_ip", 0);
+	jbuf_json_str(b, ip, strlen(ip));
+	key(b, "destination_port", 0);
+	jbuf_int(b, ev->port);
+	key(b, "address_family", 0);
+	jbuf_json_str(b, ev_family_name(ev), strlen(ev_family_name(ev)));
+	key(b, "protocol", 0);
+	jbuf_json_str(b, ev_protocol_name(ev), strlen(ev_protocol_name(ev)));
+	key(b, "socket_type", 0);
+	jbuf_json_str(b, ev_type_name(ev), strlen(ev_type_name(ev)));
+	key(b, "service", 0);
+	jbuf_json_str(b, ev_service(ev), strlen(ev_service(ev)));
+	key(b, "syscall", 0);
+	jbuf_json_str(b, ev_syscall_name(ev), strlen(ev_syscall_name(ev)));
+	key(b, "count", 0);
+	jbuf_int(b, ev->count);
+	key(b, "return_code", 0);
+	jbuf_int(b, ev->ret);
+	key(b, "cgroup_id", 0);
+	jbuf_int(b, (long long)ev->cgroup_id);
+	key(b, "timestamp", 0);
+	jbuf_json_str(b, ts, strlen(ts));
+}
+
+void
+jbuf_event(struct jbuf *b, const struct event *ev)
+{
+	jbuf_event_open(b, ev);
+	jbuf_raw(b, "}", 1);
 }

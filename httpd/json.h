@@ -46,6 +46,31 @@ json_t *json_error_new(const char *msg);
 char *json_body(const json_t *v, int pretty, size_t *len);
 
 /*
+ * A growing output buffer for the hand-written encoder below: the list
+ * response holds hundreds of events, and building them as jansson objects
+ * (a hash table and a dozen allocations each) cost more than everything
+ * else the request does.  Zero-initialise; free p when done.
+ */
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	int err;        /* -ENOMEM once an append failed; sticky */
+};
+
+/* Append n raw bytes / a C string / a sanitised, escaped JSON string /
+ * a signed integer. */
+void jbuf_raw(struct jbuf *b, const char *s, size_t n);
+void jbuf_str(struct jbuf *b, const char *s);
+void jbuf_json_str(struct jbuf *b, const char *s, size_t len);
+void jbuf_int(struct jbuf *b, long long v);
+
+/* Append ev exactly as json_dumps(json_event_new(ev), JSON_COMPACT) would
+ * write it (the unit tests compare the two). */
+void jbuf_event(struct jbuf *b, const struct event *ev);
+/* The same without the closing brace, for callers that add fields. */
+void jbuf_event_open(struct jbuf *b, const struct event *ev);
+
+/*
  * Set key to a fresh value in obj, stealing val.  Returns 0, or -ENOMEM
  * when val is NULL (a constructor ran out of memory) or the set failed, so
  * that builders can chain calls and check once.

@@ -343,6 +343,78 @@ test_error_and_body(void **state)
 	json_decref(o);
 }
 
+/* The hand-written encoder writes what jansson writes, byte for byte. */
+static void
+same_as_jansson(const struct event *ev)
+{
+	struct jbuf b = { 0 };
+	json_t *o = json_event_new(ev);
+	char *want;
+
+	assert_non_null(o);
+	want = json_dumps(o, JSON_COMPACT);
+	assert_non_null(want);
+	jbuf_event(&b, ev);
+	assert_int_equal(b.err, 0);
+	if (strcmp(b.p, want) != 0)
+		fail_msg("jbuf_event:\n%s\njansson:\n%s", b.p, want);
+	free(want);
+	free(b.p);
+	json_decref(o);
+}
+
+static void
+test_jbuf_event_matches_jansson(void **state)
+{
+	struct event ev;
+	uint32_t seed = 7;
+	int i, j;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	ev.pid = 4294967295u;
+	ev.ret = -111;
+	ev.ts = 1764000000123456789ULL;
+	ev.cgroup_id = 1ULL << 62;
+	ev.family = AF_INET;
+	ev.port = 443;
+	ev.sock_type = SOCK_STREAM;
+	ev.protocol = IPPROTO_TCP;
+	ev.ip[0] = 93, ev.ip[3] = 34;
+	strcpy(ev.comm, "curl");
+	same_as_jansson(&ev);
+	/* Quotes, backslashes, controls, DEL, invalid UTF-8 in a comm. */
+	memcpy(ev.comm, "a\"b\\c\x01\n\t\x7f\xff\xc3\xa9", 13);
+	same_as_jansson(&ev);
+	/* Unix paths, abstract ones and odd bytes; unknown families. */
+	ev.family = AF_UNIX;
+	ev.protocol = 0;
+	strcpy(ev.path, "/run/a \"quoted\" \\ path\x1f.sock");
+	same_as_jansson(&ev);
+	strcpy(ev.path, "@abstract\x08name");
+	same_as_jansson(&ev);
+	ev.family = 12345;
+	ev.sock_type = EV_UNKNOWN;
+	ev.protocol = EV_UNKNOWN;
+	same_as_jansson(&ev);
+	/* Random bytes everywhere. */
+	for (i = 0; i < 500; i++) {
+		unsigned char *p = (unsigned char *)&ev;
+
+		for (j = 0; j < (int)sizeof(ev); j++) {
+			seed = seed * 1103515245u + 12345u;
+			p[j] = (unsigned char)(seed >> 16);
+		}
+		ev.comm[EV_COMM_LEN - 1] = '\0';
+		ev.path[sizeof(ev.path) - 1] = '\0';
+		ev.family = i % 4 == 0 ? AF_UNIX : i % 4 == 1 ? AF_INET :
+		    i % 4 == 2 ? AF_INET6 : ev.family;
+		ev.ts %= 4000000000ULL * 1000000000ULL;
+		ev.cgroup_id >>= 1;
+		same_as_jansson(&ev);
+	}
+}
+
 int
 main(void)
 {
@@ -356,6 +428,7 @@ main(void)
 		cmocka_unit_test(test_event_inet6_udp),
 		cmocka_unit_test(test_event_raw_bytes),
 		cmocka_unit_test(test_error_and_body),
+		cmocka_unit_test(test_jbuf_event_matches_jansson),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
