@@ -343,6 +343,8 @@ section_cost(const char *backend_out)
 	    "(backend `%s`, %d rounds kept of %d, %d of them with another "
 	    "ebpf-server attached; %lld events lost)\n\n", backend, r, tries,
 	    ndirty, lost);
+	fprintf(out, "CPU time of the calling thread per call (`CLOCK_THREAD_CPUTIME_ID`),\n"
+	    "server stopped vs running, in one round; best and median of the rounds.\n\n");
 	fprintf(out, "| loop | stopped ns/call (median) | running ns/call (median) "
 	    "| ratio best | ratio median | target | events exported |\n");
 	fprintf(out, "|---|---:|---:|---:|---:|---|---|\n");
