@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <linux/btf.h>
 
@@ -17,6 +19,7 @@
 struct btf {
 	uint8_t *data;
 	size_t len;
+	size_t maplen;          /* data is mmap'd (maplen bytes), not malloc'd */
 	const char *strs;
 	uint32_t strs_len;
 	const struct btf_type **types; /* types[id], id 0 is void */
@@ -63,30 +66,21 @@ extra(const struct btf_type *t)
 	}
 }
 
-int
-ld_btf_parse(const void *data, size_t len, struct btf **out)
+/* Parse b->data (b->len bytes), which b owns.  Frees b on failure. */
+static int
+parse(struct btf *b, struct btf **out)
 {
 	const struct btf_header *h;
-	struct btf *b;
 	size_t off, end, cap = 0;
 	int err = -EINVAL;
 
-	*out = NULL;
-	if (len < sizeof(*h))
-		return -EINVAL;
-	if ((b = calloc(1, sizeof(*b))) == NULL)
-		return -ENOMEM;
-	if ((b->data = malloc(len)) == NULL) {
-		free(b);
-		return -ENOMEM;
-	}
-	memcpy(b->data, data, len);
-	b->len = len;
-	h = (const struct btf_header *)b->data;
-	if (h->magic != BTF_MAGIC || h->hdr_len < sizeof(*h) || h->hdr_len > len)
+	if (b->len < sizeof(*h))
 		goto fail;
-	if ((uint64_t)h->hdr_len + h->type_off + h->type_len > len ||
-	    (uint64_t)h->hdr_len + h->str_off + h->str_len > len || h->str_len == 0)
+	h = (const struct btf_header *)b->data;
+	if (h->magic != BTF_MAGIC || h->hdr_len < sizeof(*h) || h->hdr_len > b->len)
+		goto fail;
+	if ((uint64_t)h->hdr_len + h->type_off + h->type_len > b->len ||
+	    (uint64_t)h->hdr_len + h->str_off + h->str_len > b->len || h->str_len == 0)
 		goto fail;
 	b->strs = (const char *)b->data + h->hdr_len + h->str_off;
 	b->strs_len = h->str_len;
@@ -106,7 +100,8 @@ ld_btf_parse(const void *data, size_t len, struct btf **out)
 		if (b->ntypes >= cap) {
 			const struct btf_type **p;
 
-			cap = cap ? cap * 2 : 4096;
+			/* A type takes at least 12 bytes: guess once. */
+			cap = cap ? cap * 2 : h->type_len / 24 + 16;
 			if ((p = realloc(b->types, cap * sizeof(*p))) == NULL) {
 				err = -ENOMEM;
 				goto fail;
@@ -124,41 +119,99 @@ fail:
 }
 
 int
-ld_btf_load(const char *path, struct btf **out)
+ld_btf_parse(const void *data, size_t len, struct btf **out)
 {
-	size_t len = 0, cap = 0;
-	uint8_t *buf = NULL;
-	ssize_t r;
-	int fd, err;
+	struct btf *b;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
+	*out = NULL;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return -ENOMEM;
+	if ((b->data = malloc(len ? len : 1)) == NULL) {
+		free(b);
+		return -ENOMEM;
+	}
+	memcpy(b->data, data, len);
+	b->len = len;
+	return parse(b, out);
+}
+
+/*
+ * Read the file into memory b owns.  Start-up time matters (issue #3) and
+ * on a VM every page fault is dear: vmlinux BTF is ~5 MiB, so map it where
+ * sysfs allows (Linux 6.16+), else read it into one buffer of its stat()
+ * size, populated up front, instead of growing a heap buffer and copying.
+ */
+static int
+slurp(int fd, struct btf *b)
+{
+	struct stat st;
+	size_t cap, len = 0;
+	uint8_t *buf, *p;
+	ssize_t r;
+
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		cap = (size_t)st.st_size;
+		p = mmap(NULL, cap, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p != MAP_FAILED) {
+			b->data = p;
+			b->len = b->maplen = cap;
+			return 0;
+		}
+		/* One more byte, so that reading to EOF needs no second pass. */
+		cap++;
+		buf = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (buf == MAP_FAILED)
+			return -errno;
+		b->maplen = cap;
+	} else {
+		cap = 1 << 22;
+		if ((buf = malloc(cap)) == NULL)
+			return -ENOMEM;
+	}
+	b->data = buf;
 	for (;;) {
 		if (len == cap) {
-			uint8_t *p;
-
-			cap = cap ? cap * 2 : 1 << 22;
-			if ((p = realloc(buf, cap)) == NULL) {
-				err = -ENOMEM;
-				goto out;
-			}
-			buf = p;
+			if (b->maplen)
+				return -EFBIG; /* longer than its stat() size */
+			cap *= 2;
+			if ((p = realloc(buf, cap)) == NULL)
+				return -ENOMEM;
+			b->data = buf = p;
 		}
 		if ((r = read(fd, buf + len, cap - len)) < 0) {
 			if (errno == EINTR)
 				continue;
-			err = -errno;
-			goto out;
+			return -errno;
 		}
 		if (r == 0)
 			break;
 		len += (size_t)r;
 	}
-	err = ld_btf_parse(buf, len, out);
-out:
-	free(buf);
+	b->len = len;
+	return 0;
+}
+
+int
+ld_btf_load(const char *path, struct btf **out)
+{
+	struct btf *b;
+	int fd, err;
+
+	*out = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	err = slurp(fd, b);
 	close(fd);
-	return err;
+	if (err < 0) {
+		ld_btf_free(b);
+		return err;
+	}
+	return parse(b, out);
 }
 
 void
@@ -167,7 +220,10 @@ ld_btf_free(struct btf *b)
 	if (b == NULL)
 		return;
 	free(b->types);
-	free(b->data);
+	if (b->maplen)
+		munmap(b->data, b->maplen);
+	else
+		free(b->data);
 	free(b);
 }
 
