@@ -534,7 +534,7 @@ list_compact(struct mg_connection *conn, const struct api_state *st,
 		free(b.p);
 		return reply(conn, 500, NULL, 0, NULL);
 	}
-	rc = send_body(conn, 200, b.p, b.len, NULL);
+	rc = send_body(conn, 200, b.p, b.len, NULL, NULL);
 	free(b.p);
 	return rc < 0 ? rc : 200;
 }

@@ -253,11 +253,10 @@ test_sigterm_detaches_everything(void **state)
 	static const char *const exit_only[] = { "-backend", "tracepoint-exit", NULL };
 
 	(void)state;
-	/* Enter and exit for connect, sendto and sendmsg, and the perf events
-	 * holding them (their fdinfo has a prog_id too). */
-	start_stop(NULL, pair, 12);
-	/* Exit-only: one program per call, and its perf event. */
-	start_stop(NULL, exit_only, 6);
+	/* Enter and exit for connect, sendto and sendmsg. */
+	start_stop(NULL, pair, 6);
+	/* Exit-only: one program per call. */
+	start_stop(NULL, exit_only, 3);
 }
 
 static void
@@ -528,7 +527,7 @@ static void
 test_sigterm_under_load(void **state)
 {
 	(void)state;
-	start_stop(hammer, NULL, 6);
+	start_stop(hammer, NULL, 3);
 }
 
 /* A program the verifier rejects: its log and a numbered listing are
