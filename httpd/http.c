@@ -235,11 +235,22 @@ errno_text(int e)
 	return strerror(e);
 }
 
+/* A worker (or civetweb's master) thread ends: free what it kept. */
+static void
+exit_thread(const struct mg_context *ctx, int type, void *user)
+{
+	(void)ctx;
+	(void)type;
+	(void)user;
+	api_thread_exit();
+}
+
 static struct mg_context *
 start(struct http *h, const char *ports, const struct http_conf *conf,
     char *cwerr, size_t cwerrlen)
 {
 	static const struct mg_callbacks cb = {
+		.exit_thread = exit_thread,
 		.log_message = log_message,
 		.http_error = http_error,
 		.begin_request = begin_request,

@@ -58,6 +58,8 @@ int api_top(struct mg_connection *conn, void *cbdata);
 int api_metrics(struct mg_connection *conn, void *cbdata);
 /* civetweb's http_error callback: its own errors (malformed requests,
  * oversized headers) as JSON too.  Returns 0 when it sent the response. */
+/* Free what the calling worker thread keeps between requests. */
+void api_thread_exit(void);
 int api_http_error(struct mg_connection *conn, int status, const char *msg);
 /*
  * With a token, every request but GET /health must carry

@@ -16,6 +16,7 @@
 
 #include "httpd/json.h"
 #include "util/event.h"
+#include "util/fmt.h"
 #include "util/timefmt.h"
 
 /*
@@ -240,7 +241,7 @@ jbuf_int(struct jbuf *b, long long v)
 {
 	char num[24];
 
-	jbuf_raw(b, num, (size_t)snprintf(num, sizeof(num), "%lld", v));
+	jbuf_raw(b, num, fmt_i64(num, v));
 }
 
 /* As jansson's dump_string() without flags: quote, backslash and control
@@ -300,6 +301,15 @@ key(struct jbuf *b, const char *k, int first)
 	jbuf_raw(b, "\":", 2);
 }
 
+/* "s" for a string known to need no escaping. */
+static void
+name(struct jbuf *b, const char *s)
+{
+	jbuf_raw(b, "\"", 1);
+	jbuf_str(b, s);
+	jbuf_raw(b, "\"", 1);
+}
+
 void
 jbuf_event_open(struct jbuf *b, const struct event *ev)
 {
@@ -328,16 +338,17 @@ jbuf_event_open(struct jbuf *b, const struct event *ev)
 	jbuf_json_str(b, ip, strlen(ip));
 	key(b, "destination_port", 0);
 	jbuf_int(b, ev->port);
+	/* Our own names are plain ASCII: no sanitising or escaping. */
 	key(b, "address_family", 0);
-	jbuf_json_str(b, ev_family_name(ev), strlen(ev_family_name(ev)));
+	name(b, ev_family_name(ev));
 	key(b, "protocol", 0);
-	jbuf_json_str(b, ev_protocol_name(ev), strlen(ev_protocol_name(ev)));
+	name(b, ev_protocol_name(ev));
 	key(b, "socket_type", 0);
-	jbuf_json_str(b, ev_type_name(ev), strlen(ev_type_name(ev)));
+	name(b, ev_type_name(ev));
 	key(b, "service", 0);
-	jbuf_json_str(b, ev_service(ev), strlen(ev_service(ev)));
+	name(b, ev_service(ev));
 	key(b, "syscall", 0);
-	jbuf_json_str(b, ev_syscall_name(ev), strlen(ev_syscall_name(ev)));
+	name(b, ev_syscall_name(ev));
 	key(b, "count", 0);
 	jbuf_int(b, ev->count);
 	key(b, "return_code", 0);
@@ -345,7 +356,7 @@ jbuf_event_open(struct jbuf *b, const struct event *ev)
 	key(b, "cgroup_id", 0);
 	jbuf_int(b, (long long)ev->cgroup_id);
 	key(b, "timestamp", 0);
-	jbuf_json_str(b, ts, strlen(ts));
+	name(b, ts);
 }
 
 void

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "util/event.h"
+#include "util/fmt.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -231,32 +232,73 @@ ev_service(const struct event *ev)
 	return "";
 }
 
+/* The address as text into tmp (INET6_ADDRSTRLEN bytes); returns its
+ * length.  IPv4 by hand: musl's inet_ntop() goes through snprintf(), and
+ * this runs for every event of every list response. */
+static size_t
+ip_text(const struct event *ev, char *tmp)
+{
+	size_t len = 0;
+	int i;
+
+	if (ev->family == AF_INET) {
+		for (i = 0; i < 4; i++) {
+			if (i)
+				tmp[len++] = '.';
+			len += fmt_u64(tmp + len, ev->ip[i]);
+		}
+		tmp[len] = '\0';
+		return len;
+	}
+	tmp[0] = '\0';
+	if (ev->family == AF_INET6)
+		inet_ntop(AF_INET6, ev->ip, tmp, INET6_ADDRSTRLEN);
+	return strlen(tmp);
+}
+
+/* Copy len bytes of s into buf of n bytes, truncating and terminating like
+ * snprintf(buf, n, "%s", s); returns len. */
+static int
+put(char *buf, size_t n, const char *s, size_t len)
+{
+	if (n > 0) {
+		size_t c = len < n - 1 ? len : n - 1;
+
+		memcpy(buf, s, c);
+		buf[c] = '\0';
+	}
+	return (int)len;
+}
+
 int
 ev_ip(const struct event *ev, char *buf, size_t n)
 {
-	char tmp[INET6_ADDRSTRLEN] = "";
+	char tmp[INET6_ADDRSTRLEN];
 
-	if (ev->family == AF_INET)
-		inet_ntop(AF_INET, ev->ip, tmp, sizeof(tmp));
-	else if (ev->family == AF_INET6)
-		inet_ntop(AF_INET6, ev->ip, tmp, sizeof(tmp));
-	return snprintf(buf, n, "%s", tmp);
+	return put(buf, n, tmp, ip_text(ev, tmp));
 }
 
 int
 ev_destination(const struct event *ev, char *buf, size_t n)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char tmp[INET6_ADDRSTRLEN + 8];
+	size_t len;
 
 	switch (ev->family) {
 	case AF_INET:
-		ev_ip(ev, ip, sizeof(ip));
-		return snprintf(buf, n, "%s:%u", ip, (unsigned)ev->port);
+		len = ip_text(ev, tmp);
+		break;
 	case AF_INET6:
-		ev_ip(ev, ip, sizeof(ip));
-		return snprintf(buf, n, "[%s]:%u", ip, (unsigned)ev->port);
+		tmp[0] = '[';
+		len = 1 + ip_text(ev, tmp + 1);
+		tmp[len++] = ']';
+		break;
 	case AF_UNIX:
-		return snprintf(buf, n, "%.*s", EV_PATH_MAX + 1, ev->path);
+		return put(buf, n, ev->path, strnlen(ev->path, EV_PATH_MAX + 1));
+	default:
+		return put(buf, n, "", 0);
 	}
-	return snprintf(buf, n, "%s", "");
+	tmp[len++] = ':';
+	len += fmt_u64(tmp + len, ev->port);
+	return put(buf, n, tmp, len);
 }
