@@ -104,6 +104,18 @@ reply(struct mg_connection *conn, int status, json_t *v, int pretty,
 	return rc < 0 ? rc : status;
 }
 
+/* 200 with o, built by a run of json_set() calls that or'ed their results
+ * into rc: a failed one means out of memory, and a 500 instead. */
+static int
+reply_built(struct mg_connection *conn, json_t *o, int rc, int pretty)
+{
+	if (rc < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return reply(conn, 200, o, pretty, NULL);
+}
+
 static int reply_error(struct mg_connection *conn, int status, int pretty,
     const char *allow, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -340,11 +352,7 @@ api_root(struct mg_connection *conn, void *cbdata)
 	    "every connect() and every datagram sent to an explicit address "
 	    "with eBPF and serves the events as JSON"));
 	rc |= json_set(o, "endpoints", ep);
-	if (rc < 0) {
-		json_decref(o);
-		o = NULL;
-	}
-	return reply(conn, 200, o, pretty, NULL);
+	return reply_built(conn, o, rc, pretty);
 }
 
 int
@@ -378,11 +386,7 @@ api_health(struct mg_connection *conn, void *cbdata)
 	rc |= json_set(o, "backend",
 	    json_str_new(st->backend ? st->backend : "",
 	    st->backend ? strlen(st->backend) : 0));
-	if (rc < 0) {
-		json_decref(o);
-		o = NULL;
-	}
-	return reply(conn, 200, o, pretty, NULL);
+	return reply_built(conn, o, rc, pretty);
 }
 
 /*
@@ -438,11 +442,7 @@ api_summary(struct mg_connection *conn, void *cbdata)
 	rc |= json_set(o, "duration", json_integer(q.duration));
 	rc |= json_set(o, "exact", json_boolean(exact));
 	rc |= json_set(o, "message", json_str_new(msg, strlen(msg)));
-	if (rc < 0) {
-		json_decref(o);
-		o = NULL;
-	}
-	return reply(conn, 200, o, pretty, NULL);
+	return reply_built(conn, o, rc, pretty);
 }
 
 /* {"<pid>": [event, ...], ...} from what the store copied out.  Adds the
@@ -638,11 +638,7 @@ api_list(struct mg_connection *conn, void *cbdata)
 	rc |= json_set(o, "truncated", json_boolean(l.truncated));
 	rc |= json_set(o, "message", json_str_new(msg, strlen(msg)));
 	store_list_free(&l);
-	if (rc < 0) {
-		json_decref(o);
-		o = NULL;
-	}
-	return reply(conn, 200, o, pretty, NULL);
+	return reply_built(conn, o, rc, pretty);
 }
 
 /* GET /api/top: the heaviest keys in the window, heaviest first. */
@@ -712,11 +708,7 @@ api_top(struct mg_connection *conn, void *cbdata)
 	rc |= json_set(o, "keys", json_integer((json_int_t)t.keys));
 	rc |= json_set(o, "top", arr);
 	store_top_free(&t);
-	if (rc < 0) {
-		json_decref(o);
-		o = NULL;
-	}
-	return reply(conn, 200, o, pretty, NULL);
+	return reply_built(conn, o, rc, pretty);
 }
 
 /* GET /metrics: the Prometheus text format, version 0.0.4. */
