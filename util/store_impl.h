@@ -1,0 +1,120 @@
+/*
+ * The internals of the event store, shared by its two halves: store.c
+ * (the write side: the ring, path interning, datagram folding, the per-pid
+ * index and the counters) and query.c (the read side: store_list(),
+ * store_count_filter(), store_top() and the filter matching).  Included by
+ * util/ and the unit tests only; everyone else sees store.h.
+ */
+#ifndef STORE_IMPL_H
+#define STORE_IMPL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "util/event.h"
+
+struct counters;
+
+#define NS_PER_S 1000000000ULL
+
+/* An interned unix path, shared by every record that points at it. */
+struct pstr {
+	struct pstr *next;   /* hash chain */
+	uint32_t ref;        /* records pointing here */
+	uint32_t hash;
+	size_t len;
+	char s[];            /* NUL-terminated */
+};
+
+/*
+ * A stored event.  Everything of struct event but the path, which for
+ * AF_UNIX is a reference into the path table (NULL for an unnamed socket)
+ * in place of the IP address.  Field order keeps it at 88 bytes; the
+ * socket type is a byte (SOCK_* are below 11), TYPE_UNKNOWN standing for
+ * EV_UNKNOWN.
+ */
+struct rec {
+	uint64_t ts;
+	uint64_t cgroup_id;
+	uint32_t pid, tid, ppid, uid, gid;
+	int32_t ret;
+	uint32_t count;
+	uint16_t family, port, protocol;
+	uint8_t sock_type;
+	uint8_t syscall;
+	uint32_t prev;          /* older record of this pid, in the ring */
+	char comm[EV_COMM_LEN]; /* zero padded after the name */
+	union {
+		uint8_t ip[16];
+		struct pstr *path;  /* in the ring */
+		size_t off;         /* in a store_list() copy: arena offset */
+	} a;
+};
+
+#define TYPE_UNKNOWN 0xff
+
+/* The per-pid index: open addressing, linear probing, n == 0 free. */
+struct pidx {
+	uint32_t pid;
+	uint32_t newest;     /* ring slot of the pid's newest record */
+	uint32_t n;          /* its records in the ring */
+};
+
+struct store {
+	pthread_mutex_t mu;
+	struct rec *ring;
+	size_t cap;             /* max events */
+	size_t head;            /* next slot written */
+	size_t n;               /* records in the ring */
+	uint64_t added, evicted, lost;
+	struct pstr **ptab;     /* path hash table, pbuckets chains */
+	size_t pbuckets, npaths, pbytes;
+	struct counters *cnt;
+	struct pidx *pidx;      /* pidcap slots, a power of two */
+	size_t pidcap, npids;
+	uint64_t (*now)(void);  /* wall clock in ns; the tests replace it */
+	/*
+	 * Datagram folding: agg[h] is 1 + the append number of the last
+	 * datagram record whose key hashed to h, 0 if none.  Append number a
+	 * lives in ring[a % cap] until cap more records are appended.
+	 */
+	uint64_t appended;      /* records ever appended */
+	uint64_t *agg;
+};
+
+/* Both halves walk the index and compare names: inline here, so that each
+ * keeps its own static copy and the unit tests can include either .c file. */
+static inline size_t
+pidx_slot(uint32_t pid, size_t cap)
+{
+	uint32_t h = pid * 0x9e3779b1u;
+
+	return (h ^ (h >> 16)) & (cap - 1);
+}
+
+/* The entry of pid, or NULL. */
+static inline struct pidx *
+pidx_find(const struct store *s, uint32_t pid)
+{
+	size_t i;
+
+	for (i = pidx_slot(pid, s->pidcap); s->pidx[i].n; i = (i + 1) & (s->pidcap - 1))
+		if (s->pidx[i].pid == pid)
+			return &s->pidx[i];
+	return NULL;
+}
+
+/* The name up to its NUL, zero padded: comparable with memcmp(). */
+static inline void
+comm_key(char *key, const char *comm)
+{
+	size_t i;
+
+	memset(key, 0, EV_COMM_LEN);
+	for (i = 0; i < EV_COMM_LEN - 1 && comm[i]; i++)
+		key[i] = comm[i];
+}
+
+#endif
