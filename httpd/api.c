@@ -116,24 +116,7 @@ reply_built(struct mg_connection *conn, json_t *o, int rc, int pretty)
 	return reply(conn, 200, o, pretty, NULL);
 }
 
-static int reply_error(struct mg_connection *conn, int status, int pretty,
-    const char *allow, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-/* {"error": "..."} with a printf-style message. */
-static int
-reply_error(struct mg_connection *conn, int status, int pretty,
-    const char *allow, const char *fmt, ...)
-{
-	char msg[REQ_ERR_MAX + 128];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return reply(conn, status, json_error_new(msg), pretty, allow);
-}
-
+/* {"error": "..."} with a printf-style message (api.h). */
 int
 api_reply_error(struct mg_connection *conn, int status, int pretty,
     const char *allow, const char *fmt, ...)
@@ -231,10 +214,10 @@ check_route(struct mg_connection *conn, const struct mg_request_info *ri,
 	int pretty = req_want_pretty(ri->query_string);
 
 	if (strcmp(path_of(ri), path) != 0)
-		return reply_error(conn, 404, pretty, NULL, "not found: %s",
+		return api_reply_error(conn, 404, pretty, NULL, "not found: %s",
 		    path_of(ri));
 	if (!method_allowed(ri->request_method, allow))
-		return reply_error(conn, 405, pretty, allow, "method %s not "
+		return api_reply_error(conn, 405, pretty, allow, "method %s not "
 		    "allowed on %s (allowed: %s)", ri->request_method, path, allow);
 	return 0;
 }
@@ -270,7 +253,7 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 	*out = NULL;
 	if (want > (long long)max) {
 		close_after_reply(conn);
-		return reply_error(conn, 413, pretty, NULL, "request body is %lld "
+		return api_reply_error(conn, 413, pretty, NULL, "request body is %lld "
 		    "bytes, the limit is %zu", want, max);
 	}
 	cap = want >= 0 ? (size_t)want : max + 1;
@@ -281,7 +264,7 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 		if (len < cap && time_mono_ns() > deadline) {
 			free(buf);
 			close_after_reply(conn);
-			return reply_error(conn, 408, pretty, NULL, "request body "
+			return api_reply_error(conn, 408, pretty, NULL, "request body "
 			    "not received within the time-out (%zu bytes so far)",
 			    len);
 		}
@@ -289,13 +272,13 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 	if (len > max) {
 		free(buf);
 		close_after_reply(conn);
-		return reply_error(conn, 413, pretty, NULL, "request body is larger "
+		return api_reply_error(conn, 413, pretty, NULL, "request body is larger "
 		    "than %zu bytes", max);
 	}
 	if (n < 0 || (want >= 0 && len < (size_t)want)) {
 		free(buf);
 		close_after_reply(conn);
-		return reply_error(conn, 400, pretty, NULL, "request body ended "
+		return api_reply_error(conn, 400, pretty, NULL, "request body ended "
 		    "after %zu bytes, before its Content-Length", len);
 	}
 	buf[len] = '\0';
@@ -317,7 +300,7 @@ api_root(struct mg_connection *conn, void *cbdata)
 	if ((rc = check_route(conn, ri, "/", "GET")) != 0)
 		return rc;
 	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
-		return reply_error(conn, 400, pretty, NULL, "%s", err);
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
 	if (!(o = json_object()) || !(ep = json_object())) {
 		json_decref(o);
 		return reply(conn, 500, NULL, pretty, NULL);
@@ -369,7 +352,7 @@ api_health(struct mg_connection *conn, void *cbdata)
 	if ((rc = check_route(conn, ri, "/health", "GET")) != 0)
 		return rc;
 	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
-		return reply_error(conn, 400, pretty, NULL, "%s", err);
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
 	store_stats(st->store, &ss);
 	now = time_mono_ns();
 	if (!(o = json_object()))
@@ -411,13 +394,13 @@ api_summary(struct mg_connection *conn, void *cbdata)
 	if ((rc = check_route(conn, ri, "/api/connection-summary", "POST")) != 0)
 		return rc;
 	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
-		return reply_error(conn, 400, pretty, NULL, "%s", err);
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
 	if ((rc = read_body(conn, ri, st, pretty, &body, &len)) != 0)
 		return rc;
 	rc = req_parse_summary(body, len, &q, err, sizeof(err));
 	free(body);
 	if (rc < 0)
-		return reply_error(conn, 400, pretty, NULL, "%s", err);
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
 
 	now = time_now_ns();
 	api_store_filter(&q.filter, now, &f);
@@ -598,20 +581,20 @@ api_list(struct mg_connection *conn, void *cbdata)
 		/* The filters are in the query string. */
 		if (req_parse_list_query(ri->query_string, &q, &pretty, err,
 		    sizeof(err)) < 0)
-			return reply_error(conn, 400, req_want_pretty(ri->query_string),
+			return api_reply_error(conn, 400, req_want_pretty(ri->query_string),
 			    NULL, "%s", err);
 	} else {
 		/* POST: the filters are in the body; the query may only ask for
 		 * pretty output, so that a filter is never silently ignored. */
 		if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
-			return reply_error(conn, 400, pretty, NULL, "%s (POST takes "
+			return api_reply_error(conn, 400, pretty, NULL, "%s (POST takes "
 			    "its filters in the JSON body)", err);
 		if ((rc = read_body(conn, ri, st, pretty, &body, &len)) != 0)
 			return rc;
 		rc = req_parse_list_body(body, len, &q, err, sizeof(err));
 		free(body);
 		if (rc < 0)
-			return reply_error(conn, 400, pretty, NULL, "%s", err);
+			return api_reply_error(conn, 400, pretty, NULL, "%s", err);
 	}
 
 	memset(&sq, 0, sizeof(sq));
@@ -662,7 +645,7 @@ api_top(struct mg_connection *conn, void *cbdata)
 		return rc;
 	if (req_parse_top_query(ri->query_string, &q, &pretty, err,
 	    sizeof(err)) < 0)
-		return reply_error(conn, 400, req_want_pretty(ri->query_string),
+		return api_reply_error(conn, 400, req_want_pretty(ri->query_string),
 		    NULL, "%s", err);
 	now = time_now_ns();
 	api_store_filter(&q.filter, now, &f);
@@ -727,7 +710,7 @@ api_metrics(struct mg_connection *conn, void *cbdata)
 	if ((rc = check_route(conn, ri, "/metrics", "GET")) != 0)
 		return rc;
 	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
-		return reply_error(conn, 400, pretty, NULL, "%s", err);
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
 	store_stats(st->store, &ss);
 	if (st->hub)
 		hub_stats(st->hub, &x.stream_clients, &x.stream_dropped);
