@@ -176,23 +176,6 @@ proc_cpu_ns(pid_t pid)
 	return (ut + st) * (1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK));
 }
 
-static long
-rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 /*
  * What the kernel says our connect programs cost (kernel.bpf_stats_enabled):
  * run count and nanoseconds summed over the programs of pid whose name
@@ -713,16 +696,16 @@ section_footprint(void)
 	for (i = 0; i < reps; i++) {
 		st[i] = startup_ms(&srv, NULL);
 		usleep(200000);
-		idle[i] = (double)rss_kib(srv.pid);
+		idle[i] = (double)it_rss_kib(srv.pid);
 		it_stop(&srv, NULL);
 	}
 	startup_ms(&srv, big);
 	usleep(200000);
-	rss0 = rss_kib(srv.pid);
+	rss0 = it_rss_kib(srv.pid);
 	child_loop(LOOP_UDP, n / 4, 0, "bench-rss", NULL, 4);
 	wait_counted(srv.port, "command", "\"bench-rss\"", n, 10);
 	get_health(srv.port, &h);
-	rss1 = rss_kib(srv.pid);
+	rss1 = it_rss_kib(srv.pid);
 	it_stop(&srv, NULL);
 	if (stat(it_binary(), &sb) < 0)
 		sb.st_size = 0;

@@ -94,6 +94,24 @@ it_binary(void)
 	return b ? b : "bin/ebpf-server";
 }
 
+/* VmRSS of pid in KiB, or -1. */
+static inline long
+it_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
 /* A free TCP port on 127.0.0.1 (bound then released). */
 static inline int
 it_free_port(void)

@@ -111,24 +111,6 @@ summary_count(const struct server *s)
 	return v;
 }
 
-/* VmRSS of pid in KiB. */
-static long
-rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 /*
  * The kernel keeps the count of samples it could not write in the ring and
  * reports it (PERF_RECORD_LOST) only with the next sample on that CPU.  So
@@ -288,7 +270,7 @@ test_wrk_during_storm(void **state)
 	snprintf(threads, sizeof(threads), "%d", THREADS);
 	snprintf(secs, sizeof(secs), "%ss", seconds ? seconds : "30");
 	assert_int_equal(it_start(&s, args), 0);
-	base = rss_kib(s.pid);
+	base = it_rss_kib(s.pid);
 	/* The store's records (88 bytes each, with room for interned unix
 	 * paths and per-second counters), 16 workers' stacks and buffers, and
 	 * a generous margin for responses in flight.  An unbounded store
@@ -317,7 +299,7 @@ test_wrk_during_storm(void **state)
 	t0 = it_now();
 	/* Sample the memory while wrk runs. */
 	for (;;) {
-		if ((rss = rss_kib(s.pid)) > peak)
+		if ((rss = it_rss_kib(s.pid)) > peak)
 			peak = rss;
 		while (len + 1 < sizeof(out) &&
 		    (r = read(fd, out + len, sizeof(out) - 1 - len)) > 0)
