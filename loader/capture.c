@@ -1,0 +1,472 @@
+/*
+ * The capture interface (see capture.h): the perf event array and the
+ * per-CPU rings every backend writes to, the choice of backend, and what
+ * the backends share (BTF offsets, program loading with the verifier's
+ * log, parallel close).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+
+#include "loader/backend.h"
+#include "loader/bpf.h"
+#include "loader/btf.h"
+#include "loader/capture.h"
+#include "loader/ring.h"
+#include "loader/sys.h"
+#include "prog/asm.h"
+#include "prog/connect.h"
+#include "util/event.h"
+
+#define MAX_CPUS 1024
+
+struct capture {
+	const struct ld_backend *be;
+	void *state;
+	struct prog_kern k;
+	int events_fd;
+	struct ld_ring *rings;
+	int nrings;
+	int epfd;
+	struct cap_stats st;
+	/* The caller's callbacks, while a drain runs. */
+	ld_sample_fn sample;
+	ld_lost_fn lost;
+	void *ctx;
+};
+
+/* Cheapest first.  "auto" tries them in this order. */
+static const struct ld_backend *const backends[] = {
+	&ld_backend_tracepoint_exit,
+	&ld_backend_tracepoint,
+};
+#define NBACKEND (sizeof(backends) / sizeof(backends[0]))
+
+void
+ld_errf(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+ld_hint(int e)
+{
+	if (e == -EPERM || e == -EACCES)
+		return " (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)";
+	return "";
+}
+
+int
+ld_load(const struct ld_env *env, unsigned type, unsigned attach,
+    const char *name, struct bpf_insn *insn, size_t n, char *err,
+    size_t errlen)
+{
+	char *log = NULL;
+	int fd;
+
+	fd = ld_prog_load_attach(type, attach, name, insn, n,
+	    env->diag ? &log : NULL);
+	if (fd < 0) {
+		/* The whole story: the verifier's log and what it was given. */
+		if (env->diag) {
+			fprintf(env->diag, "ebpf-server: program %s rejected: %s\n"
+			    "--- verifier log ---\n%s\n--- program (%zu "
+			    "instructions) ---\n", name, strerror(-fd),
+			    log ? log : "(none)", n);
+			asm_dump(insn, n, env->diag);
+		}
+		ld_errf(err, errlen, "load BPF program %s: %s%s", name,
+		    strerror(-fd), ld_hint(fd));
+	}
+	free(log);
+	return fd;
+}
+
+void
+ld_close_fds(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			sys_close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+static struct {
+	const char *s, *m;
+	size_t off;
+} const kmembers[] = {
+#define K(s, m, f) { s, m, offsetof(struct prog_kern, f) }
+	K("task_struct", "files", task_files),
+	K("task_struct", "real_parent", task_real_parent),
+	K("task_struct", "tgid", task_tgid),
+	K("files_struct", "fdt", files_fdt),
+	K("fdtable", "max_fds", fdt_max_fds),
+	K("fdtable", "fd", fdt_fd),
+	K("file", "private_data", file_private_data),
+	K("socket", "type", socket_type),
+	K("socket", "file", socket_file),
+	K("socket", "sk", socket_sk),
+	K("sock", "sk_protocol", sock_protocol),
+#undef K
+};
+
+/*
+ * Where the saved user registers hold system call arguments 0-5, for the
+ * exit-only programs.  x86-64 passes them in di, si, dx, r10, r8, r9;
+ * arm64 in x0-x5, x0 being overwritten by the return value and kept in
+ * orig_x0.  Elsewhere regs_valid stays 0 and the enter/exit pair is used.
+ */
+static void
+resolve_regs(const struct btf *b, struct prog_kern *k)
+{
+	static const char *const x86[6] = { "di", "si", "dx", "r10", "r8", "r9" };
+	int off, size, i;
+
+	for (i = 0; i < 6; i++) {
+		if (ld_btf_member(b, "pt_regs", x86[i], &off, &size) < 0 || size != 8)
+			break;
+		k->regs_arg[i] = off;
+	}
+	if (i == 6) {
+		k->regs_valid = 1;
+		return;
+	}
+	if (ld_btf_member(b, "user_pt_regs", "regs", &off, &size) == 0 &&
+	    ld_btf_member(b, "pt_regs", "orig_x0", &k->regs_arg[0], &size) == 0 &&
+	    size == 8) {
+		/* struct pt_regs starts with the user_pt_regs regs[31]. */
+		for (i = 1; i < 6; i++)
+			k->regs_arg[i] = off + 8 * i;
+		k->regs_valid = 1;
+	}
+}
+
+/* Resolve the kernel struct offsets the enter program walks.  Without
+ * them the probe still works, but socket type and protocol are unknown. */
+static void
+resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
+{
+	const char *path = conf->btf_path ? conf->btf_path : "/sys/kernel/btf/vmlinux";
+	struct btf *b;
+	size_t i;
+	int err;
+
+	memset(k, 0, sizeof(*k));
+	if ((err = ld_btf_load(path, &b)) < 0) {
+		if (conf->diag)
+			fprintf(conf->diag, "ebpf-server: %s: %s: socket type and "
+			    "protocol will be unknown\n", path, strerror(-err));
+		return;
+	}
+	for (i = 0; i < sizeof(kmembers) / sizeof(kmembers[0]); i++) {
+		int off, size;
+
+		err = ld_btf_member(b, kmembers[i].s, kmembers[i].m, &off, &size);
+		if (err < 0) {
+			if (conf->diag)
+				fprintf(conf->diag, "ebpf-server: BTF: %s.%s: %s: socket "
+				    "type and protocol will be unknown\n",
+				    kmembers[i].s, kmembers[i].m, strerror(-err));
+			ld_btf_free(b);
+			return;
+		}
+		*(int *)((char *)k + kmembers[i].off) = off;
+	}
+	k->valid = 1;
+	resolve_regs(b, k);
+	ld_btf_free(b);
+}
+
+
+static int
+open_rings(struct capture *c, const struct cap_conf *conf, char *err,
+    size_t errlen)
+{
+	int cpus[MAX_CPUS], n, i, e;
+
+	if ((n = ld_possible_cpus(cpus, MAX_CPUS)) < 0) {
+		ld_errf(err, errlen, "possible CPUs: %s", strerror(-n));
+		return n;
+	}
+	/* The perf event array is indexed by CPU number. */
+	e = ld_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "events", 4, 4,
+	    (unsigned)cpus[n - 1] + 1);
+	if (e < 0) {
+		ld_errf(err, errlen, "create perf event array: %s%s",
+		    strerror(-e), ld_hint(e));
+		return e;
+	}
+	c->events_fd = e;
+	if ((c->rings = calloc((size_t)n, sizeof(*c->rings))) == NULL)
+		return -ENOMEM;
+	if ((c->epfd = sys_epoll_create()) < 0) {
+		ld_errf(err, errlen, "epoll: %s", strerror(-c->epfd));
+		return c->epfd;
+	}
+	for (i = 0; i < n; i++) {
+		struct ld_ring *r = &c->rings[c->nrings];
+		uint32_t key = (uint32_t)cpus[i];
+
+		e = ld_ring_open(r, cpus[i], conf->ring_pages, conf->watermark);
+		if (e == -ENODEV)
+			continue; /* possible but offline */
+		if (e < 0) {
+			ld_errf(err, errlen, "perf ring on CPU %d: %s%s", cpus[i],
+			    strerror(-e), ld_hint(e));
+			return e;
+		}
+		c->nrings++;
+		if ((e = ld_map_update(c->events_fd, &key, &r->fd, BPF_ANY)) < 0 ||
+		    (e = sys_epoll_add(c->epfd, r->fd, (unsigned)i)) < 0) {
+			ld_errf(err, errlen, "perf ring on CPU %d: %s", cpus[i],
+			    strerror(-e));
+			return e;
+		}
+	}
+	if (c->nrings == 0) {
+		ld_errf(err, errlen, "no online CPU to open a perf ring on");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static const struct ld_backend *
+find_backend(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NBACKEND; i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
+
+int
+cap_open(const struct cap_conf *conf, struct capture **out, char *err,
+    size_t errlen)
+{
+	struct ld_env env;
+	struct capture *c;
+	const struct ld_backend *be = NULL;
+	char why[512];
+	size_t i, len = 0;
+	int e;
+
+	*out = NULL;
+	if (conf->backend && strcmp(conf->backend, "auto") != 0 &&
+	    (be = find_backend(conf->backend)) == NULL) {
+		ld_errf(err, errlen, "-backend %s: no such backend", conf->backend);
+		return -EINVAL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -ENOMEM;
+	c->events_fd = c->epfd = -1;
+	resolve_kern(conf, &c->k);
+	if ((e = open_rings(c, conf, err, errlen)) < 0)
+		goto fail;
+	memset(&env, 0, sizeof(env));
+	env.diag = conf->diag;
+	env.fault_verifier = conf->fault_verifier;
+	env.cgroup = conf->cgroup;
+	env.events_fd = c->events_fd;
+	env.k = &c->k;
+	if (be) {
+		/* Forced: this one or nothing, with its reason. */
+		if ((e = be->open(&env, &c->state, why, sizeof(why))) < 0) {
+			ld_errf(err, errlen, "backend %s unavailable: %s", be->name,
+			    why);
+			goto fail;
+		}
+		c->be = be;
+	} else {
+		/* Quietly: a verifier log is news only for the last resort. */
+		why[0] = '\0';
+		for (i = 0; i < NBACKEND; i++) {
+			char one[256];
+
+			env.diag = i + 1 == NBACKEND ? conf->diag : NULL;
+			e = backends[i]->open(&env, &c->state, one, sizeof(one));
+			if (e == 0) {
+				c->be = backends[i];
+				break;
+			}
+			len += (size_t)snprintf(why + len, len < sizeof(why) ?
+			    sizeof(why) - len : 0, "%s%s: %s", len ? "; " : "",
+			    backends[i]->name, one);
+			if (len >= sizeof(why))
+				len = sizeof(why) - 1;
+			if (conf->diag && i + 1 < NBACKEND)
+				fprintf(conf->diag, "ebpf-server: backend %s "
+				    "unavailable: %s; trying %s\n",
+				    backends[i]->name, one, backends[i + 1]->name);
+		}
+		if (c->be == NULL) {
+			ld_errf(err, errlen, "no capture backend works on this "
+			    "kernel: %s", why);
+			goto fail;
+		}
+	}
+	*out = c;
+	return 0;
+fail:
+	cap_close(c);
+	return e;
+}
+
+int
+cap_fd(const struct capture *c)
+{
+	return c->epfd;
+}
+
+static void
+count_lost(void *ctx, uint64_t n)
+{
+	struct capture *c = ctx;
+
+	c->st.lost += n;
+	c->lost(c->ctx, n);
+}
+
+/*
+ * One perf sample holds one record, or several struct kevent back to back
+ * when a program handed over its per-CPU batch at once.  The kernel pads
+ * raw samples to 8 bytes (less than 8 extra), and no other record is as
+ * large as a kevent, so the size tells which.
+ */
+static void
+split(void *ctx, const void *data, uint32_t len)
+{
+	struct capture *c = ctx;
+	const uint8_t *p = data;
+	uint32_t i, n = len / sizeof(struct kevent);
+
+	if (n == 0 || len % sizeof(struct kevent) >= 8) {
+		c->st.records++;
+		c->sample(c->ctx, data, len);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		c->sample(c->ctx, p + i * sizeof(struct kevent),
+		    sizeof(struct kevent));
+	c->st.records += n;
+}
+
+long
+cap_drain(struct capture *c, ld_sample_fn sample, ld_lost_fn lost, void *ctx)
+{
+	long total = 0;
+	uint64_t before = c->st.records;
+	int i;
+
+	c->sample = sample;
+	c->lost = lost;
+	c->ctx = ctx;
+	for (i = 0; i < c->nrings; i++) {
+		long r = ld_ring_drain(&c->rings[i], split, count_lost, c);
+
+		if (r < 0)
+			total = r;
+	}
+	return total < 0 ? total : (long)(c->st.records - before);
+}
+
+long
+cap_poll(struct capture *c, int timeout_ms, ld_sample_fn sample,
+    ld_lost_fn lost, void *ctx)
+{
+	int n;
+
+	if ((n = sys_epoll_wait(c->epfd, timeout_ms)) < 0)
+		return n;
+	return cap_drain(c, sample, lost, ctx);
+}
+
+void
+cap_stats(const struct capture *c, struct cap_stats *out)
+{
+	*out = c->st;
+}
+
+const char *
+cap_backend(const struct capture *c)
+{
+	return c->be->name;
+}
+
+unsigned
+cap_exact(const struct capture *c)
+{
+	unsigned bits = c->be->exact;
+	const char *why;
+
+	if (c->be->missing)
+		bits &= ~c->be->missing(c->state, &why);
+	return bits;
+}
+
+const char *
+cap_blind_spot(const struct capture *c)
+{
+	const char *why = NULL;
+
+	if (c->be->missing && c->be->missing(c->state, &why))
+		return why;
+	return NULL;
+}
+
+const char *const *
+cap_backend_names(void)
+{
+	static const char *names[NBACKEND + 2];
+	size_t i;
+
+	names[0] = "auto";
+	for (i = 0; i < NBACKEND; i++)
+		names[i + 1] = backends[i]->name;
+	return names;
+}
+
+const char *
+cap_exact_name(unsigned bit)
+{
+	static const char *const names[] = {
+		"return_code", "socket_type", "ppid", "result", "unix",
+		"syscall",
+	};
+
+	return bit < sizeof(names) / sizeof(names[0]) ? names[bit] : NULL;
+}
+
+void
+cap_close(struct capture *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	/* Detach first so no program runs while the rest goes away. */
+	if (c->be)
+		c->be->close(c->state);
+	for (i = 0; i < c->nrings; i++)
+		ld_ring_close(&c->rings[i]);
+	free(c->rings);
+	if (c->epfd >= 0)
+		sys_close(c->epfd);
+	if (c->events_fd >= 0)
+		sys_close(c->events_fd);
+	free(c);
+}
