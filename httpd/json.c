@@ -161,7 +161,10 @@ json_event_new(const struct event *ev)
 	rc |= json_set(o, "service", str(ev_service(ev)));
 	rc |= json_set(o, "syscall", str(ev_syscall_name(ev)));
 	rc |= json_set(o, "count", json_integer(ev->count));
-	rc |= json_set(o, "return_code", json_integer(ev->ret));
+	/* null, never 0, when the backend does not see return codes. */
+	rc |= json_set(o, "return_code",
+	    ev->ret_unknown ? json_null() : json_integer(ev->ret));
+	rc |= json_set(o, "result", str(ev_result_name(ev)));
 	/* json_int_t is signed 64-bit; cgroup ids are kernfs node ids, far
 	 * below 2^63. */
 	rc |= json_set(o, "cgroup_id", json_integer((json_int_t)ev->cgroup_id));
@@ -362,7 +365,12 @@ jbuf_event_open(struct jbuf *b, const struct event *ev)
 	key(b, "count", 0);
 	jbuf_int(b, ev->count);
 	key(b, "return_code", 0);
-	jbuf_int(b, ev->ret);
+	if (ev->ret_unknown)
+		jbuf_raw(b, "null", 4);
+	else
+		jbuf_int(b, ev->ret);
+	key(b, "result", 0);
+	name(b, ev_result_name(ev));
 	key(b, "cgroup_id", 0);
 	jbuf_int(b, (long long)ev->cgroup_id);
 	key(b, "timestamp", 0);

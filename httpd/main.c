@@ -426,10 +426,6 @@ setup(struct server *sv)
 	    (sv->hub = hub_new(sv->o.max_streams, STREAM_KEEPALIVE_MS)) == NULL ||
 	    (sv->pump = pump_new(sv->store, publish, sv)) == NULL)
 		fatal("metrics and streams");
-	/* Found now, while /proc/self/mountinfo is certainly readable; the
-	 * tree itself is walked when a response needs a path. */
-	if ((sv->st.cg = cg_new(NULL)) == NULL)
-		log_warnx("no cgroup2 mount found: cgroup paths will be empty");
 	sv->st.store = sv->store;
 	sv->st.metrics = sv->metrics;
 	sv->st.hub = sv->hub;
@@ -437,6 +433,11 @@ setup(struct server *sv)
 	sv->st.max_body = sv->o.max_body;
 	sv->st.timeout_ms = sv->o.timeout_ms;
 	setup_capture(sv);
+	/* Found now, while /proc/self/mountinfo is certainly readable and
+	 * after the capture mounted cgroup2 if it had to; the tree itself is
+	 * walked when a response needs a path. */
+	if ((sv->st.cg = cg_new(NULL)) == NULL)
+		log_warnx("no cgroup2 mount found: cgroup paths will be empty");
 
 	/* civetweb's threads inherit this mask: signals go to the main
 	 * thread only, which then stops everything in order. */

@@ -59,6 +59,12 @@ int ld_load(const struct ld_env *env, unsigned type, unsigned attach,
     const char *name, struct bpf_insn *insn, size_t n, char *err,
     size_t errlen);
 
+/* Attach prog_fd to tracepoint cat:name with a perf event (one for all
+ * CPUs).  Returns the perf event's fd (closing it detaches) or -errno
+ * with err. */
+int ld_tp_attach(const char *tracefs, const char *cat, const char *name,
+    int prog_fd, char *err, size_t errlen);
+
 /* Close each fd >= 0 and set it to -1. */
 void ld_close_fds(int *fds, int n);
 

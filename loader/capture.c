@@ -20,6 +20,7 @@
 #include "loader/capture.h"
 #include "loader/ring.h"
 #include "loader/sys.h"
+#include "loader/tracefs.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
 #include "util/event.h"
@@ -43,6 +44,7 @@ struct capture {
 
 /* Cheapest first.  "auto" tries them in this order. */
 static const struct ld_backend *const backends[] = {
+	&ld_backend_cgroup,
 	&ld_backend_tracepoint_exit,
 	&ld_backend_tracepoint,
 };
@@ -89,6 +91,44 @@ ld_load(const struct ld_env *env, unsigned type, unsigned attach,
 		    strerror(-fd), ld_hint(fd));
 	}
 	free(log);
+	return fd;
+}
+
+int
+ld_tp_attach(const char *tracefs, const char *cat, const char *name,
+    int prog_fd, char *err, size_t errlen)
+{
+	struct perf_event_attr attr;
+	int id, fd, e;
+
+	id = ld_tp_id(tracefs, cat, name);
+	if (id < 0) {
+		ld_errf(err, errlen, "tracepoint %s:%s: %s", cat, name,
+		    id == -ENOENT ? "not found (kernel without "
+		    "CONFIG_FTRACE_SYSCALLS?)" : strerror(-id));
+		return id;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_TRACEPOINT;
+	attr.config = (uint64_t)id;
+	attr.sample_period = 1;
+	attr.wakeup_events = 1;
+	/* One event on CPU 0 for all tasks: the program hangs off the
+	 * tracepoint itself and runs on every CPU. */
+	fd = sys_perf_event_open(&attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		ld_errf(err, errlen, "perf_event_open %s:%s: %s%s", cat, name,
+		    strerror(-fd), ld_hint(fd));
+		return fd;
+	}
+	if ((e = sys_ioctl(fd, PERF_EVENT_IOC_SET_BPF, (unsigned long)prog_fd)) < 0 ||
+	    (e = sys_ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) < 0) {
+		ld_errf(err, errlen, "attach to %s:%s: %s%s", cat, name,
+		    strerror(-e), ld_hint(e));
+		sys_close(fd);
+		return e;
+	}
 	return fd;
 }
 
@@ -162,9 +202,10 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 	const char *path = conf->btf_path ? conf->btf_path : "/sys/kernel/btf/vmlinux";
 	struct btf *b;
 	size_t i;
-	int err;
+	int err, usz, lsz;
 
 	memset(k, 0, sizeof(*k));
+	k->sock_err = -1;
 	if ((err = ld_btf_load(path, &b)) < 0) {
 		if (conf->diag)
 			fprintf(conf->diag, "ebpf-server: %s: %s: socket type and "
@@ -187,6 +228,14 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 	}
 	k->valid = 1;
 	resolve_regs(b, k);
+	if (ld_btf_member(b, "sock", "sk_err", &k->sock_err, &usz) < 0 || usz != 4)
+		k->sock_err = -1;
+	/* What a cgroup socket-address program's ctx points to (6.7+ has
+	 * uaddrlen, and the unix hooks with it). */
+	if (ld_btf_member(b, "bpf_sock_addr_kern", "uaddr", &k->sak_uaddr, &usz) == 0 &&
+	    ld_btf_member(b, "bpf_sock_addr_kern", "uaddrlen", &k->sak_uaddrlen, &lsz) == 0 &&
+	    usz == 8 && lsz == 4)
+		k->sak_valid = 1;
 	ld_btf_free(b);
 }
 

@@ -130,37 +130,12 @@ load_prog(struct tp *p, const struct ld_env *env, int which,
 static int
 attach(struct tp *p, int which, char *err, size_t errlen)
 {
-	struct perf_event_attr attr;
-	int id, fd, e;
+	int fd = ld_tp_attach(p->tracefs, "syscalls", tp_name(which),
+	    p->prog_fd[which], err, errlen);
 
-	id = ld_tp_id(p->tracefs, "syscalls", tp_name(which));
-	if (id < 0) {
-		ld_errf(err, errlen, "tracepoint syscalls:%s: %s", tp_name(which),
-		    id == -ENOENT ? "not found (kernel without CONFIG_FTRACE_SYSCALLS?)" :
-		    strerror(-id));
-		return id;
-	}
-	memset(&attr, 0, sizeof(attr));
-	attr.size = sizeof(attr);
-	attr.type = PERF_TYPE_TRACEPOINT;
-	attr.config = (uint64_t)id;
-	attr.sample_period = 1;
-	attr.wakeup_events = 1;
-	/* One event on CPU 0 for all tasks: the program hangs off the
-	 * tracepoint itself and runs on every CPU. */
-	fd = sys_perf_event_open(&attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0) {
-		ld_errf(err, errlen, "perf_event_open syscalls:%s: %s%s",
-		    tp_name(which), strerror(-fd), ld_hint(fd));
+	if (fd < 0)
 		return fd;
-	}
 	p->tp_fd[which] = fd;
-	if ((e = sys_ioctl(fd, PERF_EVENT_IOC_SET_BPF, (unsigned long)p->prog_fd[which])) < 0 ||
-	    (e = sys_ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) < 0) {
-		ld_errf(err, errlen, "attach to syscalls:%s: %s%s", tp_name(which),
-		    strerror(-e), ld_hint(e));
-		return e;
-	}
 	return 0;
 }
 

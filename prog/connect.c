@@ -1,13 +1,7 @@
 /*
  * The connect() probe, hand-assembled.  Each program has its pseudo-C above
- * it and a comment on every instruction.  Stack layout of the enter program
- * (fp = r10):
- *
- *   fp - 184 .. fp - 1   struct kevent e   (EV)
- *   fp - 192             u64 scratch       (SCR) target of probe reads
- *   fp - 200             u64 key           (KEY) pid_tgid
- *   fp - 264 .. fp - 201 u8 span[64]       (SPAN) struct socket fields,
- *                                          read at once (prog_call_exit)
+ * it and a comment on every instruction.  The stack frame (struct kevent e
+ * and scratch slots) is prog/frame.h's.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -17,56 +11,14 @@
 
 #include "prog/asm.h"
 #include "prog/connect.h"
+#include "prog/frame.h"
 #include "prog/insn.h"
 #include "util/event.h"
-
-_Static_assert(sizeof(struct kevent) == 184, "kevent layout changed: fix EV");
-_Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
-
-#define EV  (-(int)sizeof(struct kevent))
-#define SCR (EV - 8)
-#define KEY (EV - 16)
-#define SPAN (KEY - SPAN_MAX)
-#define SPAN_MAX 64
-#define E(field) (EV + (int)offsetof(struct kevent, field))
 
 enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK };
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
-
-/* r0 = bpf_probe_read_kernel(fp + dst, size, src + off); clobbers r1-r5. */
-static void
-read_kernel(struct prog_asm *a, int dst, int size, int src, int off)
-{
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_3, src));             /* r3 = src */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, off));    /* r3 += off */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, dst));    /* r1 += dst */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, size));            /* r2 = size */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_kernel)); /* r0 = read() */
-}
-
-/* scratch = *(u64 *)(src + off); on failure goto fail.  Leaves the value
- * in dst. */
-static void
-deref(struct prog_asm *a, int dst, int src, int off, int fail)
-{
-	read_kernel(a, SCR, 8, src, off);                       /* r0 = read(&scr, 8, src + off) */
-	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, fail);            /* if (r0) goto fail */
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, dst, BPF_REG_10, SCR)); /* dst = scr */
-}
-
-/* *(u16 *)(fp + dst) = *(u16 *)(src + off), untouched on failure. */
-static void
-copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
-{
-	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, SCR, 0));    /* scr = 0 */
-	read_kernel(a, SCR, 2, src, off);                       /* r0 = read(&scr, 2, src + off) */
-	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, fail);            /* if (r0) goto fail */
-	asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10, SCR)); /* r1 = (u16)scr */
-	asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, dst)); /* *(u16 *)(fp + dst) = r1 */
-}
 
 /*
  * Where the arguments of the call are: in the enter tracepoint's record
@@ -237,27 +189,27 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task)); /* r0 = task */
 		asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));   /* r7 = task */
 
-		deref(a, BPF_REG_3, BPF_REG_7, k->task_real_parent, L_SOCK); /* r3 = task->real_parent */
-		read_kernel(a, E(ppid), 4, BPF_REG_3, k->task_tgid); /* e.ppid = r3->tgid */
+		prog_deref(a, BPF_REG_3, BPF_REG_7, k->task_real_parent, L_SOCK); /* r3 = task->real_parent */
+		prog_read_kernel(a, E(ppid), 4, BPF_REG_3, k->task_tgid); /* e.ppid = r3->tgid */
 		asm_label(a, L_SOCK);
 
-		deref(a, BPF_REG_3, BPF_REG_7, k->task_files, L_STASH); /* r3 = task->files */
-		deref(a, BPF_REG_9, BPF_REG_3, k->files_fdt, L_STASH);  /* r9 = files->fdt */
+		prog_deref(a, BPF_REG_3, BPF_REG_7, k->task_files, L_STASH); /* r3 = task->files */
+		prog_deref(a, BPF_REG_9, BPF_REG_3, k->files_fdt, L_STASH);  /* r9 = files->fdt */
 		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, SCR, 0)); /* scr = 0 */
-		read_kernel(a, SCR, 4, BPF_REG_9, k->fdt_max_fds);  /* r0 = read(&scr, 4, &fdt->max_fds) */
+		prog_read_kernel(a, SCR, 4, BPF_REG_9, k->fdt_max_fds);  /* r0 = read(&scr, 4, &fdt->max_fds) */
 		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_STASH);     /* if (r0) goto stash */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_10, SCR)); /* r1 = max_fds */
 		asm_jmp_reg(a, BPF_JGE, BPF_REG_8, BPF_REG_1, L_STASH); /* if (fd >= max_fds) goto stash */
-		deref(a, BPF_REG_3, BPF_REG_9, k->fdt_fd, L_STASH);  /* r3 = fdt->fd */
+		prog_deref(a, BPF_REG_3, BPF_REG_9, k->fdt_fd, L_STASH);  /* r3 = fdt->fd */
 		asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, 3));  /* r8 = fd * 8 */
 		asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
-		deref(a, BPF_REG_9, BPF_REG_3, 0, L_STASH);         /* r9 = file */
-		deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
-		deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
+		prog_deref(a, BPF_REG_9, BPF_REG_3, 0, L_STASH);         /* r9 = file */
+		prog_deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
+		prog_deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
 		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_STASH); /* if (r1 != file) goto stash */
-		copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
-		deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
-		copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
+		prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
+		prog_deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
+		prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
 		asm_label(a, L_STASH);
 		datagram_filter(a, c);
 	}
@@ -386,10 +338,10 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_9, k->fdt_fd)); /* r3 = fdt->fd */
 	asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, 3));      /* r8 = fd * 8 */
 	asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
-	deref(a, BPF_REG_9, BPF_REG_3, 0, L_STASH);             /* r9 = file */
-	deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
+	prog_deref(a, BPF_REG_9, BPF_REG_3, 0, L_STASH);             /* r9 = file */
+	prog_deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
 	if (hi - lo <= SPAN_MAX) {
-		read_kernel(a, SPAN, hi - lo, BPF_REG_8, lo);       /* r0 = read(span, sock + lo) */
+		prog_read_kernel(a, SPAN, hi - lo, BPF_REG_8, lo);       /* r0 = read(span, sock + lo) */
 		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_STASH);     /* if (r0) goto done */
 		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10,
 		    SPAN + k->socket_file - lo));                   /* r1 = sock->file */
@@ -401,12 +353,12 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 		    SPAN + k->socket_sk - lo));                     /* r7 = sock->sk */
 	} else {
 		/* An unusual struct socket: one read per field. */
-		deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
+		prog_deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
 		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_STASH); /* if (r1 != file) goto done */
-		copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
-		deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
+		prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
+		prog_deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
 	}
-	copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
+	prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
 	asm_label(a, L_STASH);
 	datagram_filter(a, c);
 

@@ -29,6 +29,13 @@ struct prog_kern {
 	 * regs_valid 0 when this architecture's layout is unknown. */
 	int regs_valid;
 	int regs_arg[6];
+	/* struct bpf_sock_addr_kern, what a cgroup socket-address program's
+	 * ctx really points to: the kernel's copy of the caller's sockaddr
+	 * and its length, for unix paths (prog/sockaddr.c). */
+	int sak_valid;
+	int sak_uaddr;          /* .uaddr (struct sockaddr *) */
+	int sak_uaddrlen;       /* .uaddrlen (u32, Linux 6.7+) */
+	int sock_err;           /* sock.sk_err (int), -1 unknown */
 };
 
 struct prog_conf {

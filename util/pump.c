@@ -1,6 +1,8 @@
 /* Decoding raw records into the store.  See pump.h. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/event.h"
 #include "util/log.h"
@@ -9,6 +11,26 @@
 #include "util/timefmt.h"
 
 #define BATCH 512
+/* TCP connects waiting for their outcome, and outcomes that arrived
+ * before their connect (another CPU's ring was read first): direct
+ * mapped by socket address, a newer entry replaces an older one. */
+#define PEND 4096
+#define TCP_ESTABLISHED 1
+#define TCP_CLOSE 7
+#define NO_SEQ UINT64_MAX
+
+struct pend {
+	uint64_t sk;            /* 0: free */
+	uint64_t ts;            /* the connect's CLOCK_MONOTONIC time */
+	uint64_t seq;           /* its store record, NO_SEQ while in batch */
+	uint32_t idx;           /* its slot in batch while seq is NO_SEQ */
+};
+
+struct early {
+	uint64_t sk;            /* 0: free */
+	uint64_t ts;
+	uint8_t result;
+};
 
 struct pump {
 	struct store *store;
@@ -20,7 +42,95 @@ struct pump {
 	size_t n;
 	unsigned char folded[BATCH];
 	struct event batch[BATCH];
+	uint64_t batch_sk[BATCH];       /* TCP connects waiting, else 0 */
+	struct pend pend[PEND];
+	struct early early[PEND];
 };
+
+static size_t
+slot(uint64_t sk)
+{
+	/* struct sock is cache-line aligned: the low bits say nothing. */
+	return (size_t)(((sk >> 6) * 0x9e3779b97f4a7c15ULL) >> 52) & (PEND - 1);
+}
+
+/* What the socket's move out of SYN_SENT means. */
+static uint8_t
+outcome(const struct kresult *r)
+{
+	if (r->state == TCP_ESTABLISHED)
+		return EV_RESULT_OK;
+	if (r->state != TCP_CLOSE || r->err <= 0)
+		return EV_RESULT_UNKNOWN;   /* closed by its owner, or no BTF */
+	switch (r->err) {
+	case ECONNREFUSED:
+		return EV_RESULT_REFUSED;
+	case ETIMEDOUT:
+		return EV_RESULT_TIMEOUT;
+	case ECONNRESET:
+		return EV_RESULT_RESET;
+	default:
+		return EV_RESULT_ERROR;
+	}
+}
+
+/* An outcome: to its connect, waiting in the batch or stored already,
+ * or kept until the connect arrives. */
+static void
+on_result(struct pump *p, const void *data)
+{
+	struct kresult r;
+	struct pend *e;
+	struct early *x;
+
+	memcpy(&r, data, sizeof(r));
+	if (r.sk == 0)
+		return;
+	e = &p->pend[slot(r.sk)];
+	if (e->sk == r.sk && e->ts <= r.ts) {
+		if (e->seq == NO_SEQ)
+			p->batch[e->idx].result = outcome(&r);
+		else
+			store_set_result(p->store, e->seq, outcome(&r));
+		e->sk = 0;
+		return;
+	}
+	x = &p->early[slot(r.sk)];
+	x->sk = r.sk;
+	x->ts = r.ts;
+	x->result = outcome(&r);
+}
+
+/* A TCP connect whose outcome the backend reports later (kevent.sk). */
+static void
+wait_result(struct pump *p, const void *data, struct event *ev)
+{
+	struct early *x;
+	struct pend *e;
+	uint64_t sk, ts;
+
+	memcpy(&sk, (const char *)data + offsetof(struct kevent, sk), sizeof(sk));
+	memcpy(&ts, (const char *)data + offsetof(struct kevent, ts), sizeof(ts));
+	p->batch_sk[p->n] = 0;
+	if (sk == 0 || !ev->ret_unknown || ev->syscall != EV_CONNECT ||
+	    ev->protocol != IPPROTO_TCP)
+		return;
+	x = &p->early[slot(sk)];
+	if (x->sk == sk) {
+		x->sk = 0;
+		if (x->ts >= ts) {
+			ev->result = x->result;
+			return;
+		}
+	}
+	ev->result = EV_RESULT_PENDING;
+	e = &p->pend[slot(sk)];
+	e->sk = sk;
+	e->ts = ts;
+	e->seq = NO_SEQ;
+	e->idx = (uint32_t)p->n;
+	p->batch_sk[p->n] = sk;
+}
 
 struct pump *
 pump_new(struct store *s, pump_publish_fn publish, void *ctx)
@@ -46,11 +156,26 @@ pump_free(struct pump *p)
 static void
 store_batch(struct pump *p)
 {
+	uint64_t seq;
+	size_t i;
+
 	if (p->n == 0)
 		return;
 	/* The folded marks tell the streams which events are new records;
-	 * the metrics count every event. */
+	 * the metrics count every event.  Only this thread appends, so the
+	 * records appended get the numbers from seq on, in order. */
+	seq = store_appended(p->store);
 	store_add_marked(p->store, p->batch, p->n, p->folded);
+	for (i = 0; i < p->n; i++) {
+		struct pend *e;
+
+		if (p->folded[i])
+			continue;
+		e = &p->pend[slot(p->batch_sk[i])];
+		if (p->batch_sk[i] && e->sk == p->batch_sk[i] && e->seq == NO_SEQ)
+			e->seq = seq;
+		seq++;
+	}
 	if (p->publish)
 		p->publish(p->ctx, p->batch, p->n, p->folded);
 	p->n = 0;
@@ -61,10 +186,15 @@ pump_sample(void *ctx, const void *data, uint32_t len)
 {
 	struct pump *p = ctx;
 
+	if (len >= sizeof(struct kresult) && len < sizeof(struct kevent)) {
+		on_result(p, data);
+		return;
+	}
 	if (ev_decode(data, len, p->mono_to_real, &p->batch[p->n]) < 0) {
 		p->bad++;
 		return;
 	}
+	wait_result(p, data, &p->batch[p->n]);
 	if (++p->n == BATCH)
 		store_batch(p);
 }
