@@ -21,6 +21,7 @@ struct ld_env {
 	int fault_verifier;             /* tests: break the first program */
 	const char *cgroup;             /* cap_conf.cgroup */
 	int events_fd;                  /* the perf event array */
+	int batch_fd;                   /* per-CPU struct kbatch, or -1 */
 	const struct prog_kern *k;      /* BTF offsets; k->valid 0 without */
 };
 

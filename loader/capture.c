@@ -23,6 +23,7 @@
 #include "loader/tracefs.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
+#include "prog/frame.h"
 #include "util/event.h"
 
 #define MAX_CPUS 1024
@@ -32,6 +33,10 @@ struct capture {
 	void *state;
 	struct prog_kern k;
 	int events_fd;
+	int batch_fd;           /* per-CPU struct kbatch, -1 without */
+	int flush_fd;           /* the program that empties a batch */
+	int timer_fd[MAX_CPUS]; /* cpu-clock events running it, per CPU */
+	int ntimer;
 	struct ld_ring *rings;
 	int nrings;
 	int epfd;
@@ -240,6 +245,16 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 }
 
 
+/* Timers first, so that the flush program stops running. */
+static void
+close_batches(struct capture *c)
+{
+	ld_close_fds(c->timer_fd, c->ntimer);
+	c->ntimer = 0;
+	ld_close_fds(&c->flush_fd, 1);
+	ld_close_fds(&c->batch_fd, 1);
+}
+
 static int
 open_rings(struct capture *c, const struct cap_conf *conf, char *err,
     size_t errlen)
@@ -292,6 +307,66 @@ open_rings(struct capture *c, const struct cap_conf *conf, char *err,
 	return 0;
 }
 
+/*
+ * Per-CPU batches: one bpf_perf_event_output() per 16 events instead of
+ * one per event.  A cpu-clock perf event on each CPU runs the flush
+ * program every FLUSH_MS, so a record waits at most that long even on a
+ * CPU that makes one connect an hour.  A timer rather than the reader
+ * running the program with BPF_PROG_TEST_RUN: the sandboxed reader may
+ * not call bpf() (and before Linux 6.5 an unprivileged one could not).
+ * Without any of this the programs output each event: 0 either way, and
+ * c->batch_fd stays -1 when batching is off.
+ */
+#define FLUSH_MS 100
+
+static void
+open_batches(struct capture *c, const struct cap_conf *conf)
+{
+	struct perf_event_attr attr;
+	struct prog_asm a;
+	char err[256];
+	struct ld_env env;
+	long n;
+	int i, fd;
+
+	c->batch_fd = ld_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "batch", 4,
+	    sizeof(struct kbatch), 1);
+	if (c->batch_fd < 0)
+		goto off;
+	if (asm_init(&a) < 0)
+		goto off;
+	n = prog_batch_flush(&a, c->events_fd, c->batch_fd);
+	memset(&env, 0, sizeof(env));
+	env.diag = conf->diag;
+	c->flush_fd = n < 0 ? (int)n : ld_load(&env, BPF_PROG_TYPE_PERF_EVENT,
+	    0, "es_flush", a.insn, (size_t)n, err, sizeof(err));
+	asm_free(&a);
+	if (c->flush_fd < 0)
+		goto off;
+	for (i = 0; i < c->nrings; i++) {
+		memset(&attr, 0, sizeof(attr));
+		attr.size = sizeof(attr);
+		attr.type = PERF_TYPE_SOFTWARE;
+		attr.config = PERF_COUNT_SW_CPU_CLOCK;
+		attr.sample_period = FLUSH_MS * 1000000ULL; /* ns */
+		fd = sys_perf_event_open(&attr, -1, c->rings[i].cpu, -1,
+		    PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0)
+			goto off;
+		c->timer_fd[c->ntimer++] = fd;
+		if (sys_ioctl(fd, PERF_EVENT_IOC_SET_BPF, (unsigned long)c->flush_fd) < 0 ||
+		    sys_ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0)
+			goto off;
+	}
+	return;
+off:
+	if (conf->diag && c->batch_fd >= 0)
+		fprintf(conf->diag, "ebpf-server: per-CPU batches unavailable "
+		    "(%s): one perf output per event\n",
+		    c->flush_fd < 0 ? "flush program" : "cpu-clock timer");
+	close_batches(c);
+}
+
 static const struct ld_backend *
 find_backend(const char *name)
 {
@@ -322,15 +397,18 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
-	c->events_fd = c->epfd = -1;
+	c->events_fd = c->epfd = c->batch_fd = c->flush_fd = -1;
 	resolve_kern(conf, &c->k);
 	if ((e = open_rings(c, conf, err, errlen)) < 0)
 		goto fail;
+	if (!conf->no_batch)
+		open_batches(c, conf);
 	memset(&env, 0, sizeof(env));
 	env.diag = conf->diag;
 	env.fault_verifier = conf->fault_verifier;
 	env.cgroup = conf->cgroup;
 	env.events_fd = c->events_fd;
+	env.batch_fd = c->batch_fd;
 	env.k = &c->k;
 	if (be) {
 		/* Forced: this one or nothing, with its reason. */
@@ -391,10 +469,11 @@ count_lost(void *ctx, uint64_t n)
 }
 
 /*
- * One perf sample holds one record, or several struct kevent back to back
- * when a program handed over its per-CPU batch at once.  The kernel pads
- * raw samples to 8 bytes (less than 8 extra), and no other record is as
- * large as a kevent, so the size tells which.
+ * One perf sample holds one struct kevent, or several back to back when a
+ * program handed over its per-CPU batch at once.  The kernel pads raw
+ * samples to 8 bytes (less than 8 extra), so the size tells how many; a
+ * sample of any other size goes to the callback whole (ev_decode()
+ * refuses it).
  */
 static void
 split(void *ctx, const void *data, uint32_t len)
@@ -510,6 +589,7 @@ cap_close(struct capture *c)
 	/* Detach first so no program runs while the rest goes away. */
 	if (c->be)
 		c->be->close(c->state);
+	close_batches(c);
 	for (i = 0; i < c->nrings; i++)
 		ld_ring_close(&c->rings[i]);
 	free(c->rings);

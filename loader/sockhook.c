@@ -164,6 +164,7 @@ open_outcome(struct hookset *h, const struct ld_env *env, char *err,
 	}
 	memset(&c, 0, sizeof(c));
 	c.events_fd = env->events_fd;
+	c.batch_fd = env->batch_fd;
 	c.sock_err = env->k->sock_err;
 	if ((e = ld_tp_field(tracefs, grp, tp, "skaddr", &c.skaddr, &size)) < 0 ||
 	    (e = ld_tp_field(tracefs, grp, tp, "oldstate", &c.oldstate, &size)) < 0 ||
@@ -212,6 +213,7 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	}
 	memset(&c, 0, sizeof(c));
 	c.events_fd = env->events_fd;
+	c.batch_fd = env->batch_fd;
 	c.k = *env->k;
 	for (i = 0; i < HOOK_N; i++) {
 		int unix_hook = i == HOOK_CONNECT_UNIX || i == HOOK_SENDMSG_UNIX;

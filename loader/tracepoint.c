@@ -190,6 +190,7 @@ tp_prepare(struct tp *p, const struct ld_env *env, struct prog_conf *c,
 	memset(c, 0, sizeof(*c));
 	c->k = *env->k;
 	c->events_fd = env->events_fd;
+	c->batch_fd = -1;
 	return 0;
 }
 
@@ -214,6 +215,7 @@ tp_exit_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		goto fail;
 	}
 	p->exit_only = 1;
+	c.batch_fd = env->batch_fd;
 	for (i = 0; i < NCALL; i++)
 		if ((e = tp_offsets(p, i, &c, err, errlen)) < 0 ||
 		    (e = load_prog(p, env, 2 * i + 1, &c, err, errlen)) < 0 ||

@@ -42,6 +42,7 @@ struct prog_conf {
 	int syscall;            /* enum ev_syscall: which enter program */
 	int stash_fd;           /* LRU hash: u64 pid_tgid -> struct kevent */
 	int events_fd;          /* perf event array */
+	int batch_fd;           /* exit-only: per-CPU struct kbatch, or -1 */
 	/* Field offsets in the tracepoint records, from tracefs format files.
 	 * connect: fd, uservaddr, addrlen; sendto: fd, addr, addr_len;
 	 * sendmsg: fd, msg (enter_addrlen unused). */

@@ -37,3 +37,150 @@ prog_copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
 	asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10, SCR)); /* r1 = (u16)scr */
 	asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, dst)); /* *(u16 *)(fp + dst) = r1 */
 }
+
+/* r5 = r8 * sizeof(struct kevent); bpf_perf_event_output(ctx, &events,
+ * BPF_F_CURRENT_CPU, &b->rec, r5), b in r7, ctx in r6. */
+static void
+output_batch(struct prog_asm *a, int events_fd)
+{
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
+	asm_ld_map_fd(a, BPF_REG_2, events_fd);                 /* r2 = &events */
+	asm_emit(a, BPF_MOV32_IMM(BPF_REG_3, -1));              /* r3 = BPF_F_CURRENT_CPU */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_7));       /* r4 = b */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_4,
+	    offsetof(struct kbatch, rec)));                     /* r4 = b->rec */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_5, BPF_REG_8));       /* r5 = n */
+	asm_emit(a, BPF_ALU64_IMM(BPF_MUL, BPF_REG_5, sizeof(struct kevent))); /* r5 = n * sizeof(e) */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* output(r1..r5) */
+	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, n), 0)); /* b->n = 0 */
+}
+
+/* r7 = this CPU's batch, owned: looked up, then busy taken with an atomic
+ * exchange; else goto fail.  Uses the KEY slot for the zero key. */
+static void
+take_batch(struct prog_asm *a, int batch_fd, int fail)
+{
+	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, KEY, 0));    /* key = 0 */
+	asm_ld_map_fd(a, BPF_REG_1, batch_fd);                  /* r1 = &batch */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_2, BPF_REG_10));      /* r2 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, KEY));    /* r2 = &key */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));   /* r0 = this CPU's batch */
+	asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, fail);            /* if (!r0) goto fail */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = b */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_1, 1));               /* r1 = 1 */
+	asm_emit(a, BPF_ATOMIC_XCHG(BPF_W, BPF_REG_7, BPF_REG_1,
+	    offsetof(struct kbatch, busy)));                    /* r1 = xchg(&b->busy, r1) */
+	asm_jmp_imm(a, BPF_JNE, BPF_REG_1, 0, fail);            /* if (r1) goto fail: not ours */
+}
+
+/*
+ * Without a batch map:
+ *	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+ *
+ * With one:
+ *	struct kbatch *b = bpf_map_lookup_elem(&batch, &zero);
+ *	if (!b || xchg(&b->busy, 1))        // someone on this CPU holds it
+ *		goto direct;
+ *	n = b->n;
+ *	if (n >= KBATCH_N) {                // cannot happen; for the verifier
+ *		b->n = 0;
+ *		goto release_direct;
+ *	}
+ *	b->rec[n] = e;                      // 25 moves of 8 bytes
+ *	b->n = ++n;
+ *	if (n == KBATCH_N)
+ *		bpf_perf_event_output(ctx, &events, CURRENT, b->rec, n * sizeof(e)), b->n = 0;
+ *	b->busy = 0;
+ *	goto out;
+ * release_direct:
+ *	b->busy = 0;
+ * direct:
+ *	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+ * out:
+ *
+ * Why this is safe: cgroup and tracepoint programs run with migration
+ * disabled but may be preempted (PREEMPT kernels), and the flush timer
+ * runs from an interrupt, so two programs can interleave on one CPU but
+ * never run on two CPUs at once on the same batch.  The atomic exchange
+ * makes exactly one of them the owner; the other does not wait (it may
+ * have interrupted the owner) but sends its record on its own, so no
+ * record is lost or torn.  The owner's plain store of busy = 0 comes
+ * after its stores to the batch in program order, which is all another
+ * program on the same CPU can observe.
+ */
+void
+prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd)
+{
+	int off;
+
+	if (batch_fd >= 0) {
+		take_batch(a, batch_fd, L_FRAME_DIRECT);            /* r7 = b, owned */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_8, BPF_REG_7,
+		    offsetof(struct kbatch, n)));                   /* r8 = b->n */
+		asm_jmp_imm(a, BPF_JLT, BPF_REG_8, KBATCH_N, L_FRAME_N_OK); /* if (r8 < 16) goto n_ok */
+		asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, n), 0)); /* b->n = 0 */
+		asm_ja(a, L_FRAME_RELEASE);                         /* goto release_direct */
+		asm_label(a, L_FRAME_N_OK);
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_8));   /* r1 = n */
+		asm_emit(a, BPF_ALU64_IMM(BPF_MUL, BPF_REG_1, sizeof(struct kevent))); /* r1 = n * sizeof(e) */
+		asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_7)); /* r1 = (void *)b + r1 */
+		for (off = 0; off < (int)sizeof(struct kevent); off += 8) {
+			asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_10, EV + off)); /* r2 = ((u64 *)&e)[i] */
+			asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_1, BPF_REG_2,
+			    (int)offsetof(struct kbatch, rec) + off)); /* ((u64 *)&b->rec[n])[i] = r2 */
+		}
+		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_8, 1));  /* r8 = n + 1 */
+		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_8,
+		    offsetof(struct kbatch, n)));                   /* b->n = r8 */
+		asm_jmp_imm(a, BPF_JLT, BPF_REG_8, KBATCH_N, L_FRAME_KEEP); /* if (r8 < 16) goto keep */
+		output_batch(a, events_fd);                         /* output(b->rec, 16); b->n = 0 */
+		asm_label(a, L_FRAME_KEEP);
+		asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, busy), 0)); /* b->busy = 0 */
+		asm_ja(a, L_FRAME_OUT);                             /* goto out */
+		asm_label(a, L_FRAME_RELEASE);
+		asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, busy), 0)); /* b->busy = 0 */
+		asm_label(a, L_FRAME_DIRECT);
+	}
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
+	asm_ld_map_fd(a, BPF_REG_2, events_fd);                 /* r2 = &events */
+	asm_emit(a, BPF_MOV32_IMM(BPF_REG_3, -1));              /* r3 = BPF_F_CURRENT_CPU */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_10));      /* r4 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, EV));     /* r4 = &e */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_5, sizeof(struct kevent))); /* r5 = sizeof(e) */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* output(r1..r5) */
+	if (batch_fd >= 0)
+		asm_label(a, L_FRAME_OUT);
+}
+
+/*
+ * perf_event program, on a cpu-clock timer of each CPU:
+ *
+ *	struct kbatch *b = bpf_map_lookup_elem(&batch, &zero);
+ *	if (!b || xchg(&b->busy, 1))        // the owner hands it over itself
+ *		return 0;                       // or the next tick does
+ *	n = b->n;
+ *	if (n - 1 < KBATCH_N)               // 1 .. 16
+ *		bpf_perf_event_output(ctx, &events, CURRENT, b->rec, n * sizeof(e));
+ *	b->n = 0;
+ *	b->busy = 0;
+ *	return 0;
+ */
+long
+prog_batch_flush(struct prog_asm *a, int events_fd, int batch_fd)
+{
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
+	take_batch(a, batch_fd, L_FRAME_OUT);                   /* r7 = b, owned */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_8, BPF_REG_7,
+	    offsetof(struct kbatch, n)));                       /* r8 = b->n */
+	asm_jmp_imm(a, BPF_JEQ, BPF_REG_8, 0, L_FRAME_RELEASE); /* if (!r8) goto release */
+	asm_jmp_imm(a, BPF_JGT, BPF_REG_8, KBATCH_N, L_FRAME_KEEP); /* if (r8 > 16) goto reset */
+	output_batch(a, events_fd);                             /* output(b->rec, n); b->n = 0 */
+	asm_label(a, L_FRAME_KEEP);
+	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, n), 0)); /* b->n = 0 */
+	asm_label(a, L_FRAME_RELEASE);
+	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, busy), 0)); /* b->busy = 0 */
+	asm_label(a, L_FRAME_OUT);
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
+	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
+	return asm_finish(a);
+}

@@ -116,7 +116,7 @@ unix_address(struct prog_asm *a, const struct prog_kern *k)
  *		e.ppid = task->real_parent->tgid;       // probe reads
  *	}
  *	e.ts = bpf_ktime_get_ns();
- *	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+ *	emit_event(&e);             // through the CPU's batch, prog/frame.c
  *	return 1;                                   // allow, always
  */
 long
@@ -175,13 +175,7 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));      /* r0 = ktime */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(ts))); /* e.ts = r0 */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
-	asm_ld_map_fd(a, BPF_REG_2, c->events_fd);              /* r2 = &events */
-	asm_emit(a, BPF_MOV32_IMM(BPF_REG_3, -1));              /* r3 = BPF_F_CURRENT_CPU */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_10));      /* r4 = fp */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, EV));     /* r4 = &e */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_5, sizeof(struct kevent))); /* r5 = sizeof(e) */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* output(r1..r5) */
+	prog_emit_event(a, c->events_fd, c->batch_fd);          /* hand e over */
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 1));               /* r0 = 1: allow */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
 	return asm_finish(a);

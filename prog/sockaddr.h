@@ -27,6 +27,8 @@ enum prog_hook {
 struct prog_sa_conf {
 	int hook;               /* enum prog_hook */
 	int events_fd;          /* perf event array */
+	int batch_fd;           /* per-CPU struct kbatch, or -1: one output
+	                         * per event */
 	/* ppid from the task (task_real_parent, task_tgid) when k.valid;
 	 * the unix hooks need k.sak_valid (struct bpf_sock_addr_kern). */
 	struct prog_kern k;

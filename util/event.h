@@ -28,7 +28,7 @@ struct kevent {
 	uint64_t ts;            /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	uint64_t cgroup_id;     /* bpf_get_current_cgroup_id() */
 	uint64_t sk;            /* the struct sock's address (cgroup backend),
-	                         * to match TCP outcomes (struct kresult); 0 */
+	                         * to match TCP outcomes (KEV_OUTCOME); 0 */
 	uint32_t pid;           /* tgid */
 	uint32_t tid;
 	uint32_t ppid;          /* real_parent->tgid, 0 if unreadable */
@@ -53,19 +53,15 @@ struct kevent {
 /* kevent.flags */
 #define KEV_RET_UNKNOWN 0x1     /* ret is not the call's: the hook runs
                                  * before the call's outcome is known */
-
 /*
- * The outcome of a TCP connect, from sock:inet_sock_set_state when the
- * socket leaves SYN_SENT, matched to the connect's kevent by sk.  Smaller
- * than a kevent: the size tells them apart.
+ * Not an event but the outcome of a TCP connect, from
+ * sock:inet_sock_set_state when the socket at sk left SYN_SENT: count
+ * holds the TCP state it went to (ESTABLISHED, CLOSE), ret sk->sk_err
+ * then (a positive errno, 0 none, -1 unknown: no BTF), ts the time.  It
+ * travels in the same per-CPU batches as the connect, so it mostly
+ * arrives after it.
  */
-struct kresult {
-	uint64_t sk;            /* the struct sock's address (skaddr) */
-	uint64_t ts;            /* bpf_ktime_get_ns() */
-	int32_t state;          /* the TCP state it went to: ESTABLISHED, CLOSE */
-	int32_t err;            /* sk->sk_err then (a positive errno, 0
-	                         * none), -1 when unknown (no BTF) */
-};
+#define KEV_OUTCOME 0x2
 
 /* What became of a call, for the "result" field. */
 enum ev_result {

@@ -11,10 +11,15 @@
 #include "util/timefmt.h"
 
 #define BATCH 512
-/* TCP connects waiting for their outcome, and outcomes that arrived
- * before their connect (another CPU's ring was read first): direct
- * mapped by socket address, a newer entry replaces an older one. */
+/* TCP connects waiting for their outcome, direct mapped by socket
+ * address (a newer entry replaces an older one); and outcomes that
+ * arrived before their connect (the connect waited in a per-CPU batch, or
+ * another CPU's ring was read first), EWAYS per set: a freed socket's
+ * address is soon another socket's, so one address may have the outcomes
+ * of several connects waiting, and each connect takes the first outcome
+ * after it. */
 #define PEND 4096
+#define EWAYS 4
 #define TCP_ESTABLISHED 1
 #define TCP_CLOSE 7
 #define NO_SEQ UINT64_MAX
@@ -44,7 +49,7 @@ struct pump {
 	struct event batch[BATCH];
 	uint64_t batch_sk[BATCH];       /* TCP connects waiting, else 0 */
 	struct pend pend[PEND];
-	struct early early[PEND];
+	struct early early[PEND / EWAYS][EWAYS];
 };
 
 static size_t
@@ -54,9 +59,16 @@ slot(uint64_t sk)
 	return (size_t)(((sk >> 6) * 0x9e3779b97f4a7c15ULL) >> 52) & (PEND - 1);
 }
 
+/* The outcome record of a TCP connect (KEV_OUTCOME), unpacked. */
+struct outcome {
+	uint64_t sk, ts;
+	uint32_t state;
+	int32_t err;
+};
+
 /* What the socket's move out of SYN_SENT means. */
 static uint8_t
-outcome(const struct kresult *r)
+outcome(const struct outcome *r)
 {
 	if (r->state == TCP_ESTABLISHED)
 		return EV_RESULT_OK;
@@ -79,11 +91,17 @@ outcome(const struct kresult *r)
 static void
 on_result(struct pump *p, const void *data)
 {
-	struct kresult r;
+	struct kevent k;
+	struct outcome r;
 	struct pend *e;
 	struct early *x;
+	int i, w;
 
-	memcpy(&r, data, sizeof(r));
+	memcpy(&k, data, sizeof(k));
+	r.sk = k.sk;
+	r.ts = k.ts;
+	r.state = k.count;
+	r.err = k.ret;
 	if (r.sk == 0)
 		return;
 	e = &p->pend[slot(r.sk)];
@@ -95,10 +113,14 @@ on_result(struct pump *p, const void *data)
 		e->sk = 0;
 		return;
 	}
-	x = &p->early[slot(r.sk)];
-	x->sk = r.sk;
-	x->ts = r.ts;
-	x->result = outcome(&r);
+	/* A free way, else the oldest. */
+	x = p->early[slot(r.sk) / EWAYS];
+	for (i = 1, w = 0; i < EWAYS && x[w].sk; i++)
+		if (!x[i].sk || x[i].ts < x[w].ts)
+			w = i;
+	x[w].sk = r.sk;
+	x[w].ts = r.ts;
+	x[w].result = outcome(&r);
 }
 
 /* A TCP connect whose outcome the backend reports later (kevent.sk). */
@@ -108,6 +130,7 @@ wait_result(struct pump *p, const void *data, struct event *ev)
 	struct early *x;
 	struct pend *e;
 	uint64_t sk, ts;
+	int i, w;
 
 	memcpy(&sk, (const char *)data + offsetof(struct kevent, sk), sizeof(sk));
 	memcpy(&ts, (const char *)data + offsetof(struct kevent, ts), sizeof(ts));
@@ -115,13 +138,21 @@ wait_result(struct pump *p, const void *data, struct event *ev)
 	if (sk == 0 || !ev->ret_unknown || ev->syscall != EV_CONNECT ||
 	    ev->protocol != IPPROTO_TCP)
 		return;
-	x = &p->early[slot(sk)];
-	if (x->sk == sk) {
-		x->sk = 0;
-		if (x->ts >= ts) {
-			ev->result = x->result;
-			return;
-		}
+	/* The first outcome after this connect is its own; those before it
+	 * belong to sockets gone before. */
+	x = p->early[slot(sk) / EWAYS];
+	for (i = 0, w = -1; i < EWAYS; i++) {
+		if (x[i].sk != sk)
+			continue;
+		if (x[i].ts < ts)
+			x[i].sk = 0;
+		else if (w < 0 || x[i].ts < x[w].ts)
+			w = i;
+	}
+	if (w >= 0) {
+		x[w].sk = 0;
+		ev->result = x[w].result;
+		return;
 	}
 	ev->result = EV_RESULT_PENDING;
 	e = &p->pend[slot(sk)];
@@ -186,9 +217,15 @@ pump_sample(void *ctx, const void *data, uint32_t len)
 {
 	struct pump *p = ctx;
 
-	if (len >= sizeof(struct kresult) && len < sizeof(struct kevent)) {
-		on_result(p, data);
-		return;
+	uint16_t flags;
+
+	if (len >= sizeof(struct kevent)) {
+		memcpy(&flags, (const char *)data + offsetof(struct kevent, flags),
+		    sizeof(flags));
+		if (flags & KEV_OUTCOME) {
+			on_result(p, data);
+			return;
+		}
 	}
 	if (ev_decode(data, len, p->mono_to_real, &p->batch[p->n]) < 0) {
 		p->bad++;

@@ -242,6 +242,10 @@ check_call_args(const struct call *c, int ncall)
 			assert_int_equal(r[4].v, BPF_ANY);
 			break;
 		case BPF_FUNC_map_lookup_elem:
+			assert_int_equal(r[1].k, MAP);
+			assert_true(r[1].v == STASH_FD || r[1].v == BATCH_FD);
+			assert_stack(r[2], r[1].v == BATCH_FD ? 4 : 8);
+			break;
 		case BPF_FUNC_map_delete_elem:
 			assert_int_equal(r[1].k, MAP);
 			assert_int_equal(r[1].v, STASH_FD);
@@ -254,8 +258,14 @@ check_call_args(const struct call *c, int ncall)
 			 * not a sign-extended -1. */
 			assert_int_equal(r[3].k, CONST32);
 			assert_int_equal(r[3].v, 0xffffffffL);
-			assert_int_equal(r[5].k, CONST);
-			assert_int_equal(r[5].v, (long)sizeof(struct kevent));
+			/* One event, or a batch of them from the batch map
+			 * (a size computed from its count). */
+			if (r[5].k == CONST) {
+				assert_int_equal(r[5].v, (long)sizeof(struct kevent));
+			} else {
+				assert_true(BATCH_FD >= 0);
+				assert_int_not_equal(r[4].k, FP);
+			}
 			break;
 		default:
 			break;

@@ -20,14 +20,14 @@
 #include "prog_check.h"
 
 static const struct prog_conf conf_nobtf = {
-	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD, .batch_fd = -1,
 	.enter_fd = 16, .enter_addr = 24, .enter_addrlen = 32, .exit_ret = 16,
 	.k = { .valid = 0 },
 };
 
 /* Offsets like a 6.x x86-64 kernel's, all distinct so each can be found. */
 static const struct prog_conf conf_btf = {
-	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD, .batch_fd = -1,
 	.enter_fd = 16, .enter_addr = 24, .enter_addrlen = 32, .exit_ret = 16,
 	.k = {
 		.valid = 1, .task_files = 2000, .task_real_parent = 1448,
@@ -39,7 +39,7 @@ static const struct prog_conf conf_btf = {
 
 /* Unusual tracepoint offsets: they must come from the conf, not be fixed. */
 static const struct prog_conf conf_odd = {
-	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD, .batch_fd = -1,
 	.enter_fd = 40, .enter_addr = 56, .enter_addrlen = 72, .exit_ret = 48,
 	.k = { .valid = 0 },
 };

@@ -15,10 +15,11 @@
 
 #define STASH_FD (-1)
 #define EVENTS_FD 4
+#define BATCH_FD 5
 #include "prog_check.h"
 
 static const struct prog_outcome_conf conf = {
-	.events_fd = EVENTS_FD, .skaddr = 8, .oldstate = 16, .newstate = 20,
+	.events_fd = EVENTS_FD, .batch_fd = -1, .skaddr = 8, .oldstate = 16, .newstate = 20,
 	.protocol = 30, .sock_err = 356,
 };
 
@@ -64,12 +65,18 @@ test_outcome_shape(void **state)
 	check_helpers(cl, n, want, 3);
 	for (i = 0; i < n; i++)
 		if (cl[i].helper == BPF_FUNC_perf_event_output) {
-			assert_int_equal(cl[i].r[5].v, (long)sizeof(struct kresult));
-			assert_stack(cl[i].r[4], (long)sizeof(struct kresult));
+			/* A kevent marked as an outcome, from the stack. */
+			assert_int_equal(cl[i].r[5].v, (long)sizeof(struct kevent));
+			assert_stack(cl[i].r[4], (long)sizeof(struct kevent));
 		} else if (cl[i].helper == BPF_FUNC_probe_read_kernel) {
 			assert_int_equal(cl[i].r[2].v, 4);
 			assert_stack(cl[i].r[1], 4);
 		}
+	/* It says what it is. */
+	for (i = 0; i < p.n; i++)
+		if (p.a.insn[i].code == (BPF_ST | BPF_H | BPF_MEM) &&
+		    p.a.insn[i].off == E(flags))
+			assert_int_equal(p.a.insn[i].imm, KEV_OUTCOME);
 	asm_free(&p.a);
 
 	/* Without BTF there is no sk_err to read. */
@@ -80,6 +87,15 @@ test_outcome_shape(void **state)
 	n = calls(&p, cl, 8);
 	for (i = 0; i < n; i++)
 		assert_int_not_equal(cl[i].helper, BPF_FUNC_probe_read_kernel);
+	asm_free(&p.a);
+
+	/* Through the connect's CPU batch when there is one. */
+	c.batch_fd = BATCH_FD;
+	assert_int_equal(asm_init(&p.a), 0);
+	p.n = prog_tcp_outcome(&p.a, &c);
+	check_common(&p);
+	n = calls(&p, cl, 8);
+	check_call_args(cl, n);
 	asm_free(&p.a);
 }
 

@@ -15,6 +15,7 @@
 
 #define STASH_FD (-1)
 #define EVENTS_FD 4
+#define BATCH_FD 5
 #define PROG_RET 1              /* a sock_addr program must allow */
 #include "prog_check.h"
 
@@ -26,6 +27,7 @@ conf(int hook, int btf)
 	memset(&c, 0, sizeof(c));
 	c.hook = hook;
 	c.events_fd = EVENTS_FD;
+	c.batch_fd = -1;
 	c.k.valid = btf;
 	c.k.task_real_parent = 1448;
 	c.k.task_tgid = 1436;
@@ -142,6 +144,60 @@ test_hooks_shape(void **state)
 	}
 }
 
+/* Whether the program has an atomic exchange on a map value. */
+static int
+has_xchg(const struct prog *p)
+{
+	long i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->a.insn[i].code == (BPF_STX | BPF_W | BPF_ATOMIC) &&
+		    p->a.insn[i].imm == BPF_XCHG)
+			return 1;
+	return 0;
+}
+
+/*
+ * With the per-CPU batch: the batch is looked up and taken with an atomic
+ * exchange, the event copied into it whole, and there are two outputs, a
+ * batch of them and the direct one for when the batch is busy.
+ */
+static void
+test_hooks_batched(void **state)
+{
+	struct prog_sa_conf sc = conf(HOOK_CONNECT4, 1);
+	struct call c[32];
+	struct prog p;
+	long i, copies = 0;
+	int n;
+
+	(void)state;
+	sc.batch_fd = BATCH_FD;
+	build_hook(&p, &sc);
+	check_common(&p);
+	n = calls(&p, c, 32);
+	check_call_args(c, n);
+	assert_int_equal(count_calls(c, n, BPF_FUNC_map_lookup_elem), 1);
+	assert_int_equal(count_calls(c, n, BPF_FUNC_perf_event_output), 2);
+	assert_true(has_xchg(&p));
+	for (i = 0; i < p.n; i++)
+		if (p.a.insn[i].code == (BPF_STX | BPF_DW | BPF_MEM) &&
+		    p.a.insn[i].dst_reg == BPF_REG_1 &&
+		    p.a.insn[i].off >= (int)offsetof(struct kbatch, rec))
+			copies++;
+	assert_int_equal(copies, sizeof(struct kevent) / 8);
+	asm_free(&p.a);
+
+	/* And the flush program, which empties it on a timer. */
+	assert_int_equal(asm_init(&p.a), 0);
+	p.n = prog_batch_flush(&p.a, EVENTS_FD, BATCH_FD);
+	assert_true(p.n > 0);
+	assert_true(has_xchg(&p));
+	n = calls(&p, c, 32);
+	assert_int_equal(count_calls(c, n, BPF_FUNC_perf_event_output), 1);
+	asm_free(&p.a);
+}
+
 /* Without BTF no task walk: no ppid, no kernel reads for inet. */
 static void
 test_hooks_nobtf(void **state)
@@ -185,6 +241,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hooks_shape),
 		cmocka_unit_test(test_hooks_nobtf),
+		cmocka_unit_test(test_hooks_batched),
 		cmocka_unit_test(test_unix_needs_layout),
 	};
 
