@@ -215,6 +215,7 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.events_fd = env->events_fd;
 	c.batch_fd = env->batch_fd;
 	c.k = *env->k;
+	c.task_btf = c.k.valid;
 	for (i = 0; i < HOOK_N; i++) {
 		int unix_hook = i == HOOK_CONNECT_UNIX || i == HOOK_SENDMSG_UNIX;
 
@@ -223,8 +224,13 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 			h->no_unix = 1;
 			continue;
 		}
-		e = load_hook(env, &c, i == 0, unix_hook ? NULL : env->diag,
-		    err, errlen);
+		e = load_hook(env, &c, i == 0, unix_hook || c.task_btf ? NULL :
+		    env->diag, err, errlen);
+		if (e < 0 && i == 0 && c.task_btf && !env->fault_verifier) {
+			/* No BTF-typed task here: probe reads. */
+			c.task_btf = 0;
+			e = load_hook(env, &c, 1, env->diag, err, errlen);
+		}
 		if (e < 0 && i == 0 && c.k.valid && !env->fault_verifier) {
 			/* A kernel that refuses bpf_get_current_task() or
 			 * probe reads here: the event without ppid. */

@@ -112,8 +112,8 @@ unix_address(struct prog_asm *a, const struct prog_kern *k)
  *	e.sk = (u64)ctx->sk;                        // matches TCP outcomes
  *	e.addr, e.addrlen = inet_address(ctx) or unix_address(ctx);
  *	if (btf) {
- *		task = bpf_get_current_task();
- *		e.ppid = task->real_parent->tgid;       // probe reads
+ *		task = bpf_get_current_task_btf();      // where allowed: plain
+ *		e.ppid = task->real_parent->tgid;       // loads, else probe reads
  *	}
  *	e.ts = bpf_ktime_get_ns();
  *	emit_event(&e);             // through the CPU's batch, prog/frame.c
@@ -165,7 +165,12 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	else
 		inet_address(a, c->hook == HOOK_CONNECT6 || c->hook == HOOK_SENDMSG6);
 
-	if (k->valid) {
+	if (k->valid && c->task_btf) {
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_0, k->task_real_parent)); /* r1 = task->real_parent */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_1, k->task_tgid)); /* r1 = r1->tgid */
+		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1, E(ppid))); /* e.ppid = r1 */
+	} else if (k->valid) {
 		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task)); /* r0 = task */
 		asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));   /* r7 = task */
 		prog_deref(a, BPF_REG_3, BPF_REG_7, k->task_real_parent, L_PPID_DONE); /* r3 = task->real_parent */

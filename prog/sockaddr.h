@@ -29,6 +29,9 @@ struct prog_sa_conf {
 	int events_fd;          /* perf event array */
 	int batch_fd;           /* per-CPU struct kbatch, or -1: one output
 	                         * per event */
+	/* ppid read from the BTF-typed task (bpf_get_current_task_btf(),
+	 * plain loads) when 1, else with probe reads. */
+	int task_btf;
 	/* ppid from the task (task_real_parent, task_tgid) when k.valid;
 	 * the unix hooks need k.sak_valid (struct bpf_sock_addr_kern). */
 	struct prog_kern k;
