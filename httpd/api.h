@@ -13,7 +13,8 @@ struct mg_request_info;
 struct req_filter;
 struct store_filter;
 
-/* {"error": "..."} with a printf-style message; returns the status sent. */
+/* {"error": "<status text>", "message": "..."} with a printf-style
+ * message; returns the status sent. */
 int api_reply_error(struct mg_connection *conn, int status, int pretty,
     const char *allow, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
