@@ -30,6 +30,9 @@
 #include "util/store.h"
 #include "util/timefmt.h"
 
+/* openapi_json[]: httpd/openapi.json, made a C array by the GNUmakefile. */
+#include "openapi_json.h"
+
 #ifndef VERSION
 #define VERSION "unknown"
 #endif
@@ -760,6 +763,24 @@ api_metrics(struct mg_connection *conn, void *cbdata)
 		mg_write(conn, body, len);
 	free(body);
 	return 200;
+}
+
+/* GET /openapi.json: the OpenAPI 3 document of this API, built in. */
+int
+api_openapi(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	char err[REQ_ERR_MAX];
+	int pretty, rc;
+
+	(void)cbdata;
+	if ((rc = check_route(conn, ri, "/openapi.json", "GET")) != 0)
+		return rc;
+	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
+	rc = send_body(conn, 200, (const char *)openapi_json,
+	    sizeof(openapi_json), NULL, NULL);
+	return rc < 0 ? rc : 200;
 }
 
 int

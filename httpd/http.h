@@ -56,6 +56,7 @@ int api_summary(struct mg_connection *conn, void *cbdata);
 int api_list(struct mg_connection *conn, void *cbdata);
 int api_top(struct mg_connection *conn, void *cbdata);
 int api_metrics(struct mg_connection *conn, void *cbdata);
+int api_openapi(struct mg_connection *conn, void *cbdata);  /* the document */
 /* civetweb's http_error callback: its own errors (malformed requests,
  * oversized headers) as JSON too.  Returns 0 when it sent the response. */
 /* Free what the calling worker thread keeps between requests. */
