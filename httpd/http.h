@@ -46,8 +46,9 @@ void http_ready(struct http *h);
 void http_stop(struct http *h);
 
 /*
- * The REST handlers (api.c), which http_start() registers with civetweb.
- * cbdata is the struct api_state.  Each returns the HTTP status it sent.
+ * The REST handlers (api.c, meta.c), which http_start() registers with
+ * civetweb.  cbdata is the struct api_state.  Each returns the HTTP status
+ * it sent.
  */
 struct mg_connection;
 int api_root(struct mg_connection *conn, void *cbdata);   /* GET /, 404 */
