@@ -191,22 +191,15 @@ static inline int it_header(const struct reply *r, const char *name, char *v,
 static int it_server_ports[64];
 
 static inline void
-it_record(int port, const char *method, const char *path,
-    const struct reply *r)
+it_record_reply(const char *method, const char *path, const struct reply *r)
 {
 	const char *dir = getenv("ITEST_RECORD_DIR");
 	char file[4096], ctype[256] = "";
 	json_t *o;
 	char *line;
-	size_t i;
 	int fd;
 
 	if (!dir || !*dir)
-		return;
-	for (i = 0; i < sizeof(it_server_ports) / sizeof(it_server_ports[0]); i++)
-		if (it_server_ports[i] == port)
-			break;
-	if (i == sizeof(it_server_ports) / sizeof(it_server_ports[0]))
 		return;
 	it_header(r, "Content-Type", ctype, sizeof(ctype));
 	o = json_pack("{ss ss si ss s:s%}", "method", method, "path", path,
@@ -226,6 +219,38 @@ it_record(int port, const char *method, const char *path,
 		fprintf(stderr, "itest: could not record a reply in %s\n", file);
 	}
 	free(line);
+}
+
+/* it_record_reply() for a reply from port, if one of our servers has it. */
+static inline void
+it_record(int port, const char *method, const char *path,
+    const struct reply *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(it_server_ports) / sizeof(it_server_ports[0]); i++)
+		if (it_server_ports[i] == port) {
+			it_record_reply(method, path, r);
+			return;
+		}
+}
+
+/* A raw response (status line, headers, body) of one of our servers to a
+ * request that is not one the document describes (malformed, oversized):
+ * recorded as "RAW (raw)", which the validator holds to the Error shape. */
+static inline void
+it_record_raw(const char *resp)
+{
+	const char *hend = strstr(resp, "\r\n\r\n");
+	struct reply r;
+
+	memset(&r, 0, sizeof(r));
+	if (!hend || sscanf(resp, "HTTP/%*d.%*d %d", &r.status) != 1)
+		return;
+	snprintf(r.headers, sizeof(r.headers), "%.*s", (int)(hend - resp), resp);
+	r.body = (char *)hend + 4;
+	r.len = strlen(r.body);
+	it_record_reply("RAW", "(raw)", &r);
 }
 
 /* One HTTP/1.1 request with Connection: close.  Returns 0 or -1. */

@@ -143,6 +143,8 @@ assert_json_error(const char *resp, int lo, int hi, const char *what)
 	if (sscanf(resp, "HTTP/%*d.%*d %d", &status) != 1 || status < lo ||
 	    status > hi || body == NULL)
 		fail_msg("%s: want a %d-%d response, got: %.200s", what, lo, hi, resp);
+	/* For validate.mjs: the Error shape, on civetweb's errors too. */
+	it_record_raw(resp);
 	j = json_loads(body + 4, 0, NULL);
 	if (!json_is_string(json_object_get(j, "error")) ||
 	    !json_is_string(json_object_get(j, "message")))
