@@ -8,8 +8,9 @@
 // For each reply: find the operation by path (query string dropped) and
 // method, then the response by status.  A status the operation does not
 // list fails; so does a JSON body that does not match the response's
-// schema, and a JSON body not sent as application/json.  Paths and
-// methods the document does not serve must be errors with the Error body.
+// schema (each line of an NDJSON stream), and a JSON body not sent as
+// application/json.  Paths and methods the document does not serve (and
+// raw replies to malformed requests) must be errors with the Error body.
 // Fails when no JSON body was recorded at all: then nothing was checked.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -75,7 +76,8 @@ for (const f of files) {
     const ctype = (rec.content_type || '').split(';')[0].trim();
     let json;
     try { json = rec.body.length ? JSON.parse(rec.body) : undefined; } catch { json = undefined; }
-    if (json !== undefined && ctype !== 'application/json' && ctype !== 'application/x-ndjson')
+    if (json !== undefined && ctype !== 'application/json' && ctype !== 'application/x-ndjson' &&
+        ctype !== 'text/event-stream')
       fail(`a JSON body sent as Content-Type "${rec.content_type}"`);
 
     const item = doc.paths[p];
@@ -95,8 +97,24 @@ for (const f of files) {
       if (method === 'head' || rec.body.length === 0) continue;
       const media = resp.content && resp.content[ctype];
       if (!media) { fail(`Content-Type "${ctype}" is not documented for this response`); continue; }
-      if (ctype !== 'application/json') continue; // text/plain metrics, SSE
       parts = [...base, 'content', ctype, 'schema'];
+      if (ctype === 'application/x-ndjson') {
+        // One value per complete line; blank lines are keep-alives, and
+        // the last line may have been cut off when the test stopped reading.
+        const v = validatorFor(parts);
+        const lines = rec.body.split('\n').slice(0, -1);
+        for (const [i, l] of lines.entries()) {
+          if (!l.trim()) continue;
+          let val;
+          try { val = JSON.parse(l); } catch { fail(`line ${i + 1} is not JSON: ${l.slice(0, 200)}`); continue; }
+          checked++;
+          if (!v(val))
+            fail(`line ${i + 1} does not match #/${parts.join('/')}:\n  ` +
+              v.errors.map((e) => `${e.instancePath || '(root)'} ${e.message}`).join('\n  '));
+        }
+        continue;
+      }
+      if (ctype !== 'application/json') continue; // text/plain metrics, SSE
     }
     if (json === undefined) { fail('the body is not JSON'); continue; }
     const v = validatorFor(parts);
