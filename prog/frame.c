@@ -38,6 +38,45 @@ prog_copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
 	asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, dst)); /* *(u16 *)(fp + dst) = r1 */
 }
 
+/*
+ * What every event program fills first:
+ *
+ *	struct kevent e = {0};
+ *	u64 key = bpf_get_current_pid_tgid();
+ *	e.tid = key; e.pid = key >> 32;
+ *	u64 ug = bpf_get_current_uid_gid();
+ *	e.uid = ug; e.gid = ug >> 32;
+ *	bpf_get_current_comm(e.comm, 16);
+ *	e.cgroup_id = bpf_get_current_cgroup_id();
+ */
+void
+prog_emit_task_ids(struct prog_asm *a)
+{
+	int off;
+
+	for (off = EV; off < 0; off += 8)
+		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, off, 0)); /* *(u64 *)(fp + off) = 0 */
+
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid)); /* r0 = pid_tgid */
+	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, KEY)); /* key = r0 */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(tid))); /* e.tid = r0 */
+	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(pid))); /* e.pid = r0 */
+
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_uid_gid)); /* r0 = uid_gid */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(uid))); /* e.uid = r0 */
+	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(gid))); /* e.gid = r0 */
+
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(comm))); /* r1 += &e.comm */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_COMM_LEN));     /* r2 = 16 */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_comm));  /* get_current_comm(r1, r2) */
+
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_cgroup_id)); /* r0 = cgroup id */
+	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(cgroup_id))); /* e.cgroup_id = r0 */
+}
+
 /* r5 = r8 * sizeof(struct kevent); bpf_perf_event_output(ctx, &events,
  * BPF_F_CURRENT_CPU, &b->rec, r5), b in r7, ctx in r6. */
 static void

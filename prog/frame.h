@@ -45,6 +45,10 @@ struct kbatch {
  * own labels stay below. */
 enum { L_FRAME_DIRECT = 56, L_FRAME_RELEASE, L_FRAME_KEEP, L_FRAME_OUT, L_FRAME_N_OK };
 
+/* Zero e, then its pid, tid (and the KEY slot: pid_tgid), uid, gid,
+ * comm and cgroup id.  Clobbers r0-r5. */
+void prog_emit_task_ids(struct prog_asm *a);
+
 /*
  * Emit the tail that hands the event at fp + EV over (r6 must hold ctx):
  * straight to the perf event array when batch_fd < 0, else through the

@@ -126,28 +126,11 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	int unix_hook = c->hook == HOOK_CONNECT_UNIX || c->hook == HOOK_SENDMSG_UNIX;
 	int connect = c->hook == HOOK_CONNECT4 || c->hook == HOOK_CONNECT6 ||
 	    c->hook == HOOK_CONNECT_UNIX;
-	int off;
 
 	if (c->hook < 0 || c->hook >= HOOK_N || (unix_hook && !k->sak_valid))
 		return -EINVAL;
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
-	for (off = EV; off < 0; off += 8)
-		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, off, 0)); /* *(u64 *)(fp + off) = 0 */
-
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid)); /* r0 = pid_tgid */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(tid))); /* e.tid = r0 */
-	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(pid))); /* e.pid = r0 */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_uid_gid)); /* r0 = uid_gid */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(uid))); /* e.uid = r0 */
-	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(gid))); /* e.gid = r0 */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(comm))); /* r1 += &e.comm */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_COMM_LEN));     /* r2 = 16 */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_comm));  /* get_current_comm(r1, r2) */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_cgroup_id)); /* r0 = cgroup id */
-	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(cgroup_id))); /* e.cgroup_id = r0 */
+	prog_emit_task_ids(a);                                  /* e = {0}, ids, comm, cgroup */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_10, E(count), 1)); /* e.count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(syscall),
 	    connect ? EV_CONNECT : EV_SENDMSG));                /* e.syscall = connect or sendmsg */

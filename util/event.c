@@ -131,16 +131,21 @@ ev_result_of(int syscall, int32_t ret)
 		return EV_RESULT_OK;
 	if (syscall != EV_CONNECT)
 		return EV_RESULT_ERROR;
-	switch (-ret) {
+	if (ret == -EINPROGRESS || ret == -EALREADY)
+		return EV_RESULT_PENDING;
+	return ev_result_of_errno(-ret);
+}
+
+uint8_t
+ev_result_of_errno(int err)
+{
+	switch (err) {
 	case ECONNREFUSED:
 		return EV_RESULT_REFUSED;
 	case ETIMEDOUT:
 		return EV_RESULT_TIMEOUT;
 	case ECONNRESET:
 		return EV_RESULT_RESET;
-	case EINPROGRESS:
-	case EALREADY:
-		return EV_RESULT_PENDING;
 	default:
 		return EV_RESULT_ERROR;
 	}

@@ -113,6 +113,8 @@ const char *ev_result_name(const struct event *ev);   /* "ok", "refused", ... */
 int ev_failed(int32_t ret, int ret_unknown, uint8_t result);
 /* The result a return code means for call (enum ev_syscall). */
 uint8_t ev_result_of(int syscall, int32_t ret);
+/* The result of a connect that failed with err (a positive errno). */
+uint8_t ev_result_of_errno(int err);
 /* Application protocol guessed from the port only ("http", "dns", ...), "" if none. */
 const char *ev_service(const struct event *ev);
 

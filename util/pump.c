@@ -1,5 +1,4 @@
 /* Decoding raw records into the store.  See pump.h. */
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,16 +73,7 @@ outcome(const struct outcome *r)
 		return EV_RESULT_OK;
 	if (r->state != TCP_CLOSE || r->err <= 0)
 		return EV_RESULT_UNKNOWN;   /* closed by its owner, or no BTF */
-	switch (r->err) {
-	case ECONNREFUSED:
-		return EV_RESULT_REFUSED;
-	case ETIMEDOUT:
-		return EV_RESULT_TIMEOUT;
-	case ECONNRESET:
-		return EV_RESULT_RESET;
-	default:
-		return EV_RESULT_ERROR;
-	}
+	return ev_result_of_errno(r->err);
 }
 
 /* An outcome: to its connect, waiting in the batch or stored already,

@@ -4,6 +4,7 @@
  * program (tracepoint, raw_tp, perf_event, kprobe, fentry/fexit) or a
  * leftover ebpf-server taxes the calls we time; a ratio against such a
  * baseline lies.  bench_contaminated() says why, or returns NULL.
+ * Include after tests/integration/itest.h (it_bpf_info()).
  */
 #ifndef BENCH_CLEAN_H
 #define BENCH_CLEAN_H
@@ -57,7 +58,6 @@ bench_tracing_prog(char *why, size_t n)
 	union bpf_attr attr;
 	struct bpf_prog_info info;
 	uint32_t id = 0;
-	int fd;
 
 	for (;;) {
 		memset(&attr, 0, sizeof(attr));
@@ -65,41 +65,28 @@ bench_tracing_prog(char *why, size_t n)
 		if (syscall(__NR_bpf, BPF_PROG_GET_NEXT_ID, &attr, sizeof(attr)) < 0)
 			return 0;
 		id = attr.next_id;
-		memset(&attr, 0, sizeof(attr));
-		attr.prog_id = id;
-		if ((fd = (int)syscall(__NR_bpf, BPF_PROG_GET_FD_BY_ID, &attr,
-		    sizeof(attr))) < 0)
+		if (it_bpf_info(BPF_PROG_GET_FD_BY_ID, id, &info, sizeof(info)) < 0)
 			continue;
-		memset(&info, 0, sizeof(info));
-		memset(&attr, 0, sizeof(attr));
-		attr.info.bpf_fd = (uint32_t)fd;
-		attr.info.info_len = sizeof(info);
-		attr.info.info = (uint64_t)(uintptr_t)&info;
-		if (syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) == 0)
-			switch (info.type) {
-			case BPF_PROG_TYPE_TRACEPOINT:
-			case BPF_PROG_TYPE_RAW_TRACEPOINT:
-			case BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE:
-			case BPF_PROG_TYPE_KPROBE:
-			case BPF_PROG_TYPE_TRACING:
-				snprintf(why, n, "BPF program %u \"%s\" (type %u) is "
-				    "loaded", id, info.name, info.type);
-				close(fd);
+		switch (info.type) {
+		case BPF_PROG_TYPE_TRACEPOINT:
+		case BPF_PROG_TYPE_RAW_TRACEPOINT:
+		case BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE:
+		case BPF_PROG_TYPE_KPROBE:
+		case BPF_PROG_TYPE_TRACING:
+			snprintf(why, n, "BPF program %u \"%s\" (type %u) is loaded",
+			    id, info.name, info.type);
+			return 1;
+		case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+			/* Ours, from another ebpf-server. */
+			if (strncmp(info.name, "es_", 3) == 0) {
+				snprintf(why, n, "another ebpf-server's program %u "
+				    "\"%s\" is attached", id, info.name);
 				return 1;
-			case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
-				/* Ours, from another ebpf-server. */
-				if (strncmp(info.name, "es_", 3) == 0) {
-					snprintf(why, n, "another ebpf-server's "
-					    "program %u \"%s\" is attached", id,
-					    info.name);
-					close(fd);
-					return 1;
-				}
-				break;
-			default:
-				break;
 			}
-		close(fd);
+			break;
+		default:
+			break;
+		}
 	}
 }
 

@@ -231,11 +231,9 @@ prog_stats(pid_t pid, uint64_t *cnt, uint64_t *ns)
 	if ((d = opendir(path)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		union bpf_attr attr;
 		struct bpf_prog_info info;
 		unsigned id = 0;
 		FILE *f;
-		int fd;
 
 		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, de->d_name);
 		if ((f = fopen(path, "re")) == NULL)
@@ -246,21 +244,11 @@ prog_stats(pid_t pid, uint64_t *cnt, uint64_t *ns)
 		fclose(f);
 		if (!id)
 			continue;
-		memset(&attr, 0, sizeof(attr));
-		attr.prog_id = id;
-		if ((fd = (int)syscall(__NR_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr))) < 0)
-			continue;
-		memset(&info, 0, sizeof(info));
-		memset(&attr, 0, sizeof(attr));
-		attr.info.bpf_fd = (uint32_t)fd;
-		attr.info.info_len = sizeof(info);
-		attr.info.info = (uint64_t)(uintptr_t)&info;
-		if (syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) == 0 &&
+		if (it_bpf_info(BPF_PROG_GET_FD_BY_ID, id, &info, sizeof(info)) == 0 &&
 		    strstr(info.name, "connect")) {
 			*cnt += info.run_cnt;
 			*ns += info.run_time_ns;
 		}
-		close(fd);
 	}
 	closedir(d);
 }

@@ -26,6 +26,9 @@
 
 #include <jansson.h>
 
+#include <sys/syscall.h>
+#include <linux/bpf.h>
+
 struct server {
 	pid_t pid;
 	int port;
@@ -342,6 +345,34 @@ it_skip_unavailable(const struct server *s)
 			exit(77);
 		}
 	fclose(f);
+}
+
+/*
+ * The BPF object with this id (cmd BPF_PROG_GET_FD_BY_ID or
+ * BPF_LINK_GET_FD_BY_ID) described into info (BPF_OBJ_GET_INFO_BY_FD,
+ * len bytes).  Returns 0, or -1 when it is gone.
+ */
+static inline int
+it_bpf_info(int cmd, uint32_t id, void *info, uint32_t len)
+{
+	union bpf_attr attr;
+	int fd, rc;
+
+	memset(&attr, 0, sizeof(attr));
+	if (cmd == BPF_LINK_GET_FD_BY_ID)
+		attr.link_id = id;
+	else
+		attr.prog_id = id;
+	if ((fd = (int)syscall(__NR_bpf, cmd, &attr, sizeof(attr))) < 0)
+		return -1;
+	memset(info, 0, len);
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = (uint32_t)fd;
+	attr.info.info_len = len;
+	attr.info.info = (uint64_t)(uintptr_t)info;
+	rc = syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) == 0 ? 0 : -1;
+	close(fd);
+	return rc;
 }
 
 /* Note the backend and its exact fields from a /health body. */

@@ -542,7 +542,7 @@ link_of(const uint32_t *ids, int n)
 	union bpf_attr attr;
 	struct bpf_link_info info;
 	uint32_t id = 0;
-	int fd, i;
+	int i;
 
 	for (;;) {
 		memset(&attr, 0, sizeof(attr));
@@ -550,23 +550,11 @@ link_of(const uint32_t *ids, int n)
 		if (syscall(__NR_bpf, BPF_LINK_GET_NEXT_ID, &attr, sizeof(attr)) < 0)
 			return 0;
 		id = attr.next_id;
-		memset(&attr, 0, sizeof(attr));
-		attr.link_id = id;
-		if ((fd = (int)syscall(__NR_bpf, BPF_LINK_GET_FD_BY_ID, &attr,
-		    sizeof(attr))) < 0)
+		if (it_bpf_info(BPF_LINK_GET_FD_BY_ID, id, &info, sizeof(info)) < 0)
 			continue;
-		memset(&info, 0, sizeof(info));
-		memset(&attr, 0, sizeof(attr));
-		attr.info.bpf_fd = (uint32_t)fd;
-		attr.info.info_len = sizeof(info);
-		attr.info.info = (uint64_t)(uintptr_t)&info;
-		if (syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) == 0)
-			for (i = 0; i < n; i++)
-				if (info.prog_id == ids[i]) {
-					close(fd);
-					return 1;
-				}
-		close(fd);
+		for (i = 0; i < n; i++)
+			if (info.prog_id == ids[i])
+				return 1;
 	}
 }
 

@@ -311,8 +311,9 @@ test_summary_filters(void **state)
 	snprintf(b, sizeof(b), "{\"duration\":60,\"port\":%d,\"syscall\":\"sendmsg\"}",
 	    udp_port);
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", b, &r), 0);
-	assert_int_equal(num(r.json, "total_attempts"), 1);
-	assert_int_equal(num(r.json, "datagrams"), 1);
+	/* The socket hooks record the sendto()s as sendmsg too. */
+	assert_int_equal(num(r.json, "total_attempts"), sendto_exact ? 1 : NDGRAM + 1);
+	assert_int_equal(num(r.json, "datagrams"), sendto_exact ? 1 : NDGRAM + 1);
 	it_reply_free(&r);
 }
 
