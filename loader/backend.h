@@ -69,4 +69,10 @@ int ld_tp_attach(const char *tracefs, const char *cat, const char *name,
 /* Close each fd >= 0 and set it to -1. */
 void ld_close_fds(int *fds, int n);
 
+/* The same, each fd from a thread of its own (up to LD_CLOSE_MAX), for
+ * fds whose close waits for an RCU grace period (tracepoint perf events:
+ * tracepoint_synchronize_unregister(), 30-200 ms each here). */
+#define LD_CLOSE_MAX 16
+void ld_close_parallel(int *fds, int n);
+
 #endif

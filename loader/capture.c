@@ -5,6 +5,7 @@
  * log, parallel close).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ struct capture {
 	int nrings;
 	int epfd;
 	struct cap_stats st;
+	int64_t lost_total;     /* see report_lost() */
 	/* The caller's callbacks, while a drain runs. */
 	ld_sample_fn sample;
 	ld_lost_fn lost;
@@ -135,6 +137,38 @@ ld_tp_attach(const char *tracefs, const char *cat, const char *name,
 		return e;
 	}
 	return fd;
+}
+
+static void *
+close_one(void *arg)
+{
+	sys_close((int)(intptr_t)arg);
+	return NULL;
+}
+
+void
+ld_close_parallel(int *fds, int n)
+{
+	pthread_t t[LD_CLOSE_MAX];
+	int started[LD_CLOSE_MAX] = { 0 };
+	int i;
+
+	/* One thread per fd (the sandbox allows threads): grace periods
+	 * overlap instead of adding up. */
+	for (i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (i < LD_CLOSE_MAX && pthread_create(&t[i], NULL, close_one,
+		    (void *)(intptr_t)fds[i]) == 0)
+			started[i] = 1;
+		else
+			sys_close(fds[i]);
+	}
+	for (i = 0; i < n && i < LD_CLOSE_MAX; i++)
+		if (started[i])
+			pthread_join(t[i], NULL);
+	for (i = 0; i < n; i++)
+		fds[i] = -1;
 }
 
 void
@@ -459,36 +493,57 @@ cap_fd(const struct capture *c)
 	return c->epfd;
 }
 
+/*
+ * Events lost: the kernel's PERF_RECORD_LOST counts, corrected by what
+ * the batch headers say (a refused batch is one lost record to the kernel
+ * but held dropped_events events).  The two arrive in either order, so
+ * the caller hears of the total whenever it grows.
+ */
+static void
+report_lost(struct capture *c, int64_t delta)
+{
+	c->lost_total += delta;
+	if (c->lost_total > (int64_t)c->st.lost) {
+		uint64_t more = (uint64_t)c->lost_total - c->st.lost;
+
+		c->st.lost += more;
+		c->lost(c->ctx, more);
+	}
+}
+
 static void
 count_lost(void *ctx, uint64_t n)
 {
-	struct capture *c = ctx;
-
-	c->st.lost += n;
-	c->lost(c->ctx, n);
+	report_lost(ctx, (int64_t)n);
 }
 
 /*
- * One perf sample holds one struct kevent, or several back to back when a
- * program handed over its per-CPU batch at once.  The kernel pads raw
- * samples to 8 bytes (less than 8 extra), so the size tells how many; a
- * sample of any other size goes to the callback whole (ev_decode()
- * refuses it).
+ * One perf sample holds one struct kevent (a program that output its own
+ * record), or a struct kbatch_hdr and the records of a per-CPU batch.
+ * The kernel pads raw samples to 8 bytes (4 extra for both), so the size
+ * tells which; a sample of any other size goes to the callback whole
+ * (ev_decode() refuses it).
  */
 static void
 split(void *ctx, const void *data, uint32_t len)
 {
 	struct capture *c = ctx;
 	const uint8_t *p = data;
-	uint32_t i, n = len / sizeof(struct kevent);
+	struct kbatch_hdr h;
+	uint32_t i, n;
 
-	if (n == 0 || len % sizeof(struct kevent) >= 8) {
+	if (len < sizeof(h) || (len - sizeof(h)) % sizeof(struct kevent) >= 8 ||
+	    len % sizeof(struct kevent) == 4) {
 		c->st.records++;
 		c->sample(c->ctx, data, len);
 		return;
 	}
+	memcpy(&h, p, sizeof(h));
+	if (h.dropped_events || h.dropped_samples)
+		report_lost(c, (int64_t)h.dropped_events - (int64_t)h.dropped_samples);
+	n = (len - (uint32_t)sizeof(h)) / sizeof(struct kevent);
 	for (i = 0; i < n; i++)
-		c->sample(c->ctx, p + i * sizeof(struct kevent),
+		c->sample(c->ctx, p + sizeof(h) + i * sizeof(struct kevent),
 		    sizeof(struct kevent));
 	c->st.records += n;
 }

@@ -141,8 +141,9 @@ attach(struct tp *p, int which, char *err, size_t errlen)
 
 /*
  * Detach and close.  Closing a tracepoint's perf event detaches its
- * program.  No PERF_EVENT_IOC_DISABLE first: close disables the event
- * too, and each ioctl cost about 70 ms here.
+ * program and waits for a grace period; the events are closed in
+ * parallel so that the waits overlap.  No PERF_EVENT_IOC_DISABLE first:
+ * close disables the event too, and each ioctl cost about 70 ms here.
  */
 static void
 tp_close(void *state)
@@ -152,7 +153,7 @@ tp_close(void *state)
 
 	if (p == NULL)
 		return;
-	ld_close_fds(p->tp_fd, NPROG);
+	ld_close_parallel(p->tp_fd, NPROG);
 	for (i = 0; i < NPROG; i++)
 		if (p->prog_fd[i] >= 0)
 			sys_close(p->prog_fd[i]);

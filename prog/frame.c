@@ -77,8 +77,18 @@ prog_emit_task_ids(struct prog_asm *a)
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(cgroup_id))); /* e.cgroup_id = r0 */
 }
 
-/* r5 = r8 * sizeof(struct kevent); bpf_perf_event_output(ctx, &events,
- * BPF_F_CURRENT_CPU, &b->rec, r5), b in r7, ctx in r6. */
+/*
+ * Hand the batch (b in r7, r8 records, ctx in r6) over, its header first:
+ *
+ *	if (bpf_perf_event_output(ctx, &events, CURRENT, &b->hdr,
+ *	    sizeof(b->hdr) + n * sizeof(e)) < 0) {
+ *		b->hdr.dropped_events += n;     // the ring is full: say how
+ *		b->hdr.dropped_samples++;       // many the kernel's one lost
+ *	} else {                            // record stood for
+ *		b->hdr = (struct kbatch_hdr){ 0 };
+ *	}
+ *	b->n = 0;
+ */
 static void
 output_batch(struct prog_asm *a, int events_fd)
 {
@@ -87,10 +97,26 @@ output_batch(struct prog_asm *a, int events_fd)
 	asm_emit(a, BPF_MOV32_IMM(BPF_REG_3, -1));              /* r3 = BPF_F_CURRENT_CPU */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_7));       /* r4 = b */
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_4,
-	    offsetof(struct kbatch, rec)));                     /* r4 = b->rec */
+	    offsetof(struct kbatch, hdr)));                     /* r4 = &b->hdr */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_5, BPF_REG_8));       /* r5 = n */
 	asm_emit(a, BPF_ALU64_IMM(BPF_MUL, BPF_REG_5, sizeof(struct kevent))); /* r5 = n * sizeof(e) */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* output(r1..r5) */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_5, sizeof(struct kbatch_hdr))); /* r5 += sizeof(hdr) */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* r0 = output(r1..r5) */
+	asm_jmp_imm(a, BPF_JSGE, BPF_REG_0, 0, L_FRAME_SENT);   /* if (r0 >= 0) goto sent */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
+	    offsetof(struct kbatch, hdr.dropped_events)));      /* r1 = dropped_events */
+	asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_8)); /* r1 += n */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
+	    offsetof(struct kbatch, hdr.dropped_events)));      /* dropped_events = r1 */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
+	    offsetof(struct kbatch, hdr.dropped_samples)));     /* r1 = dropped_samples */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, 1));      /* r1 += 1 */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
+	    offsetof(struct kbatch, hdr.dropped_samples)));     /* dropped_samples = r1 */
+	asm_ja(a, L_FRAME_RESET);                               /* goto reset */
+	asm_label(a, L_FRAME_SENT);
+	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_7, offsetof(struct kbatch, hdr), 0)); /* b->hdr = {0} */
+	asm_label(a, L_FRAME_RESET);
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, n), 0)); /* b->n = 0 */
 }
 
@@ -128,7 +154,7 @@ take_batch(struct prog_asm *a, int batch_fd, int fail)
  *	b->rec[n] = e;                      // 25 moves of 8 bytes
  *	b->n = ++n;
  *	if (n == KBATCH_N)
- *		bpf_perf_event_output(ctx, &events, CURRENT, b->rec, n * sizeof(e)), b->n = 0;
+ *		output_batch(b, n);         // see there; b->n = 0
  *	b->busy = 0;
  *	goto out;
  * release_direct:
@@ -198,8 +224,8 @@ prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd)
  *	if (!b || xchg(&b->busy, 1))        // the owner hands it over itself
  *		return 0;                       // or the next tick does
  *	n = b->n;
- *	if (n - 1 < KBATCH_N)               // 1 .. 16
- *		bpf_perf_event_output(ctx, &events, CURRENT, b->rec, n * sizeof(e));
+ *	if (n <= KBATCH_N && (n || b->hdr.dropped_samples))
+ *		output_batch(b, n);             // drops are said even alone
  *	b->n = 0;
  *	b->busy = 0;
  *	return 0;
@@ -211,9 +237,13 @@ prog_batch_flush(struct prog_asm *a, int events_fd, int batch_fd)
 	take_batch(a, batch_fd, L_FRAME_OUT);                   /* r7 = b, owned */
 	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_8, BPF_REG_7,
 	    offsetof(struct kbatch, n)));                       /* r8 = b->n */
-	asm_jmp_imm(a, BPF_JEQ, BPF_REG_8, 0, L_FRAME_RELEASE); /* if (!r8) goto release */
 	asm_jmp_imm(a, BPF_JGT, BPF_REG_8, KBATCH_N, L_FRAME_KEEP); /* if (r8 > 16) goto reset */
-	output_batch(a, events_fd);                             /* output(b->rec, n); b->n = 0 */
+	asm_jmp_imm(a, BPF_JNE, BPF_REG_8, 0, L_FRAME_N_OK);    /* if (r8) goto send */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
+	    offsetof(struct kbatch, hdr.dropped_samples)));     /* r1 = dropped_samples */
+	asm_jmp_imm(a, BPF_JEQ, BPF_REG_1, 0, L_FRAME_RELEASE); /* if (!r1) goto release: nothing */
+	asm_label(a, L_FRAME_N_OK);
+	output_batch(a, events_fd);                             /* output(hdr, b->rec, n); b->n = 0 */
 	asm_label(a, L_FRAME_KEEP);
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, n), 0)); /* b->n = 0 */
 	asm_label(a, L_FRAME_RELEASE);

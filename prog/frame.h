@@ -38,12 +38,20 @@ _Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
 struct kbatch {
 	uint32_t busy;          /* 1 while a program owns the batch */
 	uint32_t n;             /* records in rec */
+	struct kbatch_hdr {     /* sent ahead of the records */
+		/* Batches the perf ring refused since the last one that got
+		 * through: the kernel counts each as one lost record, but it
+		 * held this many events. */
+		uint32_t dropped_events;
+		uint32_t dropped_samples;
+	} hdr;
 	struct kevent rec[KBATCH_N];
 };
 
 /* Labels prog_emit_event() and prog_batch_flush() use; the programs'
  * own labels stay below. */
-enum { L_FRAME_DIRECT = 56, L_FRAME_RELEASE, L_FRAME_KEEP, L_FRAME_OUT, L_FRAME_N_OK };
+enum { L_FRAME_DIRECT = 56, L_FRAME_RELEASE, L_FRAME_KEEP, L_FRAME_OUT,
+    L_FRAME_N_OK, L_FRAME_SENT, L_FRAME_RESET };
 
 /* Zero e, then its pid, tid (and the KEY slot: pid_tgid), uid, gid,
  * comm and cgroup id.  Clobbers r0-r5. */
