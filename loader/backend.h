@@ -41,6 +41,7 @@ struct ld_backend {
 
 /* Cheapest first: the order -backend auto tries them in. */
 extern const struct ld_backend ld_backend_cgroup;
+extern const struct ld_backend ld_backend_fexit;
 extern const struct ld_backend ld_backend_tracepoint_exit;
 extern const struct ld_backend ld_backend_tracepoint;
 
@@ -52,13 +53,14 @@ void ld_errf(char *err, size_t n, const char *fmt, ...)
 const char *ld_hint(int e);
 
 /*
- * Load insn[0..n) as a program of type (and expected attach type attach)
- * named name.  On rejection prints the verifier log and a listing to
- * env->diag and fills err.  Returns the fd or -errno.
+ * Load insn[0..n) as a program of type (expected attach type attach, for
+ * tracing programs the kernel function's BTF id btf_id) named name.  On
+ * rejection prints the verifier log and a listing to env->diag and fills
+ * err.  Returns the fd or -errno.
  */
 int ld_load(const struct ld_env *env, unsigned type, unsigned attach,
-    const char *name, struct bpf_insn *insn, size_t n, char *err,
-    size_t errlen);
+    unsigned btf_id, const char *name, struct bpf_insn *insn, size_t n,
+    char *err, size_t errlen);
 
 /* Attach prog_fd to tracepoint cat:name with a perf event (one for all
  * CPUs).  Returns the perf event's fd (closing it detaches) or -errno

@@ -49,7 +49,7 @@ ld_map_update(int fd, const void *key, const void *value, uint64_t flags)
 }
 
 static int
-load(unsigned type, unsigned attach, const char *name,
+load(unsigned type, unsigned attach, unsigned btf_id, const char *name,
     const struct bpf_insn *insn, size_t n, char *log, size_t logsz)
 {
 	union bpf_attr attr;
@@ -58,6 +58,7 @@ load(unsigned type, unsigned attach, const char *name,
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = type;
 	attr.expected_attach_type = attach;
+	attr.attach_btf_id = btf_id;
 	attr.insns = (uint64_t)(uintptr_t)insn;
 	attr.insn_cnt = (uint32_t)n;
 	/* GPL-compatible: the helpers we call (probe_read_kernel,
@@ -81,12 +82,12 @@ int
 ld_prog_load(unsigned type, const char *name, const struct bpf_insn *insn,
     size_t n, char **logp)
 {
-	return ld_prog_load_attach(type, 0, name, insn, n, logp);
+	return ld_prog_load_attach(type, 0, 0, name, insn, n, logp);
 }
 
 int
-ld_prog_load_attach(unsigned type, unsigned attach, const char *name,
-    const struct bpf_insn *insn, size_t n, char **logp)
+ld_prog_load_attach(unsigned type, unsigned attach, unsigned btf_id,
+    const char *name, const struct bpf_insn *insn, size_t n, char **logp)
 {
 	size_t sz;
 	char *log = NULL;
@@ -94,7 +95,7 @@ ld_prog_load_attach(unsigned type, unsigned attach, const char *name,
 
 	if (logp)
 		*logp = NULL;
-	fd = load(type, attach, name, insn, n, NULL, 0);
+	fd = load(type, attach, btf_id, name, insn, n, NULL, 0);
 	if (fd >= 0 || logp == NULL)
 		return fd;
 	err = fd;
@@ -106,7 +107,7 @@ ld_prog_load_attach(unsigned type, unsigned attach, const char *name,
 		if (p == NULL)
 			break;
 		log = p;
-		fd = load(type, attach, name, insn, n, log, sz);
+		fd = load(type, attach, btf_id, name, insn, n, log, sz);
 		if (fd >= 0) {
 			/* Loaded this time after all. */
 			free(log);
@@ -131,6 +132,26 @@ ld_link_create(int prog_fd, int target_fd, unsigned attach)
 	attr.link_create.target_fd = (uint32_t)target_fd;
 	attr.link_create.attach_type = attach;
 	return sys_bpf(BPF_LINK_CREATE, &attr, sizeof(attr));
+}
+
+int
+ld_tracing_attach(int prog_fd, unsigned attach)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = (uint32_t)prog_fd;
+	attr.link_create.attach_type = attach;
+	if ((fd = sys_bpf(BPF_LINK_CREATE, &attr, sizeof(attr))) >= 0 ||
+	    (fd != -EINVAL && fd != -EOPNOTSUPP))
+		return fd;
+	/* Kernels whose BPF_LINK_CREATE does not take tracing programs
+	 * attach them through BPF_RAW_TRACEPOINT_OPEN, which returns a link
+	 * too. */
+	memset(&attr, 0, sizeof(attr));
+	attr.raw_tracepoint.prog_fd = (uint32_t)prog_fd;
+	return sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &attr, sizeof(attr));
 }
 
 int

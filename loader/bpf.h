@@ -24,9 +24,14 @@ int ld_prog_load(unsigned type, const char *name, const struct bpf_insn *insn,
     size_t n, char **log);
 
 /* The same with expected_attach_type set, which cgroup socket-address
- * programs need (BPF_CGROUP_INET4_CONNECT, ...). */
-int ld_prog_load_attach(unsigned type, unsigned attach, const char *name,
-    const struct bpf_insn *insn, size_t n, char **log);
+ * programs need (BPF_CGROUP_INET4_CONNECT, ...), and for tracing programs
+ * the BTF id of the kernel function they attach to (0: none). */
+int ld_prog_load_attach(unsigned type, unsigned attach, unsigned btf_id,
+    const char *name, const struct bpf_insn *insn, size_t n, char **log);
+
+/* Attach a BPF_PROG_TYPE_TRACING program (fentry/fexit) to the function
+ * it was loaded for, with a link.  Returns the link fd or -errno. */
+int ld_tracing_attach(int prog_fd, unsigned attach);
 
 /* Attach prog_fd to target_fd (a cgroup directory, ...) with a link: it
  * dies with its last fd, so nothing stays attached after a crash.  Returns

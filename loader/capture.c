@@ -49,9 +49,12 @@ struct capture {
 	void *ctx;
 };
 
-/* Cheapest first.  "auto" tries them in this order. */
+/* Cheapest first.  "auto" tries them in this order.  fexit is as cheap as
+ * the socket hooks and exact, but has only been run where it is refused:
+ * it comes second until the qemu guests have run it. */
 static const struct ld_backend *const backends[] = {
 	&ld_backend_cgroup,
+	&ld_backend_fexit,
 	&ld_backend_tracepoint_exit,
 	&ld_backend_tracepoint,
 };
@@ -77,13 +80,13 @@ ld_hint(int e)
 
 int
 ld_load(const struct ld_env *env, unsigned type, unsigned attach,
-    const char *name, struct bpf_insn *insn, size_t n, char *err,
-    size_t errlen)
+    unsigned btf_id, const char *name, struct bpf_insn *insn, size_t n,
+    char *err, size_t errlen)
 {
 	char *log = NULL;
 	int fd;
 
-	fd = ld_prog_load_attach(type, attach, name, insn, n,
+	fd = ld_prog_load_attach(type, attach, btf_id, name, insn, n,
 	    env->diag ? &log : NULL);
 	if (fd < 0) {
 		/* The whole story: the verifier's log and what it was given. */
@@ -373,7 +376,7 @@ open_batches(struct capture *c, const struct cap_conf *conf)
 	memset(&env, 0, sizeof(env));
 	env.diag = conf->diag;
 	c->flush_fd = n < 0 ? (int)n : ld_load(&env, BPF_PROG_TYPE_PERF_EVENT,
-	    0, "es_flush", a.insn, (size_t)n, err, sizeof(err));
+	    0, 0, "es_flush", a.insn, (size_t)n, err, sizeof(err));
 	asm_free(&a);
 	if (c->flush_fd < 0)
 		goto off;

@@ -136,7 +136,7 @@ load_hook(const struct ld_env *env, const struct prog_sa_conf *c, int first,
 		a.insn[0] = LD_FAULT_INSN;
 	quiet.diag = diag;
 	fd = ld_load(&quiet, BPF_PROG_TYPE_CGROUP_SOCK_ADDR, hooks[c->hook].attach,
-	    hooks[c->hook].name, a.insn, (size_t)n, err, errlen);
+	    0, hooks[c->hook].name, a.insn, (size_t)n, err, errlen);
 	asm_free(&a);
 	return fd;
 }
@@ -180,7 +180,7 @@ open_outcome(struct hookset *h, const struct ld_env *env, char *err,
 		ld_errf(err, errlen, "assemble es_tcp_outcome: %s", strerror((int)-n));
 		return (int)n;
 	}
-	e = ld_load(env, BPF_PROG_TYPE_TRACEPOINT, 0, "es_tcp_outcome", a.insn,
+	e = ld_load(env, BPF_PROG_TYPE_TRACEPOINT, 0, 0, "es_tcp_outcome", a.insn,
 	    (size_t)n, err, errlen);
 	asm_free(&a);
 	if (e < 0)

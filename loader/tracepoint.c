@@ -119,7 +119,7 @@ load_prog(struct tp *p, const struct ld_env *env, int which,
 	/* connect's first program is the one the test breaks. */
 	if (env->fault_verifier && which == (p->exit_only ? 1 : 0))
 		a.insn[0] = LD_FAULT_INSN;
-	fd = ld_load(env, BPF_PROG_TYPE_TRACEPOINT, 0, tp_name(which) + 4,
+	fd = ld_load(env, BPF_PROG_TYPE_TRACEPOINT, 0, 0, tp_name(which) + 4,
 	    a.insn, (size_t)n, err, errlen);
 	asm_free(&a);
 	if (fd >= 0)

@@ -286,23 +286,30 @@ long
 prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 {
 	const struct prog_kern *k = &c->k;
-	const struct args g = { BPF_REG_9, k->regs_arg[0],
+	/* fexit: ctx is an array of u64 arguments, then the return value. */
+	const struct args gf = { BPF_REG_6, 0, 8 * (c->syscall == EV_SENDTO ? 4 : 1),
+	    8 * (c->syscall == EV_SENDTO ? 5 : 2) };
+	const struct args gr = { BPF_REG_9, k->regs_arg[0],
 	    k->regs_arg[c->syscall == EV_SENDTO ? 4 : 1],
 	    k->regs_arg[c->syscall == EV_SENDTO ? 5 : 2] };
-	int lo, hi;
+	const struct args *gp = c->fexit ? &gf : &gr;
+	int lo, hi, ret_off = c->fexit ? 8 * c->fexit_nargs : c->exit_ret;
 
-	if (!k->valid || !k->regs_valid)
+	if (!k->valid || (!c->fexit && !k->regs_valid) ||
+	    (c->fexit && (c->fexit_nargs < 3 || c->fexit_nargs > 6)))
 		return -EINVAL;
 	lo = MIN(k->socket_type, MIN(k->socket_file, k->socket_sk)) & ~7;
 	hi = MAX(k->socket_type + 2, MAX(k->socket_file + 8, k->socket_sk + 8));
 	hi = (hi + 7) & ~7;
 
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_0));       /* r1 = task */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_task_pt_regs));      /* r0 = task's pt_regs */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_9, BPF_REG_0));       /* r9 = regs */
-	common_fields(a, c, &g);                                /* r8 = fd */
+	if (!c->fexit) {
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_0));   /* r1 = task */
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_task_pt_regs));  /* r0 = task's pt_regs */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_9, BPF_REG_0));   /* r9 = regs */
+	}
+	common_fields(a, c, gp);                                /* r8 = fd */
 
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = task */
@@ -340,7 +347,7 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_label(a, L_STASH);
 	datagram_filter(a, c);
 
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, c->exit_ret)); /* r1 = ctx->ret */
+	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, ret_off)); /* r1 = ctx->ret (fexit: ctx[nargs]) */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1, E(ret))); /* e.ret = r1 */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));      /* r0 = ktime */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(ts))); /* e.ts = r0 */
@@ -349,4 +356,21 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
 	return asm_finish(a);
+}
+
+/*
+ * fexit/__sys_{connect,sendto,sendmsg}: prog_call_exit()'s program with
+ * the arguments and the return value taken from the context:
+ *
+ *	fd = ctx[0]; addr = ctx[1] (sendto: ctx[4]); len = ctx[2] (ctx[5]);
+ *	... as prog_call_exit() ...
+ *	e.ret = ctx[nargs];
+ */
+long
+prog_fexit(struct prog_asm *a, const struct prog_conf *c)
+{
+	struct prog_conf f = *c;
+
+	f.fexit = 1;
+	return prog_call_exit(a, &f);
 }

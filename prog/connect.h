@@ -43,6 +43,10 @@ struct prog_conf {
 	int stash_fd;           /* LRU hash: u64 pid_tgid -> struct kevent */
 	int events_fd;          /* perf event array */
 	int batch_fd;           /* exit-only: per-CPU struct kbatch, or -1 */
+	/* fexit on __sys_<call> instead of the sys_exit tracepoint: the
+	 * arguments are ctx[0..], the return value ctx[fexit_nargs]. */
+	int fexit;
+	int fexit_nargs;
 	/* Field offsets in the tracepoint records, from tracefs format files.
 	 * connect: fd, uservaddr, addrlen; sendto: fd, addr, addr_len;
 	 * sendmsg: fd, msg (enter_addrlen unused). */
@@ -68,5 +72,13 @@ long prog_connect_exit(struct prog_asm *a, const struct prog_conf *c);
  * -errno; -EINVAL without BTF.
  */
 long prog_call_exit(struct prog_asm *a, const struct prog_conf *c);
+
+/*
+ * The same program as fexit on __sys_connect, __sys_sendto or
+ * __sys_sendmsg (c->fexit, c->fexit_nargs): arguments and return value
+ * from the context, no registers and no syscall tracepoint.  Needs BTF
+ * (c->k.valid); -EINVAL otherwise.
+ */
+long prog_fexit(struct prog_asm *a, const struct prog_conf *c);
 
 #endif

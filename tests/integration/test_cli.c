@@ -590,6 +590,46 @@ test_sigkill_detaches_cgroup(void **state)
 			fail_msg("program %u still loaded after kill -9", ids[i]);
 }
 
+/*
+ * A backend asked for by name that this kernel cannot run: exit 1 and
+ * say which and why (the qemu harness of make test-vm reports it as
+ * skipped with that reason).  The address cannot be bound, so that a
+ * kernel where the backend does work makes the server exit too, later
+ * and for that reason instead.
+ */
+static void
+test_forced_backend(void **state)
+{
+	static const char *const names[] = { "fexit", "cgroup",
+	    "tracepoint-exit", "tracepoint" };
+	const char *args[] = { "-addr", "192.0.2.1:80", "-backend", NULL, NULL };
+	const char *bad[] = { "-backend", "nosuch", NULL };
+	char out[65536], *p;
+	size_t i;
+	int rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		args[3] = names[i];
+		rc = run(args, 0, out, sizeof(out));
+		assert_int_equal(rc, 1);
+		if ((p = strstr(out, "unavailable: ")) != NULL) {
+			/* The reason follows, on the same line. */
+			assert_non_null(strstr(out, names[i]));
+			assert_true(p[13] != '\n' && p[13] != '\0');
+			fprintf(stderr, "backend %s: %s", names[i],
+			    strstr(out, "backend "));
+		} else if (strstr(out, "192.0.2.1") == NULL) {
+			fail_msg("-backend %s: neither unavailable nor a bind "
+			    "failure:\n%s", names[i], out);
+		}
+	}
+	rc = run(bad, 0, out, sizeof(out));
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(out, "cgroup"));
+	assert_non_null(strstr(out, "fexit"));
+}
+
 /* A program the verifier rejects: its log and a numbered listing are
  * printed, and the server exits 1 leaving nothing loaded. */
 static void
@@ -652,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_sandbox_not_root),
 		cmocka_unit_test(test_sigterm_under_load),
 		cmocka_unit_test(test_sigkill_detaches_cgroup),
+		cmocka_unit_test(test_forced_backend),
 		cmocka_unit_test(test_verifier_rejection),
 		cmocka_unit_test(test_token_file),
 	};

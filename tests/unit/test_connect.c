@@ -501,6 +501,62 @@ test_call_exit_needs_btf(void **state)
 	asm_free(&a);
 }
 
+/*
+ * fexit on __sys_<call>: the same event with the arguments and the return
+ * value read from the context (u64 slots), no pt_regs at all.
+ */
+static void
+test_fexit(void **state)
+{
+	static const int want[] = {
+		BPF_FUNC_get_current_task_btf,
+		BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
+		BPF_FUNC_get_current_comm, BPF_FUNC_get_current_cgroup_id,
+		BPF_FUNC_probe_read_user, BPF_FUNC_probe_read_kernel,
+		BPF_FUNC_ktime_get_ns, BPF_FUNC_perf_event_output,
+	};
+	static const int conn_off[] = { 0, 8, 16, 24 },
+	    conn_size[] = { BPF_W, BPF_DW, BPF_W, BPF_DW },
+	    sendto_off[] = { 0, 32, 40, 48 },
+	    sendto_size[] = { BPF_W, BPF_DW, BPF_W, BPF_DW };
+	struct prog_conf c = conf_btf;
+	struct call cl[64];
+	struct prog p;
+	int n;
+
+	(void)state;
+	c.stash_fd = -1;
+	c.syscall = EV_CONNECT;
+	c.fexit_nargs = 3;
+	assert_int_equal(asm_init(&p.a), 0);
+	p.n = prog_fexit(&p.a, &c);
+	assert_true(p.n > 0);
+	check_common(&p);
+	n = calls(&p, cl, 64);
+	check_helpers(cl, n, want, (int)(sizeof(want) / sizeof(want[0])));
+	check_call_args(cl, n);
+	check_ctx_loads(&p, conn_off, conn_size, 4);
+	asm_free(&p.a);
+
+	c.syscall = EV_SENDTO;
+	c.fexit_nargs = 6;
+	assert_int_equal(asm_init(&p.a), 0);
+	p.n = prog_fexit(&p.a, &c);
+	assert_true(p.n > 0);
+	check_common(&p);
+	check_ctx_loads(&p, sendto_off, sendto_size, 4);
+	asm_free(&p.a);
+
+	/* Without BTF, or with an argument count we do not know: refused. */
+	assert_int_equal(asm_init(&p.a), 0);
+	c.fexit_nargs = 9;
+	assert_int_equal(prog_fexit(&p.a, &c), -EINVAL);
+	c = conf_nobtf;
+	c.fexit_nargs = 3;
+	assert_int_equal(prog_fexit(&p.a, &c), -EINVAL);
+	asm_free(&p.a);
+}
+
 static void
 test_call_exit(void **state)
 {
@@ -586,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_call_exit),
 		cmocka_unit_test(test_call_exit_args_from_regs),
 		cmocka_unit_test(test_call_exit_span_aligned),
+		cmocka_unit_test(test_fexit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
