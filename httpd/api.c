@@ -22,6 +22,7 @@
 #include "httpd/http.h"
 #include "httpd/json.h"
 #include "httpd/metrics.h"
+#include "httpd/reply.h"
 #include "httpd/request.h"
 #include "httpd/stream.h"
 #include "util/cgroup.h"
@@ -34,46 +35,22 @@
 #define VERSION "unknown"
 #endif
 
-/*
- * Debian's civetweb (its webdav-uploads patch) can make a handler close the
- * connection; upstream 1.15 cannot.  After a 413 we want to close rather
- * than let civetweb read and discard up to a gigabyte of body for the sake
- * of keep-alive.  Weak, so that we still link against an upstream
- * civetweb, where the pointer is NULL and civetweb drains the body.
- */
-void mg_disable_keep_alive(struct mg_connection *conn) __attribute__((weak));
-
 static void
 close_after_reply(struct mg_connection *conn)
 {
-	if (mg_disable_keep_alive)
-		mg_disable_keep_alive(conn);
+	reply_close_after(conn);
 }
 
 /*
- * Send a complete response.  Returns 0, or -1 when civetweb refuses to
- * start one (outside a request, or after something was sent).
+ * Send a complete response in one write (reply.c).  Returns 0, or -1 when
+ * the client went away.
  */
 static int
 send_body(struct mg_connection *conn, int status, const char *body,
     size_t len, const char *hname, const char *hvalue)
 {
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	char clen[24];
-
-	if (mg_response_header_start(conn, status) < 0)
-		return -1;
-	snprintf(clen, sizeof(clen), "%zu", len);
-	mg_response_header_add(conn, "Content-Type", "application/json", -1);
-	mg_response_header_add(conn, "Content-Length", clen, -1);
-	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	if (hname)
-		mg_response_header_add(conn, hname, hvalue, -1);
-	mg_response_header_send(conn);
-	/* A response to HEAD has the headers of the GET but no body. */
-	if (!ri || !ri->request_method || strcmp(ri->request_method, "HEAD") != 0)
-		mg_write(conn, body, len);
-	return 0;
+	return reply_send(conn, status, "application/json", body, len, hname,
+	    hvalue);
 }
 
 /*
@@ -515,14 +492,17 @@ list_compact(struct mg_connection *conn, const struct api_state *st,
 	 * this worker has answered a list of that size before. */
 	b.p = tl_buf;
 	b.cap = tl_cap;
-	if (b.cap < 256 + nev * 448) {
-		char *p = realloc(b.p, 256 + nev * 448);
+	if (b.cap < REPLY_ROOM + 256 + nev * 448) {
+		char *p = realloc(b.p, REPLY_ROOM + 256 + nev * 448);
 
 		if (p) {
 			b.p = p;
-			b.cap = 256 + nev * 448;
+			b.cap = REPLY_ROOM + 256 + nev * 448;
 		}
 	}
+	/* The head goes in front of the body: one write (reply.c). */
+	jbuf_raw(&b, "", 0);
+	b.len = b.err ? 0 : REPLY_ROOM;
 	jbuf_str(&b, "{\"total_pids\":");
 	jbuf_int(&b, (long long)l->ngroups);
 	jbuf_str(&b, ",\"connections\":{");
@@ -553,7 +533,8 @@ list_compact(struct mg_connection *conn, const struct api_state *st,
 	jbuf_str(&b, "}\n");
 	store_list_free(l);
 	if (!b.err)
-		rc = send_body(conn, 200, b.p, b.len, NULL, NULL);
+		rc = reply_send_room(conn, 200, "application/json", b.p,
+		    b.len - REPLY_ROOM, NULL, NULL);
 	keep_buffer(b.p, b.cap);
 	if (b.err)
 		return reply(conn, 500, NULL, 0, NULL);
@@ -702,7 +683,7 @@ api_metrics(struct mg_connection *conn, void *cbdata)
 	struct api_state *st = cbdata;
 	struct metrics_extra x = { 0 };
 	struct store_stats ss;
-	char err[REQ_ERR_MAX], clen[24];
+	char err[REQ_ERR_MAX];
 	size_t len;
 	char *body;
 	int pretty, rc;
@@ -716,20 +697,10 @@ api_metrics(struct mg_connection *conn, void *cbdata)
 		hub_stats(st->hub, &x.stream_clients, &x.stream_dropped);
 	if (!st->metrics || !(body = metrics_render(st->metrics, &ss, &x, &len)))
 		return reply(conn, 500, NULL, pretty, NULL);
-	if (mg_response_header_start(conn, 200) < 0) {
-		free(body);
-		return -1;
-	}
-	snprintf(clen, sizeof(clen), "%zu", len);
-	mg_response_header_add(conn, "Content-Type",
-	    "text/plain; version=0.0.4; charset=utf-8", -1);
-	mg_response_header_add(conn, "Content-Length", clen, -1);
-	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	mg_response_header_send(conn);
-	if (strcmp(ri->request_method, "HEAD") != 0)
-		mg_write(conn, body, len);
+	rc = reply_send(conn, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    body, len, NULL, NULL);
 	free(body);
-	return 200;
+	return rc < 0 ? rc : 200;
 }
 
 int

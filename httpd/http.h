@@ -23,6 +23,16 @@ struct api_state {
 	struct hub *hub;          /* live streams; NULL: /api/stream is 503 */
 };
 
+/*
+ * Worker threads by default.  civetweb gives each connection one worker
+ * from accept to close, idle keep-alive time and slow headers included,
+ * so the pool must be larger than the number of idle or slow clients a
+ * host sees at once; an idle worker costs its stack's touched pages and a
+ * header buffer, about 30 KiB.
+ */
+#define HTTP_THREADS_DEFAULT 128
+#define HTTP_THREADS_MAX 1024
+
 /* civetweb's limit on the request line and headers, in bytes. */
 #define HTTP_HEADER_DEFAULT 16384
 

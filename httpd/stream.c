@@ -22,6 +22,7 @@
 #include "httpd/api.h"
 #include "httpd/http.h"
 #include "httpd/json.h"
+#include "httpd/reply.h"
 #include "httpd/request.h"
 #include "httpd/stream.h"
 #include "util/event.h"
@@ -193,9 +194,6 @@ detach(struct hub *h, struct client *c)
 	pthread_mutex_unlock(&h->mu);
 }
 
-/* See api.c: Debian's civetweb can close the connection after a handler. */
-void mg_disable_keep_alive(struct mg_connection *conn) __attribute__((weak));
-
 /* Write all of s; 0, or -1 when the client is gone. */
 static int
 send_str(struct mg_connection *conn, const char *s, size_t len)
@@ -348,8 +346,7 @@ api_stream(struct mg_connection *conn, void *cbdata)
 	mg_response_header_add(conn, "Connection", "close", -1);
 	/* No Content-Length: the body ends when the connection closes. */
 	mg_response_header_send(conn);
-	if (mg_disable_keep_alive)
-		mg_disable_keep_alive(conn);
+	reply_close_after(conn);
 	serve(conn, st, c, sse);
 	detach(st->hub, c);
 	rc = 200;

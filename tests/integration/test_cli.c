@@ -95,7 +95,7 @@ test_bad_flags(void **state)
 	const char *pages[] = { "-ring-pages", "3", NULL };
 	/* Every resource flag is bounded on both sides. */
 	static const char *const bounded[][2] = {
-		{ "-threads", "0" }, { "-threads", "257" },
+		{ "-threads", "0" }, { "-threads", "1025" },
 		{ "-timeout", "99" }, { "-timeout", "600001" },
 		{ "-max-body-size", "1023" }, { "-max-body-size", "16777217" },
 		{ "-max-header-size", "1023" }, { "-max-header-size", "1048577" },
