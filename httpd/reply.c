@@ -153,8 +153,15 @@ build_head(struct head *h, struct mg_connection *conn,
 	puts_(h, mg_get_response_code_text(conn, status));
 	put(h, "\r\n", 2);
 	header(h, "Content-Type", ctype);
-	num[fmt_u64(num, len)] = '\0';
-	header(h, "Content-Length", num);
+	if (len != REPLY_STREAM) {
+		num[fmt_u64(num, len)] = '\0';
+		header(h, "Content-Length", num);
+	} else if (ri && ri->http_version && strcmp(ri->http_version, "1.1") == 0) {
+		header(h, "Transfer-Encoding", "chunked");
+	} else {
+		/* HTTP/1.0 knows no chunks: the body ends when we close. */
+		reply_close_after(conn);
+	}
 	header(h, "Cache-Control", "no-store");
 	if (hname)
 		header(h, hname, hvalue);
@@ -164,11 +171,39 @@ build_head(struct head *h, struct mg_connection *conn,
 	return h->err ? -1 : 0;
 }
 
+int
+reply_head(struct mg_connection *conn, int status, const char *ctype,
+    size_t len, const char *hname, const char *hvalue, char *dst)
+{
+	struct head h;
+
+	if (build_head(&h, conn, mg_get_request_info(conn), status, ctype, len,
+	    hname, hvalue) < 0)
+		return -1;
+	memcpy(dst, h.p, h.n);
+	return (int)h.n;
+}
+
 /* A response to HEAD has the headers of the GET but no body. */
 static int
 is_head(const struct mg_request_info *ri)
 {
 	return ri && ri->request_method && strcmp(ri->request_method, "HEAD") == 0;
+}
+
+int
+reply_is_head(struct mg_connection *conn)
+{
+	return is_head(mg_get_request_info(conn));
+}
+
+int
+reply_write(struct mg_connection *conn, const char *p, size_t n)
+{
+	if (mg_write(conn, p, n) == (int)n)
+		return 0;
+	reply_close_after(conn);
+	return -1;
 }
 
 /*
@@ -179,8 +214,7 @@ is_head(const struct mg_request_info *ri)
 static int
 write_all(struct mg_connection *conn, const char *p, size_t n)
 {
-	if (mg_write(conn, p, n) != (int)n)
-		reply_close_after(conn);
+	reply_write(conn, p, n);
 	return 0;
 }
 

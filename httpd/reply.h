@@ -23,6 +23,26 @@ struct mg_connection;
  * place after their head. */
 #define REPLY_SMALL 16384
 
+/* The len of reply_head() for a body of unknown length: chunked
+ * transfer encoding for HTTP/1.1, and for HTTP/1.0 no length at all and
+ * the connection closed after the body. */
+#define REPLY_STREAM ((size_t)-1)
+
+/*
+ * The status line and headers of a reply (see reply_send()) into dst, at
+ * most REPLY_ROOM bytes.  Returns their length, or -1 when they do not
+ * fit.
+ */
+int reply_head(struct mg_connection *conn, int status, const char *ctype,
+    size_t len, const char *hname, const char *hvalue, char *dst);
+
+/* Whether this request is a HEAD: its reply has no body. */
+int reply_is_head(struct mg_connection *conn);
+
+/* mg_write() of all n bytes at p; a client that went away gets its
+ * connection closed.  Returns 0, or -1 when the client went away. */
+int reply_write(struct mg_connection *conn, const char *p, size_t n);
+
 /* At the start of every request: forget the previous request's decision
  * to close. */
 void reply_begin(void);
