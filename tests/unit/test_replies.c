@@ -255,8 +255,9 @@ normalise_body(const char *raw, size_t len, char **t, size_t *tl)
 		e = strstr(p, "\r\n");
 		if (strncmp(p, "Date: ", 6) == 0)
 			continue;
-		if (strncmp(p, "Content-Length: ", 16) == 0 && len > 20000)
-			continue; /* large: chunked, or not */
+		if (strncmp(p, "Content-Length: ", 16) == 0 && (len > 20000 ||
+		    strstr(raw, "text/plain; version=0.0.4")))
+			continue; /* large: chunked, or not; or the metrics */
 		if (strncmp(p, "Transfer-Encoding: ", 19) == 0)
 			continue;
 		cat(t, tl, p, (size_t)(e - p) + 2);
