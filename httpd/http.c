@@ -17,6 +17,7 @@
 
 #include <civetweb.h>
 
+#include "httpd/api.h"
 #include "httpd/http.h"
 #include "httpd/metrics.h"
 #include "httpd/reply.h"

@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "httpd/api.h"
 #include "httpd/http.h"
 #include "httpd/request.h"
 #include "httpd/sandbox.h"

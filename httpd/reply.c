@@ -8,14 +8,23 @@
  * civetweb takes a handler's raw output as the response and records the
  * status the handler returns.
  */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include <civetweb.h>
+#include <jansson.h>
 
+#include "httpd/api.h"
+#include "httpd/json.h"
 #include "httpd/reply.h"
+#include "httpd/request.h"
 #include "util/fmt.h"
+#include "util/log.h"
+#include "util/timefmt.h"
 
 /*
  * Debian's civetweb (its webdav-uploads patch) can make a handler close the
@@ -256,4 +265,232 @@ reply_send_room(struct mg_connection *conn, int status, const char *ctype,
 	start = buf + REPLY_ROOM - h.n;
 	memcpy(start, h.p, h.n);
 	return write_all(conn, start, h.n + len);
+}
+
+/* --- JSON replies, errors and the checks every handler makes ------------ */
+
+/*
+ * Send a complete response in one write (reply.c).  Returns 0, or -1 when
+ * the client went away.
+ */
+static int
+send_body(struct mg_connection *conn, int status, const char *body,
+    size_t len, const char *hname, const char *hvalue)
+{
+	return reply_send(conn, status, "application/json", body, len, hname,
+	    hvalue);
+}
+
+/*
+ * Send v (consumed) as the response.  allow, when not NULL, is the Allow
+ * header of a 405.  If the body cannot be built we still answer, with a
+ * fixed 500, because a client waiting on a silent socket learns nothing.
+ * Returns the status sent.
+ */
+int
+api_reply(struct mg_connection *conn, int status, json_t *v, int pretty,
+    const char *allow)
+{
+	static const char oom[] = "{\"error\":\"Internal Server Error\","
+	    "\"message\":\"out of memory\"}\n";
+	char *body = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (v)
+		body = json_body(v, pretty, &len);
+	json_decref(v);
+	if (!body) {
+		log_debug("api: out of memory building a %d response", status);
+		rc = send_body(conn, 500, oom, sizeof(oom) - 1, NULL, NULL);
+		return rc < 0 ? rc : 500;
+	}
+	rc = send_body(conn, status, body, len, allow ? "Allow" : NULL, allow);
+	free(body);
+	return rc < 0 ? rc : status;
+}
+
+int
+api_reply_built(struct mg_connection *conn, json_t *o, int rc, int pretty)
+{
+	if (rc < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return api_reply(conn, 200, o, pretty, NULL);
+}
+
+/* {"error": "<status text>", "message": "..."} with a printf-style
+ * message (api.h). */
+int
+api_reply_error(struct mg_connection *conn, int status, int pretty,
+    const char *allow, const char *fmt, ...)
+{
+	char msg[REQ_ERR_MAX + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return api_reply(conn, status, json_error_new(status, msg), pretty, allow);
+}
+
+/* The decoded path without the query string, "" if civetweb has none
+ * (absolute-form requests, which it refuses anyway). */
+static const char *
+path_of(const struct mg_request_info *ri)
+{
+	if (ri->local_uri)
+		return ri->local_uri;
+	return ri->request_uri ? ri->request_uri : "";
+}
+
+/* Whether method is one of allow ("GET, POST"). */
+static int
+method_allowed(const char *method, const char *allow)
+{
+	size_t n = strlen(method);
+	const char *p;
+
+	for (p = allow; (p = strstr(p, method)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+/*
+ * What every endpoint checks first.  civetweb hands "/health/x" to the
+ * handler of "/health" too, so the path is compared exactly here.  Returns
+ * 0 to go on, or the status of the error already sent.
+ */
+int
+api_check_route(struct mg_connection *conn, const struct mg_request_info *ri,
+    const char *path, const char *allow)
+{
+	int pretty = req_want_pretty(ri->query_string);
+
+	if (strcmp(path_of(ri), path) != 0)
+		return api_reply_error(conn, 404, pretty, NULL, "not found: %s",
+		    path_of(ri));
+	if (!method_allowed(ri->request_method, allow))
+		return api_reply_error(conn, 405, pretty, allow, "method %s not "
+		    "allowed on %s (allowed: %s)", ri->request_method, path, allow);
+	return 0;
+}
+
+int
+api_send_json(struct mg_connection *conn, int status, const char *body,
+    size_t len)
+{
+	int rc = send_body(conn, status, body, len, NULL, NULL);
+
+	return rc < 0 ? rc : status;
+}
+
+/*
+ * Read the whole request body into a malloc'd, NUL-terminated buffer.
+ * Content-Length is checked before reading anything, and reading stops one
+ * byte past the limit, so that chunked bodies without a length are capped
+ * too.  The whole body must arrive within the request time-out: civetweb
+ * starts its time-out afresh on every mg_read(), so a client sending a
+ * byte a second would otherwise hold a worker for as long as it likes.
+ * Returns 0 with *out to free(), or the status of the error sent.
+ */
+int
+api_read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+    const struct api_state *st, int pretty, char **out, size_t *outlen)
+{
+	size_t max = st->max_body ? st->max_body : REQ_BODY_MAX;
+	uint64_t deadline = time_mono_ns() + (uint64_t)(st->timeout_ms ?
+	    st->timeout_ms : 10000) * 1000000u;
+	long long want = ri->content_length;
+	size_t cap, len = 0;
+	char *buf;
+	int n = 0;
+
+	*out = NULL;
+	if (want > (long long)max) {
+		reply_close_after(conn);
+		return api_reply_error(conn, 413, pretty, NULL, "request body is %lld "
+		    "bytes, the limit is %zu", want, max);
+	}
+	cap = want >= 0 ? (size_t)want : max + 1;
+	if (!(buf = malloc(cap + 1)))
+		return api_reply(conn, 500, NULL, pretty, NULL);
+	while (len < cap && (n = mg_read(conn, buf + len, cap - len)) > 0) {
+		len += (size_t)n;
+		if (len < cap && time_mono_ns() > deadline) {
+			free(buf);
+			reply_close_after(conn);
+			return api_reply_error(conn, 408, pretty, NULL, "request body "
+			    "not received within the time-out (%zu %s so far)",
+			    len, api_plural(len, "byte", "bytes"));
+		}
+	}
+	if (len > max) {
+		free(buf);
+		reply_close_after(conn);
+		return api_reply_error(conn, 413, pretty, NULL, "request body is larger "
+		    "than %zu bytes", max);
+	}
+	if (n < 0 || (want >= 0 && len < (size_t)want)) {
+		free(buf);
+		reply_close_after(conn);
+		return api_reply_error(conn, 400, pretty, NULL, "request body ended "
+		    "after %zu %s, before its Content-Length", len,
+		    api_plural(len, "byte", "bytes"));
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+int
+api_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	int pretty = ri ? req_want_pretty(ri->query_string) : 0;
+
+	log_debug("civetweb: %d %s", status, msg ? msg : "");
+	/* civetweb's own error page closes the connection after a bad
+	 * request; so do we, the stream may be out of step. */
+	reply_close_after(conn);
+	if (api_reply(conn, status, json_error_new(status, msg && *msg ? msg :
+	    json_status_text(status)), pretty, NULL) < 0)
+		return 1;
+	return 0;
+}
+
+int
+api_authorize(struct mg_connection *conn, const char *token)
+{
+	static const char challenge[] = "Bearer realm=\"ebpf-server\"";
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *auth;
+	char *body;
+	size_t len;
+	json_t *e;
+
+	/* Health checks of load balancers and orchestrators carry no
+	 * secrets, and /health shows counters only. */
+	if (!token || strcmp(path_of(ri), "/health") == 0)
+		return 0;
+	auth = mg_get_header(conn, "Authorization");
+	if (auth && req_bearer_ok(auth, token))
+		return 0;
+	log_debug("api: 401 for %s %s: %s", ri->request_method, path_of(ri),
+	    auth ? "wrong token" : "no Authorization header");
+	e = json_error_new(401, auth ? "invalid bearer token" : "authorization "
+	    "required: send \"Authorization: Bearer <token>\"");
+	body = e ? json_body(e, req_want_pretty(ri->query_string), &len) : NULL;
+	json_decref(e);
+	if (!body)
+		return api_reply(conn, 500, NULL, 0, NULL);
+	/* The body of an unauthorised request is not read: do not try to
+	 * find the next request in it. */
+	reply_close_after(conn);
+	send_body(conn, 401, body, len, "WWW-Authenticate", challenge);
+	free(body);
+	return 401;
 }

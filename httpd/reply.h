@@ -7,6 +7,7 @@
 #define REPLY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct mg_connection;
 
@@ -73,5 +74,68 @@ int reply_send(struct mg_connection *conn, int status, const char *ctype,
 int reply_send_room(struct mg_connection *conn, int status,
     const char *ctype, char *buf, size_t len, const char *hname,
     const char *hvalue);
+
+/* --- JSON replies, errors and the checks every handler makes (reply.c) -- */
+
+#include <jansson.h>
+
+struct api_state;
+struct mg_request_info;
+
+/*
+ * Send v (consumed) as the reply, compact or indented.  allow, when not
+ * NULL, is the Allow header of a 405.  If the body cannot be built we
+ * still answer, with a fixed 500, because a client waiting on a silent
+ * socket learns nothing.  Returns the status sent.
+ */
+int api_reply(struct mg_connection *conn, int status, json_t *v, int pretty,
+    const char *allow);
+
+/* 200 with o (consumed), built by json_set() calls that or'ed their
+ * results into rc: rc < 0 (or o NULL) means out of memory, and a 500 is
+ * sent instead.  Returns the status sent. */
+int api_reply_built(struct mg_connection *conn, json_t *o, int rc, int pretty);
+
+/* {"error": "<status text>", "message": "..."} with a printf-style
+ * message; returns the status sent. */
+int api_reply_error(struct mg_connection *conn, int status, int pretty,
+    const char *allow, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* A reply with a ready JSON body of len bytes (not freed).  Returns
+ * status. */
+int api_send_json(struct mg_connection *conn, int status, const char *body,
+    size_t len);
+
+/* Exact path and method checks; 0 to go on, else the status already sent.
+ * civetweb hands "/health/x" to the handler of "/health" too. */
+int api_check_route(struct mg_connection *conn,
+    const struct mg_request_info *ri, const char *path, const char *allow);
+
+/*
+ * Read the whole request body into a malloc'd, NUL-terminated buffer,
+ * within st's size limit and time-out.  Returns 0 with *out to free(), or
+ * the status of the error sent.
+ */
+int api_read_body(struct mg_connection *conn, const struct mg_request_info *ri,
+    const struct api_state *st, int pretty, char **out, size_t *outlen);
+
+/* civetweb's http_error callback: its own errors (malformed requests,
+ * oversized headers) as JSON too.  Returns 0 when it sent the response. */
+int api_http_error(struct mg_connection *conn, int status, const char *msg);
+
+/*
+ * With a token, every request but GET /health must carry
+ * "Authorization: Bearer <token>".  Returns 0 to go on, or the status of
+ * the 401 it sent.
+ */
+int api_authorize(struct mg_connection *conn, const char *token);
+
+/* "1 process", "2 processes": the noun in the number it counts. */
+static inline const char *
+api_plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
 
 #endif

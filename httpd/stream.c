@@ -20,11 +20,11 @@
 #include <jansson.h>
 
 #include "httpd/api.h"
-#include "httpd/http.h"
 #include "httpd/json.h"
 #include "httpd/reply.h"
 #include "httpd/request.h"
 #include "httpd/stream.h"
+#include "util/cgroup.h"
 #include "util/event.h"
 #include "util/store.h"
 #include "util/timefmt.h"
@@ -228,6 +228,24 @@ send_json(struct mg_connection *conn, int sse, const char *event, json_t *v)
 	return rc;
 }
 
+/* One event as an NDJSON line or an SSE event, in one write; b is the
+ * caller's scratch buffer. */
+static int
+send_event(struct mg_connection *conn, int sse, const struct api_state *st,
+    const struct event *ev, struct jbuf *b)
+{
+	char cg[1024];
+
+	b->len = 0;
+	if (sse)
+		jbuf_str(b, "event: connection\ndata: ");
+	jbuf_event(b, ev, cg, cg_path(st->cg, ev->cgroup_id, cg, sizeof(cg)), -1);
+	jbuf_str(b, sse ? "\n\n" : "\n");
+	if (b->err)
+		return 0; /* out of memory for this one: skip it, not the client */
+	return send_str(conn, b->p, b->len);
+}
+
 static int
 wants_sse(struct mg_connection *conn)
 {
@@ -256,6 +274,7 @@ serve(struct mg_connection *conn, struct api_state *st, struct client *c,
     int sse)
 {
 	struct hub *h = st->hub;
+	struct jbuf line = { 0 };
 	struct event *batch;
 	uint64_t dropped, last = time_mono_ns();
 	size_t n, i;
@@ -285,8 +304,7 @@ serve(struct mg_connection *conn, struct api_state *st, struct client *c,
 				break;
 		}
 		for (i = 0; i < n; i++)
-			if (send_json(conn, sse, "connection",
-			    api_event_json(st, &batch[i])) < 0)
+			if (send_event(conn, sse, st, &batch[i], &line) < 0)
 				goto out;
 		if (n || dropped) {
 			last = time_mono_ns();
@@ -299,6 +317,7 @@ serve(struct mg_connection *conn, struct api_state *st, struct client *c,
 		}
 	}
 out:
+	free(line.p);
 	free(batch);
 }
 

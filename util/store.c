@@ -381,6 +381,17 @@ store_lost(struct store *s, uint64_t n)
 	pthread_mutex_unlock(&s->mu);
 }
 
+uint64_t
+store_added(struct store *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->added;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
 void
 store_stats(struct store *s, struct store_stats *st)
 {

@@ -122,6 +122,10 @@ void store_lost(struct store *s, uint64_t n);
 
 void store_stats(struct store *s, struct store_stats *st);
 
+/* Events ever added, appended or folded: nothing a query can see changed
+ * while this stays the same (the key of the HTTP reply cache). */
+uint64_t store_added(struct store *s);
+
 /* What store_count() counts, apart: connect() attempts, and datagrams
  * (sendto/sendmsg records with their folded counts). */
 struct store_counts {

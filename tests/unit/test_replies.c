@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "httpd/api.h"
 #include "httpd/http.h"
 #include "httpd/metrics.h"
 #include "httpd/stream.h"
