@@ -18,6 +18,7 @@
 
 #include "httpd/request.h"
 #include "util/event.h"
+#include "util/store.h"
 #include "util/timefmt.h"
 
 /* Longest query parameter name and value we decode.  Every value we accept
@@ -407,7 +408,7 @@ req_parse_summary(const char *body, size_t len, struct req_summary *out,
 			rc = get_name("process_name", v, pname, err, errlen);
 			has_pname = 1;
 		} else if (strcmp(key, "duration") == 0) {
-			rc = get_int(v, "duration", 1, REQ_DURATION_MAX, &n, err,
+			rc = get_int(v, "duration", 1, STORE_WINDOW_MAX, &n, err,
 			    errlen);
 			has_duration = 1;
 			out->duration = (unsigned)n;
@@ -442,7 +443,7 @@ req_parse_summary(const char *body, size_t len, struct req_summary *out,
 		    "(or a filter such as \"port\")");
 	else if (!has_duration)
 		rc = reject(err, errlen, "missing field \"duration\" (seconds, "
-		    "1 to %d)", REQ_DURATION_MAX);
+		    "1 to %d)", STORE_WINDOW_MAX);
 out:
 	json_decref(root);
 	return rc;
@@ -778,7 +779,7 @@ req_parse_top_query(const char *qs, struct req_top *out, int *pretty,
 		    "port, got \"%.32s\"", p[BY].value);
 	if (p[DURATION].seen) {
 		if ((rc = query_uint("duration", p[DURATION].value, 1,
-		    REQ_DURATION_MAX, &v, err, errlen)) < 0)
+		    STORE_WINDOW_MAX, &v, err, errlen)) < 0)
 			return rc;
 		out->duration = (unsigned)v;
 	}

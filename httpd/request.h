@@ -16,7 +16,6 @@
 
 #define REQ_PID_MAX 4194304     /* PID_MAX_LIMIT on 64-bit kernels */
 #define REQ_COMM_MAX 15         /* TASK_COMM_LEN - 1 */
-#define REQ_DURATION_MAX 3600   /* seconds; the store keeps an hour of counters */
 #define REQ_LIMIT_DEFAULT 100
 #define REQ_LIMIT_MAX 1000
 #define REQ_BODY_MAX 65536      /* larger bodies are answered with 413 */
@@ -58,7 +57,7 @@ struct req_summary {
 	int has_pid;
 	uint32_t pid;
 	char command[REQ_COMM_MAX + 1]; /* "" when filtering by pid */
-	unsigned duration;              /* seconds, 1..REQ_DURATION_MAX */
+	unsigned duration;              /* seconds, 1..STORE_WINDOW_MAX */
 	struct req_filter filter;
 };
 

@@ -59,8 +59,10 @@ prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
 	return ((a[full] ^ b[full]) & (0xff00 >> rest) & 0xff) == 0;
 }
 
-/* The filter test on the fields both struct rec and struct event have;
- * path is only used for the protocol name, which needs no path. */
+/* The filter test on the fields both struct rec and struct event have
+ * (ip is NULL for unix sockets, which have no address to match); the
+ * protocol name is derived from family, protocol and socket type, as
+ * ev_protocol_name() does. */
 static int
 fields_match(const struct store_filter *f, uint64_t ts, uint16_t family,
     uint16_t port, uint16_t protocol, uint16_t sock_type, int32_t ret,

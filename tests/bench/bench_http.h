@@ -44,22 +44,11 @@ h_fill(pid_t *some)
 	}
 }
 
-/* VmHWM of pid in KiB (the peak RSS since the last h_reset_peak()). */
+/* The peak RSS since the last h_reset_peak(), in KiB. */
 static long
 h_peak_kib(pid_t pid)
 {
-	char path[64], line[256];
-	long kib = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
+	return it_status_kib(pid, "VmHWM");
 }
 
 /* Writing 5 to clear_refs resets VmHWM to the current RSS. */

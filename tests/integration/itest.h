@@ -96,22 +96,31 @@ it_binary(void)
 	return b ? b : "bin/ebpf-server";
 }
 
-/* VmRSS of pid in KiB, or -1. */
+/* A "Vm...:" figure of /proc/pid/status (field "VmRSS", "VmHWM") in
+ * KiB, or -1. */
 static inline long
-it_rss_kib(pid_t pid)
+it_status_kib(pid_t pid, const char *field)
 {
-	char path[64], line[256];
+	char path[64], line[256], fmt[32];
 	long kib = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(fmt, sizeof(fmt), "%s: %%ld", field);
 	if ((f = fopen(path, "re")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+		if (sscanf(line, fmt, &kib) == 1)
 			break;
 	fclose(f);
 	return kib;
+}
+
+/* VmRSS of pid in KiB, or -1. */
+static inline long
+it_rss_kib(pid_t pid)
+{
+	return it_status_kib(pid, "VmRSS");
 }
 
 /* A free TCP port on 127.0.0.1 (bound then released). */

@@ -69,6 +69,21 @@ ev_at(uint32_t pid, const char *comm, unsigned sec, uint32_t tid)
 	return ev;
 }
 
+/* A unix socket event of a process with a name that is not UTF-8. */
+static struct event
+unix_at(unsigned sec, uint32_t tid, uint16_t type, const char *path)
+{
+	struct event ev = ev_at(400, "bad\xff\xfe", sec, tid);
+
+	ev.family = AF_UNIX;
+	memset(ev.ip, 0, sizeof(ev.ip));
+	ev.port = 0;
+	ev.protocol = 0;
+	ev.sock_type = type;
+	strcpy(ev.path, path);
+	return ev;
+}
+
 /* Every kind of event the API shows, and 2 000 more of two pids for a
  * list larger than one buffer. */
 static void
@@ -95,21 +110,8 @@ fill(void)
 	ev[n].ip[3] = 0xb8, ev[n].ip[15] = 1;
 	ev[n].port = 22;
 	n++;
-	ev[n] = ev_at(400, "bad\xff\xfe", 5, 400);
-	ev[n].family = AF_UNIX;
-	memset(ev[n].ip, 0, 16);
-	ev[n].port = 0;
-	ev[n].protocol = 0;
-	strcpy(ev[n].path, "/run/dbus/system_bus_socket");
-	n++;
-	ev[n] = ev_at(400, "bad\xff\xfe", 6, 401);
-	ev[n].family = AF_UNIX;
-	memset(ev[n].ip, 0, 16);
-	ev[n].port = 0;
-	ev[n].protocol = 0;
-	ev[n].sock_type = SOCK_SEQPACKET;
-	strcpy(ev[n].path, "@abstract\n");
-	n++;
+	ev[n++] = unix_at(5, 400, SOCK_STREAM, "/run/dbus/system_bus_socket");
+	ev[n++] = unix_at(6, 401, SOCK_SEQPACKET, "@abstract\n");
 	for (i = 0; i < 2000; i++)
 		ev[n++] = ev_at(i % 2 ? 501 : 500, "burst", 10 + (unsigned)i / 100,
 		    (uint32_t)(1000 + i));
