@@ -23,10 +23,7 @@
 #define NSLOT (METRICS_COMMANDS + 1)
 #define CHASH 256                      /* comm -> slot, open addressing */
 
-static const char *const protos[] = {
-	"TCP", "UDP", "UNIX", "ICMP", "SCTP", "MPTCP", "RAW", "UNKNOWN",
-};
-#define NPROTO (sizeof(protos) / sizeof(protos[0]))
+#define NPROTO EV_NPROTO
 
 static const char *const eps[EP_COUNT] = {
 	[EP_ROOT] = "/", [EP_HEALTH] = "/health",
@@ -102,18 +99,6 @@ comm_slot(struct metrics *m, const char *comm)
 	return m->ncomm++;
 }
 
-static unsigned
-proto_index(const struct event *ev)
-{
-	const char *p = ev_protocol_name(ev);
-	unsigned i;
-
-	for (i = 0; i < NPROTO - 1; i++)
-		if (strcmp(p, protos[i]) == 0)
-			return i;
-	return NPROTO - 1;
-}
-
 void
 metrics_events(struct metrics *m, const struct event *ev, size_t n)
 {
@@ -133,7 +118,7 @@ metrics_events(struct metrics *m, const struct event *ev, size_t n)
 		pkey = (uint32_t)ev[i].family << 24 ^ (uint32_t)ev[i].protocol << 8 ^
 		    (ev[i].sock_type & 0xff);
 		if (pkey != lastp) {
-			p = proto_index(&ev[i]);
+			p = ev_protocol(&ev[i]);
 			lastp = pkey;
 		}
 		bad = ev[i].ret < 0;
@@ -330,7 +315,7 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 				if (c->conn[s][p][r] && (s < c->ncomm || s == OTHER))
 					pf(&b, "ebpf_server_connect_attempts_total{command=\"%s\","
 					    "protocol=\"%s\",result=\"%s\"} %" PRIu64 "\n",
-					    lab[s], protos[p], r ? "error" : "ok", c->conn[s][p][r]);
+					    lab[s], ev_protocols[p], r ? "error" : "ok", c->conn[s][p][r]);
 	head(&b, "ebpf_server_datagrams_total", "counter",
 	    "Datagrams sent with sendto() or sendmsg() to an explicit address, "
 	    "by command, syscall, protocol and result.");
@@ -342,7 +327,7 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 						pf(&b, "ebpf_server_datagrams_total{command=\"%s\","
 						    "syscall=\"%s\",protocol=\"%s\",result=\"%s\"} "
 						    "%" PRIu64 "\n", lab[s], k ? "sendmsg" : "sendto",
-						    protos[p], r ? "error" : "ok",
+						    ev_protocols[p], r ? "error" : "ok",
 						    c->dgram[s][k][p][r]);
 	head(&b, "ebpf_server_events_total", "counter",
 	    "Events read from the kernel.");

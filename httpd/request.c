@@ -259,9 +259,6 @@ static int
 parse_filter(struct req_filter *f, const char *name, const char *v,
     char *err, size_t errlen)
 {
-	static const char *const protocols[] = {
-		"TCP", "UDP", "UNIX", "ICMP", "SCTP", "MPTCP", "RAW", "UNKNOWN",
-	};
 	static const struct {
 		const char *name;
 		uint16_t family;
@@ -287,10 +284,10 @@ parse_filter(struct req_filter *f, const char *name, const char *v,
 	if (strcmp(name, "ip") == 0)
 		return parse_ip(v, f, err, errlen);
 	if (strcmp(name, "protocol") == 0) {
-		for (i = 0; i < sizeof(protocols) / sizeof(*protocols); i++) {
-			if (strcasecmp(v, protocols[i]) == 0) {
+		for (i = 0; i < EV_NPROTO; i++) {
+			if (strcasecmp(v, ev_protocols[i]) == 0) {
 				f->has_protocol = 1;
-				strcpy(f->protocol, protocols[i]);
+				strcpy(f->protocol, ev_protocols[i]);
 				return 0;
 			}
 		}
