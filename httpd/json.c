@@ -7,6 +7,7 @@
  * json_str_sanitize() first.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,24 +188,33 @@ json_body(const json_t *v, int pretty, size_t *len)
 	return t;
 }
 
-void
-jbuf_raw(struct jbuf *b, const char *s, size_t n)
+/* Room for n more bytes and a NUL.  Returns 0, or -1 (b->err set). */
+static int
+reserve(struct jbuf *b, size_t n)
 {
 	size_t cap;
 	char *p;
 
 	if (b->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		for (cap = b->cap ? b->cap : 4096; cap < b->len + n + 1; cap *= 2)
-			;
-		if (!(p = realloc(b->p, cap))) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
+		return -1;
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	for (cap = b->cap ? b->cap : 4096; cap < b->len + n + 1; cap *= 2)
+		;
+	if (!(p = realloc(b->p, cap))) {
+		b->err = -ENOMEM;
+		return -1;
 	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+void
+jbuf_raw(struct jbuf *b, const char *s, size_t n)
+{
+	if (reserve(b, n) < 0)
+		return;
 	/* Most pieces are a few bytes: a plain loop beats the "rep movsb"
 	 * that -Os makes of memcpy() for them. */
 	if (n < 32) {
@@ -218,6 +228,27 @@ jbuf_raw(struct jbuf *b, const char *s, size_t n)
 	}
 	b->len += n;
 	b->p[b->len] = '\0';
+}
+
+void
+jbuf_printf(struct jbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->err = -EINVAL;
+		return;
+	}
+	if (reserve(b, (size_t)n) < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }
 
 void

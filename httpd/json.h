@@ -48,10 +48,10 @@ json_t *json_error_new(int status, const char *msg);
 char *json_body(const json_t *v, int pretty, size_t *len);
 
 /*
- * A growing output buffer for the hand-written encoder below: the list
- * response holds hundreds of events, and building them as jansson objects
- * (a hash table and a dozen allocations each) cost more than everything
- * else the request does.  Zero-initialise; free p when done.
+ * The growing output buffer, the one buffer type of httpd/: the event
+ * encoder below writes into it (building events as jansson objects, a
+ * hash table and a dozen allocations each, cost more than everything else
+ * a list did), and so do the metrics.  Zero-initialise; free p when done.
  */
 struct jbuf {
 	char *p;
@@ -65,6 +65,9 @@ void jbuf_raw(struct jbuf *b, const char *s, size_t n);
 void jbuf_str(struct jbuf *b, const char *s);
 void jbuf_json_str(struct jbuf *b, const char *s, size_t len);
 void jbuf_int(struct jbuf *b, long long v);
+/* Append printf-style text (the metrics). */
+void jbuf_printf(struct jbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * The one encoder of an event: its fields, then "cgroup" when cg is not
