@@ -178,27 +178,9 @@ api_store_filter(const struct req_filter *rf, uint64_t now_ns,
 {
 	uint64_t ago;
 
-	memset(f, 0, sizeof(*f));
-	f->has_port = rf->has_port;
-	f->port = rf->port;
-	f->has_ip = rf->has_ip;
-	f->ip_family = rf->ip_family;
-	memcpy(f->ip, rf->ip, sizeof(f->ip));
-	f->prefix = rf->prefix;
-	f->has_protocol = rf->has_protocol;
-	f->protocol = rf->protocol;
-	f->has_family = rf->has_family;
-	f->family = rf->family;
-	f->has_failed = rf->has_failed;
-	f->failed = rf->failed;
-	f->has_syscall = rf->has_syscall;
-	f->syscall = rf->syscall;
-	if (!rf->has_since)
+	*f = rf->f;
+	if (!rf->has_since || !rf->since_relative)
 		return;
-	if (!rf->since_relative) {
-		f->since_ns = rf->since_ns;
-		return;
-	}
 	ago = rf->since_ago * 1000000000ULL;
 	/* since=0 is "from now on": nothing stored yet qualifies. */
 	f->since_ns = now_ns > ago ? now_ns - ago : 1;

@@ -213,12 +213,12 @@ parse_ip(const char *v, struct req_filter *f, char *err, size_t errlen)
 		goto bad;
 	memcpy(addr, v, alen);
 	addr[alen] = '\0';
-	memset(f->ip, 0, sizeof(f->ip));
-	if (inet_pton(AF_INET, addr, f->ip) == 1) {
-		f->ip_family = AF_INET;
+	memset(f->f.ip, 0, sizeof(f->f.ip));
+	if (inet_pton(AF_INET, addr, f->f.ip) == 1) {
+		f->f.ip_family = AF_INET;
 		max = 32;
-	} else if (inet_pton(AF_INET6, addr, f->ip) == 1) {
-		f->ip_family = AF_INET6;
+	} else if (inet_pton(AF_INET6, addr, f->f.ip) == 1) {
+		f->f.ip_family = AF_INET6;
 		max = 128;
 	} else {
 		goto bad;
@@ -238,12 +238,12 @@ parse_ip(const char *v, struct req_filter *f, char *err, size_t errlen)
 			    "than %lu bits", bits, max);
 	}
 	for (i = bits; i < max; i++)
-		if (f->ip[i / 8] & (0x80 >> (i % 8)))
+		if (f->f.ip[i / 8] & (0x80 >> (i % 8)))
 			return reject(err, errlen, "ip: \"%.64s\" has bits set "
 			    "after the prefix length (did you mean the network "
 			    "address?)", v);
-	f->has_ip = 1;
-	f->prefix = (unsigned)bits;
+	f->f.has_ip = 1;
+	f->f.prefix = (unsigned)bits;
 	return 0;
 bad:
 	return reject(err, errlen, "ip must be an IPv4 or IPv6 address, "
@@ -277,8 +277,8 @@ parse_filter(struct req_filter *f, const char *name, const char *v,
 	if (strcmp(name, "port") == 0) {
 		if ((rc = query_uint("port", v, 0, 65535, &n, err, errlen)) < 0)
 			return rc;
-		f->has_port = 1;
-		f->port = (uint16_t)n;
+		f->f.has_port = 1;
+		f->f.port = (uint16_t)n;
 		return 0;
 	}
 	if (strcmp(name, "ip") == 0)
@@ -286,8 +286,8 @@ parse_filter(struct req_filter *f, const char *name, const char *v,
 	if (strcmp(name, "protocol") == 0) {
 		for (i = 0; i < EV_NPROTO; i++) {
 			if (strcasecmp(v, ev_protocols[i]) == 0) {
-				f->has_protocol = 1;
-				strcpy(f->protocol, ev_protocols[i]);
+				f->f.has_protocol = 1;
+				strcpy(f->f.protocol, ev_protocols[i]);
 				return 0;
 			}
 		}
@@ -297,8 +297,8 @@ parse_filter(struct req_filter *f, const char *name, const char *v,
 	if (strcmp(name, "family") == 0) {
 		for (i = 0; i < sizeof(families) / sizeof(*families); i++) {
 			if (strcasecmp(v, families[i].name) == 0) {
-				f->has_family = 1;
-				f->family = families[i].family;
+				f->f.has_family = 1;
+				f->f.family = families[i].family;
 				return 0;
 			}
 		}
@@ -307,13 +307,13 @@ parse_filter(struct req_filter *f, const char *name, const char *v,
 	}
 	if (strcmp(name, "failed") == 0) {
 		if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
-			f->failed = 1;
+			f->f.failed = 1;
 		else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
-			f->failed = 0;
+			f->f.failed = 0;
 		else
 			return reject(err, errlen, "failed must be true or false "
 			    "(or 1 or 0), got \"%.32s\"", v);
-		f->has_failed = 1;
+		f->f.has_failed = 1;
 		return 0;
 	}
 	if (strcmp(name, "since") == 0) {
@@ -326,7 +326,7 @@ parse_filter(struct req_filter *f, const char *name, const char *v,
 			f->since_ago = n;
 			return 0;
 		}
-		if (time_parse_rfc3339(v, &f->since_ns) < 0 || f->since_ns == 0)
+		if (time_parse_rfc3339(v, &f->f.since_ns) < 0 || f->f.since_ns == 0)
 			return reject(err, errlen, "since must be an RFC 3339 time "
 			    "(2026-11-25T11:31:15Z) or seconds ago (0 to %d), got "
 			    "\"%.40s\"", REQ_SINCE_MAX, v);
@@ -336,8 +336,8 @@ parse_filter(struct req_filter *f, const char *name, const char *v,
 	if (strcmp(name, "syscall") == 0) {
 		for (i = 0; i < sizeof(syscalls) / sizeof(*syscalls); i++) {
 			if (strcmp(v, syscalls[i]) == 0) {
-				f->has_syscall = 1;
-				f->syscall = (uint8_t)i; /* enum ev_syscall order */
+				f->f.has_syscall = 1;
+				f->f.syscall = (uint8_t)i; /* enum ev_syscall order */
 				return 0;
 			}
 		}

@@ -37,7 +37,7 @@ struct store_filter {
 	uint8_t ip[16];      /* network order, v4 in the first 4 bytes */
 	unsigned prefix;     /* bits of ip that must match (32/128 = exact) */
 	int has_protocol;
-	const char *protocol; /* as ev_protocol_name(): "TCP", "UDP", "UNIX" */
+	char protocol[8];    /* as ev_protocol_name(): "TCP", "UDP", "UNIX" */
 	int has_family;
 	uint16_t family;     /* AF_INET, AF_INET6, AF_UNIX */
 	int has_failed;

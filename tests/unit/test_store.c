@@ -732,13 +732,13 @@ test_filters(void **state)
 	COUNT(f.has_port = 1, f.port = 53);
 	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 1);
 	assert_true(exact);
-	COUNT(f.has_protocol = 1, f.protocol = "TCP");
+	COUNT(f.has_protocol = 1, strcpy(f.protocol, "TCP"));
 	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 2);
 	assert_true(store_count_filter(s, 0, 0, "curl", &f, fake_now, 60, NULL, &exact) == 2);
 	assert_true(store_count_filter(s, 1, 3, NULL, &f, fake_now, 60, NULL, &exact) == 1);
 	/* The window applies: ev[0] is 5 s old. */
 	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 3, NULL, &exact) == 1);
-	COUNT(f.has_protocol = 1, f.protocol = "UNIX");
+	COUNT(f.has_protocol = 1, strcpy(f.protocol, "UNIX"));
 	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 1);
 	COUNT(f.has_family = 1, f.family = AF_INET6);
 	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 1);
@@ -766,7 +766,7 @@ test_filters(void **state)
 	    f.prefix = 16);
 	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 1);
 	/* Lists apply the same filter. */
-	COUNT(f.has_protocol = 1, f.protocol = "UDP");
+	COUNT(f.has_protocol = 1, strcpy(f.protocol, "UDP"));
 	memset(&q, 0, sizeof(q));
 	q.limit = 10;
 	q.filter = &f;
@@ -832,7 +832,7 @@ test_top(void **state)
 	store_top_free(&t);
 	memset(&f, 0, sizeof(f));
 	f.has_protocol = 1;
-	f.protocol = "TCP";
+	strcpy(f.protocol, "TCP");
 	assert_int_equal(store_top(s, STORE_TOP_PORT, "curl", &f, fake_now, 60,
 	    10, &t), 0);
 	assert_true(t.n == 1 && t.rows[0].count == 2);
