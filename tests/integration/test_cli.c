@@ -548,6 +548,10 @@ test_verifier_rejection(void **state)
 	    !strstr(out, "--- program (") || !strstr(out, "   0: r0 = *(u64 *)(r10 +8)") ||
 	    !strstr(out, "   1: "))
 		fail_msg("no verifier log and listing: %s", out);
+	/* Helpers and jump targets by name, not by number. */
+	if (!strstr(out, ": call bpf_get_current_pid_tgid\n") ||
+	    !strstr(out, " goto L1 (") || !strstr(out, "\nL1:\n"))
+		fail_msg("the listing does not name helpers and labels: %s", out);
 }
 
 static void
