@@ -7,6 +7,11 @@
  * Connection), in its order, and goes out with the body in one mg_write().
  * civetweb takes a handler's raw output as the response and records the
  * status the handler returns.
+ *
+ * On top of that, what every handler shares: JSON replies and errors, the
+ * route check, reading a body, the bearer token, civetweb's own errors.
+ * This is the lower unit of httpd/: api.c, list.c, meta.c and stream.c
+ * include it, and it includes none of them.
  */
 #include <stdarg.h>
 #include <stdio.h>

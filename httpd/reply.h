@@ -1,7 +1,8 @@
 /*
  * The bytes of a reply on the wire: status line, headers and body built in
  * one buffer and handed to civetweb in one mg_write(), so that a small
- * reply leaves in one send() instead of one per header line.
+ * reply leaves in one send() instead of one per header line.  Below them,
+ * the JSON replies, errors and checks every handler shares.
  */
 #ifndef REPLY_H
 #define REPLY_H
