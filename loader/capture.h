@@ -39,9 +39,9 @@ struct cap_conf {
 	/* cgroup backend: the cgroup2 directory to attach to; NULL: the
 	 * root of the cgroup2 mount (mounted when there is none). */
 	const char *cgroup;
-	/* 1: one bpf_perf_event_output per event, no per-CPU batches (for
-	 * measuring what the batches save). */
-	int no_batch;
+	/* 1: gather events in per-CPU batches (see open_batches() for why
+	 * this is not the default yet). */
+	int batch;
 };
 
 /* Which event fields a backend knows exactly (cap_exact()). */

@@ -11,8 +11,8 @@
  * bench_clean.h) is thrown away and run again; when no clean round can be
  * had the table says "baseline contaminated" instead of a ratio.
  *
- * Sections 1-3 run once per capture backend (and once more without the
- * per-CPU batches, EBPF_SERVER_BATCH=0, to show what they save).
+ * Sections 1-3 run once per capture backend (and once more with the
+ * per-CPU batches, EBPF_SERVER_BATCH=1, to show what they would save).
  *
  * usage: bench_run [-rounds n] [-quick] [-only 1234567] [-backends a,b]
  *                  [-out file]
@@ -56,9 +56,9 @@ use_variant(const struct variant *v)
 {
 	setenv("ITEST_BACKEND", v->backend, 1);
 	if (v->batch)
-		unsetenv("EBPF_SERVER_BATCH");
+		setenv("EBPF_SERVER_BATCH", "1", 1);
 	else
-		setenv("EBPF_SERVER_BATCH", "0", 1);
+		unsetenv("EBPF_SERVER_BATCH");
 }
 
 static const char *
@@ -66,7 +66,7 @@ vname(const struct variant *v)
 {
 	static char b[64];
 
-	snprintf(b, sizeof(b), "%s%s", v->backend, v->batch ? "" : ", no batches");
+	snprintf(b, sizeof(b), "%s%s", v->backend, v->batch ? ", batches" : "");
 	return b;
 }
 
@@ -447,7 +447,7 @@ section_cost(const struct variant *v)
 	fprintf(out, "\n### 1. Probe cost per call, and 2. collateral cost "
 	    "(backend `%s`%s, %d rounds kept of %d, %d of them with a "
 	    "contaminated baseline; %lld events lost)\n\n", backend,
-	    v->batch ? "" : ", no batches", r, tries, ndirty, lost);
+	    v->batch ? ", per-CPU batches" : "", r, tries, ndirty, lost);
 	if (ndirty == r) {
 		/* Not one clean baseline: a ratio would lie. */
 		fprintf(out, "**baseline contaminated** (%s): no ratio.\n\n", lastwhy);
@@ -694,7 +694,7 @@ main(int argc, char **argv)
 		if (!only || strchr(only, '1') || strchr(only, '2'))
 			section_cost(&variants[i]);
 		fflush(out);
-		if ((!only || strchr(only, '3')) && variants[i].batch)
+		if ((!only || strchr(only, '3')) && !variants[i].batch)
 			section_loss(&variants[i]);
 		fflush(out);
 	}

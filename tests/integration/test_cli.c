@@ -257,11 +257,10 @@ test_sigterm_detaches_everything(void **state)
 	/* Socket hooks: six programs and their links (four before Linux
 	 * 6.7, without the unix hooks), and the TCP outcome program. */
 	start_stop(NULL, cgroup, 0);
-	/* Enter and exit for connect, sendto and sendmsg, and the flush
-	 * program of the per-CPU batches. */
-	start_stop(NULL, pair, 7);
-	/* Exit-only: one program per call, and the flush program. */
-	start_stop(NULL, exit_only, 4);
+	/* Enter and exit for connect, sendto and sendmsg. */
+	start_stop(NULL, pair, 6);
+	/* Exit-only: one program per call. */
+	start_stop(NULL, exit_only, 3);
 }
 
 static void
