@@ -17,17 +17,17 @@
 
 #define STASH_FD 3
 #define EVENTS_FD 4
-#define STACK_MAX 512
+#include "prog_check.h"
 
 static const struct prog_conf conf_nobtf = {
-	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD, .batch_fd = -1,
 	.enter_fd = 16, .enter_addr = 24, .enter_addrlen = 32, .exit_ret = 16,
 	.k = { .valid = 0 },
 };
 
 /* Offsets like a 6.x x86-64 kernel's, all distinct so each can be found. */
 static const struct prog_conf conf_btf = {
-	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD, .batch_fd = -1,
 	.enter_fd = 16, .enter_addr = 24, .enter_addrlen = 32, .exit_ret = 16,
 	.k = {
 		.valid = 1, .task_files = 2000, .task_real_parent = 1448,
@@ -39,7 +39,7 @@ static const struct prog_conf conf_btf = {
 
 /* Unusual tracepoint offsets: they must come from the conf, not be fixed. */
 static const struct prog_conf conf_odd = {
-	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD, .batch_fd = -1,
 	.enter_fd = 40, .enter_addr = 56, .enter_addrlen = 72, .exit_ret = 48,
 	.k = { .valid = 0 },
 };
@@ -62,11 +62,6 @@ conf_regs(int syscall)
 	return c;
 }
 
-struct prog {
-	struct prog_asm a;
-	long n;
-};
-
 enum which { ENTER, EXIT };
 
 static void
@@ -75,242 +70,6 @@ build(struct prog *p, enum which w, const struct prog_conf *c)
 	assert_int_equal(asm_init(&p->a), 0);
 	p->n = w == ENTER ? prog_connect_enter(&p->a, c) : prog_connect_exit(&p->a, c);
 	assert_true(p->n > 0);
-}
-
-static int
-is_wide(const struct bpf_insn *i)
-{
-	return i->code == (BPF_LD | BPF_DW | BPF_IMM);
-}
-
-static int
-is_jump(const struct bpf_insn *i)
-{
-	unsigned cls = BPF_CLASS(i->code), op = BPF_OP(i->code);
-
-	return (cls == BPF_JMP || cls == BPF_JMP32) && op != BPF_CALL &&
-	    op != BPF_EXIT;
-}
-
-/* second[i] = 1 when slot i is the second half of a 64-bit load, found
- * from the opcodes alone. */
-static void
-second_slots(const struct prog *p, uint8_t *second)
-{
-	long i;
-
-	memset(second, 0, (size_t)p->n);
-	for (i = 0; i < p->n; i++) {
-		if (is_wide(&p->a.insn[i])) {
-			assert_true(i + 1 < p->n);
-			second[++i] = 1;
-		}
-	}
-}
-
-static void
-check_common(const struct prog *p)
-{
-	const struct bpf_insn *in = p->a.insn;
-	uint8_t *second = calloc(1, (size_t)p->n);
-	long i;
-
-	assert_non_null(second);
-	assert_true(p->n < ASM_MAX_INSNS);
-	second_slots(p, second);
-
-	/* r6 = ctx first; ends with exit. */
-	assert_int_equal(in[0].code, BPF_ALU64 | BPF_MOV | BPF_X);
-	assert_int_equal(in[0].dst_reg, BPF_REG_6);
-	assert_int_equal(in[0].src_reg, BPF_REG_1);
-	assert_int_equal(in[p->n - 1].code, BPF_JMP | BPF_EXIT);
-
-	for (i = 0; i < p->n; i++) {
-		const struct bpf_insn *x = &in[i];
-
-		if (second[i]) {
-			/* The second slot of a map-fd load is all zero. */
-			assert_int_equal(x->code, 0);
-			assert_int_equal(x->dst_reg, 0);
-			assert_int_equal(x->src_reg, 0);
-			assert_int_equal(x->off, 0);
-			assert_int_equal(x->imm, 0);
-			continue;
-		}
-		if (is_jump(x)) {
-			long t = i + 1 + x->off;
-
-			assert_in_range(t, 0, p->n - 1);
-			assert_false(second[t]);
-			/* A jump straight to exit would skip r0 = 0. */
-			assert_int_not_equal(in[t].code, BPF_JMP | BPF_EXIT);
-			/* Never backwards: the verifier rejects loops here. */
-			assert_true(x->off >= 0);
-		}
-		if (x->code == (BPF_JMP | BPF_EXIT)) {
-			/* r0 = 0 just before every exit. */
-			assert_true(i > 0);
-			assert_int_equal(in[i - 1].code, BPF_ALU64 | BPF_MOV | BPF_K);
-			assert_int_equal(in[i - 1].dst_reg, BPF_REG_0);
-			assert_int_equal(in[i - 1].imm, 0);
-		}
-		if (is_wide(x)) {
-			assert_int_equal(x->src_reg, BPF_PSEUDO_MAP_FD);
-			assert_true(x->imm == STASH_FD || x->imm == EVENTS_FD);
-		}
-		/* Stack accesses stay within fp - 512 .. fp. */
-		if ((BPF_CLASS(x->code) == BPF_ST || BPF_CLASS(x->code) == BPF_STX) &&
-		    x->dst_reg == BPF_REG_10) {
-			static const int sz[4] = { 4, 2, 1, 8 };
-
-			assert_true(x->off >= -STACK_MAX);
-			assert_true(x->off + sz[BPF_SIZE(x->code) >> 3] <= 0);
-		}
-		if (BPF_CLASS(x->code) == BPF_LDX && x->src_reg == BPF_REG_10) {
-			static const int sz[4] = { 4, 2, 1, 8 };
-
-			assert_true(x->off >= -STACK_MAX);
-			assert_true(x->off + sz[BPF_SIZE(x->code) >> 3] <= 0);
-		}
-		/* r10 is read-only. */
-		if (BPF_CLASS(x->code) == BPF_ALU64 || BPF_CLASS(x->code) == BPF_ALU ||
-		    BPF_CLASS(x->code) == BPF_LDX || is_wide(x))
-			assert_int_not_equal(x->dst_reg, BPF_REG_10);
-	}
-	free(second);
-}
-
-/* What the straight-line tracker knows about a register. */
-enum kind { UNKNOWN, FP, CONST, CONST32, MAP };
-struct reg {
-	enum kind k;
-	long v;
-};
-
-struct call {
-	int helper;
-	struct reg r[6];
-};
-
-/* Walk the program in order, ignoring branches (every call in these
- * programs is set up by straight-line code just before it), and record
- * the registers at each call. */
-static int
-calls(const struct prog *p, struct call *out, int max)
-{
-	struct reg r[11];
-	int ncall = 0;
-	long i;
-
-	memset(r, 0, sizeof(r));
-	r[BPF_REG_10].k = FP;
-	for (i = 0; i < p->n; i++) {
-		const struct bpf_insn *x = &p->a.insn[i];
-		unsigned cls = BPF_CLASS(x->code);
-
-		if (is_wide(x)) {
-			r[x->dst_reg] = (struct reg){ MAP, x->imm };
-			i++;
-		} else if (x->code == (BPF_ALU64 | BPF_MOV | BPF_X)) {
-			r[x->dst_reg] = r[x->src_reg];
-		} else if (x->code == (BPF_ALU64 | BPF_MOV | BPF_K)) {
-			r[x->dst_reg] = (struct reg){ CONST, x->imm };
-		} else if (x->code == (BPF_ALU | BPF_MOV | BPF_K)) {
-			r[x->dst_reg] = (struct reg){ CONST32, (long)(uint32_t)x->imm };
-		} else if (x->code == (BPF_ALU64 | BPF_ADD | BPF_K) &&
-		    (r[x->dst_reg].k == FP || r[x->dst_reg].k == CONST)) {
-			r[x->dst_reg].v += x->imm;
-		} else if (cls == BPF_ALU64 || cls == BPF_ALU || cls == BPF_LDX) {
-			r[x->dst_reg] = (struct reg){ UNKNOWN, 0 };
-		} else if (x->code == (BPF_JMP | BPF_CALL)) {
-			assert_true(ncall < max);
-			out[ncall].helper = x->imm;
-			memcpy(out[ncall].r, r, sizeof(out[ncall].r));
-			ncall++;
-			/* r1-r5 are clobbered, r0 holds the result. */
-			memset(&r[0], 0, 6 * sizeof(r[0]));
-		}
-	}
-	return ncall;
-}
-
-/* The region [fp + r.v, fp + r.v + len) lies inside the stack. */
-static void
-assert_stack(struct reg r, long len)
-{
-	assert_int_equal(r.k, FP);
-	assert_true(r.v >= -STACK_MAX);
-	assert_true(r.v + len <= 0);
-}
-
-static void
-check_helpers(const struct call *c, int ncall, const int *want, int nwant)
-{
-	int i, j;
-
-	/* Every helper called is expected ... */
-	for (i = 0; i < ncall; i++) {
-		for (j = 0; j < nwant; j++)
-			if (c[i].helper == want[j])
-				break;
-		if (j == nwant)
-			fail_msg("unexpected helper %d", c[i].helper);
-	}
-	/* ... and every expected helper is called. */
-	for (j = 0; j < nwant; j++) {
-		for (i = 0; i < ncall; i++)
-			if (c[i].helper == want[j])
-				break;
-		if (i == ncall)
-			fail_msg("helper %d never called", want[j]);
-	}
-}
-
-/* Helper arguments that point into the stack are in bounds. */
-static void
-check_call_args(const struct call *c, int ncall)
-{
-	int i;
-
-	for (i = 0; i < ncall; i++) {
-		const struct reg *r = c[i].r;
-
-		switch (c[i].helper) {
-		case BPF_FUNC_probe_read_kernel:
-		case BPF_FUNC_probe_read_user:
-		case BPF_FUNC_get_current_comm:
-			assert_int_equal(r[2].k, CONST);
-			assert_true(r[2].v > 0);
-			assert_stack(r[1], r[2].v);
-			break;
-		case BPF_FUNC_map_update_elem:
-			assert_int_equal(r[1].k, MAP);
-			assert_int_equal(r[1].v, STASH_FD);
-			assert_stack(r[2], 8);
-			assert_stack(r[3], (long)sizeof(struct kevent));
-			assert_int_equal(r[4].k, CONST);
-			assert_int_equal(r[4].v, BPF_ANY);
-			break;
-		case BPF_FUNC_map_lookup_elem:
-		case BPF_FUNC_map_delete_elem:
-			assert_int_equal(r[1].k, MAP);
-			assert_int_equal(r[1].v, STASH_FD);
-			assert_stack(r[2], 8);
-			break;
-		case BPF_FUNC_perf_event_output:
-			assert_int_equal(r[2].k, MAP);
-			assert_int_equal(r[2].v, EVENTS_FD);
-			/* BPF_F_CURRENT_CPU through a 32-bit mov: 0xffffffff,
-			 * not a sign-extended -1. */
-			assert_int_equal(r[3].k, CONST32);
-			assert_int_equal(r[3].v, 0xffffffffL);
-			assert_int_equal(r[5].k, CONST);
-			assert_int_equal(r[5].v, (long)sizeof(struct kevent));
-			break;
-		default:
-			break;
-		}
-	}
 }
 
 /* The ctx (r6) loads: exactly the given offsets, each with its size. */
@@ -742,6 +501,62 @@ test_call_exit_needs_btf(void **state)
 	asm_free(&a);
 }
 
+/*
+ * fexit on __sys_<call>: the same event with the arguments and the return
+ * value read from the context (u64 slots), no pt_regs at all.
+ */
+static void
+test_fexit(void **state)
+{
+	static const int want[] = {
+		BPF_FUNC_get_current_task_btf,
+		BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
+		BPF_FUNC_get_current_comm, BPF_FUNC_get_current_cgroup_id,
+		BPF_FUNC_probe_read_user, BPF_FUNC_probe_read_kernel,
+		BPF_FUNC_ktime_get_ns, BPF_FUNC_perf_event_output,
+	};
+	static const int conn_off[] = { 0, 8, 16, 24 },
+	    conn_size[] = { BPF_W, BPF_DW, BPF_W, BPF_DW },
+	    sendto_off[] = { 0, 32, 40, 48 },
+	    sendto_size[] = { BPF_W, BPF_DW, BPF_W, BPF_DW };
+	struct prog_conf c = conf_btf;
+	struct call cl[64];
+	struct prog p;
+	int n;
+
+	(void)state;
+	c.stash_fd = -1;
+	c.syscall = EV_CONNECT;
+	c.fexit_nargs = 3;
+	assert_int_equal(asm_init(&p.a), 0);
+	p.n = prog_fexit(&p.a, &c);
+	assert_true(p.n > 0);
+	check_common(&p);
+	n = calls(&p, cl, 64);
+	check_helpers(cl, n, want, (int)(sizeof(want) / sizeof(want[0])));
+	check_call_args(cl, n);
+	check_ctx_loads(&p, conn_off, conn_size, 4);
+	asm_free(&p.a);
+
+	c.syscall = EV_SENDTO;
+	c.fexit_nargs = 6;
+	assert_int_equal(asm_init(&p.a), 0);
+	p.n = prog_fexit(&p.a, &c);
+	assert_true(p.n > 0);
+	check_common(&p);
+	check_ctx_loads(&p, sendto_off, sendto_size, 4);
+	asm_free(&p.a);
+
+	/* Without BTF, or with an argument count we do not know: refused. */
+	assert_int_equal(asm_init(&p.a), 0);
+	c.fexit_nargs = 9;
+	assert_int_equal(prog_fexit(&p.a, &c), -EINVAL);
+	c = conf_nobtf;
+	c.fexit_nargs = 3;
+	assert_int_equal(prog_fexit(&p.a, &c), -EINVAL);
+	asm_free(&p.a);
+}
+
 static void
 test_call_exit(void **state)
 {
@@ -827,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_call_exit),
 		cmocka_unit_test(test_call_exit_args_from_regs),
 		cmocka_unit_test(test_call_exit_span_aligned),
+		cmocka_unit_test(test_fexit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
