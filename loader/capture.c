@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
@@ -35,9 +39,10 @@ struct capture {
 	struct prog_kern k;
 	int events_fd;
 	int batch_fd;           /* per-CPU struct kbatch, -1 without */
-	int flush_fd;           /* the program that empties a batch */
-	int timer_fd[MAX_CPUS]; /* cpu-clock events running it, per CPU */
-	int ntimer;
+	int trigger_fd;         /* the reader's UDP socket (see flush_all()) */
+	uint64_t trigger;       /* the reader thread's pid_tgid */
+	int reader_tid;
+	uint64_t last_flush_ns;
 	struct ld_ring *rings;
 	int nrings;
 	int epfd;
@@ -282,14 +287,12 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 }
 
 
-/* Timers first, so that the flush program stops running. */
 static void
 close_batches(struct capture *c)
 {
-	ld_close_fds(c->timer_fd, c->ntimer);
-	c->ntimer = 0;
-	ld_close_fds(&c->flush_fd, 1);
+	ld_close_fds(&c->trigger_fd, 1);
 	ld_close_fds(&c->batch_fd, 1);
+	c->trigger = 0;
 }
 
 static int
@@ -346,69 +349,140 @@ open_rings(struct capture *c, const struct cap_conf *conf, char *err,
 
 /*
  * Per-CPU batches: one bpf_perf_event_output() per 16 events instead of
- * one per event.  A cpu-clock perf event on each CPU runs the flush
- * program every FLUSH_MS, so a record waits at most that long even on a
- * CPU that makes one connect an hour.  A timer rather than the reader
- * running the program with BPF_PROG_TEST_RUN: the sandboxed reader may
- * not call bpf() (and before Linux 6.5 an unprivileged one could not).
- * Without any of this the programs output each event: 0 either way, and
- * c->batch_fd stays -1 when batching is off.
+ * one per event.  A record waits in its CPU's batch until 15 more come or
+ * until the reader flushes that CPU, every FLUSH_MS: it moves itself to
+ * the CPU (sched_setaffinity()) and connects a UDP socket of its own to
+ * 127.0.0.1:9, which sends nothing but runs every backend's connect
+ * program there; each recognises the reader's pid_tgid, hands the batch
+ * over instead of recording an event (prog_emit_trigger()), and lets the
+ * connect go on.  No bpf() call, which the sandboxed reader may not make
+ * (and before Linux 6.5 BPF_PROG_TEST_RUN needed privileges), and no
+ * timer: a cpu-clock perf event does not fire on an idle CPU of a VM.
  *
- * Off by default: measured here, a cpu-clock timer does not fire on an
- * idle CPU of this VM, so a record could wait on a quiet CPU until 15
- * more came; the 1 s bound holds only on busy CPUs.  The fix to try next
- * is a flush program that empties every CPU's batch
- * (bpf_map_lookup_percpu_elem(), Linux 5.19) from whichever CPU's timer
- * fires: the reader's, at least, wakes every 100 ms.
+ * So batches are only on when the reader can reach every CPU that has a
+ * ring; otherwise (an offline CPU, a cpuset of a container) a record
+ * could wait there for ever, and the programs output each event instead.
  */
-#define FLUSH_MS 100
+#define FLUSH_MS 200
 
-static void
-open_batches(struct capture *c, const struct cap_conf *conf)
+static uint64_t
+now_ns(void)
 {
-	struct perf_event_attr attr;
-	struct prog_asm a;
-	char err[256];
-	struct ld_env env;
-	long n;
-	int i, fd;
+	struct timespec ts;
 
-	c->batch_fd = ld_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "batch", 4,
-	    sizeof(struct kbatch), 1);
-	if (c->batch_fd < 0)
-		goto off;
-	if (asm_init(&a) < 0)
-		goto off;
-	n = prog_batch_flush(&a, c->events_fd, c->batch_fd);
-	memset(&env, 0, sizeof(env));
-	env.diag = conf->diag;
-	c->flush_fd = n < 0 ? (int)n : ld_load(&env, BPF_PROG_TYPE_PERF_EVENT,
-	    0, 0, "es_flush", a.insn, (size_t)n, err, sizeof(err));
-	asm_free(&a);
-	if (c->flush_fd < 0)
-		goto off;
-	for (i = 0; i < c->nrings; i++) {
-		memset(&attr, 0, sizeof(attr));
-		attr.size = sizeof(attr);
-		attr.type = PERF_TYPE_SOFTWARE;
-		attr.config = PERF_COUNT_SW_CPU_CLOCK;
-		attr.sample_period = FLUSH_MS * 1000000ULL; /* ns */
-		fd = sys_perf_event_open(&attr, -1, c->rings[i].cpu, -1,
-		    PERF_FLAG_FD_CLOEXEC);
-		if (fd < 0)
-			goto off;
-		c->timer_fd[c->ntimer++] = fd;
-		if (sys_ioctl(fd, PERF_EVENT_IOC_SET_BPF, (unsigned long)c->flush_fd) < 0 ||
-		    sys_ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0)
-			goto off;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+#define TRIGGER_PORT 9          /* discard; nothing is sent anyway */
+
+/*
+ * Run the trigger on every CPU that has a ring, then give the thread its
+ * own CPU mask back.  Returns 0, or -errno and *bad the CPU it could not
+ * move to (the others are still flushed).
+ */
+static int
+flush_all(struct capture *c, int *bad)
+{
+	cpu_set_t mine, one;
+	int i, e, err = 0;
+
+	if ((e = sys_get_affinity(&mine)) < 0) {
+		*bad = -1;
+		return e;
 	}
-	return;
-off:
-	if (conf->diag && c->batch_fd >= 0)
-		fprintf(conf->diag, "ebpf-server: per-CPU batches unavailable "
-		    "(%s): one perf output per event\n",
-		    c->flush_fd < 0 ? "flush program" : "cpu-clock timer");
-	close_batches(c);
+	for (i = 0; i < c->nrings; i++) {
+		CPU_ZERO(&one);
+		CPU_SET(c->rings[i].cpu, &one);
+		if ((e = sys_set_affinity(&one)) < 0) {
+			if (!err)
+				*bad = c->rings[i].cpu;
+			err = err ? err : e;
+			continue;
+		}
+		sys_connect_lo(c->trigger_fd, TRIGGER_PORT);
+		c->st.flushes++;
+	}
+	if ((e = sys_set_affinity(&mine)) < 0 && !err) {
+		*bad = -1;
+		err = e;
+	}
+	return err;
+}
+
+/* The map, the socket and a first round, which shows that the reader
+ * can move to every CPU with a ring.  0 or -errno with err. */
+static int
+open_batches(struct capture *c, char *err, size_t errlen)
+{
+	int e, bad;
+
+	e = ld_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "batch", 4,
+	    sizeof(struct kbatch), 1);
+	if (e < 0) {
+		ld_errf(err, errlen, "per-CPU array map: %s", strerror(-e));
+		return e;
+	}
+	c->batch_fd = e;
+	if ((e = sys_udp_socket()) < 0) {
+		ld_errf(err, errlen, "UDP socket: %s", strerror(-e));
+		return e;
+	}
+	c->trigger_fd = e;
+	if ((e = flush_all(c, &bad)) < 0) {
+		ld_errf(err, errlen, "sched_setaffinity to CPU %d: %s", bad,
+		    strerror(-e));
+		return e;
+	}
+	c->reader_tid = (int)syscall(SYS_gettid);
+	c->trigger = (uint64_t)getpid() << 32 | (uint32_t)c->reader_tid;
+	return 0;
+}
+
+/*
+ * After the backend is attached: one more round, then every ring's CPU
+ * must show a run of the flush in its batch (struct kbatch.flushes).
+ * This catches what the pid_tgid cannot see coming: a PID namespace (the
+ * kernel's pid is not getpid()), a cap_conf.cgroup the server is not in.
+ * 0 or -errno with err.
+ */
+static int
+check_batches(struct capture *c, char *err, size_t errlen)
+{
+	int cpus[MAX_CPUS], n, i, j, e, bad;
+	uint32_t key = 0;
+	struct kbatch *v;
+
+	if ((e = flush_all(c, &bad)) < 0) {
+		ld_errf(err, errlen, "sched_setaffinity to CPU %d: %s", bad,
+		    strerror(-e));
+		return e;
+	}
+	if ((n = ld_possible_cpus(cpus, MAX_CPUS)) < 0) {
+		ld_errf(err, errlen, "possible CPUs: %s", strerror(-n));
+		return n;
+	}
+	/* One value per possible CPU, in their order; 8-byte sized. */
+	if ((v = calloc((size_t)n, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	if ((e = ld_map_lookup(c->batch_fd, &key, v)) < 0) {
+		ld_errf(err, errlen, "read the batch map: %s", strerror(-e));
+		free(v);
+		return e;
+	}
+	for (i = 0; i < c->nrings; i++) {
+		for (j = 0; j < n && cpus[j] != c->rings[i].cpu; j++)
+			;
+		if (j == n || v[j].flushes == 0) {
+			ld_errf(err, errlen, "the reader's connect did not reach "
+			    "the %s program on CPU %d (PID namespace, or a "
+			    "cgroup the server is not in?)", c->be->name,
+			    c->rings[i].cpu);
+			free(v);
+			return -ESRCH;
+		}
+	}
+	free(v);
+	return 0;
 }
 
 static const struct ld_backend *
@@ -441,18 +515,23 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
-	c->events_fd = c->epfd = c->batch_fd = c->flush_fd = -1;
+	c->events_fd = c->epfd = c->batch_fd = c->trigger_fd = -1;
 	resolve_kern(conf, &c->k);
 	if ((e = open_rings(c, conf, err, errlen)) < 0)
 		goto fail;
-	if (conf->batch)
-		open_batches(c, conf);
+	if (conf->batch && open_batches(c, why, sizeof(why)) < 0) {
+		if (conf->diag)
+			fprintf(conf->diag, "ebpf-server: per-CPU batches off "
+			    "(%s): one perf output per event\n", why);
+		close_batches(c);
+	}
 	memset(&env, 0, sizeof(env));
 	env.diag = conf->diag;
 	env.fault_verifier = conf->fault_verifier;
 	env.cgroup = conf->cgroup;
 	env.events_fd = c->events_fd;
 	env.batch_fd = c->batch_fd;
+	env.trigger = c->trigger;
 	env.k = &c->k;
 	if (be) {
 		/* Forced: this one or nothing, with its reason. */
@@ -490,6 +569,28 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 			goto fail;
 		}
 	}
+	if (c->batch_fd >= 0 && !c->be->batched) {
+		close_batches(c);       /* its programs output each event */
+	} else if (c->batch_fd >= 0 && check_batches(c, why, sizeof(why)) < 0) {
+		/* Loaded again without: the few events of the last
+		 * milliseconds that wait in a batch are lost, before serving. */
+		if (conf->diag)
+			fprintf(conf->diag, "ebpf-server: per-CPU batches off "
+			    "(%s): one perf output per event\n", why);
+		c->be->close(c->state);
+		c->state = NULL;
+		close_batches(c);
+		env.diag = conf->diag;
+		env.batch_fd = -1;
+		env.trigger = 0;
+		if ((e = c->be->open(&env, &c->state, why, sizeof(why))) < 0) {
+			ld_errf(err, errlen, "backend %s unavailable: %s",
+			    c->be->name, why);
+			c->be = NULL;
+			goto fail;
+		}
+	}
+	c->last_flush_ns = now_ns();
 	*out = c;
 	return 0;
 fail:
@@ -501,6 +602,12 @@ int
 cap_fd(const struct capture *c)
 {
 	return c->epfd;
+}
+
+int
+cap_trigger_fd(const struct capture *c)
+{
+	return c->trigger ? c->trigger_fd : -1;
 }
 
 /*
@@ -562,9 +669,16 @@ long
 cap_drain(struct capture *c, ld_sample_fn sample, ld_lost_fn lost, void *ctx)
 {
 	long total = 0;
-	uint64_t before = c->st.records;
-	int i;
+	uint64_t before = c->st.records, now;
+	int i, bad;
 
+	/* Flushed first, so that what the batches held is read below.  Only
+	 * from the reader thread: another thread's connect is an event. */
+	if (c->trigger && (now = now_ns()) - c->last_flush_ns >=
+	    FLUSH_MS * 1000000ULL && (int)syscall(SYS_gettid) == c->reader_tid) {
+		c->last_flush_ns = now;
+		flush_all(c, &bad);
+	}
 	c->sample = sample;
 	c->lost = lost;
 	c->ctx = ctx;
