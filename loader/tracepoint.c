@@ -230,7 +230,9 @@ fail:
 	return e;
 }
 
-/* The enter/exit pair: any kernel with syscall tracepoints. */
+/* The enter/exit pair: any kernel with syscall tracepoints.  Its exit
+ * program outputs each event straight from the stash: no batches, so the
+ * reader never needs to flush it (ld_backend.batched 0). */
 static int
 tp_pair_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 {
