@@ -11,15 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/syscall.h>
 
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 
 #include "loader/backend.h"
+#include "loader/batch.h"
 #include "loader/bpf.h"
 #include "loader/btf.h"
 #include "loader/capture.h"
@@ -38,11 +35,7 @@ struct capture {
 	void *state;
 	struct prog_kern k;
 	int events_fd;
-	int batch_fd;           /* per-CPU struct kbatch, -1 without */
-	int trigger_fd;         /* the reader's UDP socket (see flush_all()) */
-	uint64_t trigger;       /* the reader thread's pid_tgid */
-	int reader_tid;
-	uint64_t last_flush_ns;
+	struct ld_batch b;      /* per-CPU batches; b.map_fd -1 without */
 	struct ld_ring *rings;
 	int nrings;
 	int epfd;
@@ -287,14 +280,6 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 }
 
 
-static void
-close_batches(struct capture *c)
-{
-	ld_close_fds(&c->trigger_fd, 1);
-	ld_close_fds(&c->batch_fd, 1);
-	c->trigger = 0;
-}
-
 static int
 open_rings(struct capture *c, const struct cap_conf *conf, char *err,
     size_t errlen)
@@ -347,144 +332,6 @@ open_rings(struct capture *c, const struct cap_conf *conf, char *err,
 	return 0;
 }
 
-/*
- * Per-CPU batches: one bpf_perf_event_output() per 16 events instead of
- * one per event.  A record waits in its CPU's batch until 15 more come or
- * until the reader flushes that CPU, every FLUSH_MS: it moves itself to
- * the CPU (sched_setaffinity()) and connects a UDP socket of its own to
- * 127.0.0.1:9, which sends nothing but runs every backend's connect
- * program there; each recognises the reader's pid_tgid, hands the batch
- * over instead of recording an event (prog_emit_trigger()), and lets the
- * connect go on.  No bpf() call, which the sandboxed reader may not make
- * (and before Linux 6.5 BPF_PROG_TEST_RUN needed privileges), and no
- * timer: a cpu-clock perf event does not fire on an idle CPU of a VM.
- *
- * So batches are only on when the reader can reach every CPU that has a
- * ring; otherwise (an offline CPU, a cpuset of a container) a record
- * could wait there for ever, and the programs output each event instead.
- */
-#define FLUSH_MS 200
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-#define TRIGGER_PORT 9          /* discard; nothing is sent anyway */
-
-/*
- * Run the trigger on every CPU that has a ring, then give the thread its
- * own CPU mask back.  Returns 0, or -errno and *bad the CPU it could not
- * move to (the others are still flushed).
- */
-static int
-flush_all(struct capture *c, int *bad)
-{
-	cpu_set_t mine, one;
-	int i, e, err = 0;
-
-	if ((e = sys_get_affinity(&mine)) < 0) {
-		*bad = -1;
-		return e;
-	}
-	for (i = 0; i < c->nrings; i++) {
-		CPU_ZERO(&one);
-		CPU_SET(c->rings[i].cpu, &one);
-		if ((e = sys_set_affinity(&one)) < 0) {
-			if (!err)
-				*bad = c->rings[i].cpu;
-			err = err ? err : e;
-			continue;
-		}
-		sys_connect_lo(c->trigger_fd, TRIGGER_PORT);
-		c->st.flushes++;
-	}
-	if ((e = sys_set_affinity(&mine)) < 0 && !err) {
-		*bad = -1;
-		err = e;
-	}
-	return err;
-}
-
-/* The map, the socket and a first round, which shows that the reader
- * can move to every CPU with a ring.  0 or -errno with err. */
-static int
-open_batches(struct capture *c, char *err, size_t errlen)
-{
-	int e, bad;
-
-	e = ld_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "batch", 4,
-	    sizeof(struct kbatch), 1);
-	if (e < 0) {
-		ld_errf(err, errlen, "per-CPU array map: %s", strerror(-e));
-		return e;
-	}
-	c->batch_fd = e;
-	if ((e = sys_udp_socket()) < 0) {
-		ld_errf(err, errlen, "UDP socket: %s", strerror(-e));
-		return e;
-	}
-	c->trigger_fd = e;
-	if ((e = flush_all(c, &bad)) < 0) {
-		ld_errf(err, errlen, "sched_setaffinity to CPU %d: %s", bad,
-		    strerror(-e));
-		return e;
-	}
-	c->reader_tid = (int)syscall(SYS_gettid);
-	c->trigger = (uint64_t)getpid() << 32 | (uint32_t)c->reader_tid;
-	return 0;
-}
-
-/*
- * After the backend is attached: one more round, then every ring's CPU
- * must show a run of the flush in its batch (struct kbatch.flushes).
- * This catches what the pid_tgid cannot see coming: a PID namespace (the
- * kernel's pid is not getpid()), a cap_conf.cgroup the server is not in.
- * 0 or -errno with err.
- */
-static int
-check_batches(struct capture *c, char *err, size_t errlen)
-{
-	int cpus[MAX_CPUS], n, i, j, e, bad;
-	uint32_t key = 0;
-	struct kbatch *v;
-
-	if ((e = flush_all(c, &bad)) < 0) {
-		ld_errf(err, errlen, "sched_setaffinity to CPU %d: %s", bad,
-		    strerror(-e));
-		return e;
-	}
-	if ((n = ld_possible_cpus(cpus, MAX_CPUS)) < 0) {
-		ld_errf(err, errlen, "possible CPUs: %s", strerror(-n));
-		return n;
-	}
-	/* One value per possible CPU, in their order; 8-byte sized. */
-	if ((v = calloc((size_t)n, sizeof(*v))) == NULL)
-		return -ENOMEM;
-	if ((e = ld_map_lookup(c->batch_fd, &key, v)) < 0) {
-		ld_errf(err, errlen, "read the batch map: %s", strerror(-e));
-		free(v);
-		return e;
-	}
-	for (i = 0; i < c->nrings; i++) {
-		for (j = 0; j < n && cpus[j] != c->rings[i].cpu; j++)
-			;
-		if (j == n || v[j].flushes == 0) {
-			ld_errf(err, errlen, "the reader's connect did not reach "
-			    "the %s program on CPU %d (PID namespace, or a "
-			    "cgroup the server is not in?)", c->be->name,
-			    c->rings[i].cpu);
-			free(v);
-			return -ESRCH;
-		}
-	}
-	free(v);
-	return 0;
-}
-
 static const struct ld_backend *
 find_backend(const char *name)
 {
@@ -515,23 +362,24 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
-	c->events_fd = c->epfd = c->batch_fd = c->trigger_fd = -1;
+	c->events_fd = c->epfd = c->b.map_fd = c->b.sock_fd = -1;
 	resolve_kern(conf, &c->k);
 	if ((e = open_rings(c, conf, err, errlen)) < 0)
 		goto fail;
-	if (conf->batch && open_batches(c, why, sizeof(why)) < 0) {
+	if (conf->batch && ld_batch_open(&c->b, c->rings, c->nrings, why,
+	    sizeof(why)) < 0) {
 		if (conf->diag)
 			fprintf(conf->diag, "ebpf-server: per-CPU batches off "
 			    "(%s): one perf output per event\n", why);
-		close_batches(c);
+		ld_batch_close(&c->b);
 	}
 	memset(&env, 0, sizeof(env));
 	env.diag = conf->diag;
 	env.fault_verifier = conf->fault_verifier;
 	env.cgroup = conf->cgroup;
 	env.events_fd = c->events_fd;
-	env.batch_fd = c->batch_fd;
-	env.trigger = c->trigger;
+	env.batch_fd = c->b.map_fd;
+	env.trigger = c->b.trigger;
 	env.k = &c->k;
 	if (be) {
 		/* Forced: this one or nothing, with its reason. */
@@ -569,9 +417,10 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 			goto fail;
 		}
 	}
-	if (c->batch_fd >= 0 && !c->be->batched) {
-		close_batches(c);       /* its programs output each event */
-	} else if (c->batch_fd >= 0 && check_batches(c, why, sizeof(why)) < 0) {
+	if (c->b.map_fd >= 0 && !c->be->batched) {
+		ld_batch_close(&c->b);  /* its programs output each event */
+	} else if (c->b.map_fd >= 0 && ld_batch_check(&c->b, c->rings,
+	    c->nrings, c->be->name, why, sizeof(why)) < 0) {
 		/* Loaded again without: the few events of the last
 		 * milliseconds that wait in a batch are lost, before serving. */
 		if (conf->diag)
@@ -579,7 +428,7 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 			    "(%s): one perf output per event\n", why);
 		c->be->close(c->state);
 		c->state = NULL;
-		close_batches(c);
+		ld_batch_close(&c->b);
 		env.diag = conf->diag;
 		env.batch_fd = -1;
 		env.trigger = 0;
@@ -590,7 +439,6 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 			goto fail;
 		}
 	}
-	c->last_flush_ns = now_ns();
 	*out = c;
 	return 0;
 fail:
@@ -607,7 +455,7 @@ cap_fd(const struct capture *c)
 int
 cap_trigger_fd(const struct capture *c)
 {
-	return c->trigger ? c->trigger_fd : -1;
+	return c->b.trigger ? c->b.sock_fd : -1;
 }
 
 /*
@@ -669,16 +517,11 @@ long
 cap_drain(struct capture *c, ld_sample_fn sample, ld_lost_fn lost, void *ctx)
 {
 	long total = 0;
-	uint64_t before = c->st.records, now;
-	int i, bad;
+	uint64_t before = c->st.records;
+	int i;
 
-	/* Flushed first, so that what the batches held is read below.  Only
-	 * from the reader thread: another thread's connect is an event. */
-	if (c->trigger && (now = now_ns()) - c->last_flush_ns >=
-	    FLUSH_MS * 1000000ULL && (int)syscall(SYS_gettid) == c->reader_tid) {
-		c->last_flush_ns = now;
-		flush_all(c, &bad);
-	}
+	/* Flushed first, so that what the batches held is read below. */
+	ld_batch_tick(&c->b, c->rings, c->nrings);
 	c->sample = sample;
 	c->lost = lost;
 	c->ctx = ctx;
@@ -706,6 +549,7 @@ void
 cap_stats(const struct capture *c, struct cap_stats *out)
 {
 	*out = c->st;
+	out->flushes = c->b.flushes;
 }
 
 const char *
@@ -768,7 +612,7 @@ cap_close(struct capture *c)
 	/* Detach first so no program runs while the rest goes away. */
 	if (c->be)
 		c->be->close(c->state);
-	close_batches(c);
+	ld_batch_close(&c->b);
 	for (i = 0; i < c->nrings; i++)
 		ld_ring_close(&c->rings[i]);
 	free(c->rings);
