@@ -40,7 +40,7 @@ struct cap_conf {
 	 * root of the cgroup2 mount (mounted when there is none). */
 	const char *cgroup;
 	/* 1: gather events in per-CPU batches, which the thread that calls
-	 * cap_open() and cap_drain() flushes (see open_batches()); turned
+	 * cap_open() and cap_drain() flushes (see loader/batch.c); turned
 	 * off, with a line on diag, where that thread cannot reach every
 	 * CPU.  0: one perf output per event. */
 	int batch;
