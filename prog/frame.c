@@ -172,8 +172,9 @@ take_batch(struct prog_asm *a, int batch_fd, int fail)
  * out:
  *
  * Why this is safe: cgroup and tracing programs run with migration
- * disabled but may be preempted (PREEMPT kernels) or, for tracepoints,
- * nest under an interrupt, so two programs can interleave on one CPU but
+ * disabled but may be preempted (PREEMPT kernels) or interrupted by a
+ * softirq that runs another (sock:inet_sock_set_state, the TCP outcome,
+ * on an incoming packet), so two programs can interleave on one CPU but
  * never run on two CPUs at once on the same batch: a per-CPU array gives
  * each program the batch of the CPU it runs on.  The flush is no
  * exception: it is a program too, run by the reader thread's own connect
