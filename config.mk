@@ -17,6 +17,14 @@ CFLAGS = -Os
 LDFLAGS = -static -s
 #LDFLAGS = -static
 
+# make release builds one static binary per architecture here, each at
+# most MAX_SIZE bytes; make ARCH=aarch64 builds that one alone
+RELEASE_ARCHS = x86_64 aarch64 armhf
+#RELEASE_ARCHS = aarch64
+MAX_SIZE = 1048576
+ARCH =
+#ARCH = armhf
+
 # toolchain for unit tests (links Debian's libcmocka)
 HOSTCC = gcc
 HOSTCFLAGS = -O1 -g
