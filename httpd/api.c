@@ -345,8 +345,9 @@ api_health(struct mg_connection *conn, void *cbdata)
 	struct api_state *st = cbdata;
 	struct store_stats ss;
 	char err[REQ_ERR_MAX];
+	const char *const *l;
 	uint64_t now;
-	json_t *o;
+	json_t *o, *lim;
 	int pretty, rc = 0;
 
 	if ((rc = check_route(conn, ri, "/health", "GET")) != 0)
@@ -369,6 +370,10 @@ api_health(struct mg_connection *conn, void *cbdata)
 	rc |= json_set(o, "backend",
 	    json_str_new(st->backend ? st->backend : "",
 	    st->backend ? strlen(st->backend) : 0));
+	if ((lim = json_array()) != NULL)
+		for (l = st->limits; l && *l; l++)
+			rc |= json_array_append_new(lim, json_str_new(*l, strlen(*l)));
+	rc |= json_set(o, "limits", lim);
 	return reply_built(conn, o, rc, pretty);
 }
 

@@ -33,6 +33,14 @@
 #include "util/timefmt.h"
 
 #define BATCH 512
+/* Exit status when the backend asked for with -backend cannot run on this
+ * kernel (ebpf-server(8)). */
+#define EXIT_UNAVAILABLE 3
+
+/* What /health tells about a kernel without BTF. */
+static const char *const no_btf_limits[] = {
+	"no BTF: socket type and protocol unknown", NULL
+};
 #define READER_NICE -10
 
 struct opts {
@@ -387,6 +395,7 @@ main(int argc, char **argv)
 	uint64_t last_sync;
 	const char *fault;
 	char err[512], *token = NULL;
+	int e;
 
 	parse(argc, argv, &o);
 	if (o.verbose)
@@ -437,11 +446,20 @@ main(int argc, char **argv)
 	    strcmp(fault, "verifier-reject") == 0)
 		pc.fault_verifier = 1;
 	pc.backend = o.backend;
-	if (probe_open(&pc, &probe, err, sizeof(err)) < 0)
+	if ((e = probe_open(&pc, &probe, err, sizeof(err))) < 0) {
+		/* A backend this kernel cannot run is not a failure of the
+		 * server: say so apart, for scripts that try each in turn. */
+		if (e == -EOPNOTSUPP && o.backend) {
+			log_warnx("%s", err);
+			exit(EXIT_UNAVAILABLE);
+		}
 		fatalx("%s", err);
+	}
 	st.backend = probe_backend(probe);
-	if (!probe_has_socket_info(probe))
+	if (!probe_has_socket_info(probe)) {
 		log_warnx("socket type and protocol unavailable (no usable BTF)");
+		st.limits = no_btf_limits;
+	}
 
 	/* civetweb's threads inherit this mask: signals go to the main
 	 * thread only, which then stops everything in order. */

@@ -163,7 +163,8 @@ resolve_kern(const struct probe_conf *conf, struct prog_kern *k)
 }
 
 /* Field offsets of call's tracepoint records into c.  All the fields are
- * syscall arguments, 8 bytes wide. */
+ * system call arguments or its return value, each of the kernel's long:
+ * 8 bytes wide, or 4 on a 32-bit kernel; that size goes into c too. */
 static int
 tp_offsets(struct probe *p, int call, struct prog_conf *c, char *err, size_t errlen)
 {
@@ -179,6 +180,7 @@ tp_offsets(struct probe *p, int call, struct prog_conf *c, char *err, size_t err
 	};
 	size_t i;
 
+	c->arg_size = 0;
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		int off, size, e;
 
@@ -191,11 +193,13 @@ tp_offsets(struct probe *p, int call, struct prog_conf *c, char *err, size_t err
 			    e == -ENOENT ? " (kernel without CONFIG_FTRACE_SYSCALLS?)" : "");
 			return e;
 		}
-		if (size != 8) {
+		if ((size != 4 && size != 8) || (c->arg_size && size != c->arg_size)) {
 			errf(err, errlen, "tracepoint syscalls:%s field %s has "
-			    "size %d, expected 8", f[i].tp, f[i].field, size);
+			    "size %d, expected %d", f[i].tp, f[i].field, size,
+			    c->arg_size ? c->arg_size : 8);
 			return -EINVAL;
 		}
+		c->arg_size = size;
 		*f[i].off = off;
 	}
 	c->syscall = call;

@@ -33,6 +33,8 @@ _Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
 enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK };
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+/* The load size of an argument slot of arg_size bytes (4 or 8). */
+#define SZ(n) ((n) == 4 ? BPF_W : BPF_DW)
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* r0 = bpf_probe_read_kernel(fp + dst, size, src + off); clobbers r1-r5. */
@@ -47,14 +49,14 @@ read_kernel(struct prog_asm *a, int dst, int size, int src, int off)
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_kernel)); /* r0 = read() */
 }
 
-/* scratch = *(u64 *)(src + off); on failure goto fail.  Leaves the value
- * in dst. */
+/* scratch = *(kernel pointer *)(src + off), psz bytes (4 on 32-bit
+ * kernels, 8); on failure goto fail.  Leaves the value in dst. */
 static void
-deref(struct prog_asm *a, int dst, int src, int off, int fail)
+deref(struct prog_asm *a, int psz, int dst, int src, int off, int fail)
 {
-	read_kernel(a, SCR, 8, src, off);                       /* r0 = read(&scr, 8, src + off) */
+	read_kernel(a, SCR, psz, src, off);                     /* r0 = read(&scr, psz, src + off) */
 	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, fail);            /* if (r0) goto fail */
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, dst, BPF_REG_10, SCR)); /* dst = scr */
+	asm_emit(a, BPF_LDX_MEM(SZ(psz), dst, BPF_REG_10, SCR)); /* dst = scr */
 }
 
 /* *(u16 *)(fp + dst) = *(u16 *)(src + off), untouched on failure. */
@@ -72,11 +74,15 @@ copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
  * Where the arguments of the call are: in the enter tracepoint's record
  * (ctx), or in the task's saved user registers at exit (pt_regs).  reg
  * holds the base, the offsets are those of fd, of the sockaddr (or msghdr)
- * pointer and of its length; all are 8-byte slots.
+ * pointer and of its length; all are slots of size bytes, the kernel's
+ * long: 8, or 4 on 32-bit kernels, where user pointers are 4 bytes too.
+ * fd and the length are read as 32-bit words either way (the low word
+ * comes first: every supported architecture is little-endian).
  */
 struct args {
 	int reg;
 	int fd, addr, addrlen;
+	int size;
 };
 
 /*
@@ -86,14 +92,17 @@ struct args {
  *	connect: r7 = args->uservaddr;  r2 = args->addrlen;
  *	sendto:  r7 = args->addr;       r2 = args->addr_len;  if (!r7) return 0;
  *	sendmsg: struct user_msghdr m;  (read into e.addr, zeroed again after)
- *	         if (bpf_probe_read_user(&m, 16, args->msg)) return 0;
+ *	         if (bpf_probe_read_user(&m, 2 * P, args->msg)) return 0;
  *	         r7 = m.msg_name;       r2 = m.msg_namelen; if (!r7) return 0;
+ *
+ * P is the user pointer size, g->size: msg_name is the first member and
+ * msg_namelen (an int) follows it at offset P.
  */
 static void
 destination(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 {
 	if (c->syscall != EV_SENDMSG) {
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, g->reg, g->addr)); /* r7 = args->addr */
+		asm_emit(a, BPF_LDX_MEM(SZ(g->size), BPF_REG_7, g->reg, g->addr)); /* r7 = args->addr */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, g->reg, g->addrlen)); /* r2 = args->addrlen */
 		if (c->syscall == EV_SENDTO)
 			asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_OUT);   /* if (!r7) return 0 */
@@ -101,12 +110,12 @@ destination(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 	}
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(addr))); /* r1 = &m (in e.addr) */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, 16));              /* r2 = 16 */
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_3, g->reg, g->addr)); /* r3 = args->msg */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, 2 * g->size));     /* r2 = 2 * P */
+	asm_emit(a, BPF_LDX_MEM(SZ(g->size), BPF_REG_3, g->reg, g->addr)); /* r3 = args->msg */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_user));   /* r0 = read_user(r1, r2, r3) */
 	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_OUT);           /* if (r0) return 0 */
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_10, E(addr))); /* r7 = m.msg_name */
-	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_10, E(addr) + 8)); /* r2 = m.msg_namelen */
+	asm_emit(a, BPF_LDX_MEM(SZ(g->size), BPF_REG_7, BPF_REG_10, E(addr))); /* r7 = m.msg_name */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_10, E(addr) + g->size)); /* r2 = m.msg_namelen */
 	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, E(addr), 0)); /* zero m again */
 	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, E(addr) + 8, 0)); /* ... both words */
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_OUT);           /* if (!r7) return 0 */
@@ -228,8 +237,12 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 {
 	const struct prog_kern *k = &c->k;
 
-	const struct args g = { BPF_REG_6, c->enter_fd, c->enter_addr, c->enter_addrlen };
+	const struct args g = { BPF_REG_6, c->enter_fd, c->enter_addr,
+	    c->enter_addrlen, c->arg_size };
+	const int P = c->arg_size;              /* the kernel's pointer size */
 
+	if (P != 4 && P != 8)
+		return -EINVAL;
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
 	common_fields(a, c, &g);
 
@@ -237,26 +250,26 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task)); /* r0 = task */
 		asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));   /* r7 = task */
 
-		deref(a, BPF_REG_3, BPF_REG_7, k->task_real_parent, L_SOCK); /* r3 = task->real_parent */
+		deref(a, P, BPF_REG_3, BPF_REG_7, k->task_real_parent, L_SOCK); /* r3 = task->real_parent */
 		read_kernel(a, E(ppid), 4, BPF_REG_3, k->task_tgid); /* e.ppid = r3->tgid */
 		asm_label(a, L_SOCK);
 
-		deref(a, BPF_REG_3, BPF_REG_7, k->task_files, L_STASH); /* r3 = task->files */
-		deref(a, BPF_REG_9, BPF_REG_3, k->files_fdt, L_STASH);  /* r9 = files->fdt */
+		deref(a, P, BPF_REG_3, BPF_REG_7, k->task_files, L_STASH); /* r3 = task->files */
+		deref(a, P, BPF_REG_9, BPF_REG_3, k->files_fdt, L_STASH);  /* r9 = files->fdt */
 		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, SCR, 0)); /* scr = 0 */
 		read_kernel(a, SCR, 4, BPF_REG_9, k->fdt_max_fds);  /* r0 = read(&scr, 4, &fdt->max_fds) */
 		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_STASH);     /* if (r0) goto stash */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_10, SCR)); /* r1 = max_fds */
 		asm_jmp_reg(a, BPF_JGE, BPF_REG_8, BPF_REG_1, L_STASH); /* if (fd >= max_fds) goto stash */
-		deref(a, BPF_REG_3, BPF_REG_9, k->fdt_fd, L_STASH);  /* r3 = fdt->fd */
-		asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, 3));  /* r8 = fd * 8 */
+		deref(a, P, BPF_REG_3, BPF_REG_9, k->fdt_fd, L_STASH); /* r3 = fdt->fd */
+		asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, P == 8 ? 3 : 2)); /* r8 = fd * P */
 		asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
-		deref(a, BPF_REG_9, BPF_REG_3, 0, L_STASH);         /* r9 = file */
-		deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
-		deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
+		deref(a, P, BPF_REG_9, BPF_REG_3, 0, L_STASH);      /* r9 = file */
+		deref(a, P, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
+		deref(a, P, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
 		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_STASH); /* if (r1 != file) goto stash */
 		copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
-		deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
+		deref(a, P, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
 		copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
 		asm_label(a, L_STASH);
 		datagram_filter(a, c);
@@ -292,6 +305,8 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 long
 prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
 {
+	if (c->arg_size != 4 && c->arg_size != 8)
+		return -EINVAL;
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid)); /* r0 = pid_tgid */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, -8)); /* key = r0 */
@@ -301,7 +316,7 @@ prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));   /* r0 = lookup(r1, r2) */
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, L_OUT);           /* if (!r0) goto out */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = e */
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, c->exit_ret)); /* r1 = ctx->ret */
+	asm_emit(a, BPF_LDX_MEM(SZ(c->arg_size), BPF_REG_1, BPF_REG_6, c->exit_ret)); /* r1 = ctx->ret */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
 	    offsetof(struct kevent, ret)));                     /* e->ret = r1 */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
@@ -358,10 +373,11 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	const struct prog_kern *k = &c->k;
 	const struct args g = { BPF_REG_9, k->regs_arg[0],
 	    k->regs_arg[c->syscall == EV_SENDTO ? 4 : 1],
-	    k->regs_arg[c->syscall == EV_SENDTO ? 5 : 2] };
+	    k->regs_arg[c->syscall == EV_SENDTO ? 5 : 2], 8 };
 	int lo, hi;
 
-	if (!k->valid || !k->regs_valid)
+	/* The register layouts known (x86-64, arm64) are 64-bit ones. */
+	if (!k->valid || !k->regs_valid || c->arg_size != 8)
 		return -EINVAL;
 	lo = MIN(k->socket_type, MIN(k->socket_file, k->socket_sk)) & ~7;
 	hi = MAX(k->socket_type + 2, MAX(k->socket_file + 8, k->socket_sk + 8));
@@ -386,8 +402,8 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_9, k->fdt_fd)); /* r3 = fdt->fd */
 	asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, 3));      /* r8 = fd * 8 */
 	asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
-	deref(a, BPF_REG_9, BPF_REG_3, 0, L_STASH);             /* r9 = file */
-	deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
+	deref(a, 8, BPF_REG_9, BPF_REG_3, 0, L_STASH);          /* r9 = file */
+	deref(a, 8, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
 	if (hi - lo <= SPAN_MAX) {
 		read_kernel(a, SPAN, hi - lo, BPF_REG_8, lo);       /* r0 = read(span, sock + lo) */
 		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_STASH);     /* if (r0) goto done */
@@ -401,10 +417,10 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 		    SPAN + k->socket_sk - lo));                     /* r7 = sock->sk */
 	} else {
 		/* An unusual struct socket: one read per field. */
-		deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
+		deref(a, 8, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
 		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_STASH); /* if (r1 != file) goto done */
 		copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
-		deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
+		deref(a, 8, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
 	}
 	copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
 	asm_label(a, L_STASH);
