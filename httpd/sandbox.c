@@ -143,6 +143,10 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_rt_sigaction),
 	ALLOW(__NR_rt_sigprocmask),
 	ALLOW(__NR_rt_sigreturn),
+#ifdef __NR_sigreturn
+	/* 32-bit ARM: musl returns from handlers without SA_SIGINFO so. */
+	ALLOW(__NR_sigreturn),
+#endif
 	ALLOW(__NR_rt_sigtimedwait),
 #ifdef __NR_rt_sigtimedwait_time64
 	ALLOW(__NR_rt_sigtimedwait_time64),
