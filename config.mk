@@ -31,7 +31,7 @@ ARCH =
 # each one's time-out in seconds
 VM_BACKENDS = tracepoint-exit tracepoint
 VM_GUESTS = x86_64:bookworm x86_64:trixie x86_64:trixie-backports \
-	aarch64:bookworm aarch64:trixie-backports armhf:bookworm
+	aarch64:bookworm aarch64:trixie-backports armhf:bookworm armhf:trixie
 VM_SUITES = bookworm trixie trixie-backports
 VM_JOBS = 2
 VM_TIMEOUT = 300
