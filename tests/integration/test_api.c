@@ -444,6 +444,10 @@ test_health_and_root(void **state)
 	 * arm64, 5.11+) the cheapest one. */
 	assert_str(r.json, "backend", getenv("ITEST_BACKEND") &&
 	    *getenv("ITEST_BACKEND") ? getenv("ITEST_BACKEND") : "tracepoint-exit");
+	/* What this kernel cannot give: nothing, it has BTF (the armhf
+	 * guests of make test-vm check the no-BTF entry). */
+	assert_true(json_is_array(json_object_get(r.json, "limits")));
+	assert_int_equal(json_array_size(json_object_get(r.json, "limits")), 0);
 	it_reply_free(&r);
 
 	assert_int_equal(it_http(srv.port, "GET", "/", NULL, &r), 0);
