@@ -11,7 +11,11 @@
  * we missed shows up as an error in a log instead of a dead server.  The
  * list was built from strace -f of the server under load on every endpoint
  * and through SIGTERM, then widened with what civetweb, musl and glibc are
- * known to use on other paths (thread start, time-outs, logging).
+ * known to use on other paths (thread start, time-outs, logging).  The
+ * other architectures' names (32-bit ARM's mmap2, *_time64, sigreturn,
+ * ...) were found by running the server with -v under this filter in the
+ * qemu guests of make test-vm and reading the kernel log's denials; those
+ * guests fail on any denial.
  *
  * Files: open() and openat() are allowed read-only (no O_WRONLY, O_RDWR,
  * O_CREAT, O_TRUNC, O_APPEND), so that /proc/self/status and the like can
