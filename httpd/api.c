@@ -30,10 +30,6 @@
 #include "util/store.h"
 #include "util/timefmt.h"
 
-#ifndef VERSION
-#define VERSION "unknown"
-#endif
-
 /*
  * Debian's civetweb (its webdav-uploads patch) can make a handler close the
  * connection; upstream 1.15 cannot.  After a 413 we want to close rather
@@ -86,7 +82,8 @@ static int
 reply(struct mg_connection *conn, int status, json_t *v, int pretty,
     const char *allow)
 {
-	static const char oom[] = "{\"error\":\"out of memory\"}\n";
+	static const char oom[] = "{\"error\":\"Internal Server Error\","
+	    "\"message\":\"out of memory\"}\n";
 	char *body = NULL;
 	size_t len = 0;
 	int rc;
@@ -116,7 +113,8 @@ reply_built(struct mg_connection *conn, json_t *o, int rc, int pretty)
 	return reply(conn, 200, o, pretty, NULL);
 }
 
-/* {"error": "..."} with a printf-style message (api.h). */
+/* {"error": "<status text>", "message": "..."} with a printf-style
+ * message (api.h). */
 int
 api_reply_error(struct mg_connection *conn, int status, int pretty,
     const char *allow, const char *fmt, ...)
@@ -127,7 +125,7 @@ api_reply_error(struct mg_connection *conn, int status, int pretty,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return reply(conn, status, json_error_new(msg), pretty, allow);
+	return reply(conn, status, json_error_new(status, msg), pretty, allow);
 }
 
 json_t *
@@ -223,10 +221,32 @@ check_route(struct mg_connection *conn, const struct mg_request_info *ri,
 }
 
 int
+api_reply_built(struct mg_connection *conn, json_t *o, int rc, int pretty)
+{
+	return reply_built(conn, o, rc, pretty);
+}
+
+int
+api_send_json(struct mg_connection *conn, int status, const char *body,
+    size_t len)
+{
+	int rc = send_body(conn, status, body, len, NULL, NULL);
+
+	return rc < 0 ? rc : status;
+}
+
+int
 api_check_route(struct mg_connection *conn, const struct mg_request_info *ri,
     const char *path, const char *allow)
 {
 	return check_route(conn, ri, path, allow);
+}
+
+/* "1 process", "2 processes": the noun in the number it counts. */
+static const char *
+plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
 }
 
 /*
@@ -265,8 +285,8 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 			free(buf);
 			close_after_reply(conn);
 			return api_reply_error(conn, 408, pretty, NULL, "request body "
-			    "not received within the time-out (%zu bytes so far)",
-			    len);
+			    "not received within the time-out (%zu %s so far)",
+			    len, plural(len, "byte", "bytes"));
 		}
 	}
 	if (len > max) {
@@ -279,7 +299,8 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 		free(buf);
 		close_after_reply(conn);
 		return api_reply_error(conn, 400, pretty, NULL, "request body ended "
-		    "after %zu bytes, before its Content-Length", len);
+		    "after %zu %s, before its Content-Length", len,
+		    plural(len, "byte", "bytes"));
 	}
 	buf[len] = '\0';
 	*out = buf;
@@ -287,110 +308,26 @@ read_body(struct mg_connection *conn, const struct mg_request_info *ri,
 	return 0;
 }
 
-int
-api_root(struct mg_connection *conn, void *cbdata)
-{
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	char err[REQ_ERR_MAX];
-	json_t *o, *ep;
-	int pretty, rc = 0;
-
-	(void)cbdata;
-	/* The catch-all: everything without a handler of its own lands here. */
-	if ((rc = check_route(conn, ri, "/", "GET")) != 0)
-		return rc;
-	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
-		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
-	if (!(o = json_object()) || !(ep = json_object())) {
-		json_decref(o);
-		return reply(conn, 500, NULL, pretty, NULL);
-	}
-	rc |= json_set(ep, "GET /health", json_string("health and event "
-	    "counters"));
-	rc |= json_set(ep, "GET /", json_string("this description"));
-	rc |= json_set(ep, "POST /api/connection-summary", json_string("count "
-	    "connection attempts (and datagrams) over the last duration "
-	    "seconds: {\"duration\":1-3600} with \"pid\" or \"command\" "
-	    "and any filter"));
-	rc |= json_set(ep, "GET /api/list-connections", json_string("recent "
-	    "events grouped by pid, newest first; query: pid, command, "
-	    "limit (per pid, 1-1000, default 100) and any filter"));
-	rc |= json_set(ep, "POST /api/list-connections", json_string("the same "
-	    "with a JSON body {\"pid\":N,\"command\":\"name\",\"limit\":N,"
-	    "...}, every field optional"));
-	rc |= json_set(ep, "GET /api/top", json_string("heaviest talkers: "
-	    "by=command|destination|port, duration (default 60), limit "
-	    "(default 10) and any filter"));
-	rc |= json_set(ep, "GET /api/stream", json_string("events as they "
-	    "happen, NDJSON (or SSE with Accept: text/event-stream); pid, "
-	    "command and any filter"));
-	rc |= json_set(ep, "GET /metrics", json_string("Prometheus metrics"));
-	rc |= json_set(o, "filters", json_string("port, ip (exact or CIDR), "
-	    "protocol (tcp, udp, unix, ...), family (AF_INET, AF_INET6, "
-	    "AF_UNIX), failed (true/false), since (RFC 3339 or seconds ago), "
-	    "syscall (connect, sendto, sendmsg)"));
-	rc |= json_set(o, "service", json_string("ebpf-server"));
-	rc |= json_set(o, "version", json_string(VERSION));
-	rc |= json_set(o, "description", json_string("Network monitor: records "
-	    "every connect() and every datagram sent to an explicit address "
-	    "with eBPF and serves the events as JSON"));
-	rc |= json_set(o, "endpoints", ep);
-	return reply_built(conn, o, rc, pretty);
-}
-
-int
-api_health(struct mg_connection *conn, void *cbdata)
-{
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	struct api_state *st = cbdata;
-	struct store_stats ss;
-	char err[REQ_ERR_MAX];
-	const char *const *l;
-	uint64_t now;
-	json_t *o, *lim;
-	int pretty, rc = 0;
-
-	if ((rc = check_route(conn, ri, "/health", "GET")) != 0)
-		return rc;
-	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
-		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
-	store_stats(st->store, &ss);
-	now = time_mono_ns();
-	if (!(o = json_object()))
-		return reply(conn, 500, NULL, pretty, NULL);
-	rc |= json_set(o, "status", json_string("healthy"));
-	rc |= json_set(o, "service", json_string("ebpf-server"));
-	rc |= json_set(o, "version", json_string(VERSION));
-	rc |= json_set(o, "uptime_seconds", json_integer((json_int_t)
-	    (now > st->start_ns ? (now - st->start_ns) / 1000000000u : 0)));
-	rc |= json_set(o, "events_seen", json_integer((json_int_t)ss.added));
-	rc |= json_set(o, "events_stored", json_integer((json_int_t)ss.stored));
-	rc |= json_set(o, "events_lost", json_integer((json_int_t)ss.lost));
-	rc |= json_set(o, "max_events", json_integer((json_int_t)ss.capacity));
-	rc |= json_set(o, "backend",
-	    json_str_new(st->backend ? st->backend : "",
-	    st->backend ? strlen(st->backend) : 0));
-	if ((lim = json_array()) != NULL)
-		for (l = st->limits; l && *l; l++)
-			rc |= json_array_append_new(lim, json_str_new(*l, strlen(*l)));
-	rc |= json_set(o, "limits", lim);
-	return reply_built(conn, o, rc, pretty);
-}
-
 /*
  * POST /api/connection-summary.  The response always has both "pid" and
  * "command", the one not filtered on being 0 or "": a fixed set of keys
  * is simpler for typed clients than keys that come and go, and neither 0
  * nor "" can be a real filter (both are refused on input).
+ *
+ * total_attempts counts connect() attempts, as in the original server;
+ * datagrams (sendto/sendmsg, with their folded counts) are reported
+ * apart, and added into total_attempts only when the syscall filter asks
+ * for them, since then they are what the client counts.
  */
 int
 api_summary(struct mg_connection *conn, void *cbdata)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	struct api_state *st = cbdata;
+	struct store_counts c;
 	struct req_summary q;
 	struct store_filter f;
-	char err[REQ_ERR_MAX], msg[160], who[64], *body;
+	char err[REQ_ERR_MAX], msg[256], who[64], dg[64], *body;
 	size_t len;
 	uint64_t total, now;
 	json_t *o;
@@ -409,21 +346,32 @@ api_summary(struct mg_connection *conn, void *cbdata)
 
 	now = time_now_ns();
 	api_store_filter(&q.filter, now, &f);
-	total = store_count_filter(st->store, q.has_pid, q.pid,
+	store_count_filter(st->store, q.has_pid, q.pid,
 	    q.has_pid || !q.command[0] ? NULL : q.command, &f, now, q.duration,
-	    &exact);
+	    &c, &exact);
+	total = c.connects;
+	if (f.has_syscall && f.syscall != EV_CONNECT)
+		total += c.datagrams;
 	if (q.has_pid)
 		snprintf(who, sizeof(who), "PID %" PRIu32, q.pid);
 	else if (q.command[0])
 		snprintf(who, sizeof(who), "command \"%s\"", q.command);
 	else
 		snprintf(who, sizeof(who), "all processes");
-	snprintf(msg, sizeof(msg), "Found %" PRIu64 " connection attempts from "
-	    "%s over %u seconds%s", total, who, q.duration,
+	dg[0] = '\0';
+	if (c.datagrams && total == c.connects)
+		snprintf(dg, sizeof(dg), " (and %" PRIu64 " %s)", c.datagrams,
+		    plural(c.datagrams, "datagram", "datagrams"));
+	snprintf(msg, sizeof(msg), "Found %" PRIu64 " %s from %s over %u "
+	    "%s%s%s", total, f.has_syscall && f.syscall != EV_CONNECT ?
+	    plural(total, "datagram", "datagrams") :
+	    plural(total, "connection attempt", "connection attempts"), who,
+	    q.duration, plural(q.duration, "second", "seconds"), dg,
 	    exact ? "" : " (older events were evicted: at least this many)");
 	if (!(o = json_object()))
 		return reply(conn, 500, NULL, pretty, NULL);
 	rc |= json_set(o, "total_attempts", json_integer((json_int_t)total));
+	rc |= json_set(o, "datagrams", json_integer((json_int_t)c.datagrams));
 	rc |= json_set(o, "pid", json_integer(q.has_pid ? q.pid : 0));
 	/* Valid UTF-8 already: it came out of jansson's parser. */
 	rc |= json_set(o, "command", json_string(q.command));
@@ -549,8 +497,9 @@ list_compact(struct mg_connection *conn, const struct api_state *st,
 		}
 		jbuf_raw(&b, "]", 1);
 	}
-	snprintf(msg, sizeof(msg), "Found %zu connection events from %zu "
-	    "processes", nev, l->ngroups);
+	snprintf(msg, sizeof(msg), "Found %zu connection %s from %zu %s", nev,
+	    plural(nev, "event", "events"), l->ngroups,
+	    plural(l->ngroups, "process", "processes"));
 	jbuf_str(&b, "},\"truncated\":");
 	jbuf_str(&b, l->truncated ? "true" : "false");
 	jbuf_str(&b, ",\"message\":");
@@ -619,8 +568,9 @@ api_list(struct mg_connection *conn, void *cbdata)
 		store_list_free(&l);
 		return reply(conn, 500, NULL, pretty, NULL);
 	}
-	snprintf(msg, sizeof(msg), "Found %zu connection events from %zu "
-	    "processes", nev, l.ngroups);
+	snprintf(msg, sizeof(msg), "Found %zu connection %s from %zu %s", nev,
+	    plural(nev, "event", "events"), l.ngroups,
+	    plural(l.ngroups, "process", "processes"));
 	rc |= json_set(o, "total_pids", json_integer((json_int_t)l.ngroups));
 	rc |= json_set(o, "connections", conns);
 	rc |= json_set(o, "truncated", json_boolean(l.truncated));
@@ -678,7 +628,7 @@ api_top(struct mg_connection *conn, void *cbdata)
 			rc |= json_set(row, "destination", json_str_new(dst,
 			    strlen(dst)));
 			rc |= json_set(row, "address_family",
-			    json_string(ev_family_name(ev)));
+			    json_integer(ev->family));
 			break;
 		case REQ_TOP_PORT:
 			rc |= json_set(row, "port", json_integer(ev->port));
@@ -747,8 +697,8 @@ api_http_error(struct mg_connection *conn, int status, const char *msg)
 	/* civetweb's own error page closes the connection after a bad
 	 * request; so do we, the stream may be out of step. */
 	close_after_reply(conn);
-	if (reply(conn, status, json_error_new(msg && *msg ? msg : "bad request"),
-	    pretty, NULL) < 0)
+	if (reply(conn, status, json_error_new(status, msg && *msg ? msg :
+	    json_status_text(status)), pretty, NULL) < 0)
 		return 1;
 	return 0;
 }
@@ -772,7 +722,7 @@ api_authorize(struct mg_connection *conn, const char *token)
 		return 0;
 	log_debug("api: 401 for %s %s: %s", ri->request_method, path_of(ri),
 	    auth ? "wrong token" : "no Authorization header");
-	e = json_error_new(auth ? "invalid bearer token" : "authorization "
+	e = json_error_new(401, auth ? "invalid bearer token" : "authorization "
 	    "required: send \"Authorization: Bearer <token>\"");
 	body = e ? json_body(e, req_want_pretty(ri->query_string), &len) : NULL;
 	json_decref(e);

@@ -134,6 +134,7 @@ COUNTED(h_list, api_list, EP_LIST)
 COUNTED(h_top, api_top, EP_TOP)
 COUNTED(h_stream, api_stream, EP_STREAM)
 COUNTED(h_metrics, api_metrics, EP_METRICS)
+COUNTED(h_openapi, api_openapi, EP_OPENAPI)
 #undef COUNTED
 
 /* "/" answers every path without a handler: count those as "other". */
@@ -350,6 +351,7 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 	mg_set_request_handler(h->ctx, "/api/top", h_top, st);
 	mg_set_request_handler(h->ctx, "/api/stream", h_stream, st);
 	mg_set_request_handler(h->ctx, "/metrics", h_metrics, st);
+	mg_set_request_handler(h->ctx, "/openapi.json", h_openapi, st);
 	mg_set_request_handler(h->ctx, "/", h_root, st);
 	return h;
 }

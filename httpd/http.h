@@ -48,8 +48,9 @@ void http_ready(struct http *h);
 void http_stop(struct http *h);
 
 /*
- * The REST handlers (api.c), which http_start() registers with civetweb.
- * cbdata is the struct api_state.  Each returns the HTTP status it sent.
+ * The REST handlers (api.c, meta.c), which http_start() registers with
+ * civetweb.  cbdata is the struct api_state.  Each returns the HTTP status
+ * it sent.
  */
 struct mg_connection;
 int api_root(struct mg_connection *conn, void *cbdata);   /* GET /, 404 */
@@ -58,6 +59,7 @@ int api_summary(struct mg_connection *conn, void *cbdata);
 int api_list(struct mg_connection *conn, void *cbdata);
 int api_top(struct mg_connection *conn, void *cbdata);
 int api_metrics(struct mg_connection *conn, void *cbdata);
+int api_openapi(struct mg_connection *conn, void *cbdata);  /* the document */
 /* civetweb's http_error callback: its own errors (malformed requests,
  * oversized headers) as JSON too.  Returns 0 when it sent the response. */
 /* Free what the calling worker thread keeps between requests. */

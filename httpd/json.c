@@ -155,7 +155,8 @@ json_event_new(const struct event *ev)
 	    json_str_new(dst, strnlen(dst, sizeof(dst))));
 	rc |= json_set(o, "destination_ip", str(ip));
 	rc |= json_set(o, "destination_port", json_integer(ev->port));
-	rc |= json_set(o, "address_family", str(ev_family_name(ev)));
+	/* A number (2, 10, 1), as the original server sends it. */
+	rc |= json_set(o, "address_family", json_integer(ev->family));
 	rc |= json_set(o, "protocol", str(ev_protocol_name(ev)));
 	rc |= json_set(o, "socket_type", str(ev_type_name(ev)));
 	rc |= json_set(o, "service", str(ev_service(ev)));
@@ -173,14 +174,46 @@ json_event_new(const struct event *ev)
 	return o;
 }
 
+const char *
+json_status_text(int status)
+{
+	/* Go's net/http StatusText(), which the original server's "error"
+	 * holds, for the statuses we or civetweb can send. */
+	static const struct {
+		int code;
+		const char *text;
+	} t[] = {
+		{ 400, "Bad Request" }, { 401, "Unauthorized" },
+		{ 403, "Forbidden" }, { 404, "Not Found" },
+		{ 405, "Method Not Allowed" }, { 406, "Not Acceptable" },
+		{ 408, "Request Timeout" }, { 411, "Length Required" },
+		{ 413, "Request Entity Too Large" }, { 414, "Request URI Too Long" },
+		{ 415, "Unsupported Media Type" }, { 417, "Expectation Failed" },
+		{ 429, "Too Many Requests" },
+		{ 431, "Request Header Fields Too Large" },
+		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+		{ 503, "Service Unavailable" },
+		{ 505, "HTTP Version Not Supported" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].code == status)
+			return t[i].text;
+	return status >= 500 ? "Internal Server Error" : "Bad Request";
+}
+
 json_t *
-json_error_new(const char *msg)
+json_error_new(int status, const char *msg)
 {
 	json_t *o;
+	int rc = 0;
 
 	if (!(o = json_object()))
 		return NULL;
-	if (json_set(o, "error", json_str_new(msg, strlen(msg))) < 0) {
+	rc |= json_set(o, "error", json_string(json_status_text(status)));
+	rc |= json_set(o, "message", json_str_new(msg, strlen(msg)));
+	if (rc < 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -348,9 +381,9 @@ jbuf_event_open(struct jbuf *b, const struct event *ev)
 	jbuf_json_str(b, ip, strlen(ip));
 	key(b, "destination_port", 0);
 	jbuf_int(b, ev->port);
-	/* Our own names are plain ASCII: no sanitising or escaping. */
 	key(b, "address_family", 0);
-	name(b, ev_family_name(ev));
+	jbuf_int(b, ev->family);
+	/* Our own names are plain ASCII: no sanitising or escaping. */
 	key(b, "protocol", 0);
 	name(b, ev_protocol_name(ev));
 	key(b, "socket_type", 0);

@@ -35,8 +35,13 @@ json_t *json_str_new(const char *s, size_t len);
 /* The API's object for one event.  New reference, NULL when out of memory. */
 json_t *json_event_new(const struct event *ev);
 
-/* {"error": msg}, msg sanitised.  New reference, NULL when out of memory. */
-json_t *json_error_new(const char *msg);
+/* The reason phrase of an HTTP status, as Go's net/http names it ("Bad
+ * Request"); a generic one for a status it does not know.  Static. */
+const char *json_status_text(int status);
+
+/* {"error": json_status_text(status), "message": msg}, msg sanitised: the
+ * body of every error we send.  New reference, NULL when out of memory. */
+json_t *json_error_new(int status, const char *msg);
 
 /*
  * Serialise v as a response body: indented by 2 when pretty, compact

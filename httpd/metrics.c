@@ -33,7 +33,7 @@ static const char *const eps[EP_COUNT] = {
 	[EP_SUMMARY] = "/api/connection-summary",
 	[EP_LIST] = "/api/list-connections", [EP_TOP] = "/api/top",
 	[EP_STREAM] = "/api/stream", [EP_METRICS] = "/metrics",
-	[EP_OTHER] = "other",
+	[EP_OPENAPI] = "/openapi.json", [EP_OTHER] = "other",
 };
 
 /* Status codes we answer with; anything else is counted under 0 ("other"). */

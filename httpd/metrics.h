@@ -20,7 +20,7 @@ struct store_stats;
 /* Endpoints for ebpf_server_http_requests_total{endpoint=...}. */
 enum metrics_ep {
 	EP_ROOT, EP_HEALTH, EP_SUMMARY, EP_LIST, EP_TOP, EP_STREAM, EP_METRICS,
-	EP_OTHER, EP_COUNT
+	EP_OPENAPI, EP_OTHER, EP_COUNT
 };
 
 /* Figures the text needs from elsewhere, sampled by the caller. */

@@ -142,13 +142,14 @@ get_int(const json_t *v, const char *name, json_int_t min, json_int_t max,
  * longer name could never match, so it is an error rather than an empty
  * result.  The caller has rejected embedded NULs already. */
 static int
-check_command(const char *s, size_t n, char *out, char *err, size_t errlen)
+check_name(const char *field, const char *s, size_t n, char *out, char *err,
+    size_t errlen)
 {
 	if (n == 0)
-		return reject(err, errlen, "command must not be empty");
+		return reject(err, errlen, "%s must not be empty", field);
 	if (n > REQ_COMM_MAX)
-		return reject(err, errlen, "command is %zu bytes long, but the kernel "
-		    "keeps only the first %d bytes of a command name", n,
+		return reject(err, errlen, "%s is %zu bytes long, but the kernel "
+		    "keeps only the first %d bytes of a command name", field, n,
 		    REQ_COMM_MAX);
 	memcpy(out, s, n);
 	out[n] = '\0';
@@ -156,13 +157,27 @@ check_command(const char *s, size_t n, char *out, char *err, size_t errlen)
 }
 
 static int
-get_command(const json_t *v, char *out, char *err, size_t errlen)
+check_command(const char *s, size_t n, char *out, char *err, size_t errlen)
+{
+	return check_name("command", s, n, out, err, errlen);
+}
+
+/* "command", or "process_name", the original server's other name for it. */
+static int
+get_name(const char *field, const json_t *v, char *out, char *err,
+    size_t errlen)
 {
 	if (!json_is_string(v))
-		return reject(err, errlen, "command must be a string, got %s",
+		return reject(err, errlen, "%s must be a string, got %s", field,
 		    type_name(v));
-	return check_command(json_string_value(v), json_string_length(v), out,
-	    err, errlen);
+	return check_name(field, json_string_value(v), json_string_length(v),
+	    out, err, errlen);
+}
+
+static int
+get_command(const json_t *v, char *out, char *err, size_t errlen)
+{
+	return get_name("command", v, out, err, errlen);
 }
 
 /* The names of the shared filters, in the order of filter_names[]. */
@@ -253,6 +268,8 @@ parse_filter(struct req_filter *f, const char *name, const char *v,
 		{ "AF_INET", AF_INET }, { "inet", AF_INET }, { "ipv4", AF_INET },
 		{ "AF_INET6", AF_INET6 }, { "inet6", AF_INET6 },
 		{ "ipv6", AF_INET6 }, { "AF_UNIX", AF_UNIX }, { "unix", AF_UNIX },
+		/* The numbers events carry in address_family. */
+		{ "2", AF_INET }, { "10", AF_INET6 }, { "1", AF_UNIX },
 	};
 	static const char *const syscalls[] = { "connect", "sendto", "sendmsg" };
 	unsigned long n;
@@ -288,7 +305,7 @@ parse_filter(struct req_filter *f, const char *name, const char *v,
 			}
 		}
 		return reject(err, errlen, "family must be AF_INET, AF_INET6 or "
-		    "AF_UNIX (or inet, inet6, unix), got \"%.32s\"", v);
+		    "AF_UNIX (or inet, inet6, unix, or 2, 10, 1), got \"%.32s\"", v);
 	}
 	if (strcmp(name, "failed") == 0) {
 		if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
@@ -332,8 +349,9 @@ parse_filter(struct req_filter *f, const char *name, const char *v,
 	return reject(err, errlen, "unknown filter \"%s\"", name);
 }
 
-/* A filter from a JSON member: port and since may be integers, failed a
- * boolean; everything may be the string the query string would carry. */
+/* A filter from a JSON member: port, since and family may be integers,
+ * failed a boolean; everything may be the string the query string would
+ * carry. */
 static int
 json_filter(struct req_filter *f, const char *name, const json_t *v,
     char *err, size_t errlen)
@@ -343,7 +361,7 @@ json_filter(struct req_filter *f, const char *name, const json_t *v,
 	if (json_is_string(v))
 		return parse_filter(f, name, json_string_value(v), err, errlen);
 	if (json_is_integer(v) && (strcmp(name, "port") == 0 ||
-	    strcmp(name, "since") == 0)) {
+	    strcmp(name, "since") == 0 || strcmp(name, "family") == 0)) {
 		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
 		return parse_filter(f, name, buf, err, errlen);
 	}
@@ -367,10 +385,12 @@ int
 req_parse_summary(const char *body, size_t len, struct req_summary *out,
     char *err, size_t errlen)
 {
+	char pname[REQ_COMM_MAX + 1] = "";
 	json_t *root, *v;
 	const char *key;
 	json_int_t n;
-	int has_command = 0, has_duration = 0, has_filter = 0, rc = 0;
+	int has_command = 0, has_pname = 0, has_duration = 0, has_filter = 0;
+	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!(root = load_object(body, len, err, errlen)))
@@ -383,6 +403,9 @@ req_parse_summary(const char *body, size_t len, struct req_summary *out,
 		} else if (strcmp(key, "command") == 0) {
 			rc = get_command(v, out->command, err, errlen);
 			has_command = 1;
+		} else if (strcmp(key, "process_name") == 0) {
+			rc = get_name("process_name", v, pname, err, errlen);
+			has_pname = 1;
 		} else if (strcmp(key, "duration") == 0) {
 			rc = get_int(v, "duration", 1, REQ_DURATION_MAX, &n, err,
 			    errlen);
@@ -396,6 +419,18 @@ req_parse_summary(const char *body, size_t len, struct req_summary *out,
 		}
 		if (rc < 0)
 			goto out;
+	}
+	/* The original server takes "process_name" for "command"; both may
+	 * be given only when they agree. */
+	if (has_pname && has_command && strcmp(pname, out->command) != 0) {
+		rc = reject(err, errlen, "\"command\" and \"process_name\" name "
+		    "the same thing and differ (\"%s\" and \"%s\"): give one",
+		    out->command, pname);
+		goto out;
+	}
+	if (has_pname && !has_command) {
+		memcpy(out->command, pname, sizeof(pname));
+		has_command = 1;
 	}
 	/* The original contract: exactly one of pid and command.  A request
 	 * that selects by another filter (port, ip, ...) alone counts every

@@ -1,8 +1,9 @@
 /*
  * Per-second counters.  A ring of CNT_WINDOW buckets indexed by second
  * modulo CNT_WINDOW; each bucket holds two small open-addressing tables,
- * pid -> attempts and comm -> attempts, for the one second it is stamped
- * with.  A bucket stamped with another second is stale and is emptied
+ * pid -> counts and comm -> counts, for the one second it is stamped
+ * with.  Each entry keeps one count per kind (connect() attempts and
+ * datagrams apart), because connection-summary reports them apart.  A bucket stamped with another second is stale and is emptied
  * before reuse, so the memory held is bounded by the distinct (second, pid)
  * and (second, comm) pairs of the last hour.  See counters.h.
  */
@@ -15,15 +16,17 @@
 #define NO_SEC UINT64_MAX
 #define MIN_CAP 8
 
-/* n == 0 marks a free slot: nothing is ever counted with n == 0. */
+/* used == 0 marks a free slot: nothing is ever counted with n == 0. */
 struct pident {
 	uint32_t pid;
-	uint64_t n;
+	uint32_t used;
+	uint64_t n[CNT_KINDS];
 };
 
 struct comment {
 	char comm[CNT_COMM_LEN];
-	uint64_t n;
+	uint32_t used;
+	uint64_t n[CNT_KINDS];
 };
 
 struct bucket {
@@ -32,7 +35,7 @@ struct bucket {
 	struct comment *ct;
 	uint32_t pcap, pused;    /* capacities are powers of two */
 	uint32_t ccap, cused;
-	uint64_t total;          /* all attempts in this second */
+	uint64_t total[CNT_KINDS]; /* everything counted in this second */
 };
 
 struct counters {
@@ -130,9 +133,9 @@ pid_grow(struct counters *c, struct bucket *b)
 	if (!(t = calloc(cap, sizeof(*t))))
 		return -ENOMEM;
 	for (i = 0; i < b->pcap; i++) {
-		if (!b->pt[i].n)
+		if (!b->pt[i].used)
 			continue;
-		for (j = pid_hash(b->pt[i].pid) & (cap - 1); t[j].n;
+		for (j = pid_hash(b->pt[i].pid) & (cap - 1); t[j].used;
 		    j = (j + 1) & (cap - 1))
 			;
 		t[j] = b->pt[i];
@@ -153,9 +156,9 @@ comm_grow(struct counters *c, struct bucket *b)
 	if (!(t = calloc(cap, sizeof(*t))))
 		return -ENOMEM;
 	for (i = 0; i < b->ccap; i++) {
-		if (!b->ct[i].n)
+		if (!b->ct[i].used)
 			continue;
-		for (j = comm_hash(b->ct[i].comm) & (cap - 1); t[j].n;
+		for (j = comm_hash(b->ct[i].comm) & (cap - 1); t[j].used;
 		    j = (j + 1) & (cap - 1))
 			;
 		t[j] = b->ct[i];
@@ -169,7 +172,8 @@ comm_grow(struct counters *c, struct bucket *b)
 
 /* Grow at 3/4 full: linear probing stays short below that. */
 static int
-pid_add(struct counters *c, struct bucket *b, uint32_t pid, uint64_t n)
+pid_add(struct counters *c, struct bucket *b, uint32_t pid, unsigned kind,
+    uint64_t n)
 {
 	uint32_t i, mask;
 	int r;
@@ -177,20 +181,22 @@ pid_add(struct counters *c, struct bucket *b, uint32_t pid, uint64_t n)
 	if ((b->pused + 1) * 4 > b->pcap * 3 && (r = pid_grow(c, b)))
 		return r;
 	mask = b->pcap - 1;
-	for (i = pid_hash(pid) & mask; b->pt[i].n; i = (i + 1) & mask) {
+	for (i = pid_hash(pid) & mask; b->pt[i].used; i = (i + 1) & mask) {
 		if (b->pt[i].pid == pid) {
-			b->pt[i].n += n;
+			b->pt[i].n[kind] += n;
 			return 0;
 		}
 	}
 	b->pt[i].pid = pid;
-	b->pt[i].n = n;
+	b->pt[i].used = 1;
+	b->pt[i].n[kind] = n;
 	b->pused++;
 	return 0;
 }
 
 static int
-comm_add(struct counters *c, struct bucket *b, const char *comm, uint64_t n)
+comm_add(struct counters *c, struct bucket *b, const char *comm,
+    unsigned kind, uint64_t n)
 {
 	uint32_t i, mask;
 	int r;
@@ -198,26 +204,27 @@ comm_add(struct counters *c, struct bucket *b, const char *comm, uint64_t n)
 	if ((b->cused + 1) * 4 > b->ccap * 3 && (r = comm_grow(c, b)))
 		return r;
 	mask = b->ccap - 1;
-	for (i = comm_hash(comm) & mask; b->ct[i].n; i = (i + 1) & mask) {
+	for (i = comm_hash(comm) & mask; b->ct[i].used; i = (i + 1) & mask) {
 		if (!memcmp(b->ct[i].comm, comm, CNT_COMM_LEN)) {
-			b->ct[i].n += n;
+			b->ct[i].n[kind] += n;
 			return 0;
 		}
 	}
 	memcpy(b->ct[i].comm, comm, CNT_COMM_LEN);
-	b->ct[i].n = n;
+	b->ct[i].used = 1;
+	b->ct[i].n[kind] = n;
 	b->cused++;
 	return 0;
 }
 
 int
 counters_add(struct counters *c, uint64_t now_s, uint64_t sec,
-    uint32_t pid, const char *comm, uint64_t n)
+    uint32_t pid, const char *comm, unsigned kind, uint64_t n)
 {
 	struct bucket *b;
 	int r1, r2;
 
-	if (n == 0)
+	if (n == 0 || kind >= CNT_KINDS)
 		return 0;
 	/* mono_to_real is an estimate: an event can look a little early. */
 	if (sec > now_s)
@@ -229,45 +236,47 @@ counters_add(struct counters *c, uint64_t now_s, uint64_t sec,
 		bucket_clear(c, b);
 		b->sec = sec;
 	}
-	b->total += n;
-	r1 = pid_add(c, b, pid, n);
-	r2 = comm_add(c, b, comm, n);
+	b->total[kind] += n;
+	r1 = pid_add(c, b, pid, kind, n);
+	r2 = comm_add(c, b, comm, kind, n);
 	return r1 ? r1 : r2;
 }
 
 static uint64_t
-pid_get(const struct bucket *b, uint32_t pid)
+pid_get(const struct bucket *b, uint32_t pid, unsigned kind)
 {
 	uint32_t i, mask = b->pcap - 1;
 
 	if (!b->pcap)
 		return 0;
-	for (i = pid_hash(pid) & mask; b->pt[i].n; i = (i + 1) & mask)
+	for (i = pid_hash(pid) & mask; b->pt[i].used; i = (i + 1) & mask)
 		if (b->pt[i].pid == pid)
-			return b->pt[i].n;
+			return b->pt[i].n[kind];
 	return 0;
 }
 
 static uint64_t
-comm_get(const struct bucket *b, const char *comm)
+comm_get(const struct bucket *b, const char *comm, unsigned kind)
 {
 	uint32_t i, mask = b->ccap - 1;
 
 	if (!b->ccap)
 		return 0;
-	for (i = comm_hash(comm) & mask; b->ct[i].n; i = (i + 1) & mask)
+	for (i = comm_hash(comm) & mask; b->ct[i].used; i = (i + 1) & mask)
 		if (!memcmp(b->ct[i].comm, comm, CNT_COMM_LEN))
-			return b->ct[i].n;
+			return b->ct[i].n[kind];
 	return 0;
 }
 
 uint64_t
 counters_count(const struct counters *c, int has_pid, uint32_t pid,
-    const char *comm, uint64_t now_s, unsigned duration_s)
+    const char *comm, uint64_t now_s, unsigned duration_s, unsigned kind)
 {
 	uint64_t sum = 0, t;
 	unsigned i;
 
+	if (kind >= CNT_KINDS)
+		return 0;
 	if (duration_s > CNT_WINDOW)
 		duration_s = CNT_WINDOW;
 	for (i = 0; i < duration_s && i <= now_s; i++) {
@@ -278,11 +287,11 @@ counters_count(const struct counters *c, int has_pid, uint32_t pid,
 		if (b->sec != t)
 			continue;
 		if (has_pid)
-			sum += pid_get(b, pid);
+			sum += pid_get(b, pid, kind);
 		else if (comm)
-			sum += comm_get(b, comm);
+			sum += comm_get(b, comm, kind);
 		else
-			sum += b->total;
+			sum += b->total[kind];
 	}
 	return sum;
 }

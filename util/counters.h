@@ -1,7 +1,7 @@
 /*
- * Per-second connection counters by pid and by command for the last
- * CNT_WINDOW seconds: what keeps store_count() exact after the ring evicted
- * the raw events.  Internal to the store and not thread-safe: the store's
+ * Per-second counters of connects and of datagrams, by pid and by command,
+ * for the last CNT_WINDOW seconds: what keeps store_count() exact after
+ * the ring evicted the raw events.  Internal to the store and not thread-safe: the store's
  * mutex guards every call.
  */
 #ifndef COUNTERS_H
@@ -13,6 +13,13 @@
 #define CNT_WINDOW 3600 /* == STORE_WINDOW_MAX */
 #define CNT_COMM_LEN 16
 
+/* What is counted, each kind apart. */
+enum cnt_kind {
+	CNT_CONNECT,     /* connect() attempts */
+	CNT_DATAGRAM,    /* datagrams sent to an explicit address */
+	CNT_KINDS
+};
+
 struct counters;
 
 /* Returns new, empty counters or NULL (errno set); free with counters_free(). */
@@ -23,21 +30,22 @@ void counters_free(struct counters *c);
 void counters_advance(struct counters *c, uint64_t now_s);
 
 /*
- * Add n attempts at second sec by pid and by comm (CNT_COMM_LEN bytes, zero
- * padded after the name).  A sec after now_s counts as now_s; one that is
- * already out of the window is ignored.  Returns 0, or -ENOMEM when a table
- * could not grow (the attempts are then not counted).
+ * Add n of kind (enum cnt_kind) at second sec by pid and by comm
+ * (CNT_COMM_LEN bytes, zero padded after the name).  A sec after now_s
+ * counts as now_s; one that is already out of the window is ignored.
+ * Returns 0, or -ENOMEM when a table could not grow (they are then not
+ * counted).
  */
 int counters_add(struct counters *c, uint64_t now_s, uint64_t sec,
-    uint32_t pid, const char *comm, uint64_t n);
+    uint32_t pid, const char *comm, unsigned kind, uint64_t n);
 
 /*
- * Sum of the attempts in seconds (now_s - duration_s, now_s] by pid
+ * Sum of the counts of kind in seconds (now_s - duration_s, now_s] by pid
  * (has_pid), or else by comm (zero padded like above), or else, comm being
  * NULL, of all of them.  duration_s is capped at CNT_WINDOW.
  */
 uint64_t counters_count(const struct counters *c, int has_pid, uint32_t pid,
-    const char *comm, uint64_t now_s, unsigned duration_s);
+    const char *comm, uint64_t now_s, unsigned duration_s, unsigned kind);
 
 /* Bytes of memory held by the counters. */
 size_t counters_bytes(const struct counters *c);

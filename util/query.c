@@ -450,18 +450,22 @@ filter_empty(const struct store_filter *f)
 uint64_t
 store_count_filter(struct store *s, int has_pid, uint32_t pid,
     const char *command, const struct store_filter *f, uint64_t now_ns,
-    unsigned duration_s, int *exact)
+    unsigned duration_s, struct store_counts *out, int *exact)
 {
+	struct store_counts c = { 0, 0 };
 	char key[EV_COMM_LEN];
-	uint64_t sum = 0, from, to;
+	uint64_t from, to;
 	const struct rec *r;
 	size_t i, j;
 	int complete = 1;
 
 	if (filter_empty(f)) {
 		*exact = 1;
-		return store_count(s, has_pid, pid, command, now_ns, duration_s);
+		return store_count(s, has_pid, pid, command, now_ns, duration_s,
+		    out);
 	}
+	if (out)
+		*out = c;
 	if (!has_pid && command) {
 		*exact = 1;
 		if (strnlen(command, EV_COMM_LEN) >= EV_COMM_LEN)
@@ -487,8 +491,12 @@ store_count_filter(struct store *s, int has_pid, uint32_t pid,
 			continue;
 		if (!has_pid && command && memcmp(r->comm, key, EV_COMM_LEN))
 			continue;
-		if (rec_match(f, r))
-			sum += r->count;
+		if (!rec_match(f, r))
+			continue;
+		if (r->syscall == EV_CONNECT)
+			c.connects += r->count;
+		else
+			c.datagrams += r->count;
 	}
 	/* When the ring is full its oldest record may have pushed out one
 	 * that was still in the window. */
@@ -496,7 +504,9 @@ store_count_filter(struct store *s, int has_pid, uint32_t pid,
 		complete = 0;
 	pthread_mutex_unlock(&s->mu);
 	*exact = complete;
-	return sum;
+	if (out)
+		*out = c;
+	return c.connects + c.datagrams;
 }
 
 struct topent {

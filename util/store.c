@@ -334,7 +334,7 @@ store_add_marked(struct store *s, const struct event *ev, size_t n,
 				cnt = ev[i].count ? ev[i].count : 1;
 				r->count += cnt;
 				counters_add(s->cnt, now_s, ev[i].ts / NS_PER_S,
-				    r->pid, r->comm, cnt);
+				    r->pid, r->comm, CNT_DATAGRAM, cnt);
 				if (folded)
 					folded[i] = 1;
 				continue;
@@ -359,7 +359,8 @@ store_add_marked(struct store *s, const struct event *ev, size_t n,
 		nnew++;
 		/* A failure leaves the count short; there is nobody to tell. */
 		counters_add(s->cnt, now_s, ev[i].ts / NS_PER_S, r->pid,
-		    r->comm, r->count);
+		    r->comm, ev[i].syscall == EV_CONNECT ? CNT_CONNECT :
+		    CNT_DATAGRAM, r->count);
 		if (++s->head == s->cap)
 			s->head = 0;
 	}
@@ -400,21 +401,30 @@ store_stats(struct store *s, struct store_stats *st)
 
 uint64_t
 store_count(struct store *s, int has_pid, uint32_t pid,
-    const char *command, uint64_t now_ns, unsigned duration_s)
+    const char *command, uint64_t now_ns, unsigned duration_s,
+    struct store_counts *out)
 {
+	struct store_counts c;
 	char key[EV_COMM_LEN];
-	uint64_t n;
 
 	if (!has_pid && command) {
 		/* A comm is at most 15 bytes: a longer name matches nothing. */
-		if (strnlen(command, EV_COMM_LEN) >= EV_COMM_LEN)
+		if (strnlen(command, EV_COMM_LEN) >= EV_COMM_LEN) {
+			if (out)
+				memset(out, 0, sizeof(*out));
 			return 0;
+		}
 		comm_key(key, command);
 	}
 	pthread_mutex_lock(&s->mu);
-	n = counters_count(s->cnt, has_pid, pid,
+	c.connects = counters_count(s->cnt, has_pid, pid,
 	    has_pid || !command ? NULL : key,
-	    now_ns / NS_PER_S, duration_s);
+	    now_ns / NS_PER_S, duration_s, CNT_CONNECT);
+	c.datagrams = counters_count(s->cnt, has_pid, pid,
+	    has_pid || !command ? NULL : key,
+	    now_ns / NS_PER_S, duration_s, CNT_DATAGRAM);
 	pthread_mutex_unlock(&s->mu);
-	return n;
+	if (out)
+		*out = c;
+	return c.connects + c.datagrams;
 }

@@ -123,13 +123,22 @@ void store_lost(struct store *s, uint64_t n);
 
 void store_stats(struct store *s, struct store_stats *st);
 
+/* What store_count() counts, apart: connect() attempts, and datagrams
+ * (sendto/sendmsg records with their folded counts). */
+struct store_counts {
+	uint64_t connects;
+	uint64_t datagrams;
+};
+
 /*
- * Connection attempts (sum of event counts) whose timestamp falls in the
- * last duration_s seconds before now_ns, by pid (has_pid) or by command.
- * Exact for duration_s <= STORE_WINDOW_MAX even after eviction.
+ * Events (sum of event counts) whose timestamp falls in the last
+ * duration_s seconds before now_ns, by pid (has_pid) or by command.
+ * Exact for duration_s <= STORE_WINDOW_MAX even after eviction.  Returns
+ * connects + datagrams, and fills *out with each apart when not NULL.
  */
 uint64_t store_count(struct store *s, int has_pid, uint32_t pid,
-    const char *command, uint64_t now_ns, unsigned duration_s);
+    const char *command, uint64_t now_ns, unsigned duration_s,
+    struct store_counts *out);
 
 /*
  * Like store_count(), with filters.  With no filter beyond pid or command
@@ -139,7 +148,7 @@ uint64_t store_count(struct store *s, int has_pid, uint32_t pid,
  */
 uint64_t store_count_filter(struct store *s, int has_pid, uint32_t pid,
     const char *command, const struct store_filter *f, uint64_t now_ns,
-    unsigned duration_s, int *exact);
+    unsigned duration_s, struct store_counts *out, int *exact);
 
 /*
  * The heaviest keys among the stored events matching f (and command when

@@ -35,7 +35,7 @@ check_err(const char *err, size_t n)
 	if (memchr(err, '\0', n) == NULL)
 		abort();
 	/* What api.c does with it: must come out as valid JSON. */
-	e = json_error_new(err);
+	e = json_error_new(400, err);
 	if (!e)
 		return;
 	body = json_body(e, 0, &len);

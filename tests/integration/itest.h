@@ -176,6 +176,83 @@ it_reply_free(struct reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static inline int it_header(const struct reply *r, const char *name, char *v,
+    size_t n);
+
+/*
+ * When $ITEST_RECORD_DIR is set (make test sets it), append the reply to
+ * <dir>/<pid>.jsonl as one line {"method", "path", "status",
+ * "content_type", "body"}, for tests/openapi/validate.mjs to check every
+ * body against httpd/openapi.json.  One write() per line on an O_APPEND
+ * file, so forked children cannot interleave within a line.
+ */
+/* The ports of the servers it_start() started: only their replies are
+ * recorded, not those of other programs a test talks to (Prometheus). */
+static int it_server_ports[64];
+
+static inline void
+it_record_reply(const char *method, const char *path, const struct reply *r)
+{
+	const char *dir = getenv("ITEST_RECORD_DIR");
+	char file[4096], ctype[256] = "";
+	json_t *o;
+	char *line;
+	int fd;
+
+	if (!dir || !*dir)
+		return;
+	it_header(r, "Content-Type", ctype, sizeof(ctype));
+	o = json_pack("{ss ss si ss s:s%}", "method", method, "path", path,
+	    "status", r->status, "content_type", ctype, "body", r->body, r->len);
+	line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	snprintf(file, sizeof(file), "%s/%d.jsonl", dir, (int)getpid());
+	if (line && (fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0644)) >= 0) {
+		size_t n = strlen(line);
+
+		line[n] = '\n'; /* over the NUL: written by length */
+		if (write(fd, line, n + 1) != (ssize_t)(n + 1))
+			fprintf(stderr, "itest: could not record a reply in %s\n", file);
+		close(fd);
+	} else {
+		fprintf(stderr, "itest: could not record a reply in %s\n", file);
+	}
+	free(line);
+}
+
+/* it_record_reply() for a reply from port, if one of our servers has it. */
+static inline void
+it_record(int port, const char *method, const char *path,
+    const struct reply *r)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(it_server_ports) / sizeof(it_server_ports[0]); i++)
+		if (it_server_ports[i] == port) {
+			it_record_reply(method, path, r);
+			return;
+		}
+}
+
+/* A raw response (status line, headers, body) of one of our servers to a
+ * request that is not one the document describes (malformed, oversized):
+ * recorded as "RAW (raw)", which the validator holds to the Error shape. */
+static inline void
+it_record_raw(const char *resp)
+{
+	const char *hend = strstr(resp, "\r\n\r\n");
+	struct reply r;
+
+	memset(&r, 0, sizeof(r));
+	if (!hend || sscanf(resp, "HTTP/%*d.%*d %d", &r.status) != 1)
+		return;
+	snprintf(r.headers, sizeof(r.headers), "%.*s", (int)(hend - resp), resp);
+	r.body = (char *)hend + 4;
+	r.len = strlen(r.body);
+	it_record_reply("RAW", "(raw)", &r);
+}
+
 /* One HTTP/1.1 request with Connection: close.  Returns 0 or -1. */
 static inline int
 it_http(int port, const char *method, const char *path, const char *body,
@@ -210,6 +287,7 @@ it_http(int port, const char *method, const char *path, const char *body,
 	out->body[out->len] = '\0';
 	out->json = json_loadb(out->body, out->len, 0, NULL);
 	free(resp);
+	it_record(port, method, path, out);
 	return 0;
 }
 
@@ -250,6 +328,12 @@ it_start(struct server *s, const char *const *extra)
 
 	memset(s, 0, sizeof(*s));
 	s->port = it_free_port();
+	{
+		static size_t next;
+
+		it_server_ports[next++ % (sizeof(it_server_ports) /
+		    sizeof(it_server_ports[0]))] = s->port;
+	}
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", s->port);
 	snprintf(s->log, sizeof(s->log), "/tmp/ebpf-server-itest.%d.%d.log",
 	    (int)getpid(), s->port);

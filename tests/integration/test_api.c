@@ -121,6 +121,14 @@ make_connects(void)
 		do_connect(AF_UNIX, SOCK_SEQPACKET, &u, ulen);          /* 8 */
 		a4.sin_port = htons(5353);
 		connect(presock, (void *)&a4, sizeof(a4));              /* 9 */
+		/* And one datagram, which is not a connection attempt. */
+		a4.sin_port = htons(7);
+		{
+			int u4 = socket(AF_INET, SOCK_DGRAM, 0);
+
+			sendto(u4, "x", 1, 0, (void *)&a4, sizeof(a4));
+			close(u4);
+		}
 		write(pipefd[1], "x", 1);
 		_exit(0);
 	}
@@ -143,6 +151,7 @@ make_connects(void)
 }
 
 #define NCONNECTS 9
+#define NEVENTS (NCONNECTS + 1)     /* and the sendto */
 
 static int
 group_setup(void **state)
@@ -241,21 +250,21 @@ test_events_visible_within_one_second(void **state)
 	(void)state;
 	for (;;) {
 		arr = events_of_child(&r);
-		if (arr && json_array_size(arr) >= NCONNECTS)
+		if (arr && json_array_size(arr) >= NEVENTS)
 			break;
 		it_reply_free(&r);
 		if (it_now() - connected_at > 1.0)
 			fail_msg("only %zu of %d events visible after 1 s",
-			    arr ? json_array_size(arr) : 0, NCONNECTS);
+			    arr ? json_array_size(arr) : 0, NEVENTS);
 		usleep(20000);
 	}
-	assert_int_equal(json_array_size(arr), NCONNECTS);
+	assert_int_equal(json_array_size(arr), NEVENTS);
 	it_reply_free(&r);
 }
 
 static void
 check_event(json_t *arr, const char *dest, const char *ip, int port,
-    const char *family, const char *proto, const char *type,
+    int family, const char *proto, const char *type,
     const char *service, int ret)
 {
 	json_t *e = find_event(arr, dest);
@@ -271,7 +280,8 @@ check_event(json_t *arr, const char *dest, const char *ip, int port,
 	assert_str(e, "command", COMM);
 	assert_str(e, "destination_ip", ip);
 	assert_int(e, "destination_port", port);
-	assert_str(e, "address_family", family);
+	/* A number, as the original server sends it: 2, 10, 1. */
+	assert_int(e, "address_family", family);
 	assert_str(e, "protocol", proto);
 	assert_str(e, "socket_type", type);
 	assert_str(e, "service", service);
@@ -306,26 +316,36 @@ test_event_fields(void **state)
 	assert_non_null(arr);
 
 	snprintf(d, sizeof(d), "127.0.0.1:%d", port_ok4);
-	check_event(arr, d, "127.0.0.1", port_ok4, "AF_INET", "TCP", "STREAM", "", 0);
+	check_event(arr, d, "127.0.0.1", port_ok4, 2, "TCP", "STREAM", "", 0);
 	snprintf(d, sizeof(d), "127.0.0.1:%d", port_refused);
-	check_event(arr, d, "127.0.0.1", port_refused, "AF_INET", "TCP", "STREAM", "", -111);
+	check_event(arr, d, "127.0.0.1", port_refused, 2, "TCP", "STREAM", "", -111);
 	snprintf(d, sizeof(d), "[::1]:%d", port_ok6);
-	check_event(arr, d, "::1", port_ok6, "AF_INET6", "TCP", "STREAM", "", 0);
+	check_event(arr, d, "::1", port_ok6, 10, "TCP", "STREAM", "", 0);
 	/* Protocol from the kernel, not the port: UDP to 80 is UDP. */
-	check_event(arr, "127.0.0.1:80", "127.0.0.1", 80, "AF_INET", "UDP", "DGRAM", "http", 0);
+	check_event(arr, "127.0.0.1:80", "127.0.0.1", 80, 2, "UDP", "DGRAM", "http", 0);
 	/* ... and TCP to 53 is TCP.  Something may listen on 53: either
 	 * outcome is fine, but it must be a connect() result. */
-	check_event(arr, "127.0.0.1:53", "127.0.0.1", 53, "AF_INET", "TCP", "STREAM", "dns", 1);
+	check_event(arr, "127.0.0.1:53", "127.0.0.1", 53, 2, "TCP", "STREAM", "dns", 1);
 	e53 = find_event(arr, "127.0.0.1:53");
 	assert_true(json_integer_value(json_object_get(e53, "return_code")) == 0 ||
 	    json_integer_value(json_object_get(e53, "return_code")) == -111);
-	check_event(arr, upath, "", 0, "AF_UNIX", "UNIX", "STREAM", "", 0);
+	check_event(arr, upath, "", 0, 1, "UNIX", "STREAM", "", 0);
 	snprintf(d, sizeof(d), "@%s", abstract_name);
-	check_event(arr, d, "", 0, "AF_UNIX", "UNIX", "DGRAM", "", 0);
+	check_event(arr, d, "", 0, 1, "UNIX", "DGRAM", "", 0);
 	snprintf(d, sizeof(d), "@%s", seq_name);
-	check_event(arr, d, "", 0, "AF_UNIX", "UNIX", "SEQPACKET", "", 0);
+	check_event(arr, d, "", 0, 1, "UNIX", "SEQPACKET", "", 0);
 	/* A socket made before the server started. */
-	check_event(arr, "127.0.0.1:5353", "127.0.0.1", 5353, "AF_INET", "UDP", "DGRAM", "mdns", 0);
+	check_event(arr, "127.0.0.1:5353", "127.0.0.1", 5353, 2, "UDP", "DGRAM", "mdns", 0);
+	/* The datagram, recorded as such. */
+	{
+		json_t *e = find_event(arr, "127.0.0.1:7");
+
+		if (e == NULL)
+			fail_msg("no event for the sendto to 127.0.0.1:7");
+		assert_str(e, "syscall", "sendto");
+		assert_int(e, "address_family", 2);
+		assert_str(e, "protocol", "UDP");
+	}
 	it_reply_free(&r);
 }
 
@@ -389,7 +409,7 @@ test_list_limit_truncates(void **state)
 static void
 test_summary_by_pid_and_command(void **state)
 {
-	char body[128], msg[160];
+	char body[160], msg[200];
 	struct reply r;
 
 	(void)state;
@@ -397,34 +417,123 @@ test_summary_by_pid_and_command(void **state)
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", body, &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_json_content_type(&r);
+	/* connect() attempts only; the sendto is counted apart. */
 	assert_int(r.json, "total_attempts", NCONNECTS);
+	assert_int(r.json, "datagrams", 1);
 	assert_int(r.json, "pid", child);
 	assert_int(r.json, "duration", 60);
-	snprintf(msg, sizeof(msg), "Found %d connection attempts from PID %d over 60 seconds",
-	    NCONNECTS, (int)child);
+	snprintf(msg, sizeof(msg), "Found %d connection attempts from PID %d over "
+	    "60 seconds (and 1 datagram)", NCONNECTS, (int)child);
 	assert_str(r.json, "message", msg);
+	it_reply_free(&r);
+
+	/* Asked for by the syscall filter, the datagram is what is counted. */
+	snprintf(body, sizeof(body), "{\"pid\":%d,\"duration\":60,"
+	    "\"syscall\":\"sendto\"}", (int)child);
+	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", body, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int(r.json, "total_attempts", 1);
+	assert_int(r.json, "datagrams", 1);
+	snprintf(msg, sizeof(msg), "Found 1 datagram from PID %d over 60 seconds",
+	    (int)child);
+	assert_str(r.json, "message", msg);
+	it_reply_free(&r);
+	snprintf(body, sizeof(body), "{\"pid\":%d,\"duration\":60,"
+	    "\"syscall\":\"connect\"}", (int)child);
+	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", body, &r), 0);
+	assert_int(r.json, "total_attempts", NCONNECTS);
+	assert_int(r.json, "datagrams", 0);
 	it_reply_free(&r);
 
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary",
 	    "{\"command\":\"" COMM "\",\"duration\":3600}", &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_int(r.json, "total_attempts", NCONNECTS);
+	assert_int(r.json, "datagrams", 1);
 	assert_str(r.json, "command", COMM);
 	it_reply_free(&r);
 
-	/* A command that made no connects. */
+	/* The original server's other name for "command". */
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary",
-	    "{\"command\":\"no-such-comm\",\"duration\":5}", &r), 0);
+	    "{\"process_name\":\"" COMM "\",\"duration\":3600}", &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_int(r.json, "total_attempts", NCONNECTS);
+	assert_str(r.json, "command", COMM);
+	it_reply_free(&r);
+
+	/* A command that made no connects; and the singular: 1 second. */
+	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary",
+	    "{\"command\":\"no-such-comm\",\"duration\":1}", &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_int(r.json, "total_attempts", 0);
+	assert_int(r.json, "datagrams", 0);
+	assert_str(r.json, "message", "Found 0 connection attempts from command "
+	    "\"no-such-comm\" over 1 second");
+	it_reply_free(&r);
+}
+
+/* The original server's own handler tests, against ours. */
+static void
+test_original_handler_cases(void **state)
+{
+	static const struct {
+		const char *body;
+		int status;
+	} cases[] = {
+		{ "{\"pid\":1234,\"duration\":60}", 200 },
+		{ "{\"command\":\"curl\",\"duration\":30}", 200 },
+		{ "{\"pid\":1234,\"duration\":0}", 400 },
+		{ "{\"pid\":1234,\"duration\":4000}", 400 },
+		{ "{\"pid\":1234,\"command\":\"curl\",\"duration\":60}", 400 },
+		{ "{\"duration\":60}", 400 },
+	};
+	struct reply r;
+	char path[80];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary",
+		    cases[i].body, &r), 0);
+		if (r.status != cases[i].status)
+			fail_msg("%s: status %d, want %d (%s)", cases[i].body,
+			    r.status, cases[i].status, r.body);
+		assert_json_content_type(&r);
+		if (r.status == 400) {
+			assert_str(r.json, "error", "Bad Request");
+			assert_true(json_is_string(json_object_get(r.json, "message")));
+		}
+		it_reply_free(&r);
+	}
+	assert_int_equal(it_http(srv.port, "GET",
+	    "/api/list-connections?limit=1500", NULL, &r), 0);
+	assert_int_equal(r.status, 400);
+	assert_str(r.json, "error", "Bad Request");
+	it_reply_free(&r);
+	snprintf(path, sizeof(path), "/api/list-connections?limit=1000&pid=%d",
+	    (int)child);
+	assert_int_equal(it_http(srv.port, "GET", path, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	it_reply_free(&r);
+	assert_int_equal(it_http(srv.port, "POST", "/health", "{}", &r), 0);
+	assert_int_equal(r.status, 405);
+	assert_json_content_type(&r);
+	assert_str(r.json, "error", "Method Not Allowed");
+	assert_true(json_string_length(json_object_get(r.json, "message")) > 0);
 	it_reply_free(&r);
 }
 
 static void
 test_health_and_root(void **state)
 {
+	static const char *const keys[] = {
+		"POST /api/connection-summary", "GET|POST /api/list-connections",
+		"GET /health", "GET /api/top", "GET /api/stream", "GET /metrics",
+		"GET /openapi.json",
+	};
 	struct reply r;
 	json_t *eps;
+	size_t i;
 
 	(void)state;
 	assert_int_equal(it_http(srv.port, "GET", "/health", NULL, &r), 0);
@@ -433,7 +542,7 @@ test_health_and_root(void **state)
 	assert_str(r.json, "status", "healthy");
 	assert_str(r.json, "service", "ebpf-server");
 	assert_true(json_is_string(json_object_get(r.json, "version")));
-	assert_true(json_integer_value(json_object_get(r.json, "events_seen")) >= NCONNECTS);
+	assert_true(json_integer_value(json_object_get(r.json, "events_seen")) >= NEVENTS);
 	/* Present and counted; not necessarily 0: other tests on the same
 	 * machine may storm while this runs, and a slower server (ASan)
 	 * then loses some.  test_load.c tests the counting itself. */
@@ -450,13 +559,51 @@ test_health_and_root(void **state)
 	assert_int_equal(json_array_size(json_object_get(r.json, "limits")), 0);
 	it_reply_free(&r);
 
+	/* The original server's root document, and ours beside it. */
 	assert_int_equal(it_http(srv.port, "GET", "/", NULL, &r), 0);
 	assert_int_equal(r.status, 200);
-	assert_str(r.json, "service", "ebpf-server");
-	assert_true(json_is_string(json_object_get(r.json, "description")));
+	assert_json_content_type(&r);
+	assert_str(r.json, "service", "eBPF Network Monitor");
+	assert_str(r.json, "description", "HTTP API for eBPF-based network "
+	    "connection monitoring");
+	assert_str(r.json, "documentation", "/openapi.json");
+	assert_true(json_is_string(json_object_get(r.json, "version")));
 	eps = json_object_get(r.json, "endpoints");
 	assert_true(json_is_object(eps));
-	assert_true(json_object_size(eps) >= 4);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!json_is_string(json_object_get(eps, keys[i])))
+			fail_msg("endpoints has no \"%s\": %s", keys[i], r.body);
+	/* The original's one key for both methods, not two. */
+	assert_null(json_object_get(eps, "GET /api/list-connections"));
+	it_reply_free(&r);
+}
+
+/* GET /openapi.json: the document, parsed; every path we serve is in it. */
+static void
+test_openapi(void **state)
+{
+	static const char *const paths[] = {
+		"/", "/health", "/api/connection-summary", "/api/list-connections",
+		"/api/top", "/api/stream", "/metrics", "/openapi.json",
+	};
+	struct reply r;
+	json_t *p;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(it_http(srv.port, "GET", "/openapi.json", NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_json_content_type(&r);
+	assert_non_null(r.json);
+	assert_int_equal(strncmp(json_string_value(json_object_get(r.json,
+	    "openapi")), "3.", 2), 0);
+	p = json_object_get(r.json, "paths");
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (!json_is_object(json_object_get(p, paths[i])))
+			fail_msg("openapi.json has no path %s", paths[i]);
+	it_reply_free(&r);
+	assert_int_equal(it_http(srv.port, "POST", "/openapi.json", "{}", &r), 0);
+	assert_int_equal(r.status, 405);
 	it_reply_free(&r);
 }
 
@@ -482,6 +629,11 @@ static const struct bad bad[] = {
 	{ "POST", "/api/connection-summary", "{\"command\":7,\"duration\":60}", 400, "command" },
 	{ "GET", "/api/list-connections?limit=0", NULL, 400, "limit" },
 	{ "GET", "/api/list-connections?limit=1001", NULL, 400, "limit" },
+	{ "GET", "/api/list-connections?limit=1500", NULL, 400, "limit" },
+	{ "POST", "/api/list-connections", "{\"limit\":1500}", 400, "limit" },
+	{ "POST", "/api/connection-summary", "{\"pid\":1,\"duration\":4000}", 400, "duration" },
+	{ "POST", "/api/connection-summary", "{\"command\":\"a\",\"process_name\":\"b\",\"duration\":60}", 400, "process_name" },
+	{ "GET", "/api/list-connections?family=17", NULL, 400, "family" },
 	{ "GET", "/api/list-connections?limit=abc", NULL, 400, "limit" },
 	{ "GET", "/api/list-connections?pid=-1", NULL, 400, "pid" },
 	{ "POST", "/api/list-connections", "{\"limit\":\"5\"}", 400, "limit" },
@@ -511,9 +663,15 @@ test_errors(void **state)
 			    bad[i].path, bad[i].body ? bad[i].body : "", r.status,
 			    bad[i].status, r.body);
 		assert_json_content_type(&r);
-		msg = json_string_value(json_object_get(r.json, "error"));
+		/* {"error": "<status text>", "message": "<what is wrong>"} */
+		if (json_object_size(r.json) != 2)
+			fail_msg("%s %s: not an error object: %s", bad[i].method,
+			    bad[i].path, r.body);
+		assert_str(r.json, "error", r.status == 400 ? "Bad Request" :
+		    r.status == 404 ? "Not Found" : "Method Not Allowed");
+		msg = json_string_value(json_object_get(r.json, "message"));
 		if (msg == NULL || strcasestr(msg, bad[i].says) == NULL)
-			fail_msg("%s %s: error %s does not mention \"%s\"", bad[i].method,
+			fail_msg("%s %s: message %s does not mention \"%s\"", bad[i].method,
 			    bad[i].path, r.body, bad[i].says);
 		if (r.status == 405)
 			assert_int_equal(it_header(&r, "Allow", allow, sizeof(allow)), 0);
@@ -538,7 +696,9 @@ main(void)
 		cmocka_unit_test(test_list_shape_and_order),
 		cmocka_unit_test(test_list_limit_truncates),
 		cmocka_unit_test(test_summary_by_pid_and_command),
+		cmocka_unit_test(test_original_handler_cases),
 		cmocka_unit_test(test_health_and_root),
+		cmocka_unit_test(test_openapi),
 		cmocka_unit_test(test_errors),
 	};
 

@@ -222,6 +222,8 @@ test_filters(void **state)
 	EXPECT("protocol=unix", 0);
 	EXPECT("family=AF_INET6", 1);
 	EXPECT("family=inet", nsendto + 1);
+	EXPECT("family=2", nsendto + 1);
+	EXPECT("family=10", 1);
 	EXPECT("failed=true", 1);
 	EXPECT("failed=false", nsendto + 1);
 	EXPECT("ip=127.0.0.1", nsendto + 1);
@@ -256,28 +258,43 @@ test_summary_filters(void **state)
 	char b[200];
 
 	(void)state;
+	/* The syscall filter asks for datagrams: they are what is counted. */
 	snprintf(b, sizeof(b), "{\"command\":\"%s\",\"duration\":60,"
 	    "\"syscall\":\"sendto\"}", COMM);
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", b, &r), 0);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(num(r.json, "total_attempts"), NDGRAM);
+	assert_int_equal(num(r.json, "datagrams"), NDGRAM);
 	assert_true(json_is_true(json_object_get(r.json, "exact")));
 	it_reply_free(&r);
-	/* Without filters the per-second counters answer: all 52. */
+	/* Without filters the per-second counters answer: 1 connect, and
+	 * the 51 datagrams apart. */
 	snprintf(b, sizeof(b), "{\"pid\":%d,\"duration\":60}", (int)child);
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", b, &r), 0);
-	assert_int_equal(num(r.json, "total_attempts"), NDGRAM + 2);
+	assert_int_equal(num(r.json, "total_attempts"), 1);
+	assert_int_equal(num(r.json, "datagrams"), NDGRAM + 1);
+	assert_non_null(strstr(str(r.json, "message"), "Found 1 connection attempt "
+	    "from PID"));
 	it_reply_free(&r);
 	snprintf(b, sizeof(b), "{\"pid\":%d,\"duration\":60,\"failed\":true,"
 	    "\"protocol\":\"tcp\"}", (int)child);
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", b, &r), 0);
 	assert_int_equal(num(r.json, "total_attempts"), 1);
+	assert_int_equal(num(r.json, "datagrams"), 0);
 	it_reply_free(&r);
-	/* Neither pid nor command: every process, here at least ours. */
+	/* Neither pid nor command: every process, here at least ours.  UDP
+	 * to the port is datagrams only, no connect. */
 	snprintf(b, sizeof(b), "{\"duration\":60,\"port\":%d,\"protocol\":\"udp\"}",
 	    udp_port);
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", b, &r), 0);
-	assert_int_equal(num(r.json, "total_attempts"), NDGRAM + 1);
+	assert_int_equal(num(r.json, "total_attempts"), 0);
+	assert_int_equal(num(r.json, "datagrams"), NDGRAM + 1);
+	it_reply_free(&r);
+	snprintf(b, sizeof(b), "{\"duration\":60,\"port\":%d,\"syscall\":\"sendmsg\"}",
+	    udp_port);
+	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", b, &r), 0);
+	assert_int_equal(num(r.json, "total_attempts"), 1);
+	assert_int_equal(num(r.json, "datagrams"), 1);
 	it_reply_free(&r);
 }
 
@@ -309,6 +326,8 @@ test_top(void **state)
 	snprintf(dst, sizeof(dst), "127.0.0.1:%d", udp_port);
 	assert_string_equal(str(json_array_get(top, 0), "destination"), dst);
 	assert_int_equal(num(json_array_get(top, 0), "count"), NDGRAM);
+	/* The same number for the family as in events. */
+	assert_int_equal(num(json_array_get(top, 0), "address_family"), 2);
 	assert_int_equal(num(r.json, "keys"), 3);
 	it_reply_free(&r);
 
@@ -363,7 +382,8 @@ test_bad_filters(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(it_http(srv.port, bad[i].method, bad[i].path,
 		    bad[i].body, &r), 0);
-		if (r.status != 400 || !strstr(str(r.json, "error"), bad[i].says))
+		if (r.status != 400 || !strstr(str(r.json, "message"), bad[i].says) ||
+		    strcmp(str(r.json, "error"), "Bad Request") != 0)
 			fail_msg("%s %s: %d %s (want 400 saying \"%s\")", bad[i].method,
 			    bad[i].path, r.status, r.body, bad[i].says);
 		it_reply_free(&r);

@@ -131,7 +131,8 @@ assert_serving(const struct server *s)
 	it_reply_free(&r);
 }
 
-/* A raw response is an HTTP error with a JSON {"error": ...} body. */
+/* A raw response is an HTTP error with a JSON {"error": "<status text>",
+ * "message": ...} body. */
 static void
 assert_json_error(const char *resp, int lo, int hi, const char *what)
 {
@@ -142,9 +143,13 @@ assert_json_error(const char *resp, int lo, int hi, const char *what)
 	if (sscanf(resp, "HTTP/%*d.%*d %d", &status) != 1 || status < lo ||
 	    status > hi || body == NULL)
 		fail_msg("%s: want a %d-%d response, got: %.200s", what, lo, hi, resp);
+	/* For validate.mjs: the Error shape, on civetweb's errors too. */
+	it_record_raw(resp);
 	j = json_loads(body + 4, 0, NULL);
-	if (!json_is_string(json_object_get(j, "error")))
-		fail_msg("%s: body is not {\"error\": ...}: %.200s", what, body + 4);
+	if (!json_is_string(json_object_get(j, "error")) ||
+	    !json_is_string(json_object_get(j, "message")))
+		fail_msg("%s: body is not {\"error\": ..., \"message\": ...}: %.200s",
+		    what, body + 4);
 	json_decref(j);
 }
 

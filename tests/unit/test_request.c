@@ -95,6 +95,33 @@ test_summary_good(void **state)
 	    "\xe2\x82\xac\",\"duration\":1}";
 	assert_int_equal(req_parse_summary(b, strlen(b), &q, err, sizeof(err)), 0);
 	assert_int_equal(strlen(q.command), 15);
+
+	/* "process_name", the original server's name for "command"; both
+	 * may be given when they agree. */
+	b = "{\"process_name\":\"curl\",\"duration\":30}";
+	assert_int_equal(req_parse_summary(b, strlen(b), &q, err, sizeof(err)), 0);
+	assert_false(q.has_pid);
+	assert_string_equal(q.command, "curl");
+	b = "{\"command\":\"curl\",\"process_name\":\"curl\",\"duration\":30}";
+	assert_int_equal(req_parse_summary(b, strlen(b), &q, err, sizeof(err)), 0);
+	assert_string_equal(q.command, "curl");
+	summary_bad("{\"command\":\"curl\",\"process_name\":\"wget\","
+	    "\"duration\":30}", 54, "\"command\" and \"process_name\"");
+	summary_bad("{\"pid\":1,\"process_name\":\"curl\",\"duration\":30}", 45,
+	    "not both");
+	summary_bad("{\"process_name\":7,\"duration\":30}", 32,
+	    "process_name must be a string");
+	summary_bad("{\"process_name\":\"\",\"duration\":30}", 33,
+	    "process_name must not be empty");
+	/* Families as the numbers events carry, in a body too. */
+	b = "{\"pid\":1,\"duration\":30,\"family\":10}";
+	assert_int_equal(req_parse_summary(b, strlen(b), &q, err, sizeof(err)), 0);
+	assert_true(q.filter.has_family && q.filter.family == AF_INET6);
+	b = "{\"pid\":1,\"duration\":30,\"family\":\"1\"}";
+	assert_int_equal(req_parse_summary(b, strlen(b), &q, err, sizeof(err)), 0);
+	assert_true(q.filter.has_family && q.filter.family == AF_UNIX);
+	summary_bad("{\"pid\":1,\"duration\":30,\"family\":17}", 35,
+	    "family must be AF_INET");
 }
 
 static void
@@ -487,6 +514,7 @@ test_query_filters(void **state)
 	filter_bad("ip=", "ip must be");
 	filter_bad("protocol=http", "protocol must be one of");
 	filter_bad("family=AF_PACKET", "family must be AF_INET");
+	filter_bad("family=17", "or 2, 10, 1");
 	filter_bad("failed=yes", "failed must be true or false");
 	filter_bad("since=yesterday", "since must be an RFC 3339 time");
 	filter_bad("since=2026-13-01T00:00:00Z", "since must be an RFC 3339 time");

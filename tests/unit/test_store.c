@@ -239,15 +239,15 @@ test_comm_garbage(void **state)
 	assert_int_equal(l.ngroups, 1);
 	assert_memory_equal(l.groups[0].ev[0].comm, "sh\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
 	store_list_free(&l);
-	assert_true(store_count(s, 0, 0, "sh", fake_now, 10) == 1);
+	assert_true(store_count(s, 0, 0, "sh", fake_now, 10, NULL) == 1);
 	/* A 15-byte comm is the longest there is. */
 	memcpy(ev.comm, "abcdefghijklmno", 16);
 	store_add(s, &ev, 1);
 	list(s, 0, 0, "abcdefghijklmno", 10, &l);
 	assert_int_equal(l.ngroups, 1);
 	store_list_free(&l);
-	assert_true(store_count(s, 0, 0, "abcdefghijklmno", fake_now, 10) == 1);
-	assert_true(store_count(s, 0, 0, "abcdefghijklmnop", fake_now, 10) == 0);
+	assert_true(store_count(s, 0, 0, "abcdefghijklmno", fake_now, 10, NULL) == 1);
+	assert_true(store_count(s, 0, 0, "abcdefghijklmnop", fake_now, 10, NULL) == 0);
 	store_free(s);
 }
 
@@ -288,22 +288,22 @@ test_count_after_eviction(void **state)
 	store_stats(s, &st);
 	assert_true(st.stored == 10 && st.evicted == 990);
 	for (d = 0; d <= 5; d++) {
-		assert_true(store_count(s, 1, 1, NULL, fake_now, d) == want_pid[0][d]);
-		assert_true(store_count(s, 1, 2, NULL, fake_now, d) == want_pid[1][d]);
-		assert_true(store_count(s, 1, 3, NULL, fake_now, d) == want_pid[2][d]);
-		assert_true(store_count(s, 0, 0, "a", fake_now, d) == want_a[d]);
-		assert_true(store_count(s, 0, 0, NULL, fake_now, d) == want_all[d]);
+		assert_true(store_count(s, 1, 1, NULL, fake_now, d, NULL) == want_pid[0][d]);
+		assert_true(store_count(s, 1, 2, NULL, fake_now, d, NULL) == want_pid[1][d]);
+		assert_true(store_count(s, 1, 3, NULL, fake_now, d, NULL) == want_pid[2][d]);
+		assert_true(store_count(s, 0, 0, "a", fake_now, d, NULL) == want_a[d]);
+		assert_true(store_count(s, 0, 0, NULL, fake_now, d, NULL) == want_all[d]);
 	}
 	assert_true(want_all[5] == 200 * 5 * 10 / 4);
-	assert_true(store_count(s, 0, 0, "b", fake_now, 60) ==
+	assert_true(store_count(s, 0, 0, "b", fake_now, 60, NULL) ==
 	    want_pid[1][5] + want_pid[2][5]);
-	assert_true(store_count(s, 1, 4, NULL, fake_now, 60) == 0);
-	assert_true(store_count(s, 0, 0, "c", fake_now, 60) == 0);
+	assert_true(store_count(s, 1, 4, NULL, fake_now, 60, NULL) == 0);
+	assert_true(store_count(s, 0, 0, "c", fake_now, 60, NULL) == 0);
 	/* The window is (now - d, now]: seen from 2 s later, d = 3 is the
 	 * last second only. */
-	assert_true(store_count(s, 1, 1, NULL, fake_now + 2 * NS_PER_S, 3) ==
+	assert_true(store_count(s, 1, 1, NULL, fake_now + 2 * NS_PER_S, 3, NULL) ==
 	    want_pid[0][1]);
-	assert_true(store_count(s, 1, 1, NULL, fake_now + 2 * NS_PER_S, 2) == 0);
+	assert_true(store_count(s, 1, 1, NULL, fake_now + 2 * NS_PER_S, 2, NULL) == 0);
 	fake_now = t0;
 	store_free(s);
 }
@@ -327,14 +327,14 @@ test_count_window(void **state)
 	store_stats(s, &st2);
 	assert_true(st2.bytes > st.bytes + 500 * 16);
 	/* Still counted 3599 s later, gone at 3600 s. */
-	assert_true(store_count(s, 1, 42, NULL, t0 + h - NS_PER_S, 3600) == 1);
-	assert_true(store_count(s, 0, 0, "w", t0 + h - NS_PER_S, 3600) == 500);
-	assert_true(store_count(s, 0, 0, "w", t0 + h - NS_PER_S, 99999) == 500);
-	assert_true(store_count(s, 0, 0, "w", t0 + h, 3600) == 0);
-	assert_true(store_count(s, 0, 0, "w", t0 + h, 99999) == 0);
+	assert_true(store_count(s, 1, 42, NULL, t0 + h - NS_PER_S, 3600, NULL) == 1);
+	assert_true(store_count(s, 0, 0, "w", t0 + h - NS_PER_S, 3600, NULL) == 500);
+	assert_true(store_count(s, 0, 0, "w", t0 + h - NS_PER_S, 99999, NULL) == 500);
+	assert_true(store_count(s, 0, 0, "w", t0 + h, 3600, NULL) == 0);
+	assert_true(store_count(s, 0, 0, "w", t0 + h, 99999, NULL) == 0);
 	/* Nothing is counted before it happened, or in a zero window. */
-	assert_true(store_count(s, 0, 0, "w", t0 - NS_PER_S, 3600) == 0);
-	assert_true(store_count(s, 0, 0, "w", t0, 0) == 0);
+	assert_true(store_count(s, 0, 0, "w", t0 - NS_PER_S, 3600, NULL) == 0);
+	assert_true(store_count(s, 0, 0, "w", t0, 0, NULL) == 0);
 
 	/* An hour on, the next event gives the old second's memory back. */
 	fake_now = t0 + h;
@@ -347,11 +347,11 @@ test_count_window(void **state)
 	 * future count as now. */
 	ev = inet_ev(2, "old", t0, 1);
 	store_add(s, &ev, 1);
-	assert_true(store_count(s, 0, 0, "old", t0, 3600) == 0);
-	assert_true(store_count(s, 0, 0, "old", fake_now, 3600) == 0);
+	assert_true(store_count(s, 0, 0, "old", t0, 3600, NULL) == 0);
+	assert_true(store_count(s, 0, 0, "old", fake_now, 3600, NULL) == 0);
 	ev = inet_ev(3, "future", fake_now + 5 * NS_PER_S, 1);
 	store_add(s, &ev, 1);
-	assert_true(store_count(s, 0, 0, "future", fake_now, 1) == 1);
+	assert_true(store_count(s, 0, 0, "future", fake_now, 1, NULL) == 1);
 	/* The raw event keeps its own time. */
 	{
 		struct store_list l;
@@ -498,8 +498,8 @@ reader(void *arg)
 		store_stats(c->s, &st);
 		if (st.stored > 500 || st.added != st.stored + st.evicted)
 			return (void *)5;
-		store_count(c->s, 1, 3, NULL, fake_now, 60);
-		store_count(c->s, 0, 0, "w", fake_now, 60);
+		store_count(c->s, 1, 3, NULL, fake_now, 60, NULL);
+		store_count(c->s, 0, 0, "w", fake_now, 60, NULL);
 	}
 	return NULL;
 }
@@ -523,9 +523,9 @@ test_concurrency(void **state)
 		assert_null(ret);
 	}
 	/* 13 of every 64 (i % 5 == 0) are unix events from "dbus". */
-	assert_true(store_count(c.s, 0, 0, "w", fake_now, 60) == 300 * 51);
-	assert_true(store_count(c.s, 0, 0, "dbus", fake_now, 60) == 300 * 13);
-	assert_true(store_count(c.s, 0, 0, NULL, fake_now, 60) == 300 * 64);
+	assert_true(store_count(c.s, 0, 0, "w", fake_now, 60, NULL) == 300 * 51);
+	assert_true(store_count(c.s, 0, 0, "dbus", fake_now, 60, NULL) == 300 * 13);
+	assert_true(store_count(c.s, 0, 0, NULL, fake_now, 60, NULL) == 300 * 64);
 	store_free(c.s);
 }
 
@@ -649,7 +649,26 @@ test_fold_datagrams(void **state)
 	}
 	store_list_free(&l);
 	/* Counts add the folded datagrams: 50 + 5 + 6 others + 2 connects. */
-	assert_true(store_count(s, 0, 0, "dig", fake_now + NS_PER_S, 10) == 63);
+	assert_true(store_count(s, 0, 0, "dig", fake_now + NS_PER_S, 10, NULL) == 63);
+	/* ... and report connects and datagrams apart. */
+	{
+		struct store_counts sc;
+		struct store_filter sf = { 0 };
+		int ex;
+
+		store_count(s, 0, 0, "dig", fake_now + NS_PER_S, 10, &sc);
+		assert_true(sc.connects == 2 && sc.datagrams == 61);
+		/* The same split from the scan behind a filter. */
+		sf.has_syscall = 1;
+		sf.syscall = EV_SENDTO;
+		assert_true(store_count_filter(s, 0, 0, "dig", &sf,
+		    fake_now + NS_PER_S, 10, &sc, &ex) == sc.datagrams);
+		assert_true(sc.connects == 0 && sc.datagrams > 0);
+		sf.syscall = EV_CONNECT;
+		assert_true(store_count_filter(s, 0, 0, "dig", &sf,
+		    fake_now + NS_PER_S, 10, &sc, &ex) == 2);
+		assert_true(sc.connects == 2 && sc.datagrams == 0);
+	}
 	/* A later batch still folds into the record of the same second. */
 	ev[0] = dgram_ev(7, EV_SENDTO, 53, 1, t0 + 5);
 	assert_int_equal(store_add_marked(s, ev, 1, NULL), 0);
@@ -716,41 +735,41 @@ test_filters(void **state)
 
 #define COUNT(...) do { memset(&f, 0, sizeof(f)); __VA_ARGS__; } while (0)
 	COUNT(f.has_port = 1, f.port = 53);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 1);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 1);
 	assert_true(exact);
 	COUNT(f.has_protocol = 1, f.protocol = "TCP");
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 2);
-	assert_true(store_count_filter(s, 0, 0, "curl", &f, fake_now, 60, &exact) == 2);
-	assert_true(store_count_filter(s, 1, 3, NULL, &f, fake_now, 60, &exact) == 1);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 2);
+	assert_true(store_count_filter(s, 0, 0, "curl", &f, fake_now, 60, NULL, &exact) == 2);
+	assert_true(store_count_filter(s, 1, 3, NULL, &f, fake_now, 60, NULL, &exact) == 1);
 	/* The window applies: ev[0] is 5 s old. */
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 3, &exact) == 1);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 3, NULL, &exact) == 1);
 	COUNT(f.has_protocol = 1, f.protocol = "UNIX");
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 1);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 1);
 	COUNT(f.has_family = 1, f.family = AF_INET6);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 1);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 1);
 	COUNT(f.has_failed = 1, f.failed = 1);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 3);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 3);
 	COUNT(f.has_failed = 1, f.failed = 0);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 3);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 3);
 	COUNT(f.has_syscall = 1, f.syscall = EV_SENDMSG);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 2);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 2);
 	COUNT(f.since_ns = fake_now - NS_PER_S);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 5);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 5);
 	/* CIDR: 10.0.0.0/8 has ev[0], ev[1]; /32 exact; 192.168.0.0/16 both ntp. */
 	COUNT(f.has_ip = 1, f.ip_family = AF_INET, f.ip[0] = 10, f.prefix = 8);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 2);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 2);
 	COUNT(f.has_ip = 1, f.ip_family = AF_INET, f.ip[0] = 10, f.ip[3] = 9,
 	    f.prefix = 32);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 1);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 1);
 	COUNT(f.has_ip = 1, f.ip_family = AF_INET, f.ip[0] = 192, f.ip[1] = 169,
 	    f.prefix = 15);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 2);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 2);
 	COUNT(f.has_ip = 1, f.ip_family = AF_INET, f.ip[0] = 192, f.ip[1] = 169,
 	    f.prefix = 16);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 0);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 0);
 	COUNT(f.has_ip = 1, f.ip_family = AF_INET6, f.ip[0] = 0x20, f.ip[1] = 0x01,
 	    f.prefix = 16);
-	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, &exact) == 1);
+	assert_true(store_count_filter(s, 0, 0, NULL, &f, fake_now, 60, NULL, &exact) == 1);
 	/* Lists apply the same filter. */
 	COUNT(f.has_protocol = 1, f.protocol = "UDP");
 	memset(&q, 0, sizeof(q));
@@ -767,7 +786,7 @@ test_filters(void **state)
 	assert_false(store_filter_match(&f, &ev[0]));
 	assert_true(store_filter_match(NULL, &ev[0]));
 	/* No filter: the exact counters. */
-	assert_true(store_count_filter(s, 0, 0, "curl", NULL, fake_now, 60, &exact) == 2);
+	assert_true(store_count_filter(s, 0, 0, "curl", NULL, fake_now, 60, NULL, &exact) == 2);
 	assert_true(exact);
 #undef COUNT
 	store_free(s);

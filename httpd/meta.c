@@ -1,0 +1,134 @@
+/*
+ * What the server says about itself: the root document (the original
+ * server's, with our endpoints added), /health, and the OpenAPI document
+ * of the whole API.  The resource handlers are in api.c.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <civetweb.h>
+#include <jansson.h>
+
+#include "httpd/api.h"
+#include "httpd/http.h"
+#include "httpd/json.h"
+#include "httpd/request.h"
+#include "util/store.h"
+#include "util/timefmt.h"
+
+/* openapi_json[]: httpd/openapi.json, made a C array by the GNUmakefile. */
+#include "openapi_json.h"
+
+#ifndef VERSION
+#define VERSION "unknown"
+#endif
+
+int
+api_root(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	char err[REQ_ERR_MAX];
+	json_t *o, *ep;
+	int pretty, rc = 0;
+
+	(void)cbdata;
+	/* The catch-all: everything without a handler of its own lands here. */
+	if ((rc = api_check_route(conn, ri, "/", "GET")) != 0)
+		return rc;
+	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
+	if (!(o = json_object()) || !(ep = json_object())) {
+		json_decref(o);
+		return api_reply_built(conn, NULL, -ENOMEM, pretty);
+	}
+	/* The original server's three keys first, as it spells them, then
+	 * ours. */
+	rc |= json_set(ep, "POST /api/connection-summary", json_string("count "
+	    "connect() attempts, and datagrams apart, over the last duration "
+	    "seconds: {\"duration\":1-3600} with \"pid\" or \"command\" "
+	    "(or \"process_name\") and any filter"));
+	rc |= json_set(ep, "GET|POST /api/list-connections", json_string(
+	    "recent events grouped by pid, newest first; pid, command, limit "
+	    "(per pid, 1-1000, default 100) and any filter, in the query "
+	    "string (GET) or a JSON body (POST)"));
+	rc |= json_set(ep, "GET /health", json_string("health and event "
+	    "counters"));
+	rc |= json_set(ep, "GET /", json_string("this description"));
+	rc |= json_set(ep, "GET /api/top", json_string("heaviest talkers: "
+	    "by=command|destination|port, duration (default 60), limit "
+	    "(default 10) and any filter"));
+	rc |= json_set(ep, "GET /api/stream", json_string("events as they "
+	    "happen, NDJSON (or SSE with Accept: text/event-stream); pid, "
+	    "command and any filter"));
+	rc |= json_set(ep, "GET /metrics", json_string("Prometheus metrics"));
+	rc |= json_set(ep, "GET /openapi.json", json_string("the OpenAPI 3 "
+	    "document of this API"));
+	rc |= json_set(o, "service", json_string("eBPF Network Monitor"));
+	rc |= json_set(o, "description", json_string("HTTP API for eBPF-based "
+	    "network connection monitoring"));
+	rc |= json_set(o, "version", json_string(VERSION));
+	rc |= json_set(o, "endpoints", ep);
+	rc |= json_set(o, "filters", json_string("port, ip (exact or CIDR), "
+	    "protocol (tcp, udp, unix, ...), family (2, 10, 1 or AF_INET, "
+	    "AF_INET6, AF_UNIX), failed (true/false), since (RFC 3339 or "
+	    "seconds ago), syscall (connect, sendto, sendmsg)"));
+	rc |= json_set(o, "documentation", json_string("/openapi.json"));
+	return api_reply_built(conn, o, rc, pretty);
+}
+
+int
+api_health(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct api_state *st = cbdata;
+	struct store_stats ss;
+	char err[REQ_ERR_MAX];
+	const char *const *l;
+	uint64_t now;
+	json_t *o, *lim;
+	int pretty, rc = 0;
+
+	if ((rc = api_check_route(conn, ri, "/health", "GET")) != 0)
+		return rc;
+	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
+	store_stats(st->store, &ss);
+	now = time_mono_ns();
+	if (!(o = json_object()))
+		return api_reply_built(conn, NULL, -ENOMEM, pretty);
+	rc |= json_set(o, "status", json_string("healthy"));
+	rc |= json_set(o, "service", json_string("ebpf-server"));
+	rc |= json_set(o, "version", json_string(VERSION));
+	rc |= json_set(o, "uptime_seconds", json_integer((json_int_t)
+	    (now > st->start_ns ? (now - st->start_ns) / 1000000000u : 0)));
+	rc |= json_set(o, "events_seen", json_integer((json_int_t)ss.added));
+	rc |= json_set(o, "events_stored", json_integer((json_int_t)ss.stored));
+	rc |= json_set(o, "events_lost", json_integer((json_int_t)ss.lost));
+	rc |= json_set(o, "max_events", json_integer((json_int_t)ss.capacity));
+	rc |= json_set(o, "backend",
+	    json_str_new(st->backend ? st->backend : "",
+	    st->backend ? strlen(st->backend) : 0));
+	/* What this kernel cannot give (no BTF: type and protocol). */
+	if ((lim = json_array()) != NULL)
+		for (l = st->limits; l && *l; l++)
+			rc |= json_array_append_new(lim, json_str_new(*l, strlen(*l)));
+	rc |= json_set(o, "limits", lim);
+	return api_reply_built(conn, o, rc, pretty);
+}
+
+/* GET /openapi.json: the OpenAPI 3 document of this API, built in. */
+int
+api_openapi(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	char err[REQ_ERR_MAX];
+	int pretty, rc;
+
+	(void)cbdata;
+	if ((rc = api_check_route(conn, ri, "/openapi.json", "GET")) != 0)
+		return rc;
+	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
+	return api_send_json(conn, 200, (const char *)openapi_json,
+	    sizeof(openapi_json));
+}
