@@ -39,7 +39,7 @@
 
 /* What /health tells about a kernel without BTF. */
 static const char *const no_btf_limits[] = {
-	"no BTF: socket type and protocol unknown", NULL
+	"no BTF: socket type, protocol and ppid unknown", NULL
 };
 #define READER_NICE -10
 
