@@ -1,43 +1,52 @@
-/* What the handlers in api.c, meta.c, stream.c and the metrics endpoint
- * share. */
+/*
+ * The REST API: what its handlers read, and the handlers, which
+ * http_start() registers with civetweb.  The pieces they share (replies,
+ * errors, the route check, reading a body) are in reply.h, one level
+ * lower; the event encoder is in json.h.
+ */
 #ifndef API_H
 #define API_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
-struct api_state;
-struct event;
+struct cgmap;
+struct hub;
+struct metrics;
 struct mg_connection;
-struct mg_request_info;
 struct req_filter;
+struct store;
 struct store_filter;
 
-/* {"error": "<status text>", "message": "..."} with a printf-style
- * message; returns the status sent. */
-int api_reply_error(struct mg_connection *conn, int status, int pretty,
-    const char *allow, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* What the handlers read.  Owned by main, outlives the server. */
+struct api_state {
+	struct store *store;
+	uint64_t start_ns;        /* CLOCK_MONOTONIC at start, for uptime */
+	const char *backend;      /* how events are captured, for /health */
+	const char *const *limits; /* what this kernel cannot give, for
+	                           * /health; NULL-terminated, NULL: none */
+	size_t max_body;          /* request bodies above this get 413; 0: REQ_BODY_MAX */
+	unsigned timeout_ms;      /* a whole body must arrive within this; 0: 10 s */
+	struct cgmap *cg;         /* cgroup paths; NULL: always "" */
+	struct metrics *metrics;  /* NULL: /metrics counts nothing */
+	struct hub *hub;          /* live streams; NULL: /api/stream is 503 */
+};
 
-/* 200 with o (consumed), built by json_set() calls that or'ed their
- * results into rc: rc < 0 (or o NULL) means out of memory, and a 500 is
- * sent instead.  Returns the status sent, or -1. */
-int api_reply_built(struct mg_connection *conn, json_t *o, int rc, int pretty);
+/*
+ * The handlers.  cbdata is the struct api_state.  Each returns the HTTP
+ * status it sent.
+ */
+int api_root(struct mg_connection *conn, void *cbdata);    /* meta.c: GET /, 404 */
+int api_health(struct mg_connection *conn, void *cbdata);  /* meta.c */
+int api_openapi(struct mg_connection *conn, void *cbdata); /* meta.c */
+int api_metrics(struct mg_connection *conn, void *cbdata); /* meta.c */
+int api_summary(struct mg_connection *conn, void *cbdata); /* api.c */
+int api_top(struct mg_connection *conn, void *cbdata);     /* api.c */
+int api_list(struct mg_connection *conn, void *cbdata);    /* list.c */
+int api_stream(struct mg_connection *conn, void *cbdata);  /* stream.c */
 
-/* A response with a ready JSON body of len bytes (not freed).  Returns
- * status, or -1 when civetweb would not start a response. */
-int api_send_json(struct mg_connection *conn, int status, const char *body,
-    size_t len);
-
-/* Exact path and method checks; 0 to go on, else the status already sent. */
-int api_check_route(struct mg_connection *conn,
-    const struct mg_request_info *ri, const char *path, const char *allow);
-
-/* An event as the API shows it, with its cgroup path.  New reference, NULL
- * when out of memory. */
-json_t *api_event_json(const struct api_state *st, const struct event *ev);
+/* Free what the calling worker thread keeps between requests. */
+void api_thread_exit(void);
 
 /* The store's form of parsed filters, "since N seconds" resolved against
  * now_ns.  out points into rf (the protocol name): keep rf alive. */

@@ -1,6 +1,6 @@
 /*
- * civetweb setup.  We use it as a plain HTTP/1.1 server for four JSON
- * resources: no files (built with NO_FILES, and no document_root), no TLS,
+ * civetweb setup.  We use it as a plain HTTP/1.1 server for seven
+ * resources (JSON, NDJSON or SSE streams, Prometheus text): no files (built with NO_FILES, and no document_root), no TLS,
  * no CGI.  Its log goes to log_debug(), except that we keep the reason a
  * listening socket failed, because civetweb itself only reports "Failed to
  * setup server ports" and a user needs to hear "address already in use".
@@ -17,12 +17,13 @@
 
 #include <civetweb.h>
 
+#include "httpd/api.h"
 #include "httpd/http.h"
 #include "httpd/metrics.h"
+#include "httpd/reply.h"
 #include "httpd/stream.h"
 #include "util/log.h"
 
-#define DEFAULT_THREADS 8
 #define DEFAULT_TIMEOUT_MS 10000
 
 struct http {
@@ -37,6 +38,11 @@ struct http {
 	int socket_failed; /* socket() failed: no such address family */
 	const char *token; /* bearer token or NULL; owned by main */
 	int ready;         /* set by http_ready(), read by the workers */
+	unsigned threads;  /* civetweb's workers */
+	/* Connections open, each holding a worker from accept to close:
+	 * civetweb serves a connection on one thread for as long as it
+	 * lasts, keep-alive waits included. */
+	unsigned live;
 };
 
 /* Where and how to listen, derived from -addr. */
@@ -102,6 +108,14 @@ begin_request(struct mg_connection *conn)
 
 	if (!h)
 		return 0;
+	reply_begin();
+	/* An idle keep-alive connection holds its worker until the client's
+	 * next request or the time-out.  Once three quarters of the workers
+	 * hold connections, replies close theirs, so that idle clients can
+	 * never take the workers the next client needs. */
+	if (__atomic_load_n(&h->live, __ATOMIC_RELAXED) > h->threads / 4 * 3 &&
+	    h->threads >= 4)
+		reply_close_after(conn);
 	/* Pairs with the release store in http_ready(). */
 	if (!__atomic_load_n(&h->ready, __ATOMIC_ACQUIRE)) {
 		api_http_error(conn, 503, "starting up, try again in a moment");
@@ -110,6 +124,27 @@ begin_request(struct mg_connection *conn)
 	if (!h->token)
 		return 0;
 	return api_authorize(conn, h->token);
+}
+
+/* A connection is accepted and handed to a worker, or closed. */
+static int
+conn_open(const struct mg_connection *conn, void **data)
+{
+	struct http *h = mg_get_user_context_data(conn);
+
+	(void)data;
+	if (h)
+		__atomic_add_fetch(&h->live, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void
+conn_close(const struct mg_connection *conn)
+{
+	struct http *h = mg_get_user_context_data(conn);
+
+	if (h)
+		__atomic_sub_fetch(&h->live, 1, __ATOMIC_RELAXED);
 }
 
 /* Each handler through one wrapper that counts its response for /metrics. */
@@ -255,6 +290,8 @@ start(struct http *h, const char *ports, const struct http_conf *conf,
 		.log_message = log_message,
 		.http_error = http_error,
 		.begin_request = begin_request,
+		.init_connection = conn_open,
+		.connection_close = conn_close,
 	};
 	char threads[16], timeout[16], maxreq[16];
 	const char *opts[] = {
@@ -263,10 +300,9 @@ start(struct http *h, const char *ports, const struct http_conf *conf,
 		"request_timeout_ms", timeout,
 		"keep_alive_timeout_ms", timeout,
 		"enable_keep_alive", "yes",
-		/* Headers and body leave in two writes; with Nagle the body
-		 * waited for the client's delayed ACK, 40 ms on every request
-		 * after the first on a keep-alive connection (22 requests a
-		 * second on one connection to /health; 5000 with this). */
+		/* A small reply leaves in one write (reply.c), a large one and
+		 * a stream in several; with Nagle a write after the first
+		 * waited for the client's delayed ACK, 40 ms a time. */
 		"tcp_nodelay", "1",
 		"max_request_size", maxreq,
 		NULL,
@@ -282,8 +318,8 @@ start(struct http *h, const char *ports, const struct http_conf *conf,
 	};
 	struct mg_context *ctx;
 
-	snprintf(threads, sizeof(threads), "%u",
-	    conf->threads ? conf->threads : DEFAULT_THREADS);
+	h->threads = conf->threads ? conf->threads : HTTP_THREADS_DEFAULT;
+	snprintf(threads, sizeof(threads), "%u", h->threads);
 	snprintf(timeout, sizeof(timeout), "%u",
 	    conf->timeout_ms ? conf->timeout_ms : DEFAULT_TIMEOUT_MS);
 	snprintf(maxreq, sizeof(maxreq), "%u",

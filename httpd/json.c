@@ -7,6 +7,7 @@
  * json_str_sanitize() first.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,59 +122,6 @@ json_set(json_t *obj, const char *key, json_t *val)
 	return json_object_set_new(obj, key, val) < 0 ? -ENOMEM : 0;
 }
 
-/* A JSON string from a C string we know is ASCII (our own names). */
-static json_t *
-str(const char *s)
-{
-	return json_str_new(s, strlen(s));
-}
-
-json_t *
-json_event_new(const struct event *ev)
-{
-	char dst[EV_PATH_MAX + 64], ip[64], ts[40];
-	json_t *o;
-	int rc = 0;
-
-	if (!(o = json_object()))
-		return NULL;
-	/* The formatters truncate like snprintf; buffers hold the longest
-	 * unix path and "[v6]:port", so nothing is cut in practice. */
-	ev_destination(ev, dst, sizeof(dst));
-	ev_ip(ev, ip, sizeof(ip));
-	if (time_rfc3339(ev->ts, ts, sizeof(ts)) < 0)
-		ts[0] = '\0';
-
-	rc |= json_set(o, "pid", json_integer(ev->pid));
-	rc |= json_set(o, "tid", json_integer(ev->tid));
-	rc |= json_set(o, "ppid", json_integer(ev->ppid));
-	rc |= json_set(o, "uid", json_integer(ev->uid));
-	rc |= json_set(o, "gid", json_integer(ev->gid));
-	rc |= json_set(o, "command",
-	    json_str_new(ev->comm, strnlen(ev->comm, sizeof(ev->comm))));
-	rc |= json_set(o, "destination",
-	    json_str_new(dst, strnlen(dst, sizeof(dst))));
-	rc |= json_set(o, "destination_ip", str(ip));
-	rc |= json_set(o, "destination_port", json_integer(ev->port));
-	/* A number (2, 10, 1), as the original server sends it. */
-	rc |= json_set(o, "address_family", json_integer(ev->family));
-	rc |= json_set(o, "protocol", str(ev_protocol_name(ev)));
-	rc |= json_set(o, "socket_type", str(ev_type_name(ev)));
-	rc |= json_set(o, "service", str(ev_service(ev)));
-	rc |= json_set(o, "syscall", str(ev_syscall_name(ev)));
-	rc |= json_set(o, "count", json_integer(ev->count));
-	rc |= json_set(o, "return_code", json_integer(ev->ret));
-	/* json_int_t is signed 64-bit; cgroup ids are kernfs node ids, far
-	 * below 2^63. */
-	rc |= json_set(o, "cgroup_id", json_integer((json_int_t)ev->cgroup_id));
-	rc |= json_set(o, "timestamp", str(ts));
-	if (rc < 0) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
 const char *
 json_status_text(int status)
 {
@@ -240,24 +188,33 @@ json_body(const json_t *v, int pretty, size_t *len)
 	return t;
 }
 
-void
-jbuf_raw(struct jbuf *b, const char *s, size_t n)
+/* Room for n more bytes and a NUL.  Returns 0, or -1 (b->err set). */
+static int
+reserve(struct jbuf *b, size_t n)
 {
 	size_t cap;
 	char *p;
 
 	if (b->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		for (cap = b->cap ? b->cap : 4096; cap < b->len + n + 1; cap *= 2)
-			;
-		if (!(p = realloc(b->p, cap))) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
+		return -1;
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	for (cap = b->cap ? b->cap : 4096; cap < b->len + n + 1; cap *= 2)
+		;
+	if (!(p = realloc(b->p, cap))) {
+		b->err = -ENOMEM;
+		return -1;
 	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+void
+jbuf_raw(struct jbuf *b, const char *s, size_t n)
+{
+	if (reserve(b, n) < 0)
+		return;
 	/* Most pieces are a few bytes: a plain loop beats the "rep movsb"
 	 * that -Os makes of memcpy() for them. */
 	if (n < 32) {
@@ -271,6 +228,27 @@ jbuf_raw(struct jbuf *b, const char *s, size_t n)
 	}
 	b->len += n;
 	b->p[b->len] = '\0';
+}
+
+void
+jbuf_printf(struct jbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->err = -EINVAL;
+		return;
+	}
+	if (reserve(b, (size_t)n) < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }
 
 void
@@ -335,13 +313,55 @@ jbuf_json_str(struct jbuf *b, const char *s, size_t len)
 		free(buf);
 }
 
-/* ,"key": */
+/*
+ * Layout as jansson's dumps: depth < 0 is JSON_COMPACT; otherwise
+ * JSON_INDENT(2) for a value nested depth levels deep, each member on a
+ * line of its own indented by 2 * (depth + 1).
+ */
 static void
-key(struct jbuf *b, const char *k, int first)
+indent(struct jbuf *b, int depth)
 {
-	jbuf_raw(b, first ? "{\"" : ",\"", 2);
+	static const char sp[] = "                                ";
+	size_t n = 2 * (size_t)depth, k;
+
+	jbuf_raw(b, "\n", 1);
+	for (; n > 0; n -= k) {
+		k = n < sizeof(sp) - 1 ? n : sizeof(sp) - 1;
+		jbuf_raw(b, sp, k);
+	}
+}
+
+void
+jbuf_sep(struct jbuf *b, int first, int depth)
+{
+	if (!first)
+		jbuf_raw(b, ",", 1);
+	if (depth >= 0)
+		indent(b, depth);
+}
+
+void
+jbuf_close(struct jbuf *b, char bracket, int empty, int depth)
+{
+	if (!empty && depth >= 0)
+		indent(b, depth);
+	jbuf_raw(b, &bracket, 1);
+}
+
+void
+jbuf_key(struct jbuf *b, const char *k, int first, int depth)
+{
+	if (depth < 0) {
+		jbuf_raw(b, first ? "{\"" : ",\"", 2);
+		jbuf_str(b, k);
+		jbuf_raw(b, "\":", 2);
+		return;
+	}
+	jbuf_raw(b, first ? "{" : ",", 1);
+	indent(b, depth + 1);
+	jbuf_raw(b, "\"", 1);
 	jbuf_str(b, k);
-	jbuf_raw(b, "\":", 2);
+	jbuf_raw(b, "\": ", 3);
 }
 
 /* "s" for a string known to need no escaping. */
@@ -354,57 +374,59 @@ name(struct jbuf *b, const char *s)
 }
 
 void
-jbuf_event_open(struct jbuf *b, const struct event *ev)
+jbuf_event(struct jbuf *b, const struct event *ev, const char *cg,
+    size_t cglen, int depth)
 {
 	char dst[EV_PATH_MAX + 64], ip[64], ts[40];
 
-	/* Field for field json_event_new(), in its order. */
+	/* The API's order of fields, which the fixtures and the OpenAPI
+	 * examples hold. */
 	ev_destination(ev, dst, sizeof(dst));
 	ev_ip(ev, ip, sizeof(ip));
 	if (time_rfc3339(ev->ts, ts, sizeof(ts)) < 0)
 		ts[0] = '\0';
-	key(b, "pid", 1);
+	jbuf_key(b, "pid", 1, depth);
 	jbuf_int(b, ev->pid);
-	key(b, "tid", 0);
+	jbuf_key(b, "tid", 0, depth);
 	jbuf_int(b, ev->tid);
-	key(b, "ppid", 0);
+	jbuf_key(b, "ppid", 0, depth);
 	jbuf_int(b, ev->ppid);
-	key(b, "uid", 0);
+	jbuf_key(b, "uid", 0, depth);
 	jbuf_int(b, ev->uid);
-	key(b, "gid", 0);
+	jbuf_key(b, "gid", 0, depth);
 	jbuf_int(b, ev->gid);
-	key(b, "command", 0);
+	jbuf_key(b, "command", 0, depth);
 	jbuf_json_str(b, ev->comm, strnlen(ev->comm, sizeof(ev->comm)));
-	key(b, "destination", 0);
+	jbuf_key(b, "destination", 0, depth);
 	jbuf_json_str(b, dst, strnlen(dst, sizeof(dst)));
-	key(b, "destination_ip", 0);
+	jbuf_key(b, "destination_ip", 0, depth);
 	jbuf_json_str(b, ip, strlen(ip));
-	key(b, "destination_port", 0);
+	jbuf_key(b, "destination_port", 0, depth);
 	jbuf_int(b, ev->port);
-	key(b, "address_family", 0);
+	/* A number (2, 10, 1), as the original server sends it. */
+	jbuf_key(b, "address_family", 0, depth);
 	jbuf_int(b, ev->family);
 	/* Our own names are plain ASCII: no sanitising or escaping. */
-	key(b, "protocol", 0);
+	jbuf_key(b, "protocol", 0, depth);
 	name(b, ev_protocol_name(ev));
-	key(b, "socket_type", 0);
+	jbuf_key(b, "socket_type", 0, depth);
 	name(b, ev_type_name(ev));
-	key(b, "service", 0);
+	jbuf_key(b, "service", 0, depth);
 	name(b, ev_service(ev));
-	key(b, "syscall", 0);
+	jbuf_key(b, "syscall", 0, depth);
 	name(b, ev_syscall_name(ev));
-	key(b, "count", 0);
+	jbuf_key(b, "count", 0, depth);
 	jbuf_int(b, ev->count);
-	key(b, "return_code", 0);
+	jbuf_key(b, "return_code", 0, depth);
 	jbuf_int(b, ev->ret);
-	key(b, "cgroup_id", 0);
+	/* cgroup ids are kernfs node ids, far below 2^63. */
+	jbuf_key(b, "cgroup_id", 0, depth);
 	jbuf_int(b, (long long)ev->cgroup_id);
-	key(b, "timestamp", 0);
+	jbuf_key(b, "timestamp", 0, depth);
 	name(b, ts);
-}
-
-void
-jbuf_event(struct jbuf *b, const struct event *ev)
-{
-	jbuf_event_open(b, ev);
-	jbuf_raw(b, "}", 1);
+	if (cg) {
+		jbuf_key(b, "cgroup", 0, depth);
+		jbuf_json_str(b, cg, cglen);
+	}
+	jbuf_close(b, '}', 0, depth);
 }

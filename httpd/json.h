@@ -32,9 +32,6 @@ size_t json_str_sanitize(const char *s, size_t len, char *out, size_t outlen);
  * out of memory. */
 json_t *json_str_new(const char *s, size_t len);
 
-/* The API's object for one event.  New reference, NULL when out of memory. */
-json_t *json_event_new(const struct event *ev);
-
 /* The reason phrase of an HTTP status, as Go's net/http names it ("Bad
  * Request"); a generic one for a status it does not know.  Static. */
 const char *json_status_text(int status);
@@ -51,10 +48,10 @@ json_t *json_error_new(int status, const char *msg);
 char *json_body(const json_t *v, int pretty, size_t *len);
 
 /*
- * A growing output buffer for the hand-written encoder below: the list
- * response holds hundreds of events, and building them as jansson objects
- * (a hash table and a dozen allocations each) cost more than everything
- * else the request does.  Zero-initialise; free p when done.
+ * The growing output buffer, the one buffer type of httpd/: the event
+ * encoder below writes into it (building events as jansson objects, a
+ * hash table and a dozen allocations each, cost more than everything else
+ * a list did), and so do the metrics.  Zero-initialise; free p when done.
  */
 struct jbuf {
 	char *p;
@@ -68,12 +65,30 @@ void jbuf_raw(struct jbuf *b, const char *s, size_t n);
 void jbuf_str(struct jbuf *b, const char *s);
 void jbuf_json_str(struct jbuf *b, const char *s, size_t len);
 void jbuf_int(struct jbuf *b, long long v);
+/* Append printf-style text (the metrics). */
+void jbuf_printf(struct jbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-/* Append ev exactly as json_dumps(json_event_new(ev), JSON_COMPACT) would
- * write it (the unit tests compare the two). */
-void jbuf_event(struct jbuf *b, const struct event *ev);
-/* The same without the closing brace, for callers that add fields. */
-void jbuf_event_open(struct jbuf *b, const struct event *ev);
+/*
+ * The one encoder of an event: its fields, then "cgroup" when cg is not
+ * NULL (cglen bytes, sanitised), as jansson would dump the object: depth
+ * < 0 for JSON_COMPACT, else JSON_INDENT(2) for an object nested depth
+ * levels deep (the unit tests hold it to jansson's bytes).
+ */
+void jbuf_event(struct jbuf *b, const struct event *ev, const char *cg,
+    size_t cglen, int depth);
+
+/*
+ * The pieces of a document laid out the same way.  jbuf_key() writes the
+ * member's separator ("{" for the first, else ","), its line and
+ * "\"k\": " (depth is the object's); jbuf_sep() what goes before an
+ * array element at depth (a comma unless first, its line); jbuf_close()
+ * the line and bracket that close a container at depth (empty: nothing
+ * was put in it, and it stays "[]" or "{}").
+ */
+void jbuf_key(struct jbuf *b, const char *k, int first, int depth);
+void jbuf_sep(struct jbuf *b, int first, int depth);
+void jbuf_close(struct jbuf *b, char bracket, int empty, int depth);
 
 /*
  * Set key to a fresh value in obj, stealing val.  Returns 0, or -ENOMEM

@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "httpd/api.h"
 #include "httpd/http.h"
 #include "httpd/request.h"
 #include "httpd/sandbox.h"
@@ -93,7 +94,8 @@ usage(FILE *f)
 	    "  -addr host:port   listen address (default :8080, all interfaces;\n"
 	    "                    127.0.0.1:8080 or [::1]:8080 for loopback only)\n"
 	    "  -max-events n     events kept in memory, newest win (default %d)\n"
-	    "  -threads n        HTTP worker threads, 1-256 (default 8)\n"
+	    "  -threads n        HTTP worker threads, 1-%d (default %d); each open\n"
+	    "                    connection holds one, idle keep-alive included\n"
 	    "  -timeout ms       HTTP request and keep-alive time-out, 100-600000\n"
 	    "                    (default 10000)\n"
 	    "  -ring-pages n     perf ring pages per CPU, a power of two\n"
@@ -118,7 +120,8 @@ usage(FILE *f)
 	    "API: GET /health, GET /, POST /api/connection-summary,\n"
 	    "     GET|POST /api/list-connections, GET /api/top, GET /api/stream,\n"
 	    "     GET /metrics   (see ebpf-server(8) and README.md)\n",
-	    STORE_DEFAULT_MAX, STREAM_DEFAULT_MAX, REQ_BODY_MAX,
+	    STORE_DEFAULT_MAX, HTTP_THREADS_MAX, HTTP_THREADS_DEFAULT,
+	    STREAM_DEFAULT_MAX, REQ_BODY_MAX,
 	    HTTP_HEADER_DEFAULT);
 }
 
@@ -149,7 +152,7 @@ parse(int argc, char **argv, struct opts *o)
 
 	o->addr = ":8080";
 	o->max_events = STORE_DEFAULT_MAX;
-	o->threads = 8;
+	o->threads = HTTP_THREADS_DEFAULT;
 	o->timeout_ms = 10000;
 	o->ring_pages = 0; /* default_ring_pages() */
 	o->max_body = REQ_BODY_MAX;
@@ -194,7 +197,8 @@ parse(int argc, char **argv, struct opts *o)
 		} else if (strcmp(a, "-max-events") == 0) {
 			o->max_events = number("-max-events", VALUE(), 1, 1UL << 30);
 		} else if (strcmp(a, "-threads") == 0) {
-			o->threads = (unsigned)number("-threads", VALUE(), 1, 256);
+			o->threads = (unsigned)number("-threads", VALUE(), 1,
+			    HTTP_THREADS_MAX);
 		} else if (strcmp(a, "-timeout") == 0) {
 			o->timeout_ms = (unsigned)number("-timeout", VALUE(), 100, 600000);
 		} else if (strcmp(a, "-max-streams") == 0) {

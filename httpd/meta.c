@@ -1,18 +1,22 @@
 /*
  * What the server says about itself: the root document (the original
- * server's, with our endpoints added), /health, and the OpenAPI document
- * of the whole API.  The resource handlers are in api.c.
+ * server's, with our endpoints added), /health, the OpenAPI document of
+ * the whole API, and its Prometheus metrics.  The resource handlers are in
+ * api.c, list.c and stream.c.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <civetweb.h>
 #include <jansson.h>
 
 #include "httpd/api.h"
-#include "httpd/http.h"
 #include "httpd/json.h"
+#include "httpd/metrics.h"
+#include "httpd/reply.h"
 #include "httpd/request.h"
+#include "httpd/stream.h"
 #include "util/store.h"
 #include "util/timefmt.h"
 
@@ -131,4 +135,32 @@ api_openapi(struct mg_connection *conn, void *cbdata)
 		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
 	return api_send_json(conn, 200, (const char *)openapi_json,
 	    sizeof(openapi_json));
+}
+
+/* GET /metrics: the Prometheus text format, version 0.0.4. */
+int
+api_metrics(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct api_state *st = cbdata;
+	struct metrics_extra x = { 0 };
+	struct store_stats ss;
+	char err[REQ_ERR_MAX];
+	size_t len;
+	char *body;
+	int pretty, rc;
+
+	if ((rc = api_check_route(conn, ri, "/metrics", "GET")) != 0)
+		return rc;
+	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
+	store_stats(st->store, &ss);
+	if (st->hub)
+		hub_stats(st->hub, &x.stream_clients, &x.stream_dropped);
+	if (!st->metrics || !(body = metrics_render(st->metrics, &ss, &x, &len)))
+		return api_reply(conn, 500, NULL, pretty, NULL);
+	rc = reply_send(conn, 200, "text/plain; version=0.0.4; charset=utf-8",
+	    body, len, NULL, NULL);
+	free(body);
+	return rc < 0 ? rc : 200;
 }

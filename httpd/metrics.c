@@ -23,10 +23,7 @@
 #define NSLOT (METRICS_COMMANDS + 1)
 #define CHASH 256                      /* comm -> slot, open addressing */
 
-static const char *const protos[] = {
-	"TCP", "UDP", "UNIX", "ICMP", "SCTP", "MPTCP", "RAW", "UNKNOWN",
-};
-#define NPROTO (sizeof(protos) / sizeof(protos[0]))
+#define NPROTO EV_NPROTO
 
 static const char *const eps[EP_COUNT] = {
 	[EP_ROOT] = "/", [EP_HEALTH] = "/health",
@@ -102,18 +99,6 @@ comm_slot(struct metrics *m, const char *comm)
 	return m->ncomm++;
 }
 
-static unsigned
-proto_index(const struct event *ev)
-{
-	const char *p = ev_protocol_name(ev);
-	unsigned i;
-
-	for (i = 0; i < NPROTO - 1; i++)
-		if (strcmp(p, protos[i]) == 0)
-			return i;
-	return NPROTO - 1;
-}
-
 void
 metrics_events(struct metrics *m, const struct event *ev, size_t n)
 {
@@ -133,7 +118,7 @@ metrics_events(struct metrics *m, const struct event *ev, size_t n)
 		pkey = (uint32_t)ev[i].family << 24 ^ (uint32_t)ev[i].protocol << 8 ^
 		    (ev[i].sock_type & 0xff);
 		if (pkey != lastp) {
-			p = proto_index(&ev[i]);
+			p = ev_protocol(&ev[i]);
 			lastp = pkey;
 		}
 		bad = ev[i].ret < 0;
@@ -186,55 +171,15 @@ metrics_label(const char *s, size_t len, char *out, size_t n)
 	return o;
 }
 
-/* A growing output buffer; on failure it stays failed and NULL. */
-struct buf {
-	char *s;
-	size_t len, cap;
-	int failed;
-};
-
-static void pf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 static void
-pf(struct buf *b, const char *fmt, ...)
+head(struct jbuf *b, const char *name, const char *type, const char *help)
 {
-	va_list ap;
-	int n;
-	char *ns;
-
-	if (b->failed)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = 1;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		if (!(ns = realloc(b->s, b->cap * 2 + (size_t)n + 1))) {
-			b->failed = 1;
-			return;
-		}
-		b->s = ns;
-		b->cap = b->cap * 2 + (size_t)n + 1;
-	}
-}
-
-static void
-head(struct buf *b, const char *name, const char *type, const char *help)
-{
-	pf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	jbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* Process figures from /proc/self: what the Go client library exports. */
 static void
-process_figures(struct buf *b)
+process_figures(struct jbuf *b)
 {
 	char st[1024], *p;
 	unsigned long long ut = 0, stime = 0, start = 0, vsz = 0;
@@ -281,19 +226,19 @@ process_figures(struct buf *b)
 	}
 	head(b, "process_cpu_seconds_total", "counter",
 	    "Total user and system CPU time spent in seconds.");
-	pf(b, "process_cpu_seconds_total %.2f\n", (double)(ut + stime) / tck);
+	jbuf_printf(b, "process_cpu_seconds_total %.2f\n", (double)(ut + stime) / tck);
 	head(b, "process_resident_memory_bytes", "gauge",
 	    "Resident memory size in bytes.");
-	pf(b, "process_resident_memory_bytes %lld\n", rss * page);
+	jbuf_printf(b, "process_resident_memory_bytes %lld\n", rss * page);
 	head(b, "process_virtual_memory_bytes", "gauge",
 	    "Virtual memory size in bytes.");
-	pf(b, "process_virtual_memory_bytes %llu\n", vsz);
+	jbuf_printf(b, "process_virtual_memory_bytes %llu\n", vsz);
 	head(b, "process_start_time_seconds", "gauge",
 	    "Start time of the process since unix epoch in seconds.");
-	pf(b, "process_start_time_seconds %.2f\n",
+	jbuf_printf(b, "process_start_time_seconds %.2f\n",
 	    (double)btime + (double)start / tck);
 	head(b, "process_open_fds", "gauge", "Number of open file descriptors.");
-	pf(b, "process_open_fds %u\n", nfd);
+	jbuf_printf(b, "process_open_fds %u\n", nfd);
 }
 
 char *
@@ -301,7 +246,7 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
     const struct metrics_extra *x, size_t *len)
 {
 	struct metrics *c;
-	struct buf b = { 0 };
+	struct jbuf b = { 0 };
 	char lab[METRICS_COMMANDS + 1][3 * EV_COMM_LEN * 2 + 1];
 	unsigned s, p, r, k, e;
 
@@ -315,11 +260,6 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 		metrics_label(c->comm[s], strnlen(c->comm[s], EV_COMM_LEN), lab[s],
 		    sizeof(lab[s]));
 	strcpy(lab[OTHER], "other");
-	if (!(b.s = malloc(b.cap = 16384))) {
-		free(c);
-		return NULL;
-	}
-	b.s[0] = '\0';
 
 	head(&b, "ebpf_server_connect_attempts_total", "counter",
 	    "connect() calls seen, by command (the first 64 names, then "
@@ -328,9 +268,9 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 		for (p = 0; p < NPROTO; p++)
 			for (r = 0; r < 2; r++)
 				if (c->conn[s][p][r] && (s < c->ncomm || s == OTHER))
-					pf(&b, "ebpf_server_connect_attempts_total{command=\"%s\","
+					jbuf_printf(&b, "ebpf_server_connect_attempts_total{command=\"%s\","
 					    "protocol=\"%s\",result=\"%s\"} %" PRIu64 "\n",
-					    lab[s], protos[p], r ? "error" : "ok", c->conn[s][p][r]);
+					    lab[s], ev_protocols[p], r ? "error" : "ok", c->conn[s][p][r]);
 	head(&b, "ebpf_server_datagrams_total", "counter",
 	    "Datagrams sent with sendto() or sendmsg() to an explicit address, "
 	    "by command, syscall, protocol and result.");
@@ -339,35 +279,35 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 			for (p = 0; p < NPROTO; p++)
 				for (r = 0; r < 2; r++)
 					if (c->dgram[s][k][p][r] && (s < c->ncomm || s == OTHER))
-						pf(&b, "ebpf_server_datagrams_total{command=\"%s\","
+						jbuf_printf(&b, "ebpf_server_datagrams_total{command=\"%s\","
 						    "syscall=\"%s\",protocol=\"%s\",result=\"%s\"} "
 						    "%" PRIu64 "\n", lab[s], k ? "sendmsg" : "sendto",
-						    protos[p], r ? "error" : "ok",
+						    ev_protocols[p], r ? "error" : "ok",
 						    c->dgram[s][k][p][r]);
 	head(&b, "ebpf_server_events_total", "counter",
 	    "Events read from the kernel.");
-	pf(&b, "ebpf_server_events_total %" PRIu64 "\n", ss->added);
+	jbuf_printf(&b, "ebpf_server_events_total %" PRIu64 "\n", ss->added);
 	head(&b, "ebpf_server_events_lost_total", "counter",
 	    "Events the kernel dropped because a perf ring was full.");
-	pf(&b, "ebpf_server_events_lost_total %" PRIu64 "\n", ss->lost);
+	jbuf_printf(&b, "ebpf_server_events_lost_total %" PRIu64 "\n", ss->lost);
 	head(&b, "ebpf_server_events_evicted_total", "counter",
 	    "Stored events pushed out by newer ones.");
-	pf(&b, "ebpf_server_events_evicted_total %" PRIu64 "\n", ss->evicted);
+	jbuf_printf(&b, "ebpf_server_events_evicted_total %" PRIu64 "\n", ss->evicted);
 	head(&b, "ebpf_server_store_events", "gauge",
 	    "Event records in memory now.");
-	pf(&b, "ebpf_server_store_events %" PRIu64 "\n", ss->stored);
+	jbuf_printf(&b, "ebpf_server_store_events %" PRIu64 "\n", ss->stored);
 	head(&b, "ebpf_server_store_capacity_events", "gauge",
 	    "Event records kept at most (-max-events).");
-	pf(&b, "ebpf_server_store_capacity_events %" PRIu64 "\n", ss->capacity);
+	jbuf_printf(&b, "ebpf_server_store_capacity_events %" PRIu64 "\n", ss->capacity);
 	head(&b, "ebpf_server_store_bytes", "gauge",
 	    "Memory held by the event store.");
-	pf(&b, "ebpf_server_store_bytes %" PRIu64 "\n", ss->bytes);
+	jbuf_printf(&b, "ebpf_server_store_bytes %" PRIu64 "\n", ss->bytes);
 	head(&b, "ebpf_server_stream_clients", "gauge",
 	    "Clients connected to /api/stream.");
-	pf(&b, "ebpf_server_stream_clients %u\n", x ? x->stream_clients : 0);
+	jbuf_printf(&b, "ebpf_server_stream_clients %u\n", x ? x->stream_clients : 0);
 	head(&b, "ebpf_server_stream_dropped_total", "counter",
 	    "Events skipped for stream clients that read too slowly.");
-	pf(&b, "ebpf_server_stream_dropped_total %" PRIu64 "\n",
+	jbuf_printf(&b, "ebpf_server_stream_dropped_total %" PRIu64 "\n",
 	    x ? x->stream_dropped : 0);
 	head(&b, "ebpf_server_http_requests_total", "counter",
 	    "HTTP responses by endpoint and status code (code other for "
@@ -377,22 +317,22 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 			if (!c->http[e][k])
 				continue;
 			if (codes[k])
-				pf(&b, "ebpf_server_http_requests_total{endpoint=\"%s\","
+				jbuf_printf(&b, "ebpf_server_http_requests_total{endpoint=\"%s\","
 				    "code=\"%d\"} %" PRIu64 "\n", eps[e], codes[k],
 				    c->http[e][k]);
 			else
-				pf(&b, "ebpf_server_http_requests_total{endpoint=\"%s\","
+				jbuf_printf(&b, "ebpf_server_http_requests_total{endpoint=\"%s\","
 				    "code=\"other\"} %" PRIu64 "\n", eps[e], c->http[e][k]);
 		}
 	head(&b, "ebpf_server_build_info", "gauge",
 	    "Always 1; the version is a label.");
-	pf(&b, "ebpf_server_build_info{version=\"%s\"} 1\n", VERSION);
+	jbuf_printf(&b, "ebpf_server_build_info{version=\"%s\"} 1\n", VERSION);
 	process_figures(&b);
 	free(c);
-	if (b.failed) {
-		free(b.s);
+	if (b.err || !b.p) {
+		free(b.p);
 		return NULL;
 	}
 	*len = b.len;
-	return b.s;
+	return b.p;
 }

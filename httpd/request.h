@@ -14,9 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/store.h" /* struct store_filter, STORE_WINDOW_MAX */
+
 #define REQ_PID_MAX 4194304     /* PID_MAX_LIMIT on 64-bit kernels */
 #define REQ_COMM_MAX 15         /* TASK_COMM_LEN - 1 */
-#define REQ_DURATION_MAX 3600   /* seconds; the store keeps an hour of counters */
 #define REQ_LIMIT_DEFAULT 100
 #define REQ_LIMIT_MAX 1000
 #define REQ_BODY_MAX 65536      /* larger bodies are answered with 413 */
@@ -33,23 +34,9 @@
  * request, which the handler resolves with the clock.
  */
 struct req_filter {
-	int has_port;
-	uint16_t port;
-	int has_ip;
-	uint16_t ip_family;             /* AF_INET or AF_INET6 */
-	uint8_t ip[16];                 /* network order, host bits cleared */
-	unsigned prefix;                /* 32 or 128 for an exact address */
-	int has_protocol;
-	char protocol[8];               /* "TCP", "UDP", "UNIX", ... */
-	int has_family;
-	uint16_t family;                /* AF_INET, AF_INET6, AF_UNIX */
-	int has_failed;
-	int failed;                     /* 1: return code < 0 */
-	int has_syscall;
-	uint8_t syscall;                /* enum ev_syscall */
+	struct store_filter f;          /* all but a relative since */
 	int has_since;
-	int since_relative;             /* since_ago is meant, not since_ns */
-	uint64_t since_ns;              /* absolute, ns since the epoch */
+	int since_relative;             /* since_ago is meant, not f.since_ns */
 	uint64_t since_ago;             /* seconds before the request */
 };
 
@@ -58,7 +45,7 @@ struct req_summary {
 	int has_pid;
 	uint32_t pid;
 	char command[REQ_COMM_MAX + 1]; /* "" when filtering by pid */
-	unsigned duration;              /* seconds, 1..REQ_DURATION_MAX */
+	unsigned duration;              /* seconds, 1..STORE_WINDOW_MAX */
 	struct req_filter filter;
 };
 

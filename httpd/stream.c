@@ -20,10 +20,11 @@
 #include <jansson.h>
 
 #include "httpd/api.h"
-#include "httpd/http.h"
 #include "httpd/json.h"
+#include "httpd/reply.h"
 #include "httpd/request.h"
 #include "httpd/stream.h"
+#include "util/cgroup.h"
 #include "util/event.h"
 #include "util/store.h"
 #include "util/timefmt.h"
@@ -193,9 +194,6 @@ detach(struct hub *h, struct client *c)
 	pthread_mutex_unlock(&h->mu);
 }
 
-/* See api.c: Debian's civetweb can close the connection after a handler. */
-void mg_disable_keep_alive(struct mg_connection *conn) __attribute__((weak));
-
 /* Write all of s; 0, or -1 when the client is gone. */
 static int
 send_str(struct mg_connection *conn, const char *s, size_t len)
@@ -230,6 +228,24 @@ send_json(struct mg_connection *conn, int sse, const char *event, json_t *v)
 	return rc;
 }
 
+/* One event as an NDJSON line or an SSE event, in one write; b is the
+ * caller's scratch buffer. */
+static int
+send_event(struct mg_connection *conn, int sse, const struct api_state *st,
+    const struct event *ev, struct jbuf *b)
+{
+	char cg[1024];
+
+	b->len = 0;
+	if (sse)
+		jbuf_str(b, "event: connection\ndata: ");
+	jbuf_event(b, ev, cg, cg_path(st->cg, ev->cgroup_id, cg, sizeof(cg)), -1);
+	jbuf_str(b, sse ? "\n\n" : "\n");
+	if (b->err)
+		return 0; /* out of memory for this one: skip it, not the client */
+	return send_str(conn, b->p, b->len);
+}
+
 static int
 wants_sse(struct mg_connection *conn)
 {
@@ -258,6 +274,7 @@ serve(struct mg_connection *conn, struct api_state *st, struct client *c,
     int sse)
 {
 	struct hub *h = st->hub;
+	struct jbuf line = { 0 };
 	struct event *batch;
 	uint64_t dropped, last = time_mono_ns();
 	size_t n, i;
@@ -287,8 +304,7 @@ serve(struct mg_connection *conn, struct api_state *st, struct client *c,
 				break;
 		}
 		for (i = 0; i < n; i++)
-			if (send_json(conn, sse, "connection",
-			    api_event_json(st, &batch[i])) < 0)
+			if (send_event(conn, sse, st, &batch[i], &line) < 0)
 				goto out;
 		if (n || dropped) {
 			last = time_mono_ns();
@@ -301,6 +317,7 @@ serve(struct mg_connection *conn, struct api_state *st, struct client *c,
 		}
 	}
 out:
+	free(line.p);
 	free(batch);
 }
 
@@ -348,8 +365,7 @@ api_stream(struct mg_connection *conn, void *cbdata)
 	mg_response_header_add(conn, "Connection", "close", -1);
 	/* No Content-Length: the body ends when the connection closes. */
 	mg_response_header_send(conn);
-	if (mg_disable_keep_alive)
-		mg_disable_keep_alive(conn);
+	reply_close_after(conn);
 	serve(conn, st, c, sse);
 	detach(st->hub, c);
 	rc = 200;

@@ -43,8 +43,5 @@ void hub_shutdown(struct hub *h);
 /* Clients connected now, and events dropped for slow ones since start. */
 void hub_stats(struct hub *h, unsigned *clients, uint64_t *dropped);
 
-/* The handler of GET /api/stream (cbdata: struct api_state). */
-struct mg_connection;
-int api_stream(struct mg_connection *conn, void *cbdata);
 
 #endif

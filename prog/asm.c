@@ -146,6 +146,58 @@ opname(unsigned op)
 	return (op & 0x100) ? jmp[(op & 0xff) >> 4] : alu[op >> 4];
 }
 
+/* The kernel's helper names by number, from its own table. */
+#define HELPER_NAME(x) "bpf_" #x
+static const char *const helpers[] = { __BPF_FUNC_MAPPER(HELPER_NAME) };
+#undef HELPER_NAME
+
+/* The target of the jump at i, or -1 when insn[i] is no jump. */
+static long
+jump_target(const struct bpf_insn *insn, size_t i)
+{
+	unsigned cls = BPF_CLASS(insn[i].code), op = BPF_OP(insn[i].code);
+
+	if ((cls != BPF_JMP && cls != BPF_JMP32) || op == BPF_CALL ||
+	    op == BPF_EXIT)
+		return -1;
+	return (long)i + 1 + insn[i].off;
+}
+
+/*
+ * Label k (from 1) of the k-th jump target in program order, so that the
+ * listing reads like the source: "L2:" above the target, "goto L2 (14)"
+ * at the jump.  0 when no jump lands on t.
+ */
+static unsigned
+label_of(const struct bpf_insn *insn, size_t n, long t)
+{
+	unsigned k = 0;
+	size_t i, j;
+
+	for (i = 0; i < n && (long)i <= t; i++) {
+		for (j = 0; j < n; j++)
+			if (jump_target(insn, j) == (long)i)
+				break;
+		if (j < n) {
+			k++;
+			if ((long)i == t)
+				return k;
+		}
+	}
+	return 0;
+}
+
+static void
+print_target(FILE *f, const struct bpf_insn *insn, size_t n, long t)
+{
+	unsigned k = label_of(insn, n, t);
+
+	if (k)
+		fprintf(f, "L%u (%ld)\n", k, t);
+	else
+		fprintf(f, "%ld\n", t); /* outside the program: the bug shown */
+}
+
 void
 asm_dump(const struct bpf_insn *insn, size_t n, void *fp)
 {
@@ -155,8 +207,10 @@ asm_dump(const struct bpf_insn *insn, size_t n, void *fp)
 
 	for (i = 0; i < n; i++) {
 		const struct bpf_insn *p = &insn[i];
-		unsigned cls = BPF_CLASS(p->code);
+		unsigned cls = BPF_CLASS(p->code), k;
 
+		if ((k = label_of(insn, n, (long)i)) != 0)
+			fprintf(f, "L%u:\n", k);
 		fprintf(f, "%4zu: ", i);
 		switch (cls) {
 		case BPF_ALU64:
@@ -188,20 +242,27 @@ asm_dump(const struct bpf_insn *insn, size_t n, void *fp)
 			break;
 		case BPF_JMP:
 		case BPF_JMP32:
-			if (BPF_OP(p->code) == BPF_CALL)
-				fprintf(f, "call %d\n", p->imm);
-			else if (BPF_OP(p->code) == BPF_EXIT)
+			if (BPF_OP(p->code) == BPF_CALL) {
+				if (p->imm > 0 && (size_t)p->imm <
+				    sizeof(helpers) / sizeof(helpers[0]))
+					fprintf(f, "call %s\n", helpers[p->imm]);
+				else
+					fprintf(f, "call %d\n", p->imm);
+				break;
+			}
+			if (BPF_OP(p->code) == BPF_EXIT) {
 				fprintf(f, "exit\n");
-			else if (BPF_OP(p->code) == BPF_JA)
-				fprintf(f, "goto %zd\n", (ssize_t)i + 1 + p->off);
+				break;
+			}
+			if (BPF_OP(p->code) == BPF_JA)
+				fprintf(f, "goto ");
 			else if (BPF_SRC(p->code) == BPF_X)
-				fprintf(f, "if r%u %s r%u goto %zd\n", p->dst_reg,
-				    opname(0x100 | BPF_OP(p->code)), p->src_reg,
-				    (ssize_t)i + 1 + p->off);
+				fprintf(f, "if r%u %s r%u goto ", p->dst_reg,
+				    opname(0x100 | BPF_OP(p->code)), p->src_reg);
 			else
-				fprintf(f, "if r%u %s %d goto %zd\n", p->dst_reg,
-				    opname(0x100 | BPF_OP(p->code)), p->imm,
-				    (ssize_t)i + 1 + p->off);
+				fprintf(f, "if r%u %s %d goto ", p->dst_reg,
+				    opname(0x100 | BPF_OP(p->code)), p->imm);
+			print_target(f, insn, n, jump_target(insn, i));
 			break;
 		default:
 			fprintf(f, "code 0x%02x\n", p->code);

@@ -52,7 +52,9 @@ void asm_label(struct prog_asm *a, int label);
  */
 long asm_finish(struct prog_asm *a);
 
-/* Print a numbered listing of insn[0..n) to f (a FILE *). */
+/* Print a numbered listing of insn[0..n) to f (a FILE *): helpers by
+ * name ("call bpf_get_current_pid_tgid"), each jump target under a label
+ * of its own ("L2:"), jumps to it as "goto L2 (14)". */
 void asm_dump(const struct bpf_insn *insn, size_t n, void *f);
 
 #endif

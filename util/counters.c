@@ -12,6 +12,10 @@
 #include <string.h>
 
 #include "util/counters.h"
+#include "util/store.h"
+
+/* Seconds kept: the store's window. */
+#define CNT_WINDOW STORE_WINDOW_MAX
 
 #define NO_SEC UINT64_MAX
 #define MIN_CAP 8

@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CNT_WINDOW 3600 /* == STORE_WINDOW_MAX */
 #define CNT_COMM_LEN 16
 
 /* What is counted, each kind apart. */

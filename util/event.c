@@ -126,38 +126,49 @@ ev_family_name(const struct event *ev)
 	return "UNKNOWN";
 }
 
-const char *
-ev_protocol_name(const struct event *ev)
+const char *const ev_protocols[EV_NPROTO] = {
+	"TCP", "UDP", "UNIX", "ICMP", "SCTP", "MPTCP", "RAW", "UNKNOWN",
+};
+enum { P_TCP, P_UDP, P_UNIX, P_ICMP, P_SCTP, P_MPTCP, P_RAW, P_UNKNOWN };
+
+unsigned
+ev_protocol(const struct event *ev)
 {
 	if (ev->family == AF_UNIX)
-		return "UNIX";
+		return P_UNIX;
 	if (ev->family != AF_INET && ev->family != AF_INET6)
-		return "UNKNOWN"; /* other families number protocols their own way */
+		return P_UNKNOWN; /* other families number protocols their own way */
 	switch (ev->protocol) {
 	case IPPROTO_TCP:
-		return "TCP";
+		return P_TCP;
 	case IPPROTO_UDP:
-		return "UDP";
+		return P_UDP;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		return "ICMP";
+		return P_ICMP;
 	case IPPROTO_SCTP:
-		return "SCTP";
+		return P_SCTP;
 	case IPPROTO_MPTCP:
-		return "MPTCP";
+		return P_MPTCP;
 	}
 	if (ev->sock_type != EV_UNKNOWN && (ev->sock_type & 0xf) == SOCK_RAW)
-		return "RAW";
+		return P_RAW;
 	/* Protocol 0 asks the kernel for the type's default protocol. */
 	if (ev->protocol == 0 && ev->sock_type != EV_UNKNOWN) {
 		switch (ev->sock_type & 0xf) {
 		case SOCK_STREAM:
-			return "TCP";
+			return P_TCP;
 		case SOCK_DGRAM:
-			return "UDP";
+			return P_UDP;
 		}
 	}
-	return "UNKNOWN";
+	return P_UNKNOWN;
+}
+
+const char *
+ev_protocol_name(const struct event *ev)
+{
+	return ev_protocols[ev_protocol(ev)];
 }
 
 const char *

@@ -75,6 +75,12 @@ int ev_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *e
 /* Names for the JSON fields.  Never NULL. */
 const char *ev_family_name(const struct event *ev);   /* "AF_INET", ... */
 const char *ev_protocol_name(const struct event *ev); /* "TCP", "UDP", "UNIX", ... */
+
+/* The protocol names, the one table of them: ev_protocol() is the index
+ * of ev's in ev_protocols[] (EV_NPROTO - 1 is "UNKNOWN"), for counting. */
+#define EV_NPROTO 8
+extern const char *const ev_protocols[EV_NPROTO];
+unsigned ev_protocol(const struct event *ev);
 const char *ev_type_name(const struct event *ev);     /* "STREAM", "DGRAM", ... */
 const char *ev_syscall_name(const struct event *ev);  /* "connect", ... */
 /* Application protocol guessed from the port only ("http", "dns", ...), "" if none. */

@@ -1,11 +1,11 @@
 /*
  * The read side of the event store (store.c is the write side, and
- * store_impl.h what both share): store_list() with its two ways of finding
- * records, the full scan and the per-pid index; store_count_filter() and
- * store_top(), which scan the ring under the same filters; and decoding
- * the compact records back into struct event.  Every function takes the
- * store's one mutex, copies what it needs and decodes after unlocking
- * where it can.
+ * store_impl.h what both share): the list iterator, which walks each
+ * pid's chain through the per-pid index in bounded pieces; and
+ * store_count_filter() and store_top(), which walk the ring under the same
+ * filters; and decoding the compact records back into struct event.
+ * Every function takes the store's one mutex, copies what it needs and
+ * lets go; none holds it for longer than one walk.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -16,6 +16,9 @@
 #include "util/event.h"
 #include "util/store.h"
 #include "util/store_impl.h"
+
+_Static_assert(sizeof(((struct store_iter *)0)->key) == EV_COMM_LEN,
+    "store_iter's key holds a comm");
 
 /* path is the unix path ("" for none or for other families). */
 static void
@@ -43,148 +46,6 @@ rec_unpack(const struct rec *r, const char *path, struct event *ev)
 		memcpy(ev->ip, r->a.ip, sizeof(ev->ip));
 }
 
-/* A record store_list() copied out, and the index of its pid's group. */
-struct lrec {
-	struct rec r;
-	uint32_t g;
-};
-
-struct lgroup {
-	uint32_t pid;
-	uint32_t pos;        /* index in the output, ordered by pid */
-	size_t n, total;
-};
-
-/* What store_list() gathers under the lock, to decode after it. */
-struct scan {
-	struct lrec *rec;
-	size_t nrec, caprec;
-	struct lgroup *grp;
-	size_t ngrp, capgrp;
-	uint32_t *mkey, *mval; /* pid -> group: open addressing, mcap slots */
-	size_t mcap;
-	char *arena;         /* copies of unix paths; offset 0 is "" */
-	size_t alen, acap;
-	const struct pstr *lastp; /* the last path copied, and where to */
-	size_t lastoff;
-};
-
-#define NO_GROUP UINT32_MAX
-
-static void
-scan_free(struct scan *sc)
-{
-	free(sc->arena);
-	free(sc->mval);
-	free(sc->mkey);
-	free(sc->grp);
-	free(sc->rec);
-}
-
-/* Grow *p (of *cap elements of size) to hold at least need.  Returns 0 or
- * -ENOMEM. */
-static int
-grow(void *p, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 64;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > SIZE_MAX / size || !(np = realloc(*(void **)p, ncap * size)))
-		return -ENOMEM;
-	*(void **)p = np;
-	*cap = ncap;
-	return 0;
-}
-
-static uint32_t
-map_slot(uint32_t pid, size_t mcap)
-{
-	return (pid * 0x9e3779b1u) & (uint32_t)(mcap - 1);
-}
-
-/* Rebuild the pid map twice as large from the groups. */
-static int
-map_grow(struct scan *sc)
-{
-	size_t mcap = sc->mcap ? sc->mcap * 2 : 256, i;
-	uint32_t *k, *v, j;
-
-	if (!(k = malloc(mcap * sizeof(*k))) || !(v = malloc(mcap * sizeof(*v)))) {
-		free(k);
-		return -ENOMEM;
-	}
-	memset(v, 0xff, mcap * sizeof(*v)); /* NO_GROUP */
-	for (i = 0; i < sc->ngrp; i++) {
-		for (j = map_slot(sc->grp[i].pid, mcap); v[j] != NO_GROUP;
-		    j = (j + 1) & (uint32_t)(mcap - 1))
-			;
-		k[j] = sc->grp[i].pid;
-		v[j] = (uint32_t)i;
-	}
-	free(sc->mkey);
-	free(sc->mval);
-	sc->mkey = k;
-	sc->mval = v;
-	sc->mcap = mcap;
-	return 0;
-}
-
-/* The group of pid, created if new.  Returns its index, or -ENOMEM. */
-static int64_t
-scan_group(struct scan *sc, uint32_t pid)
-{
-	uint32_t j;
-
-	if ((sc->ngrp + 1) * 2 > sc->mcap && map_grow(sc))
-		return -ENOMEM;
-	for (j = map_slot(pid, sc->mcap); sc->mval[j] != NO_GROUP;
-	    j = (j + 1) & (uint32_t)(sc->mcap - 1))
-		if (sc->mkey[j] == pid)
-			return sc->mval[j];
-	if (sc->ngrp >= NO_GROUP ||
-	    grow(&sc->grp, &sc->capgrp, sc->ngrp + 1, sizeof(*sc->grp)))
-		return -ENOMEM;
-	memset(&sc->grp[sc->ngrp], 0, sizeof(*sc->grp));
-	sc->grp[sc->ngrp].pid = pid;
-	sc->mkey[j] = pid;
-	sc->mval[j] = (uint32_t)sc->ngrp;
-	return (int64_t)sc->ngrp++;
-}
-
-/* Copy r for group g, its unix path into the arena.  Returns 0 or -ENOMEM. */
-static int
-scan_keep(struct scan *sc, const struct rec *r, uint32_t g)
-{
-	struct lrec *l;
-	const struct pstr *p;
-
-	if (grow(&sc->rec, &sc->caprec, sc->nrec + 1, sizeof(*sc->rec)))
-		return -ENOMEM;
-	l = &sc->rec[sc->nrec++];
-	l->r = *r;
-	l->g = g;
-	if (r->family != AF_UNIX)
-		return 0;
-	l->r.a.off = 0;
-	if (!(p = r->a.path))
-		return 0;
-	/* Runs of events to one socket are common: copy its path once. */
-	if (p != sc->lastp) {
-		if (grow(&sc->arena, &sc->acap, sc->alen + p->len + 1, 1))
-			return -ENOMEM;
-		memcpy(sc->arena + sc->alen, p->s, p->len + 1);
-		sc->lastp = p;
-		sc->lastoff = sc->alen;
-		sc->alen += p->len + 1;
-	}
-	l->r.a.off = sc->lastoff;
-	return 0;
-}
-
 /* Whether the first bits of a and b agree. */
 static int
 prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
@@ -198,8 +59,10 @@ prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
 	return ((a[full] ^ b[full]) & (0xff00 >> rest) & 0xff) == 0;
 }
 
-/* The filter test on the fields both struct rec and struct event have;
- * path is only used for the protocol name, which needs no path. */
+/* The filter test on the fields both struct rec and struct event have
+ * (ip is NULL for unix sockets, which have no address to match); the
+ * protocol name is derived from family, protocol and socket type, as
+ * ev_protocol_name() does. */
 static int
 fields_match(const struct store_filter *f, uint64_t ts, uint16_t family,
     uint16_t port, uint16_t protocol, uint16_t sock_type, int32_t ret,
@@ -249,181 +112,236 @@ store_filter_match(const struct store_filter *f, const struct event *ev)
 	    ev->family == AF_UNIX ? NULL : ev->ip);
 }
 
-/*
- * One pass over the ring, newest to oldest, under the lock: count every
- * match into its pid's total and copy the first limit of each pid.
- */
-static int
-scan_ring(struct store *s, const struct store_query *q, const char *key,
-    unsigned limit, struct scan *sc)
-{
-	size_t i, j = s->head;
-	uint32_t lastpid = 0;
-	int64_t g = -1;
-	const struct rec *r;
-	struct lgroup *grp;
-	int err;
-
-	for (i = 0; i < s->n; i++) {
-		j = j ? j - 1 : s->cap - 1;
-		r = &s->ring[j];
-		if (q->has_pid && r->pid != q->pid)
-			continue;
-		if (key && memcmp(r->comm, key, EV_COMM_LEN))
-			continue;
-		if (q->filter && !rec_match(q->filter, r))
-			continue;
-		/* Events come in runs from one process: skip the map then. */
-		if (g < 0 || r->pid != lastpid) {
-			if ((g = scan_group(sc, r->pid)) < 0)
-				return (int)g;
-			lastpid = r->pid;
-		}
-		grp = &sc->grp[g];
-		grp->total++;
-		if (grp->n >= limit)
-			continue;
-		if ((err = scan_keep(sc, r, (uint32_t)g)))
-			return err;
-		grp->n++;
-	}
-	return 0;
-}
-
 static int filter_empty(const struct store_filter *f);
 
-/* The newest limit records of the pid of e, from its chain. */
+/*
+ * Step from the record with append number *a in slot *j to the next older
+ * record of its pid.  Returns 0, or -1 at the end of the chain: the pid
+ * had no older record, or it was evicted (its slot then holds a newer
+ * record, since the link was made while both were in the ring).
+ */
 static int
-scan_chain(struct store *s, const struct pidx *e, unsigned limit, struct scan *sc)
+chain_older(const struct store *s, uint64_t *a, size_t *j)
 {
-	uint32_t j = e->newest, i;
-	int64_t g;
-	int err;
+	uint32_t prev = s->ring[*j].prev;
+	uint64_t pa;
 
-	if ((g = scan_group(sc, e->pid)) < 0)
-		return (int)g;
-	sc->grp[g].total = e->n;
-	for (i = 0; i < e->n && i < limit; i++) {
-		if ((err = scan_keep(sc, &s->ring[j], (uint32_t)g)))
-			return err;
-		sc->grp[g].n++;
-		j = s->ring[j].prev;
-	}
+	if (prev == UINT32_MAX || prev >= s->cap)
+		return -1;
+	pa = slot_seq(s, prev);
+	if (pa >= *a || s->ring[prev].pid != s->ring[*j].pid)
+		return -1;
+	*a = pa;
+	*j = prev;
 	return 0;
 }
 
-/* Without a command filter: what the index gives, in time proportional
- * to the pids and the records returned. */
+/* Whether r is one the iterator's query wants. */
 static int
-scan_index(struct store *s, const struct store_query *q, unsigned limit,
-    struct scan *sc)
+iter_wants(const struct store_iter *it, const struct rec *r, uint64_t a)
+{
+	if (a >= it->upto)
+		return 0; /* appended after the list began */
+	if (it->has_key && memcmp(r->comm, it->key, EV_COMM_LEN))
+		return 0;
+	return !it->q.filter || rec_match(it->q.filter, r);
+}
+
+/* Whether the chain of e has a record the iterator wants. */
+static int
+chain_has(const struct store *s, const struct store_iter *it,
+    const struct pidx *e)
+{
+	size_t j = e->newest;
+	uint64_t a = slot_seq(s, j);
+
+	do
+		if (iter_wants(it, &s->ring[j], a))
+			return 1;
+	while (chain_older(s, &a, &j) == 0);
+	return 0;
+}
+
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int
+store_iter_begin(struct store *s, const struct store_query *q,
+    struct store_iter *it)
 {
 	const struct pidx *e;
+	int narrow;
 	size_t i;
-	int err;
 
-	if (q->has_pid)
-		return (e = pidx_find(s, q->pid)) ? scan_chain(s, e, limit, sc) : 0;
-	for (i = 0; i < s->pidcap; i++)
-		if (s->pidx[i].n && (err = scan_chain(s, &s->pidx[i], limit, sc)))
-			return err;
+	memset(it, 0, sizeof(*it));
+	it->q = *q;
+	it->q.command = NULL;
+	if (!it->q.limit)
+		it->q.limit = 1;
+	if (q->command) {
+		if (strnlen(q->command, EV_COMM_LEN) >= EV_COMM_LEN)
+			return 0; /* longer than any comm: matches nothing */
+		comm_key(it->key, q->command);
+		it->has_key = 1;
+	}
+	narrow = it->has_key || !filter_empty(q->filter);
+	pthread_mutex_lock(&s->mu);
+	it->upto = s->appended;
+	if (!(it->pids = malloc((s->npids ? s->npids : 1) * sizeof(*it->pids)))) {
+		pthread_mutex_unlock(&s->mu);
+		return -ENOMEM;
+	}
+	/* The index knows every pid; a narrower query looks down each chain
+	 * for one match. */
+	if (q->has_pid) {
+		if ((e = pidx_find(s, q->pid)) && (!narrow || chain_has(s, it, e)))
+			it->pids[it->npids++] = q->pid;
+	} else {
+		for (i = 0; i < s->pidcap; i++) {
+			e = &s->pidx[i];
+			if (e->n && (!narrow || chain_has(s, it, e)))
+				it->pids[it->npids++] = e->pid;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	qsort(it->pids, it->npids, sizeof(*it->pids), u32_cmp);
+	it->gi = SIZE_MAX;
 	return 0;
 }
 
-static int
-pid_cmp(const void *a, const void *b)
+int
+store_iter_group(struct store_iter *it, uint32_t *pid)
 {
-	const struct lgroup *x = *(struct lgroup *const *)a;
-	const struct lgroup *y = *(struct lgroup *const *)b;
-
-	return (x->pid > y->pid) - (x->pid < y->pid);
+	it->gi = it->gi == SIZE_MAX ? 0 : it->gi + 1;
+	if (it->gi >= it->npids)
+		return 0;
+	*pid = it->pids[it->gi];
+	it->next = 0;
+	it->taken = 0;
+	it->state = 0;
+	return 1;
 }
 
-/* Order the groups by pid and decode the copies into out. */
-static int
-scan_output(struct scan *sc, struct store_list *out)
+size_t
+store_iter_events(struct store *s, struct store_iter *it, struct event *ev,
+    size_t max)
 {
-	struct lgroup **order = NULL;
-	struct store_group *groups = NULL;
-	struct event *ev = NULL;
-	size_t *cur = NULL, i, off;
-	struct lrec *l;
-	struct lgroup *lg;
+	const struct pidx *e;
+	const struct rec *r;
+	uint32_t pid;
+	uint64_t a;
+	size_t j, n = 0;
+	int end = 0;
 
-	if (!(order = malloc(sc->ngrp * sizeof(*order))) ||
-	    !(groups = calloc(sc->ngrp, sizeof(*groups))) ||
-	    !(cur = malloc(sc->ngrp * sizeof(*cur))) ||
-	    !(ev = malloc(sc->nrec * sizeof(*ev))))
-		goto fail;
-	for (i = 0; i < sc->ngrp; i++)
-		order[i] = &sc->grp[i];
-	qsort(order, sc->ngrp, sizeof(*order), pid_cmp);
-	/* All groups share one array of events: groups[0].ev owns it. */
-	for (i = off = 0; i < sc->ngrp; i++) {
-		lg = order[i];
-		lg->pos = (uint32_t)i;
-		groups[i].pid = lg->pid;
-		groups[i].n = lg->n;
-		groups[i].total = lg->total;
-		groups[i].ev = ev + off;
-		cur[i] = off;
-		off += lg->n;
-		if (lg->total > lg->n)
-			out->truncated = 1;
+	if (it->gi >= it->npids || it->state == 2)
+		return 0;
+	pid = it->pids[it->gi];
+	pthread_mutex_lock(&s->mu);
+	if (it->state == 0) {
+		/* The group's newest record. */
+		if (!(e = pidx_find(s, pid))) {
+			end = 1;
+			goto out;
+		}
+		j = e->newest;
+		a = slot_seq(s, j);
+		it->state = 1;
+	} else {
+		/* Where the last piece stopped, unless evicted since. */
+		a = it->next;
+		if (s->n == 0 || a < s->appended - s->n) {
+			end = 1;
+			goto out;
+		}
+		j = (size_t)(a % s->cap);
 	}
-	/* The copies are newest first, so each group fills newest first. */
-	for (i = 0; i < sc->nrec; i++) {
-		l = &sc->rec[i];
-		rec_unpack(&l->r, l->r.family == AF_UNIX ?
-		    sc->arena + l->r.a.off : "", &ev[cur[sc->grp[l->g].pos]++]);
+	for (;;) {
+		r = &s->ring[j];
+		if (iter_wants(it, r, a)) {
+			if (it->taken >= it->q.limit) {
+				/* One more than the limit: truncated. */
+				it->truncated = 1;
+				end = 1;
+				break;
+			}
+			if (n == max)
+				break; /* resume here next time */
+			rec_unpack(r, r->family == AF_UNIX && r->a.path ?
+			    r->a.path->s : "", &ev[n++]);
+			it->taken++;
+		}
+		if (chain_older(s, &a, &j) < 0) {
+			end = 1;
+			break;
+		}
 	}
-	free(cur);
-	free(order);
-	out->groups = groups;
-	out->ngroups = sc->ngrp;
-	return 0;
-fail:
-	free(ev);
-	free(cur);
-	free(groups);
-	free(order);
-	return -ENOMEM;
+	it->next = a;
+out:
+	pthread_mutex_unlock(&s->mu);
+	if (end)
+		it->state = 2;
+	return n;
+}
+
+void
+store_iter_end(struct store_iter *it)
+{
+	free(it->pids);
+	it->pids = NULL;
+	it->npids = 0;
 }
 
 int
 store_list(struct store *s, const struct store_query *q, struct store_list *out)
 {
-	struct scan sc;
-	char key[EV_COMM_LEN];
-	unsigned limit = q->limit ? q->limit : 1;
+	struct store_iter it;
+	struct event *ev = NULL, *nev;
+	size_t cap = 0, len = 0, g, n;
+	uint32_t pid;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	memset(&sc, 0, sizeof(sc));
-	if (q->command) {
-		if (strnlen(q->command, EV_COMM_LEN) >= EV_COMM_LEN)
-			return 0; /* longer than any comm: matches nothing */
-		comm_key(key, q->command);
-	}
-	/* Offset 0 of the arena is the empty path of unnamed sockets. */
-	if (grow(&sc.arena, &sc.acap, 1, 1))
+	if ((err = store_iter_begin(s, q, &it)) < 0)
+		return err;
+	if (it.npids && !(out->groups = calloc(it.npids, sizeof(*out->groups)))) {
+		store_iter_end(&it);
 		return -ENOMEM;
-	sc.arena[sc.alen++] = '\0';
-
-	pthread_mutex_lock(&s->mu);
-	/* The index answers pid-or-all queries; filters need the scan. */
-	if (q->command || !filter_empty(q->filter))
-		err = scan_ring(s, q, q->command ? key : NULL, limit, &sc);
-	else
-		err = scan_index(s, q, limit, &sc);
-	pthread_mutex_unlock(&s->mu);
-
-	if (!err && sc.ngrp)
-		err = scan_output(&sc, out);
-	scan_free(&sc);
-	if (err)
-		memset(out, 0, sizeof(*out));
-	return err;
+	}
+	for (g = 0; store_iter_group(&it, &pid); g++) {
+		out->groups[g].pid = pid;
+		/* Offsets for now: ev moves while it grows. */
+		out->groups[g].ev = (struct event *)(uintptr_t)len;
+		do {
+			if (len + 64 > cap) {
+				cap = cap ? cap * 2 : 256;
+				if (!(nev = realloc(ev, cap * sizeof(*ev)))) {
+					free(ev);
+					free(out->groups);
+					memset(out, 0, sizeof(*out));
+					store_iter_end(&it);
+					return -ENOMEM;
+				}
+				ev = nev;
+			}
+			n = store_iter_events(s, &it, ev + len, 64);
+			len += n;
+			out->groups[g].n += n;
+		} while (n);
+	}
+	out->ngroups = g;
+	out->truncated = it.truncated;
+	/* groups[0].ev owns the array, as store_list_free() expects. */
+	for (g = 0; g < out->ngroups; g++)
+		out->groups[g].ev = ev + (uintptr_t)out->groups[g].ev;
+	if (!out->ngroups)
+		free(ev);
+	store_iter_end(&it);
+	return 0;
 }
 
 void
@@ -456,7 +374,7 @@ store_count_filter(struct store *s, int has_pid, uint32_t pid,
 	char key[EV_COMM_LEN];
 	uint64_t from, to;
 	const struct rec *r;
-	size_t i, j;
+	struct ring_walk w;
 	int complete = 1;
 
 	if (filter_empty(f)) {
@@ -480,9 +398,7 @@ store_count_filter(struct store *s, int has_pid, uint32_t pid,
 	if (from > to)
 		from = 0;
 	pthread_mutex_lock(&s->mu);
-	for (i = 0, j = s->head; i < s->n; i++) {
-		j = j ? j - 1 : s->cap - 1;
-		r = &s->ring[j];
+	for (r = ring_first(s, &w); r; r = ring_next(s, &w)) {
 		if (r->ts >= to)
 			continue;
 		if (r->ts < from)
@@ -500,7 +416,7 @@ store_count_filter(struct store *s, int has_pid, uint32_t pid,
 	}
 	/* When the ring is full its oldest record may have pushed out one
 	 * that was still in the window. */
-	if (s->n == s->cap && s->evicted && i == s->n)
+	if (s->n == s->cap && s->evicted && !r)
 		complete = 0;
 	pthread_mutex_unlock(&s->mu);
 	*exact = complete;
@@ -575,7 +491,8 @@ store_top(struct store *s, enum store_top_by by, const char *command,
     size_t limit, struct store_top *out)
 {
 	struct topent *t = NULL, *nt;
-	size_t cap = 0, used = 0, i, j, k, m;
+	size_t cap = 0, used = 0, k, m;
+	struct ring_walk w;
 	char key[EV_COMM_LEN];
 	uint64_t from;
 	const struct rec *r;
@@ -590,9 +507,7 @@ store_top(struct store *s, enum store_top_by by, const char *command,
 	from = now_ns > (uint64_t)duration_s * NS_PER_S ?
 	    now_ns - (uint64_t)duration_s * NS_PER_S : 0;
 	pthread_mutex_lock(&s->mu);
-	for (i = 0, j = s->head; i < s->n; i++) {
-		j = j ? j - 1 : s->cap - 1;
-		r = &s->ring[j];
+	for (r = ring_first(s, &w); r; r = ring_next(s, &w)) {
 		if (r->ts < from || r->ts > now_ns)
 			continue;
 		if (command && memcmp(r->comm, key, EV_COMM_LEN))

@@ -228,16 +228,14 @@ fail:
 void
 store_free(struct store *s)
 {
-	size_t i;
+	struct ring_walk w;
+	const struct rec *r;
 
 	if (!s)
 		return;
-	for (i = 0; i < s->n; i++) {
-		struct rec *r = &s->ring[(s->head + s->cap - 1 - i) % s->cap];
-
+	for (r = ring_first(s, &w); r; r = ring_next(s, &w))
 		if (r->family == AF_UNIX && r->a.path)
 			path_put(s, r->a.path);
-	}
 	pthread_mutex_destroy(&s->mu);
 	counters_free(s->cnt);
 	free(s->agg);
@@ -381,6 +379,17 @@ store_lost(struct store *s, uint64_t n)
 	pthread_mutex_lock(&s->mu);
 	s->lost += n;
 	pthread_mutex_unlock(&s->mu);
+}
+
+uint64_t
+store_added(struct store *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->added;
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 void

@@ -37,7 +37,7 @@ struct store_filter {
 	uint8_t ip[16];      /* network order, v4 in the first 4 bytes */
 	unsigned prefix;     /* bits of ip that must match (32/128 = exact) */
 	int has_protocol;
-	const char *protocol; /* as ev_protocol_name(): "TCP", "UDP", "UNIX" */
+	char protocol[8];    /* as ev_protocol_name(): "TCP", "UDP", "UNIX" */
 	int has_family;
 	uint16_t family;     /* AF_INET, AF_INET6, AF_UNIX */
 	int has_failed;
@@ -81,7 +81,6 @@ struct store_top {
 struct store_group {
 	uint32_t pid;
 	size_t n;            /* events in ev */
-	size_t total;        /* matching events stored for this pid (>= n) */
 	struct event *ev;    /* newest first */
 };
 
@@ -123,6 +122,10 @@ void store_lost(struct store *s, uint64_t n);
 
 void store_stats(struct store *s, struct store_stats *st);
 
+/* Events ever added, appended or folded: nothing a query can see changed
+ * while this stays the same (the key of the HTTP reply cache). */
+uint64_t store_added(struct store *s);
+
 /* What store_count() counts, apart: connect() attempts, and datagrams
  * (sendto/sendmsg records with their folded counts). */
 struct store_counts {
@@ -162,8 +165,46 @@ int store_top(struct store *s, enum store_top_by by, const char *command,
 void store_top_free(struct store_top *t);
 
 /*
- * Copy out the events matching q, grouped by pid, newest first, at most
- * q->limit per pid.  Returns 0 or -ENOMEM; free out with store_list_free().
+ * A list in bounded pieces, so that neither the store's lock nor a copy of
+ * the whole answer is held while a client reads it.  store_iter_begin()
+ * takes the pids with a matching event (ascending) and the append count;
+ * then for each store_iter_group(), store_iter_events() copies the next
+ * at most max events of that pid, newest first, under the lock.  Events
+ * appended after begin are left out, and events evicted meanwhile are
+ * skipped: on a busy store a slow reader's group can come out shorter
+ * than it was at begin, even empty.  The cursor is an append number, so
+ * it survives eviction.
+ */
+struct store_iter {
+	struct store_query q;       /* a copy; q.filter is borrowed */
+	char key[16];               /* q.command as stored (EV_COMM_LEN) */
+	int has_key;
+	uint64_t upto;              /* append count at begin */
+	uint32_t *pids;             /* the groups, ascending */
+	size_t npids;               /* how many: total_pids */
+	size_t gi;                  /* the current group */
+	uint64_t next;              /* its next record's append number */
+	unsigned taken;             /* events of it given out */
+	int state;                  /* 0 not started, 1 going, 2 done */
+	int truncated;              /* a group had more than q.limit */
+};
+
+/* Returns 0 or -ENOMEM; release it with store_iter_end() either way. */
+int store_iter_begin(struct store *s, const struct store_query *q,
+    struct store_iter *it);
+/* The next group: 1 with its pid, 0 after the last.  it->truncated is
+ * final once this returned 0. */
+int store_iter_group(struct store_iter *it, uint32_t *pid);
+/* Up to max (>= 1) more events of the current group into ev; 0 when it
+ * has no more. */
+size_t store_iter_events(struct store *s, struct store_iter *it,
+    struct event *ev, size_t max);
+void store_iter_end(struct store_iter *it);
+
+/*
+ * The whole list at once, through the iterator: the events matching q,
+ * grouped by pid, newest first, at most q->limit per pid.  Returns 0 or
+ * -ENOMEM; free out with store_list_free().
  */
 int store_list(struct store *s, const struct store_query *q, struct store_list *out);
 void store_list_free(struct store_list *l);

@@ -1,7 +1,7 @@
 /*
  * The internals of the event store, shared by its two halves: store.c
  * (the write side: the ring, path interning, datagram folding, the per-pid
- * index and the counters) and query.c (the read side: store_list(),
+ * index and the counters) and query.c (the read side: the list iterator,
  * store_count_filter(), store_top() and the filter matching).  Included by
  * util/ and the unit tests only; everyone else sees store.h.
  */
@@ -48,8 +48,7 @@ struct rec {
 	char comm[EV_COMM_LEN]; /* zero padded after the name */
 	union {
 		uint8_t ip[16];
-		struct pstr *path;  /* in the ring */
-		size_t off;         /* in a store_list() copy: arena offset */
+		struct pstr *path;  /* AF_UNIX */
 	} a;
 };
 
@@ -115,6 +114,42 @@ comm_key(char *key, const char *comm)
 	memset(key, 0, EV_COMM_LEN);
 	for (i = 0; i < EV_COMM_LEN - 1 && comm[i]; i++)
 		key[i] = comm[i];
+}
+
+/*
+ * The ring newest first: for (r = ring_first(s, &w); r; r = ring_next(s, &w)).
+ * The one walk over the ring that every scan of both halves uses.
+ */
+struct ring_walk {
+	size_t i, j;
+};
+
+static inline const struct rec *
+ring_next(const struct store *s, struct ring_walk *w)
+{
+	if (w->i >= s->n)
+		return NULL;
+	w->i++;
+	w->j = w->j ? w->j - 1 : s->cap - 1;
+	return &s->ring[w->j];
+}
+
+static inline const struct rec *
+ring_first(const struct store *s, struct ring_walk *w)
+{
+	w->i = 0;
+	w->j = s->head;
+	return ring_next(s, w);
+}
+
+/* The append number of the record in slot j (a live slot: the ring holds
+ * append numbers appended - n .. appended - 1, number a in slot a % cap). */
+static inline uint64_t
+slot_seq(const struct store *s, size_t j)
+{
+	uint64_t base = s->appended - s->n;
+
+	return base + (j + s->cap - base % s->cap) % s->cap;
 }
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * `make bench`: the five measurements of issue #3 against the real server
+ * `make bench`: the five measurements of issue #3, and the HTTP path of
+ * issue #11 (bench_http.h), against the real server
  * binary ($EBPF_SERVER) and the real kernel, printed as one Markdown table.
  *
  * This machine is shared and noisy, so every comparison is a ratio taken
@@ -728,6 +729,10 @@ section_footprint(void)
 	    median(st, reps) <= 100 ? "**holds**" : "misses");
 }
 
+/* --- 6. the HTTP path: in its own file -------------------------------------- */
+
+#include "tests/bench/bench_http.h"
+
 /* --- main ------------------------------------------------------------------ */
 
 static void
@@ -769,7 +774,7 @@ main(int argc, char **argv)
 			only = argv[++i];
 		else {
 			fprintf(stderr, "usage: bench_run [-rounds n] [-quick] "
-			    "[-only 12345] [-out file]\n");
+			    "[-only 123456] [-out file]\n");
 			return 2;
 		}
 	}
@@ -801,6 +806,9 @@ main(int argc, char **argv)
 	fflush(out);
 	if (!only || strchr(only, '5'))
 		section_footprint();
+	fflush(out);
+	if (!only || strchr(only, '6'))
+		section_http();
 	fflush(out);
 	if (out != stdout) {
 		fclose(out);

@@ -22,6 +22,7 @@
 
 #include "httpd/json.h"
 #include "httpd/request.h"
+#include "util/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -83,7 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct req_summary q;
 
 		if (req_parse_summary(in, n, &q, err, sizeof(err)) == 0) {
-			if (q.duration < 1 || q.duration > REQ_DURATION_MAX)
+			if (q.duration < 1 || q.duration > STORE_WINDOW_MAX)
 				abort();
 			if (q.has_pid == (q.command[0] != '\0'))
 				abort();
@@ -166,7 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (req_parse_top_query(in, &t, &pretty, err, sizeof(err)) == 0) {
 			if (t.limit < 1 || t.limit > REQ_LIMIT_MAX ||
-			    t.duration < 1 || t.duration > REQ_DURATION_MAX ||
+			    t.duration < 1 || t.duration > STORE_WINDOW_MAX ||
 			    (pretty != 0 && pretty != 1))
 				abort();
 		} else {

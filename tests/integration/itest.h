@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,22 +96,31 @@ it_binary(void)
 	return b ? b : "bin/ebpf-server";
 }
 
-/* VmRSS of pid in KiB, or -1. */
+/* A "Vm...:" figure of /proc/pid/status (field "VmRSS", "VmHWM") in
+ * KiB, or -1. */
 static inline long
-it_rss_kib(pid_t pid)
+it_status_kib(pid_t pid, const char *field)
 {
-	char path[64], line[256];
+	char path[64], line[256], fmt[32];
 	long kib = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(fmt, sizeof(fmt), "%s: %%ld", field);
 	if ((f = fopen(path, "re")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+		if (sscanf(line, fmt, &kib) == 1)
 			break;
 	fclose(f);
 	return kib;
+}
+
+/* VmRSS of pid in KiB, or -1. */
+static inline long
+it_rss_kib(pid_t pid)
+{
+	return it_status_kib(pid, "VmRSS");
 }
 
 /* A free TCP port on 127.0.0.1 (bound then released). */
@@ -407,6 +418,178 @@ it_stop(struct server *s, double *seconds)
 		*seconds = it_now() - t0;
 	s->pid = 0;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A connected socket to the server on 127.0.0.1, or -1. */
+static inline int
+it_dial(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (void *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read one whole reply with a Content-Length (at most 8 KiB) from fd,
+ * waiting at most 5 s for each piece.  Returns 0 or -1. */
+static inline int
+it_read_reply(int fd)
+{
+	char buf[8192], *h, *end;
+	size_t len = 0;
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 5000) <= 0 || len >= sizeof(buf) - 1)
+			return -1;
+		if ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
+			return -1;
+		len += (size_t)n;
+		buf[len] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) == NULL)
+			continue;
+		if ((h = strstr(buf, "Content-Length: ")) == NULL)
+			return -1;
+		if (len >= (size_t)(end + 4 - buf) + strtoul(h + 16, NULL, 10))
+			return 0;
+	}
+}
+
+/* --- crowds of idle and slow clients (test_slow.c, make bench) ------------ */
+
+#define IT_CROWD_MAX 256
+
+/* A new client's GET /health in seconds; 5 when it got no answer. */
+static inline double
+it_health_time(int port)
+{
+	static const char req[] = "GET /health HTTP/1.1\r\nHost: localhost\r\n"
+	    "Connection: close\r\n\r\n";
+	double t = it_now();
+	int fd, ok;
+
+	if ((fd = it_dial(port)) < 0)
+		return 5;
+	ok = write(fd, req, sizeof(req) - 1) == (ssize_t)sizeof(req) - 1 &&
+	    it_read_reply(fd) == 0;
+	close(fd);
+	return ok ? it_now() - t : 5;
+}
+
+/* The slowest new client's GET /health over secs seconds, one every
+ * 200 ms. */
+static inline double
+it_worst_health(int port, double secs)
+{
+	double t0 = it_now(), worst = 0, t;
+
+	while (it_now() - t0 < secs) {
+		if ((t = it_health_time(port)) > worst)
+			worst = t;
+		usleep(200000);
+	}
+	return worst;
+}
+
+/* n clients that each make one request and then stay connected, idle.
+ * Returns how many got their answer; fd[] to close with it_close_all(). */
+static inline int
+it_idle_crowd(int port, int *fd, int n)
+{
+	static const char req[] = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	int i, answered = 0;
+
+	for (i = 0; i < n; i++) {
+		fd[i] = it_dial(port);
+		if (fd[i] >= 0 && write(fd[i], req, sizeof(req) - 1) ==
+		    (ssize_t)sizeof(req) - 1 && it_read_reply(fd[i]) == 0)
+			answered++;
+	}
+	return answered;
+}
+
+static inline void
+it_close_all(int *fd, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+}
+
+/* n clients sending their headers a byte every 100 ms, never finishing,
+ * each reconnecting as soon as the server drops it; on a thread of its
+ * own between it_trickle_start() and it_trickle_stop(). */
+struct it_trickle {
+	int port, n;
+	atomic_int stop;
+	atomic_long reconnects;
+	pthread_t th;
+};
+
+static inline void *
+it_trickle_run(void *arg)
+{
+	static const char start[] = "GET /health HTTP/1.1\r\nHost: localhost\r\n"
+	    "X-Slow: ";
+	struct it_trickle *t = arg;
+	int fd[IT_CROWD_MAX], i;
+	char c;
+
+	for (i = 0; i < t->n; i++)
+		if ((fd[i] = it_dial(t->port)) >= 0)
+			(void)!write(fd[i], start, sizeof(start) - 1);
+	while (!atomic_load(&t->stop)) {
+		usleep(100000);
+		for (i = 0; i < t->n; i++) {
+			struct pollfd p = { .fd = fd[i], .events = POLLIN };
+
+			/* Dropped (the server's time-out, or its 408): again. */
+			if (fd[i] >= 0 && !(poll(&p, 1, 0) == 1 && read(fd[i], &c, 1) <= 0) &&
+			    send(fd[i], "a", 1, MSG_NOSIGNAL) == 1)
+				continue;
+			if (fd[i] >= 0)
+				close(fd[i]);
+			if ((fd[i] = it_dial(t->port)) >= 0)
+				(void)!write(fd[i], start, sizeof(start) - 1);
+			atomic_fetch_add(&t->reconnects, 1);
+		}
+	}
+	it_close_all(fd, t->n);
+	return NULL;
+}
+
+/* Start n (at most IT_CROWD_MAX) tricklers and give them half a second to
+ * connect.  Returns 0 or -1. */
+static inline int
+it_trickle_start(struct it_trickle *t, int port, int n)
+{
+	memset(t, 0, sizeof(*t));
+	t->port = port;
+	t->n = n < IT_CROWD_MAX ? n : IT_CROWD_MAX;
+	if (pthread_create(&t->th, NULL, it_trickle_run, t) != 0)
+		return -1;
+	usleep(500000);
+	return 0;
+}
+
+/* Stop them; returns how often they reconnected. */
+static inline long
+it_trickle_stop(struct it_trickle *t)
+{
+	atomic_store(&t->stop, 1);
+	pthread_join(t->th, NULL);
+	return atomic_load(&t->reconnects);
 }
 
 #endif

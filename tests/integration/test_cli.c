@@ -95,7 +95,7 @@ test_bad_flags(void **state)
 	const char *pages[] = { "-ring-pages", "3", NULL };
 	/* Every resource flag is bounded on both sides. */
 	static const char *const bounded[][2] = {
-		{ "-threads", "0" }, { "-threads", "257" },
+		{ "-threads", "0" }, { "-threads", "1025" },
 		{ "-timeout", "99" }, { "-timeout", "600001" },
 		{ "-max-body-size", "1023" }, { "-max-body-size", "16777217" },
 		{ "-max-header-size", "1023" }, { "-max-header-size", "1048577" },
@@ -548,6 +548,10 @@ test_verifier_rejection(void **state)
 	    !strstr(out, "--- program (") || !strstr(out, "   0: r0 = *(u64 *)(r10 +8)") ||
 	    !strstr(out, "   1: "))
 		fail_msg("no verifier log and listing: %s", out);
+	/* Helpers and jump targets by name, not by number. */
+	if (!strstr(out, ": call bpf_get_current_pid_tgid\n") ||
+	    !strstr(out, " goto L1 (") || !strstr(out, "\nL1:\n"))
+		fail_msg("the listing does not name helpers and labels: %s", out);
 }
 
 static void

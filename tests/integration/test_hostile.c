@@ -71,23 +71,6 @@ group_teardown(void **state)
 	return a == 0 && b == 0 ? 0 : -1;
 }
 
-/* A connected socket to the server, or -1. */
-static int
-dial(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (void *)&a, sizeof(a)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Read until the server closes or ms pass.  Returns the bytes read (the
  * response, NUL-terminated in buf) and sets *closed when it closed. */
 static size_t
@@ -214,7 +197,7 @@ test_cut_off_header(void **state)
 	(void)state;
 	/* More than there are workers. */
 	for (i = 0; i < THREADS + 2; i++) {
-		assert_true((fds[i] = dial(srv.port)) >= 0);
+		assert_true((fds[i] = it_dial(srv.port)) >= 0);
 		assert_int_equal(write(fds[i], part, sizeof(part) - 1), sizeof(part) - 1);
 	}
 	t0 = it_now();
@@ -228,7 +211,7 @@ test_cut_off_header(void **state)
 	assert_serving(&srv);
 
 	/* Cut off and the write side closed: answered or closed at once. */
-	assert_true((fds[0] = dial(srv.port)) >= 0);
+	assert_true((fds[0] = it_dial(srv.port)) >= 0);
 	assert_int_equal(write(fds[0], part, sizeof(part) - 1), sizeof(part) - 1);
 	shutdown(fds[0], SHUT_WR);
 	drain(fds[0], buf, sizeof(buf), TIMEOUT_MS * 3, &closed);
@@ -249,7 +232,7 @@ slowloris(const char *req, size_t reqlen)
 	char buf[1024];
 
 	for (i = 0; i <= THREADS; i++)
-		assert_true((fds[i] = dial(srv.port)) >= 0);
+		assert_true((fds[i] = it_dial(srv.port)) >= 0);
 	/* Drip for up to 6 time-outs, far longer than the server allows. */
 	while (sent < reqlen && it_now() - t0 < TIMEOUT_MS * 6 / 1000.0) {
 		for (i = 0, n = 0; i <= THREADS; i++) {
@@ -460,7 +443,7 @@ test_bad_bodies(void **state)
 	{
 		static const char req[] = "POST /api/connection-summary HTTP/1.1\r\n"
 		    "Content-Length: 100\r\n\r\n{\"pid\":1,";
-		int fd = dial(srv.port), closed;
+		int fd = it_dial(srv.port), closed;
 		char buf[2048];
 
 		assert_true(fd >= 0);

@@ -116,10 +116,10 @@ test_summary_good(void **state)
 	/* Families as the numbers events carry, in a body too. */
 	b = "{\"pid\":1,\"duration\":30,\"family\":10}";
 	assert_int_equal(req_parse_summary(b, strlen(b), &q, err, sizeof(err)), 0);
-	assert_true(q.filter.has_family && q.filter.family == AF_INET6);
+	assert_true(q.filter.f.has_family && q.filter.f.family == AF_INET6);
 	b = "{\"pid\":1,\"duration\":30,\"family\":\"1\"}";
 	assert_int_equal(req_parse_summary(b, strlen(b), &q, err, sizeof(err)), 0);
-	assert_true(q.filter.has_family && q.filter.family == AF_UNIX);
+	assert_true(q.filter.f.has_family && q.filter.f.family == AF_UNIX);
 	summary_bad("{\"pid\":1,\"duration\":30,\"family\":17}", 35,
 	    "family must be AF_INET");
 }
@@ -445,16 +445,16 @@ test_summary_filters(void **state)
 	assert_int_equal(req_parse_summary(b, strlen(b), &q, err, sizeof(err)), 0);
 	assert_false(q.has_pid);
 	assert_string_equal(q.command, "");
-	assert_true(q.filter.has_port && q.filter.port == 53);
-	assert_true(q.filter.has_failed && q.filter.failed == 1);
-	assert_true(q.filter.has_protocol);
-	assert_string_equal(q.filter.protocol, "UDP");
+	assert_true(q.filter.f.has_port && q.filter.f.port == 53);
+	assert_true(q.filter.f.has_failed && q.filter.f.failed == 1);
+	assert_true(q.filter.f.has_protocol);
+	assert_string_equal(q.filter.f.protocol, "UDP");
 	assert_true(q.filter.has_since && q.filter.since_relative &&
 	    q.filter.since_ago == 30);
-	assert_true(q.filter.has_ip && q.filter.ip_family == AF_INET &&
-	    q.filter.prefix == 8 && q.filter.ip[0] == 10);
-	assert_true(q.filter.has_family && q.filter.family == AF_INET);
-	assert_true(q.filter.has_syscall && q.filter.syscall == EV_SENDTO);
+	assert_true(q.filter.f.has_ip && q.filter.f.ip_family == AF_INET &&
+	    q.filter.f.prefix == 8 && q.filter.f.ip[0] == 10);
+	assert_true(q.filter.f.has_family && q.filter.f.family == AF_INET);
+	assert_true(q.filter.f.has_syscall && q.filter.f.syscall == EV_SENDTO);
 	SUMMARY_BAD("{\"duration\":60,\"port\":\"x\"}", "port must be an integer");
 	SUMMARY_BAD("{\"duration\":60,\"port\":70000}", "port must be between 0 and 65535");
 	SUMMARY_BAD("{\"duration\":60,\"port\":true}", "port must be an integer, got true");
@@ -482,27 +482,27 @@ test_query_filters(void **state)
 	assert_int_equal(req_parse_list_query("port=443&ip=2001:db8::/32&"
 	    "protocol=TCP&family=AF_INET6&failed=0&syscall=connect&"
 	    "since=2026-11-25T11:31:15Z", &q, &pretty, err, sizeof(err)), 0);
-	assert_true(q.filter.has_port && q.filter.port == 443);
-	assert_true(q.filter.ip_family == AF_INET6 && q.filter.prefix == 32);
-	assert_true(q.filter.ip[0] == 0x20 && q.filter.ip[1] == 0x01 &&
-	    q.filter.ip[2] == 0x0d && q.filter.ip[3] == 0xb8);
-	assert_string_equal(q.filter.protocol, "TCP");
-	assert_true(q.filter.family == AF_INET6);
-	assert_true(q.filter.has_failed && q.filter.failed == 0);
-	assert_true(q.filter.has_syscall && q.filter.syscall == EV_CONNECT);
+	assert_true(q.filter.f.has_port && q.filter.f.port == 443);
+	assert_true(q.filter.f.ip_family == AF_INET6 && q.filter.f.prefix == 32);
+	assert_true(q.filter.f.ip[0] == 0x20 && q.filter.f.ip[1] == 0x01 &&
+	    q.filter.f.ip[2] == 0x0d && q.filter.f.ip[3] == 0xb8);
+	assert_string_equal(q.filter.f.protocol, "TCP");
+	assert_true(q.filter.f.family == AF_INET6);
+	assert_true(q.filter.f.has_failed && q.filter.f.failed == 0);
+	assert_true(q.filter.f.has_syscall && q.filter.f.syscall == EV_CONNECT);
 	assert_true(q.filter.has_since && !q.filter.since_relative);
-	assert_true(q.filter.since_ns == 1795606275ULL * 1000000000ULL);
+	assert_true(q.filter.f.since_ns == 1795606275ULL * 1000000000ULL);
 	/* An exact address is a full-length prefix; unix and since=0. */
 	assert_int_equal(req_parse_list_query("ip=127.0.0.1&protocol=unix&"
 	    "since=0&family=unix&failed=true", &q, &pretty, err, sizeof(err)), 0);
-	assert_true(q.filter.prefix == 32 && q.filter.ip[0] == 127 &&
-	    q.filter.ip[3] == 1);
-	assert_string_equal(q.filter.protocol, "UNIX");
+	assert_true(q.filter.f.prefix == 32 && q.filter.f.ip[0] == 127 &&
+	    q.filter.f.ip[3] == 1);
+	assert_string_equal(q.filter.f.protocol, "UNIX");
 	assert_true(q.filter.since_relative && q.filter.since_ago == 0);
-	assert_true(q.filter.family == AF_UNIX && q.filter.failed == 1);
+	assert_true(q.filter.f.family == AF_UNIX && q.filter.f.failed == 1);
 	assert_int_equal(req_parse_list_query("ip=0.0.0.0/0", &q, &pretty, err,
 	    sizeof(err)), 0);
-	assert_true(q.filter.prefix == 0);
+	assert_true(q.filter.f.prefix == 0);
 
 	filter_bad("port=-1", "port must be between 0 and 65535");
 	filter_bad("port=http", "port must be an integer");
@@ -541,7 +541,7 @@ test_top_query(void **state)
 	assert_true(t.by == REQ_TOP_PORT && t.duration == 3600 && t.limit == 3 &&
 	    pretty);
 	assert_string_equal(t.command, "dig");
-	assert_string_equal(t.filter.protocol, "UDP");
+	assert_string_equal(t.filter.f.protocol, "UDP");
 	assert_int_equal(req_parse_top_query("by=command", &t, &pretty, err,
 	    sizeof(err)), 0);
 	assert_true(t.by == REQ_TOP_COMMAND);
@@ -570,10 +570,10 @@ test_stream_query(void **state)
 
 	(void)state;
 	assert_int_equal(req_parse_stream_query(NULL, &q, err, sizeof(err)), 0);
-	assert_false(q.has_pid || q.filter.has_port);
+	assert_false(q.has_pid || q.filter.f.has_port);
 	assert_int_equal(req_parse_stream_query("pid=5&command=x&syscall=sendmsg",
 	    &q, err, sizeof(err)), 0);
-	assert_true(q.has_pid && q.pid == 5 && q.filter.syscall == EV_SENDMSG);
+	assert_true(q.has_pid && q.pid == 5 && q.filter.f.syscall == EV_SENDMSG);
 	assert_string_equal(q.command, "x");
 	assert_int_equal(req_parse_stream_query("pretty=1", &q, err,
 	    sizeof(err)), -EINVAL);

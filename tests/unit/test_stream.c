@@ -119,8 +119,8 @@ test_filters(void **state)
 	assert_non_null(h = hub_new(1, 1000));
 	c = client_new(0);
 	strcpy(c->command, "dig");
-	strcpy(c->rf.protocol, "UDP");
-	c->rf.has_protocol = 1;
+	strcpy(c->rf.f.protocol, "UDP");
+	c->rf.f.has_protocol = 1;
 	api_store_filter(&c->rf, 0, &c->f);
 	assert_int_equal(attach(h, c), 0);
 	hub_publish(h, ev, 3, NULL);

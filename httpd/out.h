@@ -1,0 +1,84 @@
+/*
+ * A reply of any size from one fixed buffer per worker.  What fits in the
+ * buffer leaves in one write with its Content-Length; a larger reply
+ * leaves in chunks of the buffer's size (chunked transfer encoding, or
+ * for HTTP/1.0 no length and a close), so that a reply never holds more
+ * memory than the buffer, whatever the client asked for.
+ *
+ * The buffer keeps the last whole reply's body: out_cached() sends it
+ * again for the same request while the data behind it has not changed.
+ */
+#ifndef OUT_H
+#define OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "httpd/reply.h" /* REPLY_ROOM */
+
+struct mg_connection;
+
+/* The buffer of each worker, allocated on its first large reply. */
+#define OUT_CAP (64 * 1024)
+
+struct out {
+	struct mg_connection *conn;
+	char *p;            /* the worker's buffer: the body at p + REPLY_ROOM */
+	size_t len;         /* body bytes in the buffer */
+	int status;
+	const char *ctype;
+	int streaming;      /* the head went out: chunks follow */
+	int chunked;        /* in chunks (HTTP/1.1), else until the close */
+	int err;            /* nothing more goes out: the client went away,
+	                     * or a HEAD request's head was sent */
+};
+
+/* Start a reply.  Returns 0, or -ENOMEM (then nothing was sent, and the
+ * caller answers 500). */
+int out_begin(struct out *o, struct mg_connection *conn, int status,
+    const char *ctype);
+
+/* Append n bytes of body; a full buffer goes out as a chunk. */
+void out_raw(struct out *o, const char *s, size_t n);
+
+static inline void
+out_str(struct out *o, const char *s, size_t n)
+{
+	/* Most pieces are a few bytes and fit: no call. */
+	if (n < 32 && o->len + n <= OUT_CAP && !o->err) {
+		char *d = o->p + REPLY_ROOM + o->len;
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			d[i] = s[i];
+		o->len += n;
+		return;
+	}
+	out_raw(o, s, n);
+}
+
+/* Whether the reply cannot go on (the client went away): stop early. */
+static inline int
+out_failed(const struct out *o)
+{
+	return o->err != 0;
+}
+
+/*
+ * Finish the reply.  When key is not NULL and the whole body fit in the
+ * buffer, it is remembered under (key, version) for out_cached().
+ * Returns the status sent, or 500 when out of memory before anything was
+ * sent (a 500 went out instead).
+ */
+int out_end(struct out *o, const char *key, uint64_t version);
+
+/*
+ * Send the remembered body again if this worker's last whole reply was
+ * for (key, version).  Returns its status, or 0 when there is none.
+ */
+int out_cached(struct mg_connection *conn, const char *key, uint64_t version);
+
+/* Free the calling worker's buffer. */
+void out_thread_exit(void);
+
+#endif
