@@ -23,8 +23,9 @@ struct api_state {
 	struct store *store;
 	uint64_t start_ns;        /* CLOCK_MONOTONIC at start, for uptime */
 	const char *backend;      /* how events are captured, for /health */
-	const char *const *limits; /* what this kernel cannot give, for
-	                           * /health; NULL-terminated, NULL: none */
+	/* Fields the backend knows exactly, NULL-terminated, for /health. */
+	const char *exact_fields[8];
+	const char *blind_spot;   /* what the backend cannot see, or NULL */
 	size_t max_body;          /* request bodies above this get 413; 0: REQ_BODY_MAX */
 	unsigned timeout_ms;      /* a whole body must arrive within this; 0: 10 s */
 	struct cgmap *cg;         /* cgroup paths; NULL: always "" */

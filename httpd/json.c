@@ -418,7 +418,13 @@ jbuf_event(struct jbuf *b, const struct event *ev, const char *cg,
 	jbuf_key(b, "count", 0, depth);
 	jbuf_int(b, ev->count);
 	jbuf_key(b, "return_code", 0, depth);
-	jbuf_int(b, ev->ret);
+	/* null, never 0, when the backend does not see return codes. */
+	if (ev->ret_unknown)
+		jbuf_raw(b, "null", 4);
+	else
+		jbuf_int(b, ev->ret);
+	jbuf_key(b, "result", 0, depth);
+	name(b, ev_result_name(ev));
 	/* cgroup ids are kernfs node ids, far below 2^63. */
 	jbuf_key(b, "cgroup_id", 0, depth);
 	jbuf_int(b, (long long)ev->cgroup_id);

@@ -26,23 +26,17 @@
 #include "httpd/sandbox.h"
 #include "httpd/metrics.h"
 #include "httpd/stream.h"
-#include "loader/probe.h"
+#include "loader/capture.h"
 #include "util/cgroup.h"
-#include "util/event.h"
 #include "util/log.h"
+#include "util/pump.h"
 #include "util/store.h"
 #include "util/timefmt.h"
 
-#define BATCH 512
+#define READER_NICE -10
 /* Exit status when the backend asked for with -backend cannot run on this
  * kernel (ebpf-server(8)). */
 #define EXIT_UNAVAILABLE 3
-
-/* What /health tells about a kernel without BTF. */
-static const char *const no_btf_limits[] = {
-	"no BTF: socket type, protocol and ppid unknown", NULL
-};
-#define READER_NICE -10
 
 struct opts {
 	const char *addr;
@@ -63,16 +57,17 @@ struct opts {
 /* The longest bearer token -token-file may hold. */
 #define TOKEN_MAX 1024
 
-/* What the ring callbacks fill: decoded events waiting for the store. */
-struct reader {
+/* Everything main sets up, in the order it is torn down in reverse. */
+struct server {
+	struct opts o;
+	char *token;
 	struct store *store;
 	struct metrics *metrics;
 	struct hub *hub;
-	unsigned char folded[BATCH];
-	int64_t mono_to_real;
-	struct event batch[BATCH];
-	size_t n;
-	uint64_t bad;
+	struct pump *pump;
+	struct capture *cap;
+	struct http *http;
+	struct api_state st;
 };
 
 static volatile sig_atomic_t stop;
@@ -111,8 +106,8 @@ usage(FILE *f)
 	    "                    line (default none)\n"
 	    "  -no-sandbox       keep root and skip the seccomp filter, for debugging\n"
 	    "                    (default off)\n"
-	    "  -backend name     tracepoint-exit (one program per call, needs BTF)\n"
-	    "                    or tracepoint (enter/exit pair) (default cheapest)\n"
+	    "  -backend name     auto (the cheapest that works here), cgroup, fexit,\n"
+	    "                    tracepoint-exit or tracepoint (default auto)\n"
 	    "  -v                debug logging (default off)\n"
 	    "  -h                this help\n"
 	    "  -version          print the version and exit\n"
@@ -143,6 +138,17 @@ bad:
 	fprintf(stderr, "ebpf-server: %s: invalid value \"%s\" (want an integer "
 	    "from %lu to %lu)\n", flag, s ? s : "", min, max);
 	exit(2);
+}
+
+static int
+known_backend(const char *name)
+{
+	const char *const *n;
+
+	for (n = cap_backend_names(); name && *n; n++)
+		if (strcmp(*n, name) == 0)
+			return 1;
+	return 0;
 }
 
 static void
@@ -207,10 +213,13 @@ parse(int argc, char **argv, struct opts *o)
 			o->max_streams_set = 1;
 		} else if (strcmp(a, "-backend") == 0) {
 			o->backend = VALUE();
-			if (!o->backend || (strcmp(o->backend, "tracepoint") != 0 &&
-			    strcmp(o->backend, "tracepoint-exit") != 0)) {
-				fprintf(stderr, "ebpf-server: -backend: want tracepoint-exit "
-				    "or tracepoint\n");
+			if (!known_backend(o->backend)) {
+				const char *const *n = cap_backend_names();
+
+				fprintf(stderr, "ebpf-server: -backend: want");
+				for (; *n; n++)
+					fprintf(stderr, " %s", *n);
+				fprintf(stderr, "\n");
 				exit(2);
 			}
 		} else if (strcmp(a, "-ring-pages") == 0) {
@@ -341,39 +350,14 @@ port_of(const char *addr)
 	return strtol(colon ? colon + 1 : addr, NULL, 10);
 }
 
+/* Each stored batch goes on to the metrics and the live streams. */
 static void
-flush(struct reader *r)
+publish(void *ctx, const struct event *ev, size_t n, const unsigned char *folded)
 {
-	if (r->n) {
-		/* The folded marks tell the streams which events are new
-		 * records; the metrics count every event. */
-		store_add_marked(r->store, r->batch, r->n, r->folded);
-		metrics_events(r->metrics, r->batch, r->n);
-		hub_publish(r->hub, r->batch, r->n, r->folded);
-		r->n = 0;
-	}
-}
+	struct server *sv = ctx;
 
-static void
-on_sample(void *ctx, const void *data, uint32_t len)
-{
-	struct reader *r = ctx;
-
-	if (ev_decode(data, len, r->mono_to_real, &r->batch[r->n]) < 0) {
-		r->bad++;
-		return;
-	}
-	if (++r->n == BATCH)
-		flush(r);
-}
-
-static void
-on_lost(void *ctx, uint64_t n)
-{
-	struct reader *r = ctx;
-
-	store_lost(r->store, n);
-	log_debug("perf ring: %llu events lost", (unsigned long long)n);
+	metrics_events(sv->metrics, ev, n);
+	hub_publish(sv->hub, ev, n, folded);
 }
 
 static void
@@ -383,87 +367,94 @@ on_signal(int sig)
 	stop = 1;
 }
 
-int
-main(int argc, char **argv)
+/* The capture, privileged: programs loaded and attached, rings mapped. */
+static void
+setup_capture(struct server *sv)
 {
-	struct probe_conf pc = { 0 };
-	struct http_conf hc = { 0 };
-	struct api_state st = { 0 };
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	struct sigaction sa;
-	sigset_t block, old;
-	struct reader *r;
-	struct probe *probe;
-	struct http *http;
-	struct opts o = { 0 };
-	uint64_t last_sync;
-	const char *fault;
-	char err[512], *token = NULL;
+	struct cap_conf cc = { 0 };
+	const char *fault, *blind;
+	char err[1024];
+	unsigned bit, n;
 	int e;
 
-	parse(argc, argv, &o);
-	if (o.verbose)
-		log_verbose = 1;
+	if (sv->o.ring_pages == 0)
+		sv->o.ring_pages = default_ring_pages();
+	cc.ring_pages = sv->o.ring_pages;
+	/* Wake the reader when an eighth of the ring is full: thousands of
+	 * events per wakeup, and seven eighths left for a reader that is slow
+	 * to get a CPU.  The poll time-out bounds latency when traffic is
+	 * light. */
+	cc.watermark = sv->o.ring_pages * (unsigned)sysconf(_SC_PAGESIZE) / 8;
+	cc.diag = stderr;
+	/* For the test suite only: a program the verifier must reject, to
+	 * see that its log and a listing are printed.  A variable with this
+	 * exact name and value is not set by accident. */
+	if ((fault = getenv("EBPF_SERVER_FAULT")) != NULL &&
+	    strcmp(fault, "verifier-reject") == 0)
+		cc.fault_verifier = 1;
+	cc.backend = sv->o.backend;
+	/* Per-CPU batches, not yet the default (loader/capture.c says why). */
+	if ((fault = getenv("EBPF_SERVER_BATCH")) != NULL && strcmp(fault, "1") == 0)
+		cc.batch = 1;
+	if ((e = cap_open(&cc, &sv->cap, err, sizeof(err))) < 0) {
+		/* A backend this kernel cannot run is not a failure of the
+		 * server: say so apart, for scripts that try each in turn. */
+		if (e == -EOPNOTSUPP && sv->o.backend &&
+		    strcmp(sv->o.backend, "auto") != 0) {
+			log_warnx("%s", err);
+			exit(EXIT_UNAVAILABLE);
+		}
+		fatalx("%s", err);
+	}
+	sv->st.backend = cap_backend(sv->cap);
+	for (bit = 0, n = 0; cap_exact_name(bit) && n < 7; bit++)
+		if (cap_exact(sv->cap) & (1u << bit))
+			sv->st.exact_fields[n++] = cap_exact_name(bit);
+	sv->st.blind_spot = blind = cap_blind_spot(sv->cap);
+	if (blind)
+		log_warnx("capture %s does not see %s", sv->st.backend, blind);
+}
+
+/* Everything privileged, in order: store, capture, port; then the
+ * sandbox.  Dies with a message on any failure. */
+static void
+setup(struct server *sv)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	struct http_conf hc = { 0 };
+	struct sigaction sa;
+	sigset_t block;
+	char err[512];
+
 	if (!privileged())
 		fatalx("must run as root (or with CAP_BPF, CAP_PERFMON and "
 		    "CAP_SYS_ADMIN) to load eBPF programs: try sudo");
-	if (o.token_file)
-		token = read_token(o.token_file);
-
+	if (sv->o.token_file)
+		sv->token = read_token(sv->o.token_file);
 	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; newer ones
 	 * use memory cgroups, so failing to raise it is harmless there. */
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
 		log_debug("setrlimit RLIMIT_MEMLOCK: %s (ignored: not needed "
 		    "since Linux 5.11)", strerror(errno));
 
-	r = ecalloc(1, sizeof(*r));
-	if ((r->store = store_new(o.max_events)) == NULL)
-		fatal("store for %zu events", o.max_events);
-	if ((r->metrics = metrics_new()) == NULL ||
-	    (r->hub = hub_new(o.max_streams, STREAM_KEEPALIVE_MS)) == NULL)
+	if ((sv->store = store_new(sv->o.max_events)) == NULL)
+		fatal("store for %zu events", sv->o.max_events);
+	if ((sv->metrics = metrics_new()) == NULL ||
+	    (sv->hub = hub_new(sv->o.max_streams, STREAM_KEEPALIVE_MS)) == NULL ||
+	    (sv->pump = pump_new(sv->store, publish, sv)) == NULL)
 		fatal("metrics and streams");
-	/* Found now, while /proc/self/mountinfo is certainly readable; the
-	 * tree itself is walked when a response needs a path. */
-	if ((st.cg = cg_new(NULL)) == NULL)
+	sv->st.store = sv->store;
+	sv->st.metrics = sv->metrics;
+	sv->st.hub = sv->hub;
+	sv->st.start_ns = time_mono_ns();
+	sv->st.max_body = sv->o.max_body;
+	sv->st.timeout_ms = sv->o.timeout_ms;
+	setup_capture(sv);
+	/* Found now, while /proc/self/mountinfo is certainly readable and
+	 * after the capture mounted cgroup2 if it had to; the tree itself is
+	 * walked when a response needs a path. */
+	if ((sv->st.cg = cg_new(NULL)) == NULL)
 		log_warnx("no cgroup2 mount found: cgroup paths will be empty");
-	r->mono_to_real = time_mono_to_real();
-	st.store = r->store;
-	st.metrics = r->metrics;
-	st.hub = r->hub;
-	st.start_ns = time_mono_ns();
-	st.max_body = o.max_body;
-	st.timeout_ms = o.timeout_ms;
-
-	if (o.ring_pages == 0)
-		o.ring_pages = default_ring_pages();
-	pc.ring_pages = o.ring_pages;
-	/* Wake the reader when an eighth of the ring is full: thousands of
-	 * events per wakeup, and seven eighths left for a reader that is slow
-	 * to get a CPU.  The poll time-out bounds latency when traffic is
-	 * light. */
-	pc.watermark = o.ring_pages * (unsigned)sysconf(_SC_PAGESIZE) / 8;
-	pc.diag = stderr;
-	/* For the test suite only: a program the verifier must reject, to
-	 * see that its log and a listing are printed.  A variable with this
-	 * exact name and value is not set by accident. */
-	if ((fault = getenv("EBPF_SERVER_FAULT")) != NULL &&
-	    strcmp(fault, "verifier-reject") == 0)
-		pc.fault_verifier = 1;
-	pc.backend = o.backend;
-	if ((e = probe_open(&pc, &probe, err, sizeof(err))) < 0) {
-		/* A backend this kernel cannot run is not a failure of the
-		 * server: say so apart, for scripts that try each in turn. */
-		if (e == -EOPNOTSUPP && o.backend) {
-			log_warnx("%s", err);
-			exit(EXIT_UNAVAILABLE);
-		}
-		fatalx("%s", err);
-	}
-	st.backend = probe_backend(probe);
-	if (!probe_has_socket_info(probe)) {
-		log_warnx("socket type and protocol unavailable (no usable BTF)");
-		st.limits = no_btf_limits;
-	}
 
 	/* civetweb's threads inherit this mask: signals go to the main
 	 * thread only, which then stops everything in order. */
@@ -471,19 +462,19 @@ main(int argc, char **argv)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	hc.addr = o.addr;
-	hc.threads = o.threads;
-	hc.timeout_ms = o.timeout_ms;
-	hc.max_header = o.max_header;
-	hc.token = token;
-	if (!o.no_sandbox && sandbox_prepare(port_of(o.addr) < 1024, err,
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	hc.addr = sv->o.addr;
+	hc.threads = sv->o.threads;
+	hc.timeout_ms = sv->o.timeout_ms;
+	hc.max_header = sv->o.max_header;
+	hc.token = sv->token;
+	if (!sv->o.no_sandbox && sandbox_prepare(port_of(sv->o.addr) < 1024, err,
 	    sizeof(err)) < 0) {
-		probe_close(probe);
+		cap_close(sv->cap);
 		fatalx("%s", err);
 	}
-	if ((http = http_start(&hc, &st, err, sizeof(err))) == NULL) {
-		probe_close(probe);
+	if ((sv->http = http_start(&hc, &sv->st, err, sizeof(err))) == NULL) {
+		cap_close(sv->cap);
 		fatalx("%s", err);
 	}
 	/*
@@ -499,18 +490,18 @@ main(int argc, char **argv)
 		    strerror(errno));
 	/* Everything privileged is done: the programs are attached, the
 	 * rings mapped, the port bound. */
-	if (o.no_sandbox) {
+	if (sv->o.no_sandbox) {
 		log_warnx("-no-sandbox: serving as uid %d with every capability "
 		    "and no system call filter", (int)geteuid());
-	} else if (sandbox_enter(o.verbose, err, sizeof(err)) < 0) {
-		http_stop(http);
-		probe_close(probe);
+	} else if (sandbox_enter(sv->o.verbose, err, sizeof(err)) < 0) {
+		http_stop(sv->http);
+		cap_close(sv->cap);
 		fatalx("%s", err);
 	} else {
 		log_debug("sandbox: uid %d, no capabilities, no_new_privs, "
 		    "seccomp allow-list of %zu system calls (others fail with "
 		    "EPERM%s)", (int)geteuid(), sandbox_allowed(),
-		    o.verbose ? " and are logged by the kernel" : "");
+		    sv->o.verbose ? " and are logged by the kernel" : "");
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -518,34 +509,50 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigdelset(&block, SIGPIPE);
 	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
+}
 
-	http_ready(http);
+/* Capture → store → HTTP until SIGINT or SIGTERM. */
+static void
+serve(struct server *sv)
+{
+	http_ready(sv->http);
 	log_info("ebpf-server %s listening on %s (capture: %s%s%s)", VERSION,
-	    o.addr, st.backend, token ? ", bearer token required" : "",
-	    o.no_sandbox ? ", no sandbox" : "");
-
-	last_sync = time_mono_ns();
+	    sv->o.addr, sv->st.backend, sv->token ? ", bearer token required" : "",
+	    sv->o.no_sandbox ? ", no sandbox" : "");
 	while (!stop) {
-		long n = probe_poll(probe, 100, on_sample, on_lost, r);
+		long n = cap_poll(sv->cap, 100, pump_sample, pump_lost, sv->pump);
 
 		if (n < 0)
 			log_warnx("reading perf rings: %s", strerror((int)-n));
-		flush(r);
-		/* Follow wall-clock adjustments (NTP steps) once a second. */
-		if (time_mono_ns() - last_sync > 1000000000ULL) {
-			r->mono_to_real = time_mono_to_real();
-			last_sync = time_mono_ns();
-		}
+		pump_flush(sv->pump);
 	}
+}
 
+/* Detach first, so that nothing runs in the kernel for us any more. */
+static void
+shutdown_all(struct server *sv)
+{
 	log_info("shutting down");
-	probe_close(probe);
-	http_stop(http);
-	hub_free(r->hub);
-	metrics_free(r->metrics);
-	cg_free(st.cg);
-	store_free(r->store);
-	free(r);
-	free(token);
+	cap_close(sv->cap);
+	http_stop(sv->http);
+	pump_free(sv->pump);
+	hub_free(sv->hub);
+	metrics_free(sv->metrics);
+	cg_free(sv->st.cg);
+	store_free(sv->store);
+	free(sv->token);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct server sv;
+
+	parse(argc, argv, &sv.o);
+	if (sv.o.verbose)
+		log_verbose = 1;
+	setup(&sv);
+	serve(&sv);
+	shutdown_all(&sv);
 	return 0;
 }

@@ -80,6 +80,21 @@ api_root(struct mg_connection *conn, void *cbdata)
 	return api_reply_built(conn, o, rc, pretty);
 }
 
+/* The fields the capture backend knows exactly, as a JSON array. */
+static json_t *
+exact_fields(const struct api_state *st)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < 8 && st->exact_fields[i]; i++)
+		if (json_array_append_new(a, json_string(st->exact_fields[i])) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 int
 api_health(struct mg_connection *conn, void *cbdata)
 {
@@ -87,9 +102,8 @@ api_health(struct mg_connection *conn, void *cbdata)
 	struct api_state *st = cbdata;
 	struct store_stats ss;
 	char err[REQ_ERR_MAX];
-	const char *const *l;
 	uint64_t now;
-	json_t *o, *lim;
+	json_t *o;
 	int pretty, rc = 0;
 
 	if ((rc = api_check_route(conn, ri, "/health", "GET")) != 0)
@@ -112,11 +126,9 @@ api_health(struct mg_connection *conn, void *cbdata)
 	rc |= json_set(o, "backend",
 	    json_str_new(st->backend ? st->backend : "",
 	    st->backend ? strlen(st->backend) : 0));
-	/* What this kernel cannot give (no BTF: type and protocol). */
-	if ((lim = json_array()) != NULL)
-		for (l = st->limits; l && *l; l++)
-			rc |= json_array_append_new(lim, json_str_new(*l, strlen(*l)));
-	rc |= json_set(o, "limits", lim);
+	rc |= json_set(o, "exact_fields", exact_fields(st));
+	rc |= json_set(o, "not_seen", st->blind_spot ?
+	    json_string(st->blind_spot) : json_null());
 	return api_reply_built(conn, o, rc, pretty);
 }
 

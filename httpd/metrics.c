@@ -121,7 +121,8 @@ metrics_events(struct metrics *m, const struct event *ev, size_t n)
 			p = ev_protocol(&ev[i]);
 			lastp = pkey;
 		}
-		bad = ev[i].ret < 0;
+		bad = (unsigned)ev_failed(ev[i].ret, ev[i].ret_unknown,
+		    ev[i].result);
 		cnt = ev[i].count ? ev[i].count : 1;
 		if (ev[i].syscall == EV_CONNECT)
 			m->conn[slot][p][bad] += cnt;

@@ -1,4 +1,4 @@
-/* bpf(2) commands: map create/update and program load. */
+/* bpf(2) commands: maps, program load, links and test runs. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,14 +49,16 @@ ld_map_update(int fd, const void *key, const void *value, uint64_t flags)
 }
 
 static int
-load(unsigned type, const char *name, const struct bpf_insn *insn, size_t n,
-    char *log, size_t logsz)
+load(unsigned type, unsigned attach, unsigned btf_id, const char *name,
+    const struct bpf_insn *insn, size_t n, char *log, size_t logsz)
 {
 	union bpf_attr attr;
 	int fd, tries = 0;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = type;
+	attr.expected_attach_type = attach;
+	attr.attach_btf_id = btf_id;
 	attr.insns = (uint64_t)(uintptr_t)insn;
 	attr.insn_cnt = (uint32_t)n;
 	/* GPL-compatible: the helpers we call (probe_read_kernel,
@@ -80,13 +82,20 @@ int
 ld_prog_load(unsigned type, const char *name, const struct bpf_insn *insn,
     size_t n, char **logp)
 {
+	return ld_prog_load_attach(type, 0, 0, name, insn, n, logp);
+}
+
+int
+ld_prog_load_attach(unsigned type, unsigned attach, unsigned btf_id,
+    const char *name, const struct bpf_insn *insn, size_t n, char **logp)
+{
 	size_t sz;
 	char *log = NULL;
 	int fd, err;
 
 	if (logp)
 		*logp = NULL;
-	fd = load(type, name, insn, n, NULL, 0);
+	fd = load(type, attach, btf_id, name, insn, n, NULL, 0);
 	if (fd >= 0 || logp == NULL)
 		return fd;
 	err = fd;
@@ -98,7 +107,7 @@ ld_prog_load(unsigned type, const char *name, const struct bpf_insn *insn,
 		if (p == NULL)
 			break;
 		log = p;
-		fd = load(type, name, insn, n, log, sz);
+		fd = load(type, attach, btf_id, name, insn, n, log, sz);
 		if (fd >= 0) {
 			/* Loaded this time after all. */
 			free(log);
@@ -111,4 +120,68 @@ ld_prog_load(unsigned type, const char *name, const struct bpf_insn *insn,
 	}
 	*logp = log;
 	return err;
+}
+
+int
+ld_link_create(int prog_fd, int target_fd, unsigned attach)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = (uint32_t)prog_fd;
+	attr.link_create.target_fd = (uint32_t)target_fd;
+	attr.link_create.attach_type = attach;
+	return sys_bpf(BPF_LINK_CREATE, &attr, sizeof(attr));
+}
+
+int
+ld_tracing_attach(int prog_fd, unsigned attach)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = (uint32_t)prog_fd;
+	attr.link_create.attach_type = attach;
+	if ((fd = sys_bpf(BPF_LINK_CREATE, &attr, sizeof(attr))) >= 0 ||
+	    (fd != -EINVAL && fd != -EOPNOTSUPP))
+		return fd;
+	/* Kernels whose BPF_LINK_CREATE does not take tracing programs
+	 * attach them through BPF_RAW_TRACEPOINT_OPEN, which returns a link
+	 * too. */
+	memset(&attr, 0, sizeof(attr));
+	attr.raw_tracepoint.prog_fd = (uint32_t)prog_fd;
+	return sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &attr, sizeof(attr));
+}
+
+int
+ld_prog_run_on_cpu(int prog_fd, unsigned cpu)
+{
+	union bpf_attr attr;
+	uint64_t args[1] = { 0 };
+	int e;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.test.prog_fd = (uint32_t)prog_fd;
+	attr.test.ctx_in = (uint64_t)(uintptr_t)args;
+	attr.test.ctx_size_in = sizeof(args);
+	attr.test.flags = BPF_F_TEST_RUN_ON_CPU;
+	attr.test.cpu = cpu;
+	if ((e = sys_bpf(BPF_PROG_TEST_RUN, &attr, sizeof(attr))) < 0)
+		return e;
+	return (int)attr.test.retval;
+}
+
+int
+ld_next_id(int cmd, uint32_t id, uint32_t *next)
+{
+	union bpf_attr attr;
+	int e;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.start_id = id;
+	if ((e = sys_bpf(cmd, &attr, sizeof(attr))) < 0)
+		return e;
+	*next = attr.next_id;
+	return 0;
 }

@@ -23,4 +23,28 @@ int ld_map_update(int fd, const void *key, const void *value, uint64_t flags);
 int ld_prog_load(unsigned type, const char *name, const struct bpf_insn *insn,
     size_t n, char **log);
 
+/* The same with expected_attach_type set, which cgroup socket-address
+ * programs need (BPF_CGROUP_INET4_CONNECT, ...), and for tracing programs
+ * the BTF id of the kernel function they attach to (0: none). */
+int ld_prog_load_attach(unsigned type, unsigned attach, unsigned btf_id,
+    const char *name, const struct bpf_insn *insn, size_t n, char **log);
+
+/* Attach a BPF_PROG_TYPE_TRACING program (fentry/fexit) to the function
+ * it was loaded for, with a link.  Returns the link fd or -errno. */
+int ld_tracing_attach(int prog_fd, unsigned attach);
+
+/* Attach prog_fd to target_fd (a cgroup directory, ...) with a link: it
+ * dies with its last fd, so nothing stays attached after a crash.  Returns
+ * the link fd or -errno. */
+int ld_link_create(int prog_fd, int target_fd, unsigned attach);
+
+/* Run a BPF_PROG_TYPE_RAW_TRACEPOINT program once on cpu
+ * (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU).  Returns its r0 (>= 0 as
+ * our programs return) or -errno. */
+int ld_prog_run_on_cpu(int prog_fd, unsigned cpu);
+
+/* BPF_PROG_GET_NEXT_ID or BPF_LINK_GET_NEXT_ID (cmd) after id: 0 and
+ * *next, or -ENOENT at the end. */
+int ld_next_id(int cmd, uint32_t id, uint32_t *next);
+
 #endif

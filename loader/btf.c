@@ -346,3 +346,23 @@ ld_btf_member(const struct btf *b, const char *sname, const char *member,
 	}
 	return err;
 }
+
+int
+ld_btf_func(const struct btf *b, const char *name, int *nargs)
+{
+	uint32_t id;
+
+	for (id = 1; id < b->ntypes; id++) {
+		const struct btf_type *t = b->types[id], *proto;
+
+		if (BTF_INFO_KIND(t->info) != BTF_KIND_FUNC ||
+		    strcmp(str(b, t->name_off), name) != 0)
+			continue;
+		if ((proto = type(b, t->type)) == NULL ||
+		    BTF_INFO_KIND(proto->info) != BTF_KIND_FUNC_PROTO)
+			return -EINVAL;
+		*nargs = (int)BTF_INFO_VLEN(proto->info);
+		return (int)id;
+	}
+	return -ENOENT;
+}

@@ -22,4 +22,9 @@ void ld_btf_free(struct btf *b);
 int ld_btf_member(const struct btf *b, const char *sname, const char *member,
     int *off, int *size);
 
+/* The type id of function `name` (BTF_KIND_FUNC), for attaching fentry/
+ * fexit programs, and its number of arguments in *nargs.  Returns the id,
+ * -ENOENT when there is no such function. */
+int ld_btf_func(const struct btf *b, const char *name, int *nargs);
+
 #endif

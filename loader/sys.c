@@ -1,5 +1,6 @@
 /* The loader's system calls: thin wrappers returning -errno. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -51,6 +52,20 @@ int
 sys_mount_tracefs(const char *dir)
 {
 	return mount("tracefs", dir, "tracefs", 0, NULL) < 0 ? -errno : 0;
+}
+
+int
+sys_mount_cgroup2(const char *dir)
+{
+	return mount("cgroup2", dir, "cgroup2", 0, NULL) < 0 ? -errno : 0;
+}
+
+int
+sys_open_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
 }
 
 int

@@ -23,6 +23,9 @@ int sys_ioctl(int fd, unsigned long req, unsigned long arg);
 void *sys_mmap_shared(size_t len, int fd);
 int sys_munmap(void *p, size_t len);
 int sys_mount_tracefs(const char *dir);
+int sys_mount_cgroup2(const char *dir);
+/* open(path, O_RDONLY | O_DIRECTORY): returns the fd. */
+int sys_open_dir(const char *path);
 int sys_close(int fd);
 /* epoll: create, add fd with EPOLLIN and data.u32 = tag, wait (returns the
  * number of ready fds, 0 on time-out or EINTR). */

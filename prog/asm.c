@@ -227,8 +227,18 @@ asm_dump(const struct bpf_insn *insn, size_t n, void *fp)
 			    sz[BPF_SIZE(p->code) >> 3], p->src_reg, p->off);
 			break;
 		case BPF_STX:
-			fprintf(f, "*(%s *)(r%u %+d) = r%u\n",
-			    sz[BPF_SIZE(p->code) >> 3], p->dst_reg, p->off, p->src_reg);
+			if (BPF_MODE(p->code) == BPF_ATOMIC && p->imm == BPF_XCHG)
+				fprintf(f, "r%u = xchg((%s *)(r%u %+d), r%u)\n",
+				    p->src_reg, sz[BPF_SIZE(p->code) >> 3],
+				    p->dst_reg, p->off, p->src_reg);
+			else if (BPF_MODE(p->code) == BPF_ATOMIC)
+				fprintf(f, "atomic 0x%x (%s *)(r%u %+d), r%u\n",
+				    (unsigned)p->imm, sz[BPF_SIZE(p->code) >> 3],
+				    p->dst_reg, p->off, p->src_reg);
+			else
+				fprintf(f, "*(%s *)(r%u %+d) = r%u\n",
+				    sz[BPF_SIZE(p->code) >> 3], p->dst_reg, p->off,
+				    p->src_reg);
 			break;
 		case BPF_ST:
 			fprintf(f, "*(%s *)(r%u %+d) = %d\n",

@@ -1,13 +1,7 @@
 /*
  * The connect() probe, hand-assembled.  Each program has its pseudo-C above
- * it and a comment on every instruction.  Stack layout of the enter program
- * (fp = r10):
- *
- *   fp - 184 .. fp - 1   struct kevent e   (EV)
- *   fp - 192             u64 scratch       (SCR) target of probe reads
- *   fp - 200             u64 key           (KEY) pid_tgid
- *   fp - 264 .. fp - 201 u8 span[64]       (SPAN) struct socket fields,
- *                                          read at once (prog_call_exit)
+ * it and a comment on every instruction.  The stack frame (struct kevent e
+ * and scratch slots) is prog/frame.h's.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -17,18 +11,9 @@
 
 #include "prog/asm.h"
 #include "prog/connect.h"
+#include "prog/frame.h"
 #include "prog/insn.h"
 #include "util/event.h"
-
-_Static_assert(sizeof(struct kevent) == 184, "kevent layout changed: fix EV");
-_Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
-
-#define EV  (-(int)sizeof(struct kevent))
-#define SCR (EV - 8)
-#define KEY (EV - 16)
-#define SPAN (KEY - SPAN_MAX)
-#define SPAN_MAX 64
-#define E(field) (EV + (int)offsetof(struct kevent, field))
 
 enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK };
 
@@ -37,53 +22,37 @@ enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK };
 #define SZ(n) ((n) == 4 ? BPF_W : BPF_DW)
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-/* r0 = bpf_probe_read_kernel(fp + dst, size, src + off); clobbers r1-r5. */
-static void
-read_kernel(struct prog_asm *a, int dst, int size, int src, int off)
-{
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_3, src));             /* r3 = src */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, off));    /* r3 += off */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, dst));    /* r1 += dst */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, size));            /* r2 = size */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_kernel)); /* r0 = read() */
-}
-
-/* scratch = *(kernel pointer *)(src + off), psz bytes (4 on 32-bit
- * kernels, 8); on failure goto fail.  Leaves the value in dst. */
-static void
-deref(struct prog_asm *a, int psz, int dst, int src, int off, int fail)
-{
-	read_kernel(a, SCR, psz, src, off);                     /* r0 = read(&scr, psz, src + off) */
-	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, fail);            /* if (r0) goto fail */
-	asm_emit(a, BPF_LDX_MEM(SZ(psz), dst, BPF_REG_10, SCR)); /* dst = scr */
-}
-
-/* *(u16 *)(fp + dst) = *(u16 *)(src + off), untouched on failure. */
-static void
-copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
-{
-	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, SCR, 0));    /* scr = 0 */
-	read_kernel(a, SCR, 2, src, off);                       /* r0 = read(&scr, 2, src + off) */
-	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, fail);            /* if (r0) goto fail */
-	asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10, SCR)); /* r1 = (u16)scr */
-	asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, dst)); /* *(u16 *)(fp + dst) = r1 */
-}
-
 /*
  * Where the arguments of the call are: in the enter tracepoint's record
  * (ctx), or in the task's saved user registers at exit (pt_regs).  reg
  * holds the base, the offsets are those of fd, of the sockaddr (or msghdr)
  * pointer and of its length; all are slots of size bytes, the kernel's
- * long: 8, or 4 on 32-bit kernels, where user pointers are 4 bytes too.
- * fd and the length are read as 32-bit words either way (the low word
- * comes first: every supported architecture is little-endian).
+ * long: 8, or 4 on 32-bit kernels, where user pointers are 4 bytes too
+ * (size 0 means 8).  fd and the length are read as 32-bit words either
+ * way (the low word comes first: every supported architecture is
+ * little-endian).
  */
 struct args {
 	int reg;
 	int fd, addr, addrlen;
 	int size;
 };
+
+#define ASZ(g) ((g)->size == 4 ? 4 : 8)
+
+/* dst = *(kernel pointer *)(src + off) of psz bytes (4 on 32-bit kernels,
+ * else 8); on failure goto fail. */
+static void
+deref_p(struct prog_asm *a, int psz, int dst, int src, int off, int fail)
+{
+	if (psz != 4) {
+		prog_deref(a, dst, src, off, fail);             /* dst = *(u64 *)(src + off) */
+		return;
+	}
+	prog_read_kernel(a, SCR, 4, src, off);                  /* r0 = read(&scr, 4, src + off) */
+	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, fail);            /* if (r0) goto fail */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, dst, BPF_REG_10, SCR));  /* dst = (u32)scr */
+}
 
 /*
  * Where the destination is: r7 = user pointer to the sockaddr, r2 = its
@@ -92,17 +61,14 @@ struct args {
  *	connect: r7 = args->uservaddr;  r2 = args->addrlen;
  *	sendto:  r7 = args->addr;       r2 = args->addr_len;  if (!r7) return 0;
  *	sendmsg: struct user_msghdr m;  (read into e.addr, zeroed again after)
- *	         if (bpf_probe_read_user(&m, 2 * P, args->msg)) return 0;
+ *	         if (bpf_probe_read_user(&m, 16, args->msg)) return 0;
  *	         r7 = m.msg_name;       r2 = m.msg_namelen; if (!r7) return 0;
- *
- * P is the user pointer size, g->size: msg_name is the first member and
- * msg_namelen (an int) follows it at offset P.
  */
 static void
 destination(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 {
 	if (c->syscall != EV_SENDMSG) {
-		asm_emit(a, BPF_LDX_MEM(SZ(g->size), BPF_REG_7, g->reg, g->addr)); /* r7 = args->addr */
+		asm_emit(a, BPF_LDX_MEM(SZ(ASZ(g)), BPF_REG_7, g->reg, g->addr)); /* r7 = args->addr */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, g->reg, g->addrlen)); /* r2 = args->addrlen */
 		if (c->syscall == EV_SENDTO)
 			asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_OUT);   /* if (!r7) return 0 */
@@ -110,12 +76,12 @@ destination(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 	}
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(addr))); /* r1 = &m (in e.addr) */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, 2 * g->size));     /* r2 = 2 * P */
-	asm_emit(a, BPF_LDX_MEM(SZ(g->size), BPF_REG_3, g->reg, g->addr)); /* r3 = args->msg */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, 2 * ASZ(g)));      /* r2 = 2 * P */
+	asm_emit(a, BPF_LDX_MEM(SZ(ASZ(g)), BPF_REG_3, g->reg, g->addr)); /* r3 = args->msg */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_user));   /* r0 = read_user(r1, r2, r3) */
 	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_OUT);           /* if (r0) return 0 */
-	asm_emit(a, BPF_LDX_MEM(SZ(g->size), BPF_REG_7, BPF_REG_10, E(addr))); /* r7 = m.msg_name */
-	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_10, E(addr) + g->size)); /* r2 = m.msg_namelen */
+	asm_emit(a, BPF_LDX_MEM(SZ(ASZ(g)), BPF_REG_7, BPF_REG_10, E(addr))); /* r7 = m.msg_name */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_10, E(addr) + ASZ(g))); /* r2 = m.msg_namelen */
 	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, E(addr), 0)); /* zero m again */
 	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, E(addr) + 8, 0)); /* ... both words */
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_OUT);           /* if (!r7) return 0 */
@@ -130,29 +96,7 @@ destination(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 static void
 common_fields(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 {
-	int off;
-
-	for (off = EV; off < 0; off += 8)
-		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, off, 0)); /* *(u64 *)(fp + off) = 0 */
-
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid)); /* r0 = pid_tgid */
-	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, KEY)); /* key = r0 */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(tid))); /* e.tid = r0 */
-	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(pid))); /* e.pid = r0 */
-
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_uid_gid)); /* r0 = uid_gid */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(uid))); /* e.uid = r0 */
-	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(gid))); /* e.gid = r0 */
-
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(comm))); /* r1 += &e.comm */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_COMM_LEN));     /* r2 = 16 */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_comm));  /* get_current_comm(r1, r2) */
-
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_cgroup_id)); /* r0 = cgroup id */
-	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(cgroup_id))); /* e.cgroup_id = r0 */
+	prog_emit_task_ids(a);                                  /* e = {0}, key, ids, comm, cgroup */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_10, E(count), 1)); /* e.count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(syscall), c->syscall)); /* e.syscall = CALL */
 
@@ -239,10 +183,8 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 
 	const struct args g = { BPF_REG_6, c->enter_fd, c->enter_addr,
 	    c->enter_addrlen, c->arg_size };
-	const int P = c->arg_size;              /* the kernel's pointer size */
+	const int P = ASZ(&g);                  /* the kernel's pointer size */
 
-	if (P != 4 && P != 8)
-		return -EINVAL;
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
 	common_fields(a, c, &g);
 
@@ -250,27 +192,27 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task)); /* r0 = task */
 		asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));   /* r7 = task */
 
-		deref(a, P, BPF_REG_3, BPF_REG_7, k->task_real_parent, L_SOCK); /* r3 = task->real_parent */
-		read_kernel(a, E(ppid), 4, BPF_REG_3, k->task_tgid); /* e.ppid = r3->tgid */
+		deref_p(a, P, BPF_REG_3, BPF_REG_7, k->task_real_parent, L_SOCK); /* r3 = task->real_parent */
+		prog_read_kernel(a, E(ppid), 4, BPF_REG_3, k->task_tgid); /* e.ppid = r3->tgid */
 		asm_label(a, L_SOCK);
 
-		deref(a, P, BPF_REG_3, BPF_REG_7, k->task_files, L_STASH); /* r3 = task->files */
-		deref(a, P, BPF_REG_9, BPF_REG_3, k->files_fdt, L_STASH);  /* r9 = files->fdt */
+		deref_p(a, P, BPF_REG_3, BPF_REG_7, k->task_files, L_STASH); /* r3 = task->files */
+		deref_p(a, P, BPF_REG_9, BPF_REG_3, k->files_fdt, L_STASH);  /* r9 = files->fdt */
 		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, SCR, 0)); /* scr = 0 */
-		read_kernel(a, SCR, 4, BPF_REG_9, k->fdt_max_fds);  /* r0 = read(&scr, 4, &fdt->max_fds) */
+		prog_read_kernel(a, SCR, 4, BPF_REG_9, k->fdt_max_fds);  /* r0 = read(&scr, 4, &fdt->max_fds) */
 		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_STASH);     /* if (r0) goto stash */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_10, SCR)); /* r1 = max_fds */
 		asm_jmp_reg(a, BPF_JGE, BPF_REG_8, BPF_REG_1, L_STASH); /* if (fd >= max_fds) goto stash */
-		deref(a, P, BPF_REG_3, BPF_REG_9, k->fdt_fd, L_STASH); /* r3 = fdt->fd */
+		deref_p(a, P, BPF_REG_3, BPF_REG_9, k->fdt_fd, L_STASH);  /* r3 = fdt->fd */
 		asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, P == 8 ? 3 : 2)); /* r8 = fd * P */
 		asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
-		deref(a, P, BPF_REG_9, BPF_REG_3, 0, L_STASH);      /* r9 = file */
-		deref(a, P, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
-		deref(a, P, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
+		deref_p(a, P, BPF_REG_9, BPF_REG_3, 0, L_STASH);         /* r9 = file */
+		deref_p(a, P, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
+		deref_p(a, P, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
 		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_STASH); /* if (r1 != file) goto stash */
-		copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
-		deref(a, P, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
-		copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
+		prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
+		deref_p(a, P, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
+		prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
 		asm_label(a, L_STASH);
 		datagram_filter(a, c);
 	}
@@ -305,8 +247,6 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 long
 prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
 {
-	if (c->arg_size != 4 && c->arg_size != 8)
-		return -EINVAL;
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid)); /* r0 = pid_tgid */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, -8)); /* key = r0 */
@@ -316,7 +256,8 @@ prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));   /* r0 = lookup(r1, r2) */
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, L_OUT);           /* if (!r0) goto out */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = e */
-	asm_emit(a, BPF_LDX_MEM(SZ(c->arg_size), BPF_REG_1, BPF_REG_6, c->exit_ret)); /* r1 = ctx->ret */
+	asm_emit(a, BPF_LDX_MEM(c->arg_size == 4 ? BPF_W : BPF_DW, BPF_REG_1, BPF_REG_6,
+	    c->exit_ret));                                      /* r1 = ctx->ret */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
 	    offsetof(struct kevent, ret)));                     /* e->ret = r1 */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
@@ -357,7 +298,7 @@ prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
  *		return 0;
  *	e.ret = ctx->ret;
  *	e.ts = bpf_ktime_get_ns();
- *	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
+ *	emit_event(&e);             // through the CPU's batch, prog/frame.c
  *	return 0;
  *
  * The arguments are still in the saved registers at exit: the kernel
@@ -371,24 +312,31 @@ long
 prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 {
 	const struct prog_kern *k = &c->k;
-	const struct args g = { BPF_REG_9, k->regs_arg[0],
+	/* fexit: ctx is an array of u64 arguments, then the return value. */
+	const struct args gf = { BPF_REG_6, 0, 8 * (c->syscall == EV_SENDTO ? 4 : 1),
+	    8 * (c->syscall == EV_SENDTO ? 5 : 2), 8 };
+	const struct args gr = { BPF_REG_9, k->regs_arg[0],
 	    k->regs_arg[c->syscall == EV_SENDTO ? 4 : 1],
 	    k->regs_arg[c->syscall == EV_SENDTO ? 5 : 2], 8 };
-	int lo, hi;
+	const struct args *gp = c->fexit ? &gf : &gr;
+	int lo, hi, ret_off = c->fexit ? 8 * c->fexit_nargs : c->exit_ret;
 
 	/* The register layouts known (x86-64, arm64) are 64-bit ones. */
-	if (!k->valid || !k->regs_valid || c->arg_size != 8)
+	if (!k->valid || (!c->fexit && !k->regs_valid) || c->arg_size == 4 ||
+	    (c->fexit && (c->fexit_nargs < 3 || c->fexit_nargs > 6)))
 		return -EINVAL;
 	lo = MIN(k->socket_type, MIN(k->socket_file, k->socket_sk)) & ~7;
 	hi = MAX(k->socket_type + 2, MAX(k->socket_file + 8, k->socket_sk + 8));
 	hi = (hi + 7) & ~7;
 
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_0));       /* r1 = task */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_task_pt_regs));      /* r0 = task's pt_regs */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_9, BPF_REG_0));       /* r9 = regs */
-	common_fields(a, c, &g);                                /* r8 = fd */
+	if (!c->fexit) {
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_0));   /* r1 = task */
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_task_pt_regs));  /* r0 = task's pt_regs */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_9, BPF_REG_0));   /* r9 = regs */
+	}
+	common_fields(a, c, gp);                                /* r8 = fd */
 
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = task */
@@ -402,10 +350,10 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_9, k->fdt_fd)); /* r3 = fdt->fd */
 	asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, 3));      /* r8 = fd * 8 */
 	asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
-	deref(a, 8, BPF_REG_9, BPF_REG_3, 0, L_STASH);          /* r9 = file */
-	deref(a, 8, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
+	prog_deref(a, BPF_REG_9, BPF_REG_3, 0, L_STASH);             /* r9 = file */
+	prog_deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
 	if (hi - lo <= SPAN_MAX) {
-		read_kernel(a, SPAN, hi - lo, BPF_REG_8, lo);       /* r0 = read(span, sock + lo) */
+		prog_read_kernel(a, SPAN, hi - lo, BPF_REG_8, lo);       /* r0 = read(span, sock + lo) */
 		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_STASH);     /* if (r0) goto done */
 		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10,
 		    SPAN + k->socket_file - lo));                   /* r1 = sock->file */
@@ -417,28 +365,39 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 		    SPAN + k->socket_sk - lo));                     /* r7 = sock->sk */
 	} else {
 		/* An unusual struct socket: one read per field. */
-		deref(a, 8, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
+		prog_deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
 		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_STASH); /* if (r1 != file) goto done */
-		copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
-		deref(a, 8, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
+		prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
+		prog_deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
 	}
-	copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
+	prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
 	asm_label(a, L_STASH);
 	datagram_filter(a, c);
 
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, c->exit_ret)); /* r1 = ctx->ret */
+	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, ret_off)); /* r1 = ctx->ret (fexit: ctx[nargs]) */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1, E(ret))); /* e.ret = r1 */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));      /* r0 = ktime */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(ts))); /* e.ts = r0 */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
-	asm_ld_map_fd(a, BPF_REG_2, c->events_fd);              /* r2 = &events */
-	asm_emit(a, BPF_MOV32_IMM(BPF_REG_3, -1));              /* r3 = BPF_F_CURRENT_CPU */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_10));      /* r4 = fp */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, EV));     /* r4 = &e */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_5, sizeof(struct kevent))); /* r5 = sizeof(e) */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* output(r1..r5) */
+	prog_emit_event(a, c->events_fd, c->batch_fd);          /* hand e over */
 	asm_label(a, L_OUT);
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
 	return asm_finish(a);
+}
+
+/*
+ * fexit/__sys_{connect,sendto,sendmsg}: prog_call_exit()'s program with
+ * the arguments and the return value taken from the context:
+ *
+ *	fd = ctx[0]; addr = ctx[1] (sendto: ctx[4]); len = ctx[2] (ctx[5]);
+ *	... as prog_call_exit() ...
+ *	e.ret = ctx[nargs];
+ */
+long
+prog_fexit(struct prog_asm *a, const struct prog_conf *c)
+{
+	struct prog_conf f = *c;
+
+	f.fexit = 1;
+	return prog_call_exit(a, &f);
 }

@@ -29,12 +29,24 @@ struct prog_kern {
 	 * regs_valid 0 when this architecture's layout is unknown. */
 	int regs_valid;
 	int regs_arg[6];
+	/* struct bpf_sock_addr_kern, what a cgroup socket-address program's
+	 * ctx really points to: the kernel's copy of the caller's sockaddr
+	 * and its length, for unix paths (prog/sockaddr.c). */
+	int sak_valid;
+	int sak_uaddr;          /* .uaddr (struct sockaddr *) */
+	int sak_uaddrlen;       /* .uaddrlen (u32, Linux 6.7+) */
+	int sock_err;           /* sock.sk_err (int), -1 unknown */
 };
 
 struct prog_conf {
 	int syscall;            /* enum ev_syscall: which enter program */
 	int stash_fd;           /* LRU hash: u64 pid_tgid -> struct kevent */
 	int events_fd;          /* perf event array */
+	int batch_fd;           /* exit-only: per-CPU struct kbatch, or -1 */
+	/* fexit on __sys_<call> instead of the sys_exit tracepoint: the
+	 * arguments are ctx[0..], the return value ctx[fexit_nargs]. */
+	int fexit;
+	int fexit_nargs;
 	/* Field offsets in the tracepoint records, from tracefs format files.
 	 * connect: fd, uservaddr, addrlen; sendto: fd, addr, addr_len;
 	 * sendmsg: fd, msg (enter_addrlen unused). */
@@ -44,7 +56,7 @@ struct prog_conf {
 	int exit_ret;
 	/* The size of every one of those fields, the kernel's long as the
 	 * format files give it: 8, or 4 on 32-bit kernels, where user and
-	 * kernel pointers are 4 bytes too.  Anything else: -EINVAL. */
+	 * kernel pointers are 4 bytes too; 0 means 8. */
 	int arg_size;
 	struct prog_kern k;
 };
@@ -64,5 +76,13 @@ long prog_connect_exit(struct prog_asm *a, const struct prog_conf *c);
  * -errno; -EINVAL without BTF or on a 32-bit kernel (arg_size 4).
  */
 long prog_call_exit(struct prog_asm *a, const struct prog_conf *c);
+
+/*
+ * The same program as fexit on __sys_connect, __sys_sendto or
+ * __sys_sendmsg (c->fexit, c->fexit_nargs): arguments and return value
+ * from the context, no registers and no syscall tracepoint.  Needs BTF
+ * (c->k.valid); -EINVAL otherwise.
+ */
+long prog_fexit(struct prog_asm *a, const struct prog_conf *c);
 
 #endif

@@ -32,6 +32,9 @@
 /* *(size *)(dst + off) = imm */
 #define BPF_ST_MEM(SIZE, DST, OFF, IMM) \
 	INSN(BPF_ST | BPF_SIZE(SIZE) | BPF_MEM, DST, 0, OFF, IMM)
+/* src = atomic_xchg((size *)(dst + off), src) */
+#define BPF_ATOMIC_XCHG(SIZE, DST, SRC, OFF) \
+	INSN(BPF_STX | BPF_SIZE(SIZE) | BPF_ATOMIC, DST, SRC, OFF, BPF_XCHG)
 /* call helper */
 #define BPF_EMIT_CALL(FUNC) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, FUNC)
 /* return r0 */

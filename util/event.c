@@ -73,6 +73,9 @@ ev_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *ev)
 	ev->uid = k->uid;
 	ev->gid = k->gid;
 	ev->ret = k->ret;
+	ev->ret_unknown = (k->flags & KEV_RET_UNKNOWN) != 0;
+	ev->result = ev->ret_unknown ? EV_RESULT_UNKNOWN :
+	    ev_result_of(k->syscall, k->ret);
 	ev->count = k->count ? k->count : 1;
 	ev->sock_type = k->sock_type;
 	ev->protocol = k->protocol;
@@ -110,6 +113,59 @@ ev_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *ev)
 		break;
 	}
 	return 0;
+}
+
+int
+ev_failed(int32_t ret, int ret_unknown, uint8_t result)
+{
+	if (!ret_unknown)
+		return ret < 0;
+	return result == EV_RESULT_REFUSED || result == EV_RESULT_TIMEOUT ||
+	    result == EV_RESULT_RESET || result == EV_RESULT_ERROR;
+}
+
+uint8_t
+ev_result_of(int syscall, int32_t ret)
+{
+	if (ret >= 0)
+		return EV_RESULT_OK;
+	if (syscall != EV_CONNECT)
+		return EV_RESULT_ERROR;
+	if (ret == -EINPROGRESS || ret == -EALREADY)
+		return EV_RESULT_PENDING;
+	return ev_result_of_errno(-ret);
+}
+
+uint8_t
+ev_result_of_errno(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return EV_RESULT_REFUSED;
+	case ETIMEDOUT:
+		return EV_RESULT_TIMEOUT;
+	case ECONNRESET:
+		return EV_RESULT_RESET;
+	default:
+		return EV_RESULT_ERROR;
+	}
+}
+
+const char *
+ev_result_name(const struct event *ev)
+{
+	static const char *const names[] = {
+		[EV_RESULT_UNKNOWN] = "unknown",
+		[EV_RESULT_OK] = "ok",
+		[EV_RESULT_REFUSED] = "refused",
+		[EV_RESULT_TIMEOUT] = "timeout",
+		[EV_RESULT_RESET] = "reset",
+		[EV_RESULT_ERROR] = "error",
+		[EV_RESULT_PENDING] = "unknown",
+	};
+
+	return ev->result < sizeof(names) / sizeof(names[0]) ?
+	    names[ev->result] : "unknown";
 }
 
 const char *

@@ -27,6 +27,8 @@ enum ev_syscall {
 struct kevent {
 	uint64_t ts;            /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	uint64_t cgroup_id;     /* bpf_get_current_cgroup_id() */
+	uint64_t sk;            /* the struct sock's address (cgroup backend),
+	                         * to match TCP outcomes (KEV_OUTCOME); 0 */
 	uint32_t pid;           /* tgid */
 	uint32_t tid;
 	uint32_t ppid;          /* real_parent->tgid, 0 if unreadable */
@@ -39,11 +41,38 @@ struct kevent {
 	uint16_t addrlen;       /* bytes valid in addr */
 	uint32_t fd;
 	uint32_t count;         /* datagrams folded into this record, >= 1 */
+	uint16_t flags;         /* KEV_* */
+	uint16_t pad0;
+	uint32_t pad1;
 	char comm[EV_COMM_LEN];
 	uint8_t addr[EV_ADDR_MAX]; /* struct sockaddr_* as passed by the caller */
 };
 
 #define EV_UNKNOWN 0xffff
+
+/* kevent.flags */
+#define KEV_RET_UNKNOWN 0x1     /* ret is not the call's: the hook runs
+                                 * before the call's outcome is known */
+/*
+ * Not an event but the outcome of a TCP connect, from
+ * sock:inet_sock_set_state when the socket at sk left SYN_SENT: count
+ * holds the TCP state it went to (ESTABLISHED, CLOSE), ret sk->sk_err
+ * then (a positive errno, 0 none, -1 unknown: no BTF), ts the time.  It
+ * travels in the same per-CPU batches as the connect, so it mostly
+ * arrives after it.
+ */
+#define KEV_OUTCOME 0x2
+
+/* What became of a call, for the "result" field. */
+enum ev_result {
+	EV_RESULT_UNKNOWN = 0,
+	EV_RESULT_OK,
+	EV_RESULT_REFUSED,
+	EV_RESULT_TIMEOUT,
+	EV_RESULT_RESET,
+	EV_RESULT_ERROR,        /* failed otherwise (ret has the errno) */
+	EV_RESULT_PENDING,      /* in progress; internal, shown as unknown */
+};
 
 /*
  * A decoded event.  Addresses are in host order where numeric, the unix path
@@ -53,8 +82,10 @@ struct event {
 	uint64_t ts;            /* wall clock, ns since the epoch (UTC) */
 	uint64_t cgroup_id;
 	uint32_t pid, tid, ppid, uid, gid;
-	int32_t ret;
+	int32_t ret;            /* meaningless when ret_unknown */
 	uint32_t count;
+	uint8_t ret_unknown;    /* the backend does not see return codes */
+	uint8_t result;         /* enum ev_result */
 	uint16_t family;        /* AF_INET, AF_INET6, AF_UNIX, or other */
 	uint16_t port;          /* host order; 0 for unix */
 	uint16_t sock_type;     /* SOCK_* or EV_UNKNOWN */
@@ -83,6 +114,13 @@ extern const char *const ev_protocols[EV_NPROTO];
 unsigned ev_protocol(const struct event *ev);
 const char *ev_type_name(const struct event *ev);     /* "STREAM", "DGRAM", ... */
 const char *ev_syscall_name(const struct event *ev);  /* "connect", ... */
+const char *ev_result_name(const struct event *ev);   /* "ok", "refused", ... */
+/* Whether a call failed: its return code when known, else its result. */
+int ev_failed(int32_t ret, int ret_unknown, uint8_t result);
+/* The result a return code means for call (enum ev_syscall). */
+uint8_t ev_result_of(int syscall, int32_t ret);
+/* The result of a connect that failed with err (a positive errno). */
+uint8_t ev_result_of_errno(int err);
 /* Application protocol guessed from the port only ("http", "dns", ...), "" if none. */
 const char *ev_service(const struct event *ev);
 

@@ -39,6 +39,8 @@ rec_unpack(const struct rec *r, const char *path, struct event *ev)
 	ev->sock_type = r->sock_type == TYPE_UNKNOWN ? EV_UNKNOWN : r->sock_type;
 	ev->protocol = r->protocol;
 	ev->syscall = r->syscall;
+	ev->result = r->result;
+	ev->ret_unknown = r->ret_unknown;
 	memcpy(ev->comm, r->comm, EV_COMM_LEN);
 	if (r->family == AF_UNIX)
 		strncpy(ev->path, path, sizeof(ev->path) - 1);
@@ -65,7 +67,7 @@ prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
  * ev_protocol_name() does. */
 static int
 fields_match(const struct store_filter *f, uint64_t ts, uint16_t family,
-    uint16_t port, uint16_t protocol, uint16_t sock_type, int32_t ret,
+    uint16_t port, uint16_t protocol, uint16_t sock_type, int failed,
     uint8_t syscall, const uint8_t *ip)
 {
 	struct event pe;
@@ -76,7 +78,7 @@ fields_match(const struct store_filter *f, uint64_t ts, uint16_t family,
 		return 0;
 	if (f->has_family && family != f->family)
 		return 0;
-	if (f->has_failed && (ret < 0) != (f->failed != 0))
+	if (f->has_failed && failed != (f->failed != 0))
 		return 0;
 	if (f->has_syscall && syscall != f->syscall)
 		return 0;
@@ -98,7 +100,8 @@ static int
 rec_match(const struct store_filter *f, const struct rec *r)
 {
 	return fields_match(f, r->ts, r->family, r->port, r->protocol,
-	    r->sock_type == TYPE_UNKNOWN ? EV_UNKNOWN : r->sock_type, r->ret, r->syscall,
+	    r->sock_type == TYPE_UNKNOWN ? EV_UNKNOWN : r->sock_type,
+	    ev_failed(r->ret, r->ret_unknown, r->result), r->syscall,
 	    r->family == AF_UNIX ? NULL : r->a.ip);
 }
 
@@ -108,7 +111,8 @@ store_filter_match(const struct store_filter *f, const struct event *ev)
 	if (!f)
 		return 1;
 	return fields_match(f, ev->ts, ev->family, ev->port, ev->protocol,
-	    ev->sock_type, ev->ret, ev->syscall,
+	    ev->sock_type, ev_failed(ev->ret, ev->ret_unknown, ev->result),
+	    ev->syscall,
 	    ev->family == AF_UNIX ? NULL : ev->ip);
 }
 

@@ -263,7 +263,9 @@ rec_pack(struct store *s, struct rec *r, const struct event *ev)
 	r->port = ev->port;
 	r->sock_type = ev->sock_type < TYPE_UNKNOWN ? (uint8_t)ev->sock_type : TYPE_UNKNOWN;
 	r->protocol = ev->protocol;
-	r->syscall = ev->syscall;
+	r->syscall = ev->syscall & 7;
+	r->result = ev->result & 15;
+	r->ret_unknown = ev->ret_unknown != 0;
 	comm_key(r->comm, ev->comm);
 	if (ev->family != AF_UNIX) {
 		memcpy(r->a.ip, ev->ip, sizeof(r->a.ip));
@@ -371,6 +373,33 @@ void
 store_add(struct store *s, const struct event *ev, size_t n)
 {
 	store_add_marked(s, ev, n, NULL);
+}
+
+uint64_t
+store_appended(struct store *s)
+{
+	uint64_t a;
+
+	pthread_mutex_lock(&s->mu);
+	a = s->appended;
+	pthread_mutex_unlock(&s->mu);
+	return a;
+}
+
+int
+store_set_result(struct store *s, uint64_t seq, uint8_t result)
+{
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&s->mu);
+	/* Append number seq lives in ring[seq % cap] until cap more records
+	 * are appended (head advances with appended). */
+	if (seq < s->appended && s->appended - seq <= s->cap) {
+		s->ring[seq % s->cap].result = result & 15;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 void

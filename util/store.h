@@ -117,6 +117,15 @@ size_t store_add_marked(struct store *s, const struct event *ev, size_t n,
 /* Whether ev passes f (NULL passes everything). */
 int store_filter_match(const struct store_filter *f, const struct event *ev);
 
+/* Records appended so far: the next record appended gets this number
+ * (folded events get none). */
+uint64_t store_appended(struct store *s);
+
+/* Set the result (enum ev_result) of record number seq, learnt after it
+ * was stored (a TCP connect's outcome).  Returns 0, or -ENOENT when the
+ * record has been evicted. */
+int store_set_result(struct store *s, uint64_t seq, uint8_t result);
+
 /* Count n events lost in the kernel. */
 void store_lost(struct store *s, uint64_t n);
 

@@ -43,7 +43,9 @@ struct rec {
 	uint32_t count;
 	uint16_t family, port, protocol;
 	uint8_t sock_type;
-	uint8_t syscall;
+	uint8_t syscall : 3;    /* enum ev_syscall */
+	uint8_t result : 4;     /* enum ev_result */
+	uint8_t ret_unknown : 1;
 	uint32_t prev;          /* older record of this pid, in the ring */
 	char comm[EV_COMM_LEN]; /* zero padded after the name */
 	union {

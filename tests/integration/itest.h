@@ -28,10 +28,17 @@
 
 #include <jansson.h>
 
+#include <sys/syscall.h>
+#include <linux/bpf.h>
+
 struct server {
 	pid_t pid;
 	int port;
 	char log[256];  /* its stderr */
+	/* From /health once it answered: the capture backend and the
+	 * fields it knows exactly, as " return_code socket_type ... ". */
+	char backend[32];
+	char exact[256];
 };
 
 struct reply {
@@ -329,6 +336,83 @@ it_header(const struct reply *r, const char *name, char *v, size_t n)
  * wait until /health answers.  Returns 0 or -1 (the server's stderr is in
  * s->log).
  */
+/*
+ * A server asked for a backend this kernel cannot run refuses to start
+ * with "backend NAME unavailable: why".  That is not a failure of the
+ * test: say why and exit 77, which make test reports as skipped.
+ */
+static inline void
+it_skip_unavailable(const struct server *s)
+{
+	char line[1024];
+	FILE *f;
+
+	if (!getenv("ITEST_BACKEND") || (f = fopen(s->log, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "unavailable:")) {
+			fprintf(stderr, "SKIPPED: %s", line);
+			fclose(f);
+			exit(77);
+		}
+	fclose(f);
+}
+
+/*
+ * The BPF object with this id (cmd BPF_PROG_GET_FD_BY_ID or
+ * BPF_LINK_GET_FD_BY_ID) described into info (BPF_OBJ_GET_INFO_BY_FD,
+ * len bytes).  Returns 0, or -1 when it is gone.
+ */
+static inline int
+it_bpf_info(int cmd, uint32_t id, void *info, uint32_t len)
+{
+	union bpf_attr attr;
+	int fd, rc;
+
+	memset(&attr, 0, sizeof(attr));
+	if (cmd == BPF_LINK_GET_FD_BY_ID)
+		attr.link_id = id;
+	else
+		attr.prog_id = id;
+	if ((fd = (int)syscall(__NR_bpf, cmd, &attr, sizeof(attr))) < 0)
+		return -1;
+	memset(info, 0, len);
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = (uint32_t)fd;
+	attr.info.info_len = len;
+	attr.info.info = (uint64_t)(uintptr_t)info;
+	rc = syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr, sizeof(attr)) == 0 ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* Note the backend and its exact fields from a /health body. */
+static inline void
+it_health_capture(struct server *s, json_t *h)
+{
+	json_t *a = json_object_get(h, "exact_fields"), *v;
+	const char *b = json_string_value(json_object_get(h, "backend"));
+	size_t i, len = 1;
+
+	snprintf(s->backend, sizeof(s->backend), "%s", b ? b : "");
+	strcpy(s->exact, " ");
+	json_array_foreach(a, i, v)
+		if (json_is_string(v) && len + strlen(json_string_value(v)) + 2 <
+		    sizeof(s->exact))
+			len += (size_t)sprintf(s->exact + len, "%s ",
+			    json_string_value(v));
+}
+
+/* 1 when the running server's backend knows field exactly. */
+static inline int
+it_knows(const struct server *s, const char *field)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), " %s ", field);
+	return strstr(s->exact, key) != NULL;
+}
+
 static inline int
 it_start(struct server *s, const char *const *extra)
 {
@@ -381,9 +465,11 @@ it_start(struct server *s, const char *const *extra)
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
 			it_track(0, s->pid);
 			s->pid = 0;
+			it_skip_unavailable(s);
 			return -1;
 		}
 		if (it_http(s->port, "GET", "/health", NULL, &r) == 0 && r.status == 200) {
+			it_health_capture(s, r.json);
 			it_reply_free(&r);
 			return 0;
 		}

@@ -1,8 +1,8 @@
 /*
  * Datagrams sent with sendto()/sendmsg() to an explicit address, on the
  * real kernel: recorded with their syscall, protocol from the kernel, and
- * nothing recorded for sends without a destination, on stream sockets or
- * to unix addresses.
+ * nothing recorded for sends without a destination or on stream sockets;
+ * to unix addresses only by the cgroup backend's sendmsg_unix hook.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,17 +141,30 @@ test_datagrams_recorded(void **state)
 	json_t *arr, *e;
 
 	(void)state;
-	/* sendto, sendmsg, UDP connect, TCP connect: exactly four. */
-	arr = child_events(&r, 4);
-	if (json_array_size(arr) != 4)
-		fail_msg("want 4 events, got %zu: %s", json_array_size(arr), r.body);
+	/* sendto, sendmsg, UDP connect, TCP connect: exactly four.  The
+	 * cgroup backend's sendmsg_unix hook also sees the unix datagram
+	 * sent to a path, which the tracepoint backends leave out. */
+	int want = 4 + (strcmp(srv.backend, "cgroup") == 0 && it_knows(&srv, "unix"));
+	int rc_known = it_knows(&srv, "return_code");
+	/* Without pt_regs the socket hooks cannot tell sendto from sendmsg. */
+	const char *sendto_ = it_knows(&srv, "syscall") ? "sendto" : "sendmsg";
+
+	arr = child_events(&r, want);
+	if ((int)json_array_size(arr) != want)
+		fail_msg("want %d events, got %zu: %s", want, json_array_size(arr),
+		    r.body);
+	if (want == 5)
+		assert_non_null(find(arr, "sendmsg", "/nonexistent/itest"));
 
 	snprintf(dest, sizeof(dest), "127.0.0.1:%d", udp_port);
-	e = find(arr, "sendto", dest);
+	e = find(arr, sendto_, dest);
 	assert_non_null(e);
 	assert_string_equal(json_string_value(json_object_get(e, "protocol")), "UDP");
 	assert_string_equal(json_string_value(json_object_get(e, "socket_type")), "DGRAM");
-	assert_int_equal(json_integer_value(json_object_get(e, "return_code")), 1);
+	if (rc_known)
+		assert_int_equal(json_integer_value(json_object_get(e, "return_code")), 1);
+	else
+		assert_true(json_is_null(json_object_get(e, "return_code")));
 	assert_int_equal(json_integer_value(json_object_get(e, "count")), 1);
 	assert_string_equal(json_string_value(json_object_get(e, "command")), COMM);
 
@@ -160,7 +173,8 @@ test_datagrams_recorded(void **state)
 	assert_string_equal(json_string_value(json_object_get(e, "protocol")), "UDP");
 	assert_int_equal(json_integer_value(json_object_get(e, "address_family")), 10);
 	assert_string_equal(json_string_value(json_object_get(e, "service")), "syslog");
-	assert_int_equal(json_integer_value(json_object_get(e, "return_code")), 1);
+	if (rc_known)
+		assert_int_equal(json_integer_value(json_object_get(e, "return_code")), 1);
 
 	snprintf(dest, sizeof(dest), "127.0.0.1:%d", udp_port + 1);
 	assert_non_null(find(arr, "connect", dest));

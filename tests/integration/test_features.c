@@ -23,6 +23,10 @@ static struct server srv;
 static pid_t child;
 static int udp_port, refused_port;
 static char start_time[64];     /* RFC 3339, before the child ran */
+/* What sendto() shows as: the socket hooks (cgroup backend) see a
+ * datagram's destination but not which call sent it. */
+static const char *SENDTO = "sendto";
+static int sendto_exact = 1;
 
 /* NDGRAM sendto to one UDP destination, one sendmsg to [::1], one refused
  * TCP connect. */
@@ -62,6 +66,10 @@ setup(void **state)
 	snprintf(COMM, sizeof(COMM), "itf-%d", (int)getpid() % 10000000);
 	if (it_start(&srv, NULL) < 0)
 		return -1;
+	if (!it_knows(&srv, "syscall")) {
+		SENDTO = "sendmsg";
+		sendto_exact = 0;
+	}
 	udp_port = it_free_port();
 	refused_port = it_free_port();
 	/* Keep the UDP port bound so nothing else takes it meanwhile. */
@@ -144,15 +152,24 @@ test_datagrams_folded(void **state)
 	json_t *arr, *e;
 	json_int_t sum = 0;
 	size_t i;
+	double t0;
 
 	(void)state;
-	snprintf(q, sizeof(q), "syscall=sendto&port=%d", udp_port);
-	arr = events(&r, q, 1);
-	assert_true(json_array_size(arr) >= 1 && json_array_size(arr) <= 2);
-	json_array_foreach(arr, i, e) {
-		assert_string_equal(str(e, "syscall"), "sendto");
-		assert_string_equal(str(e, "protocol"), "UDP");
-		sum += num(e, "count");
+	snprintf(q, sizeof(q), "syscall=%s&port=%d&family=AF_INET", SENDTO,
+	    udp_port);
+	/* With EBPF_SERVER_BATCH=1 the kernel hands events over in per-CPU
+	 * batches: wait for the whole burst, up to 2 s. */
+	for (t0 = it_now();; it_reply_free(&r), usleep(50000)) {
+		arr = events(&r, q, 1);
+		assert_true(json_array_size(arr) >= 1 && json_array_size(arr) <= 2);
+		sum = 0;
+		json_array_foreach(arr, i, e) {
+			assert_string_equal(str(e, "syscall"), SENDTO);
+			assert_string_equal(str(e, "protocol"), "UDP");
+			sum += num(e, "count");
+		}
+		if (sum >= NDGRAM || it_now() - t0 > 2)
+			break;
 	}
 	if (sum != NDGRAM)
 		fail_msg("want %d datagrams, got %lld: %s", NDGRAM, (long long)sum,
@@ -215,7 +232,7 @@ test_filters(void **state)
 		    json_array_size(arr), r.body); \
 	it_reply_free(&r); \
 } while (0)
-	EXPECT("syscall=sendmsg", 1);
+	EXPECT("syscall=sendmsg", sendto_exact ? 1 : nsendto + 1);
 	EXPECT("syscall=connect", 1);
 	EXPECT("protocol=udp", nsendto + 1);
 	EXPECT("protocol=TCP", 1);
@@ -260,11 +277,12 @@ test_summary_filters(void **state)
 	(void)state;
 	/* The syscall filter asks for datagrams: they are what is counted. */
 	snprintf(b, sizeof(b), "{\"command\":\"%s\",\"duration\":60,"
-	    "\"syscall\":\"sendto\"}", COMM);
+	    "\"syscall\":\"%s\"}", COMM, SENDTO);
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", b, &r), 0);
 	assert_int_equal(r.status, 200);
-	assert_int_equal(num(r.json, "total_attempts"), NDGRAM);
-	assert_int_equal(num(r.json, "datagrams"), NDGRAM);
+	/* Under the socket hooks the sendmsg to [::1] counts too. */
+	assert_int_equal(num(r.json, "total_attempts"), NDGRAM + !sendto_exact);
+	assert_int_equal(num(r.json, "datagrams"), NDGRAM + !sendto_exact);
 	assert_true(json_is_true(json_object_get(r.json, "exact")));
 	it_reply_free(&r);
 	/* Without filters the per-second counters answer: 1 connect, and
@@ -293,8 +311,9 @@ test_summary_filters(void **state)
 	snprintf(b, sizeof(b), "{\"duration\":60,\"port\":%d,\"syscall\":\"sendmsg\"}",
 	    udp_port);
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", b, &r), 0);
-	assert_int_equal(num(r.json, "total_attempts"), 1);
-	assert_int_equal(num(r.json, "datagrams"), 1);
+	/* The socket hooks record the sendto()s as sendmsg too. */
+	assert_int_equal(num(r.json, "total_attempts"), sendto_exact ? 1 : NDGRAM + 1);
+	assert_int_equal(num(r.json, "datagrams"), sendto_exact ? 1 : NDGRAM + 1);
 	it_reply_free(&r);
 }
 

@@ -288,8 +288,9 @@ test_dump(void **state)
 	    "  13: r0 = *(u64 *)(r10 -16)\n"
 	    "L3:\n"
 	    "  14: goto L1 (3)\n"
-	    "  15: r0 = 0\n"
-	    "  16: exit\n";
+	    "  15: r1 = xchg((u32 *)(r7 +0), r1)\n"
+	    "  16: r0 = 0\n"
+	    "  17: exit\n";
 	struct prog_asm *a = *state;
 	char *got;
 
@@ -310,9 +311,10 @@ test_dump(void **state)
 	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_0, BPF_REG_10, -16));
 	asm_label(a, 2);
 	asm_ja(a, 0);
+	asm_emit(a, BPF_ATOMIC_XCHG(BPF_W, BPF_REG_7, BPF_REG_1, 0));
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));
 	asm_emit(a, BPF_EXIT_INSN());
-	assert_int_equal(asm_finish(a), 17);
+	assert_int_equal(asm_finish(a), 18);
 
 	got = dump(a->insn, (size_t)a->n);
 	assert_string_equal(got, want);

@@ -1,8 +1,8 @@
 /*
  * Unit tests for the connect() programs (prog/connect.c): the shape of the
- * emitted code, checked without a kernel (the checks are in prog_shape.h),
- * for the records of 64-bit kernels and of 32-bit ones (4-byte arguments,
- * pointers and return values).
+ * emitted code, checked without a kernel.  A small straight-line tracker
+ * follows which registers hold fp + constant, a constant or a map fd, so
+ * that helper arguments can be checked at each call.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,34 +17,24 @@
 
 #define STASH_FD 3
 #define EVENTS_FD 4
-#define STACK_MAX 512
+#include "prog_check.h"
 
 static const struct prog_conf conf_nobtf = {
-	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD, .batch_fd = -1,
 	.enter_fd = 16, .enter_addr = 24, .enter_addrlen = 32, .exit_ret = 16,
-	.arg_size = 8,
 	.k = { .valid = 0 },
 };
 
 /* Offsets like a 6.x x86-64 kernel's, all distinct so each can be found. */
 static const struct prog_conf conf_btf = {
-	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD, .batch_fd = -1,
 	.enter_fd = 16, .enter_addr = 24, .enter_addrlen = 32, .exit_ret = 16,
-	.arg_size = 8,
 	.k = {
 		.valid = 1, .task_files = 2000, .task_real_parent = 1448,
 		.task_tgid = 1436, .files_fdt = 32, .fdt_max_fds = 0,
 		.fdt_fd = 8, .file_private_data = 200, .socket_type = 4,
 		.socket_file = 16, .socket_sk = 24, .sock_protocol = 516,
 	},
-};
-
-/* Unusual tracepoint offsets: they must come from the conf, not be fixed. */
-static const struct prog_conf conf_odd = {
-	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
-	.enter_fd = 40, .enter_addr = 56, .enter_addrlen = 72, .exit_ret = 48,
-	.arg_size = 8,
-	.k = { .valid = 0 },
 };
 
 /* A 32-bit kernel's records (armhf): 8-byte common header, int nr, then
@@ -69,6 +59,16 @@ static const struct prog_conf conf_btf32 = {
 	},
 };
 
+/* The load size of a record's argument slot. */
+#define ASIZE(c) ((c)->arg_size == 4 ? BPF_W : BPF_DW)
+
+/* Unusual tracepoint offsets: they must come from the conf, not be fixed. */
+static const struct prog_conf conf_odd = {
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD, .batch_fd = -1,
+	.enter_fd = 40, .enter_addr = 56, .enter_addrlen = 72, .exit_ret = 48,
+	.k = { .valid = 0 },
+};
+
 /* conf_btf with x86-64's pt_regs: di, si, dx, r10, r8, r9. */
 static struct prog_conf
 conf_regs(int syscall)
@@ -87,7 +87,67 @@ conf_regs(int syscall)
 	return c;
 }
 
-#include "prog_shape.h"
+enum which { ENTER, EXIT };
+
+static void
+build(struct prog *p, enum which w, const struct prog_conf *c)
+{
+	assert_int_equal(asm_init(&p->a), 0);
+	p->n = w == ENTER ? prog_connect_enter(&p->a, c) : prog_connect_exit(&p->a, c);
+	assert_true(p->n > 0);
+}
+
+/* The ctx (r6) loads: exactly the given offsets, each with its size. */
+static void
+check_ctx_loads(const struct prog *p, const int *off, const int *size, int n)
+{
+	int seen[8] = { 0 };
+	long i;
+	int j;
+
+	for (i = 0; i < p->n; i++) {
+		const struct bpf_insn *x = &p->a.insn[i];
+
+		if (is_wide(x)) {
+			i++;
+			continue;
+		}
+		if (BPF_CLASS(x->code) != BPF_LDX || x->src_reg != BPF_REG_6)
+			continue;
+		for (j = 0; j < n; j++)
+			if (x->off == off[j] && BPF_SIZE(x->code) == size[j])
+				break;
+		if (j == n)
+			fail_msg("unexpected ctx load at %ld: off %d", i, x->off);
+		seen[j]++;
+	}
+	for (j = 0; j < n; j++)
+		assert_int_equal(seen[j], 1);
+	/* r6 is ctx throughout: never written after the first instruction. */
+	for (i = 1; i < p->n; i++) {
+		const struct bpf_insn *x = &p->a.insn[i];
+		unsigned cls = BPF_CLASS(x->code);
+
+		if (is_wide(x)) {
+			assert_int_not_equal(x->dst_reg, BPF_REG_6);
+			i++;
+		} else if (cls == BPF_ALU64 || cls == BPF_ALU || cls == BPF_LDX) {
+			assert_int_not_equal(x->dst_reg, BPF_REG_6);
+		}
+	}
+}
+
+static int
+count_maps(const struct prog *p, int fd)
+{
+	long i;
+	int n = 0;
+
+	for (i = 0; i < p->n; i++)
+		if (is_wide(&p->a.insn[i]) && p->a.insn[i].imm == fd)
+			n++;
+	return n;
+}
 
 static void
 enter(const struct prog_conf *c)
@@ -101,7 +161,7 @@ enter(const struct prog_conf *c)
 		BPF_FUNC_get_current_task, BPF_FUNC_probe_read_kernel,
 	};
 	const int off[] = { c->enter_fd, c->enter_addr, c->enter_addrlen };
-	const int size[] = { BPF_W, SZ(c->arg_size), BPF_W };
+	const int size[] = { BPF_W, ASIZE(c), BPF_W };
 	struct call calls_[64];
 	struct prog p;
 	int n;
@@ -117,10 +177,26 @@ enter(const struct prog_conf *c)
 	asm_free(&p.a);
 }
 
+/* Is there "if rX op imm goto" with this op and immediate? */
+static int
+has_jump_imm(const struct prog *p, int op, int imm)
+{
+	long i;
+
+	for (i = 0; i < p->n; i++) {
+		const struct bpf_insn *x = &p->a.insn[i];
+
+		if (is_jump(x) && BPF_OP(x->code) == op && BPF_SRC(x->code) == BPF_K &&
+		    x->imm == imm)
+			return 1;
+	}
+	return 0;
+}
+
 /* sendto/sendmsg: same shape and helpers as connect, the destination from
  * their own arguments, and only IPv4/IPv6 datagram sockets recorded. */
 static void
-datagram(int call, int valid, int bits)
+datagram(int call, int valid)
 {
 	static const int base[] = {
 		BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
@@ -129,10 +205,9 @@ datagram(int call, int valid, int bits)
 		BPF_FUNC_map_update_elem,
 		BPF_FUNC_get_current_task, BPF_FUNC_probe_read_kernel,
 	};
-	struct prog_conf c = valid ? (bits == 32 ? conf_btf32 : conf_btf) :
-	    (bits == 32 ? conf_nobtf32 : conf_nobtf);
+	struct prog_conf c = valid ? conf_btf : conf_nobtf;
 	const int off[] = { c.enter_fd, c.enter_addr, c.enter_addrlen };
-	const int size[] = { BPF_W, SZ(c.arg_size), BPF_W };
+	const int size[] = { BPF_W, BPF_DW, BPF_W };
 	struct call calls_[64];
 	struct prog p;
 	int n;
@@ -166,20 +241,16 @@ static void
 test_enter_sendto(void **state)
 {
 	(void)state;
-	datagram(EV_SENDTO, 1, 64);
-	datagram(EV_SENDTO, 0, 64);
-	datagram(EV_SENDTO, 1, 32);
-	datagram(EV_SENDTO, 0, 32);
+	datagram(EV_SENDTO, 1);
+	datagram(EV_SENDTO, 0);
 }
 
 static void
 test_enter_sendmsg(void **state)
 {
 	(void)state;
-	datagram(EV_SENDMSG, 1, 64);
-	datagram(EV_SENDMSG, 0, 64);
-	datagram(EV_SENDMSG, 1, 32);
-	datagram(EV_SENDMSG, 0, 32);
+	datagram(EV_SENDMSG, 1);
+	datagram(EV_SENDMSG, 0);
 }
 
 /* connect records every family and socket type. */
@@ -268,7 +339,7 @@ exit_prog(const struct prog_conf *c)
 		BPF_FUNC_perf_event_output, BPF_FUNC_map_delete_elem,
 	};
 	const int off[] = { c->exit_ret };
-	const int size[] = { SZ(c->arg_size) };
+	const int size[] = { ASIZE(c) };
 	struct call calls_[16];
 	struct prog p;
 	int n, i, output = 0;
@@ -294,102 +365,6 @@ test_exit(void **state)
 	exit_prog(&conf_nobtf);
 	exit_prog(&conf_btf);
 	exit_prog(&conf_odd);
-	exit_prog(&conf_nobtf32);
-	exit_prog(&conf_btf32);
-}
-
-static void
-test_enter_32bit(void **state)
-{
-	(void)state;
-	enter(&conf_nobtf32);
-	enter(&conf_btf32);
-}
-
-/* On a 32-bit kernel every kernel pointer the BTF walk follows is 4
- * bytes: each probe read of a pointer reads 4 and loads a word, and the
- * fd table is indexed by fd * 4. */
-static void
-test_enter_32bit_pointers(void **state)
-{
-	struct prog p;
-	long i;
-	int shifts = 0, reads = 0;
-
-	(void)state;
-	build(&p, ENTER, &conf_btf32);
-	for (i = 0; i < p.n; i++) {
-		const struct bpf_insn *x = &p.a.insn[i];
-
-		assert_int_not_equal(x->code, BPF_LDX | BPF_DW | BPF_MEM);
-		if (x->code == (BPF_ALU64 | BPF_LSH | BPF_K) && x->dst_reg == BPF_REG_8) {
-			assert_int_equal(x->imm, 2);
-			shifts++;
-		}
-		/* r2 = size before each probe_read_kernel: 4 (pointer, tgid,
-		 * max_fds) or 2 (type, protocol), never 8. */
-		if (x->code == (BPF_JMP | BPF_CALL) && x->imm == BPF_FUNC_probe_read_kernel) {
-			assert_true(i >= 2);
-			assert_int_equal(p.a.insn[i - 1].code, BPF_ALU64 | BPF_MOV | BPF_K);
-			assert_int_equal(p.a.insn[i - 1].dst_reg, BPF_REG_2);
-			assert_true(p.a.insn[i - 1].imm == 4 || p.a.insn[i - 1].imm == 2);
-			reads++;
-		}
-	}
-	assert_int_equal(shifts, 1);
-	assert_true(reads >= 8);
-	asm_free(&p.a);
-}
-
-/* sendmsg on a 32-bit kernel: the user msghdr is { u32 msg_name;
- * int msg_namelen; ... }, read as 8 bytes, the length at offset 4. */
-static void
-test_enter_sendmsg_32bit_msghdr(void **state)
-{
-	struct prog_conf c = conf_nobtf32;
-	struct prog p;
-	long i;
-	int read8 = 0, namelen = 0;
-
-	(void)state;
-	c.syscall = EV_SENDMSG;
-	build(&p, ENTER, &c);
-	for (i = 0; i < p.n; i++) {
-		const struct bpf_insn *x = &p.a.insn[i];
-
-		if (x->code == (BPF_ALU64 | BPF_MOV | BPF_K) && x->dst_reg == BPF_REG_2 &&
-		    x->imm == 8 && i + 2 < p.n && p.a.insn[i + 2].code == (BPF_JMP | BPF_CALL) &&
-		    p.a.insn[i + 2].imm == BPF_FUNC_probe_read_user)
-			read8++;
-		if (x->code == (BPF_LDX | BPF_W | BPF_MEM) && x->src_reg == BPF_REG_10 &&
-		    x->dst_reg == BPF_REG_2 && x->off == E(addr) + 4)
-			namelen++;
-	}
-	assert_int_equal(read8, 1);
-	assert_int_equal(namelen, 1);
-	asm_free(&p.a);
-}
-
-/* Only 4 and 8 are argument sizes; exit-only needs a 64-bit kernel. */
-static void
-test_bad_arg_size(void **state)
-{
-	struct prog_conf c = conf_nobtf;
-	struct prog_asm a;
-
-	(void)state;
-	c.arg_size = 2;
-	assert_int_equal(asm_init(&a), 0);
-	assert_int_equal(prog_connect_enter(&a, &c), -EINVAL);
-	asm_free(&a);
-	assert_int_equal(asm_init(&a), 0);
-	assert_int_equal(prog_connect_exit(&a, &c), -EINVAL);
-	asm_free(&a);
-	c = conf_regs(EV_CONNECT);
-	c.arg_size = 4;
-	assert_int_equal(asm_init(&a), 0);
-	assert_int_equal(prog_call_exit(&a, &c), -EINVAL);
-	asm_free(&a);
 }
 
 static void
@@ -551,6 +526,62 @@ test_call_exit_needs_btf(void **state)
 	asm_free(&a);
 }
 
+/*
+ * fexit on __sys_<call>: the same event with the arguments and the return
+ * value read from the context (u64 slots), no pt_regs at all.
+ */
+static void
+test_fexit(void **state)
+{
+	static const int want[] = {
+		BPF_FUNC_get_current_task_btf,
+		BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
+		BPF_FUNC_get_current_comm, BPF_FUNC_get_current_cgroup_id,
+		BPF_FUNC_probe_read_user, BPF_FUNC_probe_read_kernel,
+		BPF_FUNC_ktime_get_ns, BPF_FUNC_perf_event_output,
+	};
+	static const int conn_off[] = { 0, 8, 16, 24 },
+	    conn_size[] = { BPF_W, BPF_DW, BPF_W, BPF_DW },
+	    sendto_off[] = { 0, 32, 40, 48 },
+	    sendto_size[] = { BPF_W, BPF_DW, BPF_W, BPF_DW };
+	struct prog_conf c = conf_btf;
+	struct call cl[64];
+	struct prog p;
+	int n;
+
+	(void)state;
+	c.stash_fd = -1;
+	c.syscall = EV_CONNECT;
+	c.fexit_nargs = 3;
+	assert_int_equal(asm_init(&p.a), 0);
+	p.n = prog_fexit(&p.a, &c);
+	assert_true(p.n > 0);
+	check_common(&p);
+	n = calls(&p, cl, 64);
+	check_helpers(cl, n, want, (int)(sizeof(want) / sizeof(want[0])));
+	check_call_args(cl, n);
+	check_ctx_loads(&p, conn_off, conn_size, 4);
+	asm_free(&p.a);
+
+	c.syscall = EV_SENDTO;
+	c.fexit_nargs = 6;
+	assert_int_equal(asm_init(&p.a), 0);
+	p.n = prog_fexit(&p.a, &c);
+	assert_true(p.n > 0);
+	check_common(&p);
+	check_ctx_loads(&p, sendto_off, sendto_size, 4);
+	asm_free(&p.a);
+
+	/* Without BTF, or with an argument count we do not know: refused. */
+	assert_int_equal(asm_init(&p.a), 0);
+	c.fexit_nargs = 9;
+	assert_int_equal(prog_fexit(&p.a, &c), -EINVAL);
+	c = conf_nobtf;
+	c.fexit_nargs = 3;
+	assert_int_equal(prog_fexit(&p.a, &c), -EINVAL);
+	asm_free(&p.a);
+}
+
 static void
 test_call_exit(void **state)
 {
@@ -616,6 +647,89 @@ test_call_exit_span_aligned(void **state)
 	asm_free(&p.a);
 }
 
+/* Enter and exit programs for a 32-bit kernel's records. */
+static void
+test_32bit(void **state)
+{
+	struct prog_conf c = conf_regs(EV_CONNECT);
+	struct prog_asm a;
+
+	(void)state;
+	enter(&conf_nobtf32);
+	enter(&conf_btf32);
+	exit_prog(&conf_nobtf32);
+	exit_prog(&conf_btf32);
+	/* Exit-only knows 64-bit register layouts only. */
+	c.arg_size = 4;
+	assert_int_equal(asm_init(&a), 0);
+	assert_int_equal(prog_call_exit(&a, &c), -EINVAL);
+	asm_free(&a);
+}
+
+/* On a 32-bit kernel every kernel pointer the BTF walk follows is 4
+ * bytes: each probe read of one reads 4 bytes and loads a word, and the
+ * fd table is indexed by fd * 4. */
+static void
+test_enter_32bit_pointers(void **state)
+{
+	struct prog p;
+	long i;
+	int shifts = 0, reads = 0;
+
+	(void)state;
+	build(&p, ENTER, &conf_btf32);
+	for (i = 0; i < p.n; i++) {
+		const struct bpf_insn *x = &p.a.insn[i];
+
+		assert_int_not_equal(x->code, BPF_LDX | BPF_DW | BPF_MEM);
+		if (x->code == (BPF_ALU64 | BPF_LSH | BPF_K) && x->dst_reg == BPF_REG_8) {
+			assert_int_equal(x->imm, 2);
+			shifts++;
+		}
+		/* r2 = size before each probe_read_kernel: 4 (pointer, tgid,
+		 * max_fds) or 2 (type, protocol), never 8. */
+		if (x->code == (BPF_JMP | BPF_CALL) && x->imm == BPF_FUNC_probe_read_kernel) {
+			assert_true(i >= 2);
+			assert_int_equal(p.a.insn[i - 1].code, BPF_ALU64 | BPF_MOV | BPF_K);
+			assert_int_equal(p.a.insn[i - 1].dst_reg, BPF_REG_2);
+			assert_true(p.a.insn[i - 1].imm == 4 || p.a.insn[i - 1].imm == 2);
+			reads++;
+		}
+	}
+	assert_int_equal(shifts, 1);
+	assert_true(reads >= 8);
+	asm_free(&p.a);
+}
+
+/* sendmsg on a 32-bit kernel: the user msghdr is { u32 msg_name;
+ * int msg_namelen; ... }, read as 8 bytes, the length at offset 4. */
+static void
+test_enter_sendmsg_32bit_msghdr(void **state)
+{
+	struct prog_conf c = conf_nobtf32;
+	struct prog p;
+	long i;
+	int read8 = 0, namelen = 0;
+
+	(void)state;
+	c.syscall = EV_SENDMSG;
+	build(&p, ENTER, &c);
+	for (i = 0; i < p.n; i++) {
+		const struct bpf_insn *x = &p.a.insn[i];
+
+		if (x->code == (BPF_ALU64 | BPF_MOV | BPF_K) && x->dst_reg == BPF_REG_2 &&
+		    x->imm == 8 && i + 2 < p.n && p.a.insn[i + 2].code == (BPF_JMP | BPF_CALL) &&
+		    p.a.insn[i + 2].imm == BPF_FUNC_probe_read_user)
+			read8++;
+		if (x->code == (BPF_LDX | BPF_W | BPF_MEM) && x->src_reg == BPF_REG_10 &&
+		    x->dst_reg == BPF_REG_2 && x->off == E(addr) + 4)
+			namelen++;
+	}
+	assert_int_equal(read8, 1);
+	assert_int_equal(namelen, 1);
+	asm_free(&p.a);
+}
+
 int
 main(void)
 {
@@ -636,10 +750,10 @@ main(void)
 		cmocka_unit_test(test_call_exit),
 		cmocka_unit_test(test_call_exit_args_from_regs),
 		cmocka_unit_test(test_call_exit_span_aligned),
-		cmocka_unit_test(test_enter_32bit),
+		cmocka_unit_test(test_32bit),
 		cmocka_unit_test(test_enter_32bit_pointers),
 		cmocka_unit_test(test_enter_sendmsg_32bit_msghdr),
-		cmocka_unit_test(test_bad_arg_size),
+		cmocka_unit_test(test_fexit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
 /* Unit tests for util/event.c. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,6 +78,40 @@ test_decode_inet(void **state)
 	 * arithmetic must not care). */
 	assert_int_equal(ev_decode(&k, sizeof(k), -500, &ev), 0);
 	assert_true(ev.ts == 500);
+}
+
+/* What a return code means, and what a backend without them says. */
+static void
+test_results(void **state)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(443) };
+	struct kevent k;
+	struct event ev;
+
+	(void)state;
+	assert_int_equal(ev_result_of(EV_CONNECT, 0), EV_RESULT_OK);
+	assert_int_equal(ev_result_of(EV_CONNECT, -ECONNREFUSED), EV_RESULT_REFUSED);
+	assert_int_equal(ev_result_of(EV_CONNECT, -ETIMEDOUT), EV_RESULT_TIMEOUT);
+	assert_int_equal(ev_result_of(EV_CONNECT, -ECONNRESET), EV_RESULT_RESET);
+	assert_int_equal(ev_result_of(EV_CONNECT, -EINPROGRESS), EV_RESULT_PENDING);
+	assert_int_equal(ev_result_of(EV_CONNECT, -ENETUNREACH), EV_RESULT_ERROR);
+	assert_int_equal(ev_result_of(EV_SENDTO, 1), EV_RESULT_OK);
+	assert_int_equal(ev_result_of(EV_SENDMSG, -EPERM), EV_RESULT_ERROR);
+
+	k = kev(&sin, sizeof(sin));
+	k.ret = -ECONNREFUSED;
+	assert_int_equal(ev_decode(&k, sizeof(k), 0, &ev), 0);
+	assert_int_equal(ev.ret_unknown, 0);
+	assert_string_equal(ev_result_name(&ev), "refused");
+	k.flags = KEV_RET_UNKNOWN;
+	k.ret = 0;
+	assert_int_equal(ev_decode(&k, sizeof(k), 0, &ev), 0);
+	assert_int_equal(ev.ret_unknown, 1);
+	assert_string_equal(ev_result_name(&ev), "unknown");
+	ev.result = EV_RESULT_PENDING;  /* in progress shows as unknown */
+	assert_string_equal(ev_result_name(&ev), "unknown");
+	ev.result = 200;                /* out of range: unknown, no crash */
+	assert_string_equal(ev_result_name(&ev), "unknown");
 }
 
 static void
@@ -370,6 +405,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_inet),
+		cmocka_unit_test(test_results),
 		cmocka_unit_test(test_decode_misaligned),
 		cmocka_unit_test(test_decode_inet6),
 		cmocka_unit_test(test_decode_unix),

@@ -190,7 +190,9 @@ ref_event_new(const struct event *ev)
 	rc |= json_set(o, "service", str(ev_service(ev)));
 	rc |= json_set(o, "syscall", str(ev_syscall_name(ev)));
 	rc |= json_set(o, "count", json_integer(ev->count));
-	rc |= json_set(o, "return_code", json_integer(ev->ret));
+	rc |= json_set(o, "return_code",
+	    ev->ret_unknown ? json_null() : json_integer(ev->ret));
+	rc |= json_set(o, "result", str(ev_result_name(ev)));
 	/* json_int_t is signed 64-bit; cgroup ids are kernfs node ids, far
 	 * below 2^63. */
 	rc |= json_set(o, "cgroup_id", json_integer((json_int_t)ev->cgroup_id));
@@ -243,7 +245,7 @@ test_event_inet(void **state)
 		"pid", "tid", "ppid", "uid", "gid", "command", "destination",
 		"destination_ip", "destination_port", "address_family", "protocol",
 		"socket_type", "service", "syscall", "count", "return_code",
-		"cgroup_id", "timestamp",
+		"result", "cgroup_id", "timestamp",
 	};
 	struct event ev;
 	const char *key;
@@ -292,7 +294,16 @@ test_event_inet(void **state)
 	assert_str_field(o, "syscall", "connect");
 	assert_int_field(o, "count", 1);
 	assert_int_field(o, "return_code", -115);
+	assert_str_field(o, "result", "unknown");
 	assert_int_field(o, "cgroup_id", 4294967297ll);
+	json_decref(o);
+	/* A backend that cannot see return codes: null, never 0. */
+	ev.ret = 0;
+	ev.ret_unknown = 1;
+	ev.result = EV_RESULT_REFUSED;
+	o = event_json(&ev);
+	assert_true(json_is_null(json_object_get(o, "return_code")));
+	assert_str_field(o, "result", "refused");
 	assert_str_field(o, "timestamp", "2025-11-25T11:31:15.123456789Z");
 	json_decref(o);
 }
@@ -461,6 +472,10 @@ test_jbuf_event_matches_jansson(void **state)
 	ev.ip[0] = 93, ev.ip[3] = 34;
 	strcpy(ev.comm, "curl");
 	same_as_jansson(&ev);
+	ev.ret_unknown = 1;
+	ev.result = EV_RESULT_TIMEOUT;
+	same_as_jansson(&ev);
+	ev.ret_unknown = 0;
 	/* Quotes, backslashes, controls, DEL, invalid UTF-8 in a comm. */
 	memcpy(ev.comm, "a\"b\\c\x01\n\t\x7f\xff\xc3\xa9", 13);
 	same_as_jansson(&ev);

@@ -1,29 +1,30 @@
 /*
- * The shape every program prog/connect.c emits must have, checked without
- * a kernel: for tests/unit/test_connect.c, which includes prog/connect.c
- * and defines STASH_FD, EVENTS_FD and STACK_MAX before this header.
- * Jumps land inside the program and never in the second slot of a 64-bit
- * load, stack accesses stay in the frame, and a small straight-line
- * tracker follows which registers hold fp + constant, a constant or a map
- * fd, so that helper arguments can be checked at each call.
+ * Shape checks for the hand-assembled programs, without a kernel: every
+ * jump forward and inside the program, never into the second slot of a
+ * 64-bit load; r0 set before every exit; stack accesses in bounds; and a
+ * straight-line tracker of which registers hold fp + constant, a constant
+ * or a map fd, so that helper arguments can be checked at each call.
+ * Included by the test_*.c of the program modules, which define STASH_FD
+ * and EVENTS_FD first (and PROG_RET, BATCH_FD when theirs differ).
  */
-#ifndef PROG_SHAPE_H
-#define PROG_SHAPE_H
+#ifndef PROG_CHECK_H
+#define PROG_CHECK_H
+
+#ifndef PROG_RET
+#define PROG_RET 0              /* what every exit returns */
+#endif
+#ifndef BATCH_FD
+#define BATCH_FD (-100)         /* no batch map */
+#endif
+#define STACK_MAX 512
+
+/* Not every includer uses every check. */
+#pragma GCC diagnostic ignored "-Wunused-function"
 
 struct prog {
 	struct prog_asm a;
 	long n;
 };
-
-enum which { ENTER, EXIT };
-
-static void
-build(struct prog *p, enum which w, const struct prog_conf *c)
-{
-	assert_int_equal(asm_init(&p->a), 0);
-	p->n = w == ENTER ? prog_connect_enter(&p->a, c) : prog_connect_exit(&p->a, c);
-	assert_true(p->n > 0);
-}
 
 static int
 is_wide(const struct bpf_insn *i)
@@ -90,21 +91,22 @@ check_common(const struct prog *p)
 
 			assert_in_range(t, 0, p->n - 1);
 			assert_false(second[t]);
-			/* A jump straight to exit would skip r0 = 0. */
+			/* A jump straight to exit would skip r0 = PROG_RET. */
 			assert_int_not_equal(in[t].code, BPF_JMP | BPF_EXIT);
 			/* Never backwards: the verifier rejects loops here. */
 			assert_true(x->off >= 0);
 		}
 		if (x->code == (BPF_JMP | BPF_EXIT)) {
-			/* r0 = 0 just before every exit. */
+			/* r0 = PROG_RET just before every exit. */
 			assert_true(i > 0);
 			assert_int_equal(in[i - 1].code, BPF_ALU64 | BPF_MOV | BPF_K);
 			assert_int_equal(in[i - 1].dst_reg, BPF_REG_0);
-			assert_int_equal(in[i - 1].imm, 0);
+			assert_int_equal(in[i - 1].imm, PROG_RET);
 		}
 		if (is_wide(x)) {
 			assert_int_equal(x->src_reg, BPF_PSEUDO_MAP_FD);
-			assert_true(x->imm == STASH_FD || x->imm == EVENTS_FD);
+			assert_true(x->imm == STASH_FD || x->imm == EVENTS_FD ||
+			    x->imm == BATCH_FD);
 		}
 		/* Stack accesses stay within fp - 512 .. fp. */
 		if ((BPF_CLASS(x->code) == BPF_ST || BPF_CLASS(x->code) == BPF_STX) &&
@@ -240,6 +242,10 @@ check_call_args(const struct call *c, int ncall)
 			assert_int_equal(r[4].v, BPF_ANY);
 			break;
 		case BPF_FUNC_map_lookup_elem:
+			assert_int_equal(r[1].k, MAP);
+			assert_true(r[1].v == STASH_FD || r[1].v == BATCH_FD);
+			assert_stack(r[2], r[1].v == BATCH_FD ? 4 : 8);
+			break;
 		case BPF_FUNC_map_delete_elem:
 			assert_int_equal(r[1].k, MAP);
 			assert_int_equal(r[1].v, STASH_FD);
@@ -252,81 +258,19 @@ check_call_args(const struct call *c, int ncall)
 			 * not a sign-extended -1. */
 			assert_int_equal(r[3].k, CONST32);
 			assert_int_equal(r[3].v, 0xffffffffL);
-			assert_int_equal(r[5].k, CONST);
-			assert_int_equal(r[5].v, (long)sizeof(struct kevent));
+			/* One event, or a batch of them from the batch map
+			 * (a size computed from its count). */
+			if (r[5].k == CONST) {
+				assert_int_equal(r[5].v, (long)sizeof(struct kevent));
+			} else {
+				assert_true(BATCH_FD >= 0);
+				assert_int_not_equal(r[4].k, FP);
+			}
 			break;
 		default:
 			break;
 		}
 	}
-}
-
-/* The ctx (r6) loads: exactly the given offsets, each with its size. */
-static void
-check_ctx_loads(const struct prog *p, const int *off, const int *size, int n)
-{
-	int seen[8] = { 0 };
-	long i;
-	int j;
-
-	for (i = 0; i < p->n; i++) {
-		const struct bpf_insn *x = &p->a.insn[i];
-
-		if (is_wide(x)) {
-			i++;
-			continue;
-		}
-		if (BPF_CLASS(x->code) != BPF_LDX || x->src_reg != BPF_REG_6)
-			continue;
-		for (j = 0; j < n; j++)
-			if (x->off == off[j] && BPF_SIZE(x->code) == size[j])
-				break;
-		if (j == n)
-			fail_msg("unexpected ctx load at %ld: off %d", i, x->off);
-		seen[j]++;
-	}
-	for (j = 0; j < n; j++)
-		assert_int_equal(seen[j], 1);
-	/* r6 is ctx throughout: never written after the first instruction. */
-	for (i = 1; i < p->n; i++) {
-		const struct bpf_insn *x = &p->a.insn[i];
-		unsigned cls = BPF_CLASS(x->code);
-
-		if (is_wide(x)) {
-			assert_int_not_equal(x->dst_reg, BPF_REG_6);
-			i++;
-		} else if (cls == BPF_ALU64 || cls == BPF_ALU || cls == BPF_LDX) {
-			assert_int_not_equal(x->dst_reg, BPF_REG_6);
-		}
-	}
-}
-
-static int
-count_maps(const struct prog *p, int fd)
-{
-	long i;
-	int n = 0;
-
-	for (i = 0; i < p->n; i++)
-		if (is_wide(&p->a.insn[i]) && p->a.insn[i].imm == fd)
-			n++;
-	return n;
-}
-
-/* Is there "if rX op imm goto" with this op and immediate? */
-static int
-has_jump_imm(const struct prog *p, int op, int imm)
-{
-	long i;
-
-	for (i = 0; i < p->n; i++) {
-		const struct bpf_insn *x = &p->a.insn[i];
-
-		if (is_jump(x) && BPF_OP(x->code) == op && BPF_SRC(x->code) == BPF_K &&
-		    x->imm == imm)
-			return 1;
-	}
-	return 0;
 }
 
 #endif

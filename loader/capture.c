@@ -1,0 +1,666 @@
+/*
+ * The capture interface (see capture.h): the perf event array and the
+ * per-CPU rings every backend writes to, the choice of backend, and what
+ * the backends share (BTF offsets, program loading with the verifier's
+ * log, parallel close).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+
+#include "loader/backend.h"
+#include "loader/bpf.h"
+#include "loader/btf.h"
+#include "loader/capture.h"
+#include "loader/ring.h"
+#include "loader/sys.h"
+#include "loader/tracefs.h"
+#include "prog/asm.h"
+#include "prog/connect.h"
+#include "prog/frame.h"
+#include "util/event.h"
+
+#define MAX_CPUS 1024
+
+struct capture {
+	const struct ld_backend *be;
+	void *state;
+	struct prog_kern k;
+	int events_fd;
+	int batch_fd;           /* per-CPU struct kbatch, -1 without */
+	int flush_fd;           /* the program that empties a batch */
+	int timer_fd[MAX_CPUS]; /* cpu-clock events running it, per CPU */
+	int ntimer;
+	struct ld_ring *rings;
+	int nrings;
+	int epfd;
+	struct cap_stats st;
+	int64_t lost_total;     /* see report_lost() */
+	/* The caller's callbacks, while a drain runs. */
+	ld_sample_fn sample;
+	ld_lost_fn lost;
+	void *ctx;
+};
+
+/* Cheapest first.  "auto" tries them in this order.  fexit is as cheap as
+ * the socket hooks and exact, but has only been run where it is refused:
+ * it comes second until the qemu guests have run it. */
+static const struct ld_backend *const backends[] = {
+	&ld_backend_cgroup,
+	&ld_backend_fexit,
+	&ld_backend_tracepoint_exit,
+	&ld_backend_tracepoint,
+};
+#define NBACKEND (sizeof(backends) / sizeof(backends[0]))
+
+void
+ld_errf(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+}
+
+const char *
+ld_hint(int e)
+{
+	if (e == -EPERM || e == -EACCES)
+		return " (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)";
+	return "";
+}
+
+int
+ld_load(const struct ld_env *env, unsigned type, unsigned attach,
+    unsigned btf_id, const char *name, struct bpf_insn *insn, size_t n,
+    char *err, size_t errlen)
+{
+	char *log = NULL;
+	int fd;
+
+	fd = ld_prog_load_attach(type, attach, btf_id, name, insn, n,
+	    env->diag ? &log : NULL);
+	if (fd < 0) {
+		/* The whole story: the verifier's log and what it was given. */
+		if (env->diag) {
+			fprintf(env->diag, "ebpf-server: program %s rejected: %s\n"
+			    "--- verifier log ---\n%s\n--- program (%zu "
+			    "instructions) ---\n", name, strerror(-fd),
+			    log ? log : "(none)", n);
+			asm_dump(insn, n, env->diag);
+		}
+		ld_errf(err, errlen, "load BPF program %s: %s%s", name,
+		    strerror(-fd), ld_hint(fd));
+	}
+	free(log);
+	return fd;
+}
+
+int
+ld_tp_attach(const char *tracefs, const char *cat, const char *name,
+    int prog_fd, char *err, size_t errlen)
+{
+	struct perf_event_attr attr;
+	int id, fd, e;
+
+	id = ld_tp_id(tracefs, cat, name);
+	if (id < 0) {
+		ld_errf(err, errlen, "tracepoint %s:%s: %s", cat, name,
+		    id == -ENOENT ? "not found (kernel without "
+		    "CONFIG_FTRACE_SYSCALLS?)" : strerror(-id));
+		return id;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_TRACEPOINT;
+	attr.config = (uint64_t)id;
+	attr.sample_period = 1;
+	attr.wakeup_events = 1;
+	/* One event on CPU 0 for all tasks: the program hangs off the
+	 * tracepoint itself and runs on every CPU. */
+	fd = sys_perf_event_open(&attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0) {
+		ld_errf(err, errlen, "perf_event_open %s:%s: %s%s", cat, name,
+		    strerror(-fd), ld_hint(fd));
+		return fd;
+	}
+	if ((e = sys_ioctl(fd, PERF_EVENT_IOC_SET_BPF, (unsigned long)prog_fd)) < 0 ||
+	    (e = sys_ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) < 0) {
+		ld_errf(err, errlen, "attach to %s:%s: %s%s", cat, name,
+		    strerror(-e), ld_hint(e));
+		sys_close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static void *
+close_one(void *arg)
+{
+	sys_close((int)(intptr_t)arg);
+	return NULL;
+}
+
+void
+ld_close_parallel(int *fds, int n)
+{
+	pthread_t t[LD_CLOSE_MAX];
+	int started[LD_CLOSE_MAX] = { 0 };
+	int i;
+
+	/* One thread per fd (the sandbox allows threads): grace periods
+	 * overlap instead of adding up. */
+	for (i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (i < LD_CLOSE_MAX && pthread_create(&t[i], NULL, close_one,
+		    (void *)(intptr_t)fds[i]) == 0)
+			started[i] = 1;
+		else
+			sys_close(fds[i]);
+	}
+	for (i = 0; i < n && i < LD_CLOSE_MAX; i++)
+		if (started[i])
+			pthread_join(t[i], NULL);
+	for (i = 0; i < n; i++)
+		fds[i] = -1;
+}
+
+void
+ld_close_fds(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			sys_close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+static struct {
+	const char *s, *m;
+	size_t off;
+} const kmembers[] = {
+#define K(s, m, f) { s, m, offsetof(struct prog_kern, f) }
+	K("task_struct", "files", task_files),
+	K("task_struct", "real_parent", task_real_parent),
+	K("task_struct", "tgid", task_tgid),
+	K("files_struct", "fdt", files_fdt),
+	K("fdtable", "max_fds", fdt_max_fds),
+	K("fdtable", "fd", fdt_fd),
+	K("file", "private_data", file_private_data),
+	K("socket", "type", socket_type),
+	K("socket", "file", socket_file),
+	K("socket", "sk", socket_sk),
+	K("sock", "sk_protocol", sock_protocol),
+#undef K
+};
+
+/*
+ * Where the saved user registers hold system call arguments 0-5, for the
+ * exit-only programs.  x86-64 passes them in di, si, dx, r10, r8, r9;
+ * arm64 in x0-x5, x0 being overwritten by the return value and kept in
+ * orig_x0.  Elsewhere regs_valid stays 0 and the enter/exit pair is used.
+ */
+static void
+resolve_regs(const struct btf *b, struct prog_kern *k)
+{
+	static const char *const x86[6] = { "di", "si", "dx", "r10", "r8", "r9" };
+	int off, size, i;
+
+	for (i = 0; i < 6; i++) {
+		if (ld_btf_member(b, "pt_regs", x86[i], &off, &size) < 0 || size != 8)
+			break;
+		k->regs_arg[i] = off;
+	}
+	if (i == 6) {
+		k->regs_valid = 1;
+		return;
+	}
+	if (ld_btf_member(b, "user_pt_regs", "regs", &off, &size) == 0 &&
+	    ld_btf_member(b, "pt_regs", "orig_x0", &k->regs_arg[0], &size) == 0 &&
+	    size == 8) {
+		/* struct pt_regs starts with the user_pt_regs regs[31]. */
+		for (i = 1; i < 6; i++)
+			k->regs_arg[i] = off + 8 * i;
+		k->regs_valid = 1;
+	}
+}
+
+/* Resolve the kernel struct offsets the enter program walks.  Without
+ * them the probe still works, but socket type and protocol are unknown. */
+static void
+resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
+{
+	const char *path = conf->btf_path ? conf->btf_path : "/sys/kernel/btf/vmlinux";
+	struct btf *b;
+	size_t i;
+	int err, usz, lsz;
+
+	memset(k, 0, sizeof(*k));
+	k->sock_err = -1;
+	if ((err = ld_btf_load(path, &b)) < 0) {
+		if (conf->diag)
+			fprintf(conf->diag, "ebpf-server: %s: %s: socket type and "
+			    "protocol will be unknown\n", path, strerror(-err));
+		return;
+	}
+	for (i = 0; i < sizeof(kmembers) / sizeof(kmembers[0]); i++) {
+		int off, size;
+
+		err = ld_btf_member(b, kmembers[i].s, kmembers[i].m, &off, &size);
+		if (err < 0) {
+			if (conf->diag)
+				fprintf(conf->diag, "ebpf-server: BTF: %s.%s: %s: socket "
+				    "type and protocol will be unknown\n",
+				    kmembers[i].s, kmembers[i].m, strerror(-err));
+			ld_btf_free(b);
+			return;
+		}
+		*(int *)((char *)k + kmembers[i].off) = off;
+	}
+	k->valid = 1;
+	resolve_regs(b, k);
+	if (ld_btf_member(b, "sock", "sk_err", &k->sock_err, &usz) < 0 || usz != 4)
+		k->sock_err = -1;
+	/* What a cgroup socket-address program's ctx points to (6.7+ has
+	 * uaddrlen, and the unix hooks with it). */
+	if (ld_btf_member(b, "bpf_sock_addr_kern", "uaddr", &k->sak_uaddr, &usz) == 0 &&
+	    ld_btf_member(b, "bpf_sock_addr_kern", "uaddrlen", &k->sak_uaddrlen, &lsz) == 0 &&
+	    usz == 8 && lsz == 4)
+		k->sak_valid = 1;
+	ld_btf_free(b);
+}
+
+
+/* Timers first, so that the flush program stops running. */
+static void
+close_batches(struct capture *c)
+{
+	ld_close_fds(c->timer_fd, c->ntimer);
+	c->ntimer = 0;
+	ld_close_fds(&c->flush_fd, 1);
+	ld_close_fds(&c->batch_fd, 1);
+}
+
+static int
+open_rings(struct capture *c, const struct cap_conf *conf, char *err,
+    size_t errlen)
+{
+	int cpus[MAX_CPUS], n, i, e;
+
+	if ((n = ld_possible_cpus(cpus, MAX_CPUS)) < 0) {
+		ld_errf(err, errlen, "possible CPUs: %s", strerror(-n));
+		return n;
+	}
+	/* The perf event array is indexed by CPU number. */
+	e = ld_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "events", 4, 4,
+	    (unsigned)cpus[n - 1] + 1);
+	if (e < 0) {
+		ld_errf(err, errlen, "create perf event array: %s%s",
+		    strerror(-e), ld_hint(e));
+		return e;
+	}
+	c->events_fd = e;
+	if ((c->rings = calloc((size_t)n, sizeof(*c->rings))) == NULL)
+		return -ENOMEM;
+	if ((c->epfd = sys_epoll_create()) < 0) {
+		ld_errf(err, errlen, "epoll: %s", strerror(-c->epfd));
+		return c->epfd;
+	}
+	for (i = 0; i < n; i++) {
+		struct ld_ring *r = &c->rings[c->nrings];
+		uint32_t key = (uint32_t)cpus[i];
+
+		e = ld_ring_open(r, cpus[i], conf->ring_pages, conf->watermark);
+		if (e == -ENODEV)
+			continue; /* possible but offline */
+		if (e < 0) {
+			ld_errf(err, errlen, "perf ring on CPU %d: %s%s", cpus[i],
+			    strerror(-e), ld_hint(e));
+			return e;
+		}
+		c->nrings++;
+		if ((e = ld_map_update(c->events_fd, &key, &r->fd, BPF_ANY)) < 0 ||
+		    (e = sys_epoll_add(c->epfd, r->fd, (unsigned)i)) < 0) {
+			ld_errf(err, errlen, "perf ring on CPU %d: %s", cpus[i],
+			    strerror(-e));
+			return e;
+		}
+	}
+	if (c->nrings == 0) {
+		ld_errf(err, errlen, "no online CPU to open a perf ring on");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/*
+ * Per-CPU batches: one bpf_perf_event_output() per 16 events instead of
+ * one per event.  A cpu-clock perf event on each CPU runs the flush
+ * program every FLUSH_MS, so a record waits at most that long even on a
+ * CPU that makes one connect an hour.  A timer rather than the reader
+ * running the program with BPF_PROG_TEST_RUN: the sandboxed reader may
+ * not call bpf() (and before Linux 6.5 an unprivileged one could not).
+ * Without any of this the programs output each event: 0 either way, and
+ * c->batch_fd stays -1 when batching is off.
+ *
+ * Off by default: measured here, a cpu-clock timer does not fire on an
+ * idle CPU of this VM, so a record could wait on a quiet CPU until 15
+ * more came; the 1 s bound holds only on busy CPUs.  The fix to try next
+ * is a flush program that empties every CPU's batch
+ * (bpf_map_lookup_percpu_elem(), Linux 5.19) from whichever CPU's timer
+ * fires: the reader's, at least, wakes every 100 ms.
+ */
+#define FLUSH_MS 100
+
+static void
+open_batches(struct capture *c, const struct cap_conf *conf)
+{
+	struct perf_event_attr attr;
+	struct prog_asm a;
+	char err[256];
+	struct ld_env env;
+	long n;
+	int i, fd;
+
+	c->batch_fd = ld_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "batch", 4,
+	    sizeof(struct kbatch), 1);
+	if (c->batch_fd < 0)
+		goto off;
+	if (asm_init(&a) < 0)
+		goto off;
+	n = prog_batch_flush(&a, c->events_fd, c->batch_fd);
+	memset(&env, 0, sizeof(env));
+	env.diag = conf->diag;
+	c->flush_fd = n < 0 ? (int)n : ld_load(&env, BPF_PROG_TYPE_PERF_EVENT,
+	    0, 0, "es_flush", a.insn, (size_t)n, err, sizeof(err));
+	asm_free(&a);
+	if (c->flush_fd < 0)
+		goto off;
+	for (i = 0; i < c->nrings; i++) {
+		memset(&attr, 0, sizeof(attr));
+		attr.size = sizeof(attr);
+		attr.type = PERF_TYPE_SOFTWARE;
+		attr.config = PERF_COUNT_SW_CPU_CLOCK;
+		attr.sample_period = FLUSH_MS * 1000000ULL; /* ns */
+		fd = sys_perf_event_open(&attr, -1, c->rings[i].cpu, -1,
+		    PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0)
+			goto off;
+		c->timer_fd[c->ntimer++] = fd;
+		if (sys_ioctl(fd, PERF_EVENT_IOC_SET_BPF, (unsigned long)c->flush_fd) < 0 ||
+		    sys_ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0)
+			goto off;
+	}
+	return;
+off:
+	if (conf->diag && c->batch_fd >= 0)
+		fprintf(conf->diag, "ebpf-server: per-CPU batches unavailable "
+		    "(%s): one perf output per event\n",
+		    c->flush_fd < 0 ? "flush program" : "cpu-clock timer");
+	close_batches(c);
+}
+
+static const struct ld_backend *
+find_backend(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NBACKEND; i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
+
+int
+cap_open(const struct cap_conf *conf, struct capture **out, char *err,
+    size_t errlen)
+{
+	struct ld_env env;
+	struct capture *c;
+	const struct ld_backend *be = NULL;
+	char why[512];
+	size_t i, len = 0;
+	int e;
+
+	*out = NULL;
+	if (conf->backend && strcmp(conf->backend, "auto") != 0 &&
+	    (be = find_backend(conf->backend)) == NULL) {
+		ld_errf(err, errlen, "-backend %s: no such backend", conf->backend);
+		return -EINVAL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -ENOMEM;
+	c->events_fd = c->epfd = c->batch_fd = c->flush_fd = -1;
+	resolve_kern(conf, &c->k);
+	if ((e = open_rings(c, conf, err, errlen)) < 0)
+		goto fail;
+	if (conf->batch)
+		open_batches(c, conf);
+	memset(&env, 0, sizeof(env));
+	env.diag = conf->diag;
+	env.fault_verifier = conf->fault_verifier;
+	env.cgroup = conf->cgroup;
+	env.events_fd = c->events_fd;
+	env.batch_fd = c->batch_fd;
+	env.k = &c->k;
+	if (be) {
+		/* Forced: this one or nothing, with its reason. */
+		if ((e = be->open(&env, &c->state, why, sizeof(why))) < 0) {
+			ld_errf(err, errlen, "backend %s unavailable: %s", be->name,
+			    why);
+			goto fail;
+		}
+		c->be = be;
+	} else {
+		/* Quietly: a verifier log is news only for the last resort. */
+		why[0] = '\0';
+		for (i = 0; i < NBACKEND; i++) {
+			char one[256];
+
+			env.diag = i + 1 == NBACKEND ? conf->diag : NULL;
+			e = backends[i]->open(&env, &c->state, one, sizeof(one));
+			if (e == 0) {
+				c->be = backends[i];
+				break;
+			}
+			len += (size_t)snprintf(why + len, len < sizeof(why) ?
+			    sizeof(why) - len : 0, "%s%s: %s", len ? "; " : "",
+			    backends[i]->name, one);
+			if (len >= sizeof(why))
+				len = sizeof(why) - 1;
+			if (conf->diag && i + 1 < NBACKEND)
+				fprintf(conf->diag, "ebpf-server: backend %s "
+				    "unavailable: %s; trying %s\n",
+				    backends[i]->name, one, backends[i + 1]->name);
+		}
+		if (c->be == NULL) {
+			ld_errf(err, errlen, "no capture backend works on this "
+			    "kernel: %s", why);
+			goto fail;
+		}
+	}
+	*out = c;
+	return 0;
+fail:
+	cap_close(c);
+	return e;
+}
+
+int
+cap_fd(const struct capture *c)
+{
+	return c->epfd;
+}
+
+/*
+ * Events lost: the kernel's PERF_RECORD_LOST counts, corrected by what
+ * the batch headers say (a refused batch is one lost record to the kernel
+ * but held dropped_events events).  The two arrive in either order, so
+ * the caller hears of the total whenever it grows.
+ */
+static void
+report_lost(struct capture *c, int64_t delta)
+{
+	c->lost_total += delta;
+	if (c->lost_total > (int64_t)c->st.lost) {
+		uint64_t more = (uint64_t)c->lost_total - c->st.lost;
+
+		c->st.lost += more;
+		c->lost(c->ctx, more);
+	}
+}
+
+static void
+count_lost(void *ctx, uint64_t n)
+{
+	report_lost(ctx, (int64_t)n);
+}
+
+/*
+ * One perf sample holds one struct kevent (a program that output its own
+ * record), or a struct kbatch_hdr and the records of a per-CPU batch.
+ * The kernel pads raw samples to 8 bytes (4 extra for both), so the size
+ * tells which; a sample of any other size goes to the callback whole
+ * (ev_decode() refuses it).
+ */
+static void
+split(void *ctx, const void *data, uint32_t len)
+{
+	struct capture *c = ctx;
+	const uint8_t *p = data;
+	struct kbatch_hdr h;
+	uint32_t i, n;
+
+	if (len < sizeof(h) || (len - sizeof(h)) % sizeof(struct kevent) >= 8 ||
+	    len % sizeof(struct kevent) == 4) {
+		c->st.records++;
+		c->sample(c->ctx, data, len);
+		return;
+	}
+	memcpy(&h, p, sizeof(h));
+	if (h.dropped_events || h.dropped_samples)
+		report_lost(c, (int64_t)h.dropped_events - (int64_t)h.dropped_samples);
+	n = (len - (uint32_t)sizeof(h)) / sizeof(struct kevent);
+	for (i = 0; i < n; i++)
+		c->sample(c->ctx, p + sizeof(h) + i * sizeof(struct kevent),
+		    sizeof(struct kevent));
+	c->st.records += n;
+}
+
+long
+cap_drain(struct capture *c, ld_sample_fn sample, ld_lost_fn lost, void *ctx)
+{
+	long total = 0;
+	uint64_t before = c->st.records;
+	int i;
+
+	c->sample = sample;
+	c->lost = lost;
+	c->ctx = ctx;
+	for (i = 0; i < c->nrings; i++) {
+		long r = ld_ring_drain(&c->rings[i], split, count_lost, c);
+
+		if (r < 0)
+			total = r;
+	}
+	return total < 0 ? total : (long)(c->st.records - before);
+}
+
+long
+cap_poll(struct capture *c, int timeout_ms, ld_sample_fn sample,
+    ld_lost_fn lost, void *ctx)
+{
+	int n;
+
+	if ((n = sys_epoll_wait(c->epfd, timeout_ms)) < 0)
+		return n;
+	return cap_drain(c, sample, lost, ctx);
+}
+
+void
+cap_stats(const struct capture *c, struct cap_stats *out)
+{
+	*out = c->st;
+}
+
+const char *
+cap_backend(const struct capture *c)
+{
+	return c->be->name;
+}
+
+unsigned
+cap_exact(const struct capture *c)
+{
+	unsigned bits = c->be->exact;
+	const char *why;
+
+	if (c->be->missing)
+		bits &= ~c->be->missing(c->state, &why);
+	return bits;
+}
+
+const char *
+cap_blind_spot(const struct capture *c)
+{
+	const char *why = NULL;
+
+	if (c->be->missing && c->be->missing(c->state, &why))
+		return why;
+	return NULL;
+}
+
+const char *const *
+cap_backend_names(void)
+{
+	static const char *names[NBACKEND + 2];
+	size_t i;
+
+	names[0] = "auto";
+	for (i = 0; i < NBACKEND; i++)
+		names[i + 1] = backends[i]->name;
+	return names;
+}
+
+const char *
+cap_exact_name(unsigned bit)
+{
+	static const char *const names[] = {
+		"return_code", "socket_type", "ppid", "result", "unix",
+		"syscall",
+	};
+
+	return bit < sizeof(names) / sizeof(names[0]) ? names[bit] : NULL;
+}
+
+void
+cap_close(struct capture *c)
+{
+	int i;
+
+	if (c == NULL)
+		return;
+	/* Detach first so no program runs while the rest goes away. */
+	if (c->be)
+		c->be->close(c->state);
+	close_batches(c);
+	for (i = 0; i < c->nrings; i++)
+		ld_ring_close(&c->rings[i]);
+	free(c->rings);
+	if (c->epfd >= 0)
+		sys_close(c->epfd);
+	if (c->events_fd >= 0)
+		sys_close(c->events_fd);
+	free(c);
+}

@@ -1,0 +1,104 @@
+/*
+ * Capture: the kernel side of the pipeline behind one small interface.
+ * A backend (cgroup socket hooks, syscall tracepoints, ...) loads and
+ * attaches its programs; every backend's records arrive through the same
+ * perf event array and per-CPU rings, which this module owns and drains.
+ *
+ *	cap_open()    pick and attach a backend, map the rings
+ *	cap_fd()      the one fd to poll (readable when a ring passed its
+ *	              watermark)
+ *	cap_drain()   hand every pending record to a callback
+ *	cap_stats()   what was read and lost
+ *	cap_close()   detach everything
+ *
+ * Setup code: cap_open() may write diagnostics (verifier log, program
+ * listing) to conf->diag.
+ */
+#ifndef LD_CAPTURE_H
+#define LD_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "loader/ring.h"
+
+struct capture;
+
+struct cap_conf {
+	unsigned ring_pages;    /* per CPU, power of two */
+	unsigned watermark;     /* bytes pending before a wakeup */
+	FILE *diag;             /* where the verifier log goes, or NULL */
+	const char *btf_path;   /* NULL: /sys/kernel/btf/vmlinux */
+	/* Tests only: make the first program read beyond the stack so that
+	 * the verifier rejects it (main sets it from EBPF_SERVER_FAULT). */
+	int fault_verifier;
+	/* NULL or "auto": the cheapest backend that works here; else one of
+	 * cap_backend_names(), or fail saying why it cannot run. */
+	const char *backend;
+	/* cgroup backend: the cgroup2 directory to attach to; NULL: the
+	 * root of the cgroup2 mount (mounted when there is none). */
+	const char *cgroup;
+	/* 1: gather events in per-CPU batches (see open_batches() for why
+	 * this is not the default yet). */
+	int batch;
+};
+
+/* Which event fields a backend knows exactly (cap_exact()). */
+enum {
+	CAP_EXACT_RETURN_CODE = 1 << 0, /* the system call's return value */
+	CAP_EXACT_SOCKET = 1 << 1,      /* socket_type and protocol */
+	CAP_EXACT_PPID = 1 << 2,
+	CAP_EXACT_TCP_RESULT = 1 << 3,  /* result of TCP connects, async too */
+	CAP_EXACT_UNIX = 1 << 4,        /* unix connects and sends are seen */
+	CAP_EXACT_SYSCALL = 1 << 5,     /* sendto told from sendmsg */
+};
+
+struct cap_stats {
+	uint64_t records;       /* samples read from the rings */
+	uint64_t lost;          /* records the kernel dropped (ring full) */
+	uint64_t flushes;       /* runs of the per-CPU batch flush program */
+};
+
+/* Returns 0 and *out, or -errno with a message for the user in err that
+ * says which backend failed and why. */
+int cap_open(const struct cap_conf *conf, struct capture **out, char *err,
+    size_t errlen);
+
+/* The fd to poll for input (an epoll fd over the rings). */
+int cap_fd(const struct capture *c);
+
+/*
+ * Drain every ring into sample/lost; also hands records still waiting in
+ * the kernel's per-CPU batches over once they are older than the flush
+ * interval, so that none waits long.  Returns the records read or -errno.
+ */
+long cap_drain(struct capture *c, ld_sample_fn sample, ld_lost_fn lost,
+    void *ctx);
+
+/* Wait up to timeout_ms for cap_fd(), then cap_drain(). */
+long cap_poll(struct capture *c, int timeout_ms, ld_sample_fn sample,
+    ld_lost_fn lost, void *ctx);
+
+void cap_stats(const struct capture *c, struct cap_stats *out);
+
+/* Short name of the backend in use ("cgroup", "tracepoint-exit", ...). */
+const char *cap_backend(const struct capture *c);
+/* CAP_EXACT_* bits of the backend in use. */
+unsigned cap_exact(const struct capture *c);
+/* What this backend cannot see on this kernel, for /health and the log
+ * ("unix connects (kernel before 6.7): use -backend tracepoint-exit"),
+ * or NULL. */
+const char *cap_blind_spot(const struct capture *c);
+
+/* Names -backend accepts, NULL-terminated, cheapest first ("auto" too). */
+const char *const *cap_backend_names(void);
+
+/* The CAP_EXACT_* bits as JSON-ish field names: "return_code", ...;
+ * NULL past the last.  i from 0. */
+const char *cap_exact_name(unsigned bit);
+
+/* Detach and free everything; NULL is fine. */
+void cap_close(struct capture *c);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * The cgroup socket-address programs (BPF_PROG_TYPE_CGROUP_SOCK_ADDR):
+ * one per hook, run by the kernel inside connect() and inside sendmsg()
+ * of a datagram to an explicit address, before the call does its work.
+ * Family, type, protocol, address and port come from the bpf_sock_addr
+ * context: no BTF, no pt_regs, no tax on any other system call.  They
+ * cannot see the call's return value.
+ */
+#ifndef PROG_SOCKADDR_H
+#define PROG_SOCKADDR_H
+
+#include "prog/connect.h"
+
+struct prog_asm;
+
+/* The hooks, in the order the loader attaches them. */
+enum prog_hook {
+	HOOK_CONNECT4,
+	HOOK_CONNECT6,
+	HOOK_SENDMSG4,
+	HOOK_SENDMSG6,
+	HOOK_CONNECT_UNIX,      /* Linux 6.7+ */
+	HOOK_SENDMSG_UNIX,      /* Linux 6.7+ */
+	HOOK_N
+};
+
+struct prog_sa_conf {
+	int hook;               /* enum prog_hook */
+	int events_fd;          /* perf event array */
+	int batch_fd;           /* per-CPU struct kbatch, or -1: one output
+	                         * per event */
+	/* ppid read from the BTF-typed task (bpf_get_current_task_btf(),
+	 * plain loads) when 1, else with probe reads. */
+	int task_btf;
+	/* ppid from the task (task_real_parent, task_tgid) when k.valid;
+	 * the unix hooks need k.sak_valid (struct bpf_sock_addr_kern). */
+	struct prog_kern k;
+};
+
+/* Emit the program for c->hook into a (initialised with asm_init).
+ * Returns the instruction count or -errno; -EINVAL for a unix hook
+ * without c->k.sak_valid. */
+long prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c);
+
+#endif

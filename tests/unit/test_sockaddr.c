@@ -1,0 +1,249 @@
+/*
+ * Unit tests for the cgroup socket-address programs (prog/sockaddr.c):
+ * their shape, checked without a kernel (tests/unit/prog_check.h).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../prog/sockaddr.c"
+
+#define STASH_FD (-1)
+#define EVENTS_FD 4
+#define BATCH_FD 5
+#define PROG_RET 1              /* a sock_addr program must allow */
+#include "prog_check.h"
+
+static struct prog_sa_conf
+conf(int hook, int btf)
+{
+	struct prog_sa_conf c;
+
+	memset(&c, 0, sizeof(c));
+	c.hook = hook;
+	c.events_fd = EVENTS_FD;
+	c.batch_fd = -1;
+	c.k.valid = btf;
+	c.k.task_real_parent = 1448;
+	c.k.task_tgid = 1436;
+	c.k.sak_valid = 1;
+	c.k.sak_uaddr = 8;
+	c.k.sak_uaddrlen = 32;
+	return c;
+}
+
+static void
+build_hook(struct prog *p, const struct prog_sa_conf *c)
+{
+	assert_int_equal(asm_init(&p->a), 0);
+	p->n = prog_sock_addr(&p->a, c);
+	assert_true(p->n > 0);
+}
+
+/* Whether the program loads ctx (r6) + off with a 32-bit load. */
+static int
+loads_ctx(const struct prog *p, int off, int size)
+{
+	long i;
+
+	for (i = 0; i < p->n; i++) {
+		const struct bpf_insn *x = &p->a.insn[i];
+
+		if (x->code == (BPF_LDX | BPF_MEM | size) && x->src_reg == BPF_REG_6 &&
+		    x->off == off)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether the program stores imm with width size at fp + off. */
+static int
+stores_imm(const struct prog *p, int size, int off, int imm)
+{
+	long i;
+
+	for (i = 0; i < p->n; i++) {
+		const struct bpf_insn *x = &p->a.insn[i];
+
+		if (x->code == (BPF_ST | BPF_MEM | size) && x->dst_reg == BPF_REG_10 &&
+		    x->off == off && x->imm == imm)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+count_calls(const struct call *c, int n, int helper)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += c[i].helper == helper;
+	return k;
+}
+
+/* Every hook: the common shape, one perf output of a whole kevent from
+ * the stack, the fields the context holds, and "return code unknown". */
+static void
+test_hooks_shape(void **state)
+{
+	static const int base[] = {
+		BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_uid_gid,
+		BPF_FUNC_get_current_comm, BPF_FUNC_get_current_cgroup_id,
+		BPF_FUNC_ktime_get_ns, BPF_FUNC_perf_event_output,
+		BPF_FUNC_get_current_task, BPF_FUNC_probe_read_kernel,
+	};
+	struct call c[32];
+	struct prog p;
+	int hook, n, i;
+
+	(void)state;
+	for (hook = 0; hook < HOOK_N; hook++) {
+		struct prog_sa_conf sc = conf(hook, 1);
+		int unix_hook = hook == HOOK_CONNECT_UNIX || hook == HOOK_SENDMSG_UNIX;
+		int v6 = hook == HOOK_CONNECT6 || hook == HOOK_SENDMSG6;
+		int connect = hook == HOOK_CONNECT4 || hook == HOOK_CONNECT6 ||
+		    hook == HOOK_CONNECT_UNIX;
+
+		build_hook(&p, &sc);
+		check_common(&p);
+		n = calls(&p, c, 32);
+		check_helpers(c, n, base, sizeof(base) / sizeof(base[0]));
+		check_call_args(c, n);
+		assert_int_equal(count_calls(c, n, BPF_FUNC_perf_event_output), 1);
+		for (i = 0; i < n; i++)
+			if (c[i].helper == BPF_FUNC_perf_event_output)
+				assert_stack(c[i].r[4], (long)sizeof(struct kevent));
+		assert_true(stores_imm(&p, BPF_H, E(flags), KEV_RET_UNKNOWN));
+		assert_true(stores_imm(&p, BPF_H, E(syscall),
+		    connect ? EV_CONNECT : EV_SENDMSG));
+		assert_true(loads_ctx(&p, CTX(type), BPF_W));
+		assert_true(loads_ctx(&p, CTX(protocol), BPF_W));
+		assert_true(loads_ctx(&p, CTX(sk), BPF_DW));
+		if (unix_hook) {
+			/* The sockaddr comes from the kernel's copy: no ctx
+			 * address fields, three probe reads plus the ppid's. */
+			assert_false(loads_ctx(&p, CTX(user_ip4), BPF_W));
+			assert_int_equal(count_calls(c, n, BPF_FUNC_probe_read_kernel), 5);
+		} else {
+			assert_true(loads_ctx(&p, CTX(user_family), BPF_W));
+			assert_true(loads_ctx(&p, CTX(user_port), BPF_W));
+			assert_int_equal(loads_ctx(&p, CTX(user_ip4), BPF_W), !v6);
+			for (i = 0; i < 4; i++)
+				assert_int_equal(loads_ctx(&p, CTX(user_ip6) + 4 * i,
+				    BPF_W), v6);
+			assert_true(stores_imm(&p, BPF_H, E(addrlen), v6 ? 28 : 16));
+			assert_int_equal(count_calls(c, n, BPF_FUNC_probe_read_kernel), 2);
+		}
+		asm_free(&p.a);
+	}
+}
+
+/* Whether the program has an atomic exchange on a map value. */
+static int
+has_xchg(const struct prog *p)
+{
+	long i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->a.insn[i].code == (BPF_STX | BPF_W | BPF_ATOMIC) &&
+		    p->a.insn[i].imm == BPF_XCHG)
+			return 1;
+	return 0;
+}
+
+/*
+ * With the per-CPU batch: the batch is looked up and taken with an atomic
+ * exchange, the event copied into it whole, and there are two outputs, a
+ * batch of them and the direct one for when the batch is busy.
+ */
+static void
+test_hooks_batched(void **state)
+{
+	struct prog_sa_conf sc = conf(HOOK_CONNECT4, 1);
+	struct call c[32];
+	struct prog p;
+	long i, copies = 0;
+	int n;
+
+	(void)state;
+	sc.batch_fd = BATCH_FD;
+	build_hook(&p, &sc);
+	check_common(&p);
+	n = calls(&p, c, 32);
+	check_call_args(c, n);
+	assert_int_equal(count_calls(c, n, BPF_FUNC_map_lookup_elem), 1);
+	assert_int_equal(count_calls(c, n, BPF_FUNC_perf_event_output), 2);
+	assert_true(has_xchg(&p));
+	for (i = 0; i < p.n; i++)
+		if (p.a.insn[i].code == (BPF_STX | BPF_DW | BPF_MEM) &&
+		    p.a.insn[i].dst_reg == BPF_REG_1 &&
+		    p.a.insn[i].off >= (int)offsetof(struct kbatch, rec))
+			copies++;
+	assert_int_equal(copies, sizeof(struct kevent) / 8);
+	asm_free(&p.a);
+
+	/* And the flush program, which empties it on a timer. */
+	assert_int_equal(asm_init(&p.a), 0);
+	p.n = prog_batch_flush(&p.a, EVENTS_FD, BATCH_FD);
+	assert_true(p.n > 0);
+	assert_true(has_xchg(&p));
+	n = calls(&p, c, 32);
+	assert_int_equal(count_calls(c, n, BPF_FUNC_perf_event_output), 1);
+	asm_free(&p.a);
+}
+
+/* Without BTF no task walk: no ppid, no kernel reads for inet. */
+static void
+test_hooks_nobtf(void **state)
+{
+	struct prog_sa_conf sc = conf(HOOK_CONNECT4, 0);
+	struct call c[32];
+	struct prog p;
+	int n;
+
+	(void)state;
+	build_hook(&p, &sc);
+	check_common(&p);
+	n = calls(&p, c, 32);
+	assert_int_equal(count_calls(c, n, BPF_FUNC_get_current_task), 0);
+	assert_int_equal(count_calls(c, n, BPF_FUNC_probe_read_kernel), 0);
+	asm_free(&p.a);
+}
+
+/* The unix hooks need struct bpf_sock_addr_kern's layout. */
+static void
+test_unix_needs_layout(void **state)
+{
+	struct prog_sa_conf sc = conf(HOOK_CONNECT_UNIX, 1);
+	struct prog_asm a;
+
+	(void)state;
+	sc.k.sak_valid = 0;
+	assert_int_equal(asm_init(&a), 0);
+	assert_int_equal(prog_sock_addr(&a, &sc), -EINVAL);
+	asm_free(&a);
+	sc.hook = HOOK_N;
+	sc.k.sak_valid = 1;
+	assert_int_equal(asm_init(&a), 0);
+	assert_int_equal(prog_sock_addr(&a, &sc), -EINVAL);
+	asm_free(&a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hooks_shape),
+		cmocka_unit_test(test_hooks_nobtf),
+		cmocka_unit_test(test_hooks_batched),
+		cmocka_unit_test(test_unix_needs_layout),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
