@@ -17,6 +17,25 @@ CFLAGS = -Os
 LDFLAGS = -static -s
 #LDFLAGS = -static
 
+# make release builds one static binary per architecture here, each at
+# most MAX_SIZE bytes; make ARCH=aarch64 builds that one alone
+RELEASE_ARCHS = x86_64 aarch64 armhf
+#RELEASE_ARCHS = aarch64
+MAX_SIZE = 1048576
+ARCH =
+#ARCH = armhf
+
+# make test-vm: the capture backends tried in every guest (a backend the
+# guest's kernel cannot run is reported skipped, with the server's
+# reason), the guests as arch:Debian-suite, how many boot at once, and
+# each one's time-out in seconds
+VM_BACKENDS = tracepoint-exit tracepoint cgroup fexit
+VM_GUESTS = x86_64:bookworm x86_64:trixie x86_64:trixie-backports \
+	aarch64:bookworm aarch64:trixie-backports armhf:bookworm armhf:trixie
+VM_SUITES = bookworm trixie trixie-backports
+VM_JOBS = 2
+VM_TIMEOUT = 300
+
 # toolchain for unit tests (links Debian's libcmocka)
 HOSTCC = gcc
 HOSTCFLAGS = -O1 -g
@@ -36,5 +55,7 @@ DEPS_SRC = civetweb jansson
 # Debian packages the build and the tests need
 PKGS_BUILD = musl-tools linux-libc-dev dpkg-dev xz-utils file gcc make
 PKGS_TEST = libcmocka-dev valgrind clang libclang-rt-dev wrk prometheus
+# make test-vm: the emulators and the initramfs tools
+PKGS_VM = qemu-system-x86 qemu-system-arm cpio gzip
 # make bench: the load generator and the static-file ceiling
 PKGS_BENCH = wrk nginx

@@ -34,6 +34,9 @@
 #include "util/timefmt.h"
 
 #define READER_NICE -10
+/* Exit status when the backend asked for with -backend cannot run on this
+ * kernel (ebpf-server(8)). */
+#define EXIT_UNAVAILABLE 3
 
 struct opts {
 	const char *addr;
@@ -372,6 +375,7 @@ setup_capture(struct server *sv)
 	const char *fault, *blind;
 	char err[1024];
 	unsigned bit, n;
+	int e;
 
 	if (sv->o.ring_pages == 0)
 		sv->o.ring_pages = default_ring_pages();
@@ -390,11 +394,19 @@ setup_capture(struct server *sv)
 		cc.fault_verifier = 1;
 	cc.backend = sv->o.backend;
 	/* Per-CPU batches unless EBPF_SERVER_BATCH=0 (the benchmark's
-	 * comparison; loader/capture.c turns them off where it must). */
+	 * comparison; loader/batch.c turns them off where it must). */
 	cc.batch = (fault = getenv("EBPF_SERVER_BATCH")) == NULL ||
 	    strcmp(fault, "0") != 0;
-	if (cap_open(&cc, &sv->cap, err, sizeof(err)) < 0)
+	if ((e = cap_open(&cc, &sv->cap, err, sizeof(err))) < 0) {
+		/* A backend this kernel cannot run is not a failure of the
+		 * server: say so apart, for scripts that try each in turn. */
+		if (e == -EOPNOTSUPP && sv->o.backend &&
+		    strcmp(sv->o.backend, "auto") != 0) {
+			log_warnx("%s", err);
+			exit(EXIT_UNAVAILABLE);
+		}
 		fatalx("%s", err);
+	}
 	sv->st.backend = cap_backend(sv->cap);
 	for (bit = 0, n = 0; cap_exact_name(bit) && n < 7; bit++)
 		if (cap_exact(sv->cap) & (1u << bit))

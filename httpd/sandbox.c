@@ -11,7 +11,11 @@
  * we missed shows up as an error in a log instead of a dead server.  The
  * list was built from strace -f of the server under load on every endpoint
  * and through SIGTERM, then widened with what civetweb, musl and glibc are
- * known to use on other paths (thread start, time-outs, logging).
+ * known to use on other paths (thread start, time-outs, logging).  The
+ * other architectures' names (32-bit ARM's mmap2, *_time64, sigreturn,
+ * ...) were found by running the server with -v under this filter in the
+ * qemu guests of make test-vm and reading the kernel log's denials; those
+ * guests fail on any denial.
  *
  * Files: open() and openat() are allowed read-only (no O_WRONLY, O_RDWR,
  * O_CREAT, O_TRUNC, O_APPEND), so that /proc/self/status and the like can
@@ -44,11 +48,13 @@
 #define SECCOMP_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
 #define SECCOMP_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__arm__) && defined(__ARMEL__)
+#define SECCOMP_AUDIT_ARCH AUDIT_ARCH_ARM
 #else
 #error "sandbox: add this architecture's AUDIT_ARCH_ and check the list"
 #endif
 
-/* Both supported architectures are little-endian: the low word of a 64-bit
+/* Every supported architecture is little-endian: the low word of a 64-bit
  * argument comes first. */
 #define ARG_LO(n) (offsetof(struct seccomp_data, args) + (n) * sizeof(__u64))
 
@@ -105,7 +111,13 @@ static const struct sock_filter filter[] = {
 
 	/* Memory. */
 	ALLOW(__NR_brk),
+	/* 32-bit ABIs map with mmap2 (offset in pages). */
+#ifdef __NR_mmap
 	ALLOW(__NR_mmap),
+#endif
+#ifdef __NR_mmap2
+	ALLOW(__NR_mmap2),
+#endif
 	ALLOW(__NR_munmap),       /* and the perf rings at shutdown */
 	ALLOW(__NR_mprotect),
 	ALLOW(__NR_mremap),
@@ -113,6 +125,9 @@ static const struct sock_filter filter[] = {
 
 	/* Threads, locks, signals, exit. */
 	ALLOW(__NR_futex),
+#ifdef __NR_futex_time64
+	ALLOW(__NR_futex_time64),
+#endif
 #ifdef __NR_futex_waitv
 	ALLOW(__NR_futex_waitv),
 #endif
@@ -137,7 +152,14 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_rt_sigaction),
 	ALLOW(__NR_rt_sigprocmask),
 	ALLOW(__NR_rt_sigreturn),
+#ifdef __NR_sigreturn
+	/* 32-bit ARM: musl returns from handlers without SA_SIGINFO so. */
+	ALLOW(__NR_sigreturn),
+#endif
 	ALLOW(__NR_rt_sigtimedwait),
+#ifdef __NR_rt_sigtimedwait_time64
+	ALLOW(__NR_rt_sigtimedwait_time64),
+#endif
 	ALLOW(__NR_sigaltstack),
 	ALLOW(__NR_restart_syscall),
 	ALLOW(__NR_gettid),
@@ -151,15 +173,48 @@ static const struct sock_filter filter[] = {
 	ALLOW_ARG(__NR_prctl, 0, PR_SET_NAME),
 	ALLOW_ARG(__NR_prctl, 0, PR_GET_NAME),
 
-	/* Time. */
+	/* Time.  32-bit ABIs have the 64-bit time_t calls (*_time64), which
+	 * musl tries first, and the old ones (*_time32) it falls back to on
+	 * kernels before 5.1. */
+#ifdef __NR_clock_gettime
 	ALLOW(__NR_clock_gettime),
+#endif
+#ifdef __NR_clock_gettime32
+	ALLOW(__NR_clock_gettime32),
+#endif
+#ifdef __NR_clock_gettime64
+	ALLOW(__NR_clock_gettime64),
+#endif
+#ifdef __NR_clock_getres
 	ALLOW(__NR_clock_getres),
+#endif
+#ifdef __NR_clock_getres_time32
+	ALLOW(__NR_clock_getres_time32),
+#endif
+#ifdef __NR_clock_getres_time64
+	ALLOW(__NR_clock_getres_time64),
+#endif
+#ifdef __NR_gettimeofday
 	ALLOW(__NR_gettimeofday),
+#endif
+#ifdef __NR_gettimeofday_time32
+	ALLOW(__NR_gettimeofday_time32),
+#endif
 #ifdef __NR_time
 	ALLOW(__NR_time),
 #endif
+#ifdef __NR_nanosleep
 	ALLOW(__NR_nanosleep),
+#endif
+#ifdef __NR_clock_nanosleep
 	ALLOW(__NR_clock_nanosleep),
+#endif
+#ifdef __NR_clock_nanosleep_time32
+	ALLOW(__NR_clock_nanosleep_time32),
+#endif
+#ifdef __NR_clock_nanosleep_time64
+	ALLOW(__NR_clock_nanosleep_time64),
+#endif
 
 	/* Descriptors we already hold: sockets, perf fds, stderr. */
 	ALLOW(__NR_read),
@@ -168,15 +223,35 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_write),
 	ALLOW(__NR_writev),
 	ALLOW(__NR_close),
+	/* The stat and seek families under each ABI's names: 32-bit ones
+	 * have _llseek, fstat64, fstatat64 and fcntl64. */
+#ifdef __NR_lseek
 	ALLOW(__NR_lseek),
+#endif
+#ifdef __NR__llseek
+	ALLOW(__NR__llseek),
+#endif
+#ifdef __NR_fstat
 	ALLOW(__NR_fstat),
+#endif
+#ifdef __NR_fstat64
+	ALLOW(__NR_fstat64),
+#endif
 #ifdef __NR_newfstatat
 	ALLOW(__NR_newfstatat),
+#endif
+#ifdef __NR_fstatat64
+	ALLOW(__NR_fstatat64),
 #endif
 #ifdef __NR_statx
 	ALLOW(__NR_statx),
 #endif
+#ifdef __NR_fcntl
 	ALLOW(__NR_fcntl),
+#endif
+#ifdef __NR_fcntl64
+	ALLOW(__NR_fcntl64),
+#endif
 	/* ioctl: detaching the probes, non-blocking sockets, and the C
 	 * library asking whether stdout/stderr is a terminal. */
 	ALLOW_ARG(__NR_ioctl, 1, PERF_EVENT_IOC_DISABLE),
@@ -203,10 +278,19 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_poll),
 #endif
 	ALLOW(__NR_ppoll),
+#ifdef __NR_ppoll_time64
+	ALLOW(__NR_ppoll_time64),
+#endif
 #ifdef __NR_select
 	ALLOW(__NR_select),
 #endif
+#ifdef __NR__newselect
+	ALLOW(__NR__newselect),
+#endif
 	ALLOW(__NR_pselect6),
+#ifdef __NR_pselect6_time64
+	ALLOW(__NR_pselect6_time64),
+#endif
 #ifdef __NR_epoll_wait
 	ALLOW(__NR_epoll_wait),
 #endif
@@ -232,6 +316,13 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_recvmsg),
 	ALLOW(__NR_sendto),
 	ALLOW(__NR_sendmsg),
+	/* 32-bit ARM still has the plain send() and recv(). */
+#ifdef __NR_send
+	ALLOW(__NR_send),
+#endif
+#ifdef __NR_recv
+	ALLOW(__NR_recv),
+#endif
 	ALLOW(__NR_shutdown),
 	ALLOW(__NR_setsockopt),
 	ALLOW(__NR_getsockopt),
@@ -248,6 +339,22 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_geteuid),
 	ALLOW(__NR_getgid),
 	ALLOW(__NR_getegid),
+	/* 32-bit ARM's calls with 32-bit ids, which musl uses there. */
+#ifdef __NR_getuid32
+	ALLOW(__NR_getuid32),
+#endif
+#ifdef __NR_geteuid32
+	ALLOW(__NR_geteuid32),
+#endif
+#ifdef __NR_getgid32
+	ALLOW(__NR_getgid32),
+#endif
+#ifdef __NR_getegid32
+	ALLOW(__NR_getegid32),
+#endif
+	/* The cgroup id of a cgroup directory (util/cgroup.c): its kernfs
+	 * file handle. */
+	ALLOW(__NR_name_to_handle_at),
 
 	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
 };

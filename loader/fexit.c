@@ -111,6 +111,15 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 			goto fail;
 		f->prog_fd[i] = e;
 		if ((e = ld_tracing_attach(f->prog_fd[i], BPF_TRACE_FEXIT)) < 0) {
+			/* 524, the kernel's internal ENOTSUPP: no BPF trampoline
+			 * on this architecture and kernel (arm64 before 6.4). */
+			if (e == -524) {
+				ld_errf(err, errlen, "attach %s to %s: this kernel "
+				    "has no BPF trampolines for fexit (ENOTSUPP)",
+				    names[i], funcs[i]);
+				e = -EOPNOTSUPP;
+				goto fail;
+			}
 			ld_errf(err, errlen, "attach %s to %s: %s%s", names[i],
 			    funcs[i], strerror(-e), ld_hint(e));
 			goto fail;

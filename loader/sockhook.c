@@ -217,6 +217,9 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.trigger = env->trigger;
 	c.k = *env->k;
 	c.task_btf = c.k.valid;
+	/* Without BTF there is no task walk: ppid stays 0. */
+	if (!c.k.valid)
+		h->no_ppid = 1;
 	for (i = 0; i < HOOK_N; i++) {
 		int unix_hook = i == HOOK_CONNECT_UNIX || i == HOOK_SENDMSG_UNIX;
 
@@ -281,8 +284,10 @@ hook_missing(void *state, const char **why)
 	unsigned bits = 0;
 
 	*why = NULL;
-	if (h->no_ppid)
+	if (h->no_ppid) {
 		bits |= CAP_EXACT_PPID;
+		*why = "the parent pid (ppid stays 0: this kernel has no BTF)";
+	}
 	if (h->no_result) {
 		bits |= CAP_EXACT_TCP_RESULT;
 		*why = "the outcome of TCP connects (result stays unknown)";

@@ -54,10 +54,13 @@ struct tp {
 	int prog_fd[NPROG];
 	int tp_fd[NPROG];       /* perf events holding the attachment */
 	int exit_only;          /* one program per call at sys_exit */
+	int no_btf;             /* no kernel struct offsets: type, protocol
+	                         * and ppid stay unknown */
 };
 
 /* Field offsets of call's tracepoint records into c.  All the fields are
- * syscall arguments, 8 bytes wide. */
+ * system call arguments or its return value, each of the kernel's long:
+ * 8 bytes wide, or 4 on a 32-bit kernel; that size goes into c too. */
 static int
 tp_offsets(struct tp *p, int call, struct prog_conf *c, char *err, size_t errlen)
 {
@@ -73,6 +76,7 @@ tp_offsets(struct tp *p, int call, struct prog_conf *c, char *err, size_t errlen
 	};
 	size_t i;
 
+	c->arg_size = 0;
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		int off, size, e;
 
@@ -85,11 +89,13 @@ tp_offsets(struct tp *p, int call, struct prog_conf *c, char *err, size_t errlen
 			    e == -ENOENT ? " (kernel without CONFIG_FTRACE_SYSCALLS?)" : "");
 			return e;
 		}
-		if (size != 8) {
+		if ((size != 4 && size != 8) || (c->arg_size && size != c->arg_size)) {
 			ld_errf(err, errlen, "tracepoint syscalls:%s field %s has "
-			    "size %d, expected 8", f[i].tp, f[i].field, size);
+			    "size %d, expected %d", f[i].tp, f[i].field, size,
+			    c->arg_size ? c->arg_size : 8);
 			return -EINVAL;
 		}
+		c->arg_size = size;
 		*f[i].off = off;
 	}
 	c->syscall = call;
@@ -190,6 +196,7 @@ tp_prepare(struct tp *p, const struct ld_env *env, struct prog_conf *c,
 	}
 	memset(c, 0, sizeof(*c));
 	c->k = *env->k;
+	p->no_btf = !env->k->valid;
 	c->events_fd = env->events_fd;
 	c->batch_fd = -1;
 	return 0;
@@ -270,6 +277,19 @@ fail:
 	return e;
 }
 
+/* Without BTF the programs cannot walk the task to the socket. */
+static unsigned
+tp_missing(void *state, const char **why)
+{
+	const struct tp *p = state;
+
+	*why = NULL;
+	if (!p->no_btf)
+		return 0;
+	*why = "socket type, protocol and ppid (this kernel has no BTF)";
+	return CAP_EXACT_SOCKET | CAP_EXACT_PPID;
+}
+
 const struct ld_backend ld_backend_tracepoint_exit = {
 	.name = "tracepoint-exit",
 	.exact = CAP_EXACT_RETURN_CODE | CAP_EXACT_SOCKET | CAP_EXACT_PPID |
@@ -277,6 +297,7 @@ const struct ld_backend ld_backend_tracepoint_exit = {
 	.batched = 1,
 	.open = tp_exit_open,
 	.close = tp_close,
+	.missing = tp_missing,
 };
 
 const struct ld_backend ld_backend_tracepoint = {
@@ -285,4 +306,5 @@ const struct ld_backend ld_backend_tracepoint = {
 	    CAP_EXACT_UNIX | CAP_EXACT_SYSCALL,
 	.open = tp_pair_open,
 	.close = tp_close,
+	.missing = tp_missing,
 };

@@ -18,18 +18,41 @@
 enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK };
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+/* The load size of an argument slot of arg_size bytes (4 or 8). */
+#define SZ(n) ((n) == 4 ? BPF_W : BPF_DW)
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /*
  * Where the arguments of the call are: in the enter tracepoint's record
  * (ctx), or in the task's saved user registers at exit (pt_regs).  reg
  * holds the base, the offsets are those of fd, of the sockaddr (or msghdr)
- * pointer and of its length; all are 8-byte slots.
+ * pointer and of its length; all are slots of size bytes, the kernel's
+ * long: 8, or 4 on 32-bit kernels, where user pointers are 4 bytes too
+ * (size 0 means 8).  fd and the length are read as 32-bit words either
+ * way (the low word comes first: every supported architecture is
+ * little-endian).
  */
 struct args {
 	int reg;
 	int fd, addr, addrlen;
+	int size;
 };
+
+#define ASZ(g) ((g)->size == 4 ? 4 : 8)
+
+/* dst = *(kernel pointer *)(src + off) of psz bytes (4 on 32-bit kernels,
+ * else 8); on failure goto fail. */
+static void
+deref_p(struct prog_asm *a, int psz, int dst, int src, int off, int fail)
+{
+	if (psz != 4) {
+		prog_deref(a, dst, src, off, fail);             /* dst = *(u64 *)(src + off) */
+		return;
+	}
+	prog_read_kernel(a, SCR, 4, src, off);                  /* r0 = read(&scr, 4, src + off) */
+	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, fail);            /* if (r0) goto fail */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, dst, BPF_REG_10, SCR));  /* dst = (u32)scr */
+}
 
 /*
  * Where the destination is: r7 = user pointer to the sockaddr, r2 = its
@@ -45,7 +68,7 @@ static void
 destination(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 {
 	if (c->syscall != EV_SENDMSG) {
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, g->reg, g->addr)); /* r7 = args->addr */
+		asm_emit(a, BPF_LDX_MEM(SZ(ASZ(g)), BPF_REG_7, g->reg, g->addr)); /* r7 = args->addr */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, g->reg, g->addrlen)); /* r2 = args->addrlen */
 		if (c->syscall == EV_SENDTO)
 			asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_OUT);   /* if (!r7) return 0 */
@@ -53,12 +76,12 @@ destination(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 	}
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(addr))); /* r1 = &m (in e.addr) */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, 16));              /* r2 = 16 */
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_3, g->reg, g->addr)); /* r3 = args->msg */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, 2 * ASZ(g)));      /* r2 = 2 * P */
+	asm_emit(a, BPF_LDX_MEM(SZ(ASZ(g)), BPF_REG_3, g->reg, g->addr)); /* r3 = args->msg */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_user));   /* r0 = read_user(r1, r2, r3) */
 	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_OUT);           /* if (r0) return 0 */
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_10, E(addr))); /* r7 = m.msg_name */
-	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_10, E(addr) + 8)); /* r2 = m.msg_namelen */
+	asm_emit(a, BPF_LDX_MEM(SZ(ASZ(g)), BPF_REG_7, BPF_REG_10, E(addr))); /* r7 = m.msg_name */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_10, E(addr) + ASZ(g))); /* r2 = m.msg_namelen */
 	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, E(addr), 0)); /* zero m again */
 	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, E(addr) + 8, 0)); /* ... both words */
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_OUT);           /* if (!r7) return 0 */
@@ -169,7 +192,9 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 {
 	const struct prog_kern *k = &c->k;
 
-	const struct args g = { BPF_REG_6, c->enter_fd, c->enter_addr, c->enter_addrlen };
+	const struct args g = { BPF_REG_6, c->enter_fd, c->enter_addr,
+	    c->enter_addrlen, c->arg_size };
+	const int P = ASZ(&g);                  /* the kernel's pointer size */
 
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
 	common_fields(a, c, &g);
@@ -178,26 +203,26 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task)); /* r0 = task */
 		asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));   /* r7 = task */
 
-		prog_deref(a, BPF_REG_3, BPF_REG_7, k->task_real_parent, L_SOCK); /* r3 = task->real_parent */
+		deref_p(a, P, BPF_REG_3, BPF_REG_7, k->task_real_parent, L_SOCK); /* r3 = task->real_parent */
 		prog_read_kernel(a, E(ppid), 4, BPF_REG_3, k->task_tgid); /* e.ppid = r3->tgid */
 		asm_label(a, L_SOCK);
 
-		prog_deref(a, BPF_REG_3, BPF_REG_7, k->task_files, L_STASH); /* r3 = task->files */
-		prog_deref(a, BPF_REG_9, BPF_REG_3, k->files_fdt, L_STASH);  /* r9 = files->fdt */
+		deref_p(a, P, BPF_REG_3, BPF_REG_7, k->task_files, L_STASH); /* r3 = task->files */
+		deref_p(a, P, BPF_REG_9, BPF_REG_3, k->files_fdt, L_STASH);  /* r9 = files->fdt */
 		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, SCR, 0)); /* scr = 0 */
 		prog_read_kernel(a, SCR, 4, BPF_REG_9, k->fdt_max_fds);  /* r0 = read(&scr, 4, &fdt->max_fds) */
 		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_STASH);     /* if (r0) goto stash */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_10, SCR)); /* r1 = max_fds */
 		asm_jmp_reg(a, BPF_JGE, BPF_REG_8, BPF_REG_1, L_STASH); /* if (fd >= max_fds) goto stash */
-		prog_deref(a, BPF_REG_3, BPF_REG_9, k->fdt_fd, L_STASH);  /* r3 = fdt->fd */
-		asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, 3));  /* r8 = fd * 8 */
+		deref_p(a, P, BPF_REG_3, BPF_REG_9, k->fdt_fd, L_STASH);  /* r3 = fdt->fd */
+		asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, P == 8 ? 3 : 2)); /* r8 = fd * P */
 		asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
-		prog_deref(a, BPF_REG_9, BPF_REG_3, 0, L_STASH);         /* r9 = file */
-		prog_deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
-		prog_deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
+		deref_p(a, P, BPF_REG_9, BPF_REG_3, 0, L_STASH);         /* r9 = file */
+		deref_p(a, P, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
+		deref_p(a, P, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
 		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_STASH); /* if (r1 != file) goto stash */
 		prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
-		prog_deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
+		deref_p(a, P, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
 		prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
 		asm_label(a, L_STASH);
 		datagram_filter(a, c);
@@ -243,7 +268,8 @@ prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));   /* r0 = lookup(r1, r2) */
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, L_OUT);           /* if (!r0) goto out */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = e */
-	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, c->exit_ret)); /* r1 = ctx->ret */
+	asm_emit(a, BPF_LDX_MEM(c->arg_size == 4 ? BPF_W : BPF_DW, BPF_REG_1, BPF_REG_6,
+	    c->exit_ret));                                      /* r1 = ctx->ret */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
 	    offsetof(struct kevent, ret)));                     /* e->ret = r1 */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
@@ -301,14 +327,15 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	const struct prog_kern *k = &c->k;
 	/* fexit: ctx is an array of u64 arguments, then the return value. */
 	const struct args gf = { BPF_REG_6, 0, 8 * (c->syscall == EV_SENDTO ? 4 : 1),
-	    8 * (c->syscall == EV_SENDTO ? 5 : 2) };
+	    8 * (c->syscall == EV_SENDTO ? 5 : 2), 8 };
 	const struct args gr = { BPF_REG_9, k->regs_arg[0],
 	    k->regs_arg[c->syscall == EV_SENDTO ? 4 : 1],
-	    k->regs_arg[c->syscall == EV_SENDTO ? 5 : 2] };
+	    k->regs_arg[c->syscall == EV_SENDTO ? 5 : 2], 8 };
 	const struct args *gp = c->fexit ? &gf : &gr;
 	int lo, hi, ret_off = c->fexit ? 8 * c->fexit_nargs : c->exit_ret;
 
-	if (!k->valid || (!c->fexit && !k->regs_valid) ||
+	/* The register layouts known (x86-64, arm64) are 64-bit ones. */
+	if (!k->valid || (!c->fexit && !k->regs_valid) || c->arg_size == 4 ||
 	    (c->fexit && (c->fexit_nargs < 3 || c->fexit_nargs > 6)))
 		return -EINVAL;
 	lo = MIN(k->socket_type, MIN(k->socket_file, k->socket_sk)) & ~7;

@@ -60,6 +60,10 @@ struct prog_conf {
 	int enter_addr;
 	int enter_addrlen;
 	int exit_ret;
+	/* The size of every one of those fields, the kernel's long as the
+	 * format files give it: 8, or 4 on 32-bit kernels, where user and
+	 * kernel pointers are 4 bytes too; 0 means 8. */
+	int arg_size;
 	struct prog_kern k;
 };
 
@@ -75,7 +79,7 @@ long prog_connect_exit(struct prog_asm *a, const struct prog_conf *c);
  * saved user registers, walks the task with BTF-typed loads, and sends the
  * event straight to the perf event array: no enter program, no stash.  The
  * event is the same as the pair's.  Returns the instruction count or
- * -errno; -EINVAL without BTF.
+ * -errno; -EINVAL without BTF or on a 32-bit kernel (arg_size 4).
  */
 long prog_call_exit(struct prog_asm *a, const struct prog_conf *c);
 

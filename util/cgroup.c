@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "util/cgroup.h"
+#include "util/log.h"
 #include "util/timefmt.h"
 
 #define CG_MAX 16384     /* cgroups remembered; more are left unknown */
 #define CG_DEPTH 32
 #define CG_PATH_MAX 4096
+#define FILEID_KERNFS 0xfe /* include/linux/exportfs.h, not in the UAPI */
 
 struct cgent {
 	uint64_t id;     /* 0: free */
@@ -120,7 +122,35 @@ table_put(struct cgent *t, size_t cap, size_t *used, uint64_t id,
 	return 0;
 }
 
-/* Depth-first walk below dirfd, whose path relative to the root is rel. */
+/*
+ * The cgroup id of the cgroup directory fd (st: its stat).  The id is the
+ * kernfs node id, which is also the directory's file handle: that is
+ * exact everywhere.  On 64-bit kernels it equals the inode number too,
+ * but on 32-bit kernels the inode number is only its low 32 bits (the
+ * high ones are kernfs's generation), so the inode number is the answer
+ * only where there is no kernfs handle (a test's plain directory, or a
+ * kernel without exportfs support for cgroup2).
+ */
+static uint64_t
+dir_id(int fd, const struct stat *st)
+{
+	_Alignas(struct file_handle) unsigned char buf[sizeof(struct file_handle) + 32];
+	struct file_handle *fh = (struct file_handle *)buf;
+	uint64_t id;
+	int mnt;
+
+	fh->handle_bytes = 32;
+	if (name_to_handle_at(fd, "", fh, &mnt, AT_EMPTY_PATH) == 0 &&
+	    fh->handle_type == FILEID_KERNFS && fh->handle_bytes == sizeof(id)) {
+		memcpy(&id, fh->f_handle, sizeof(id));
+		return id;
+	}
+	return (uint64_t)st->st_ino;
+}
+
+/* Depth-first walk below dirfd, whose path relative to the root is rel.
+ * A directory that cannot be opened (permissions: the sandboxed server is
+ * nobody) keeps its cgroups' paths unknown; -v says which. */
 static void
 walk(int dirfd, char *rel, size_t rlen, int depth, struct cgent *t,
     size_t cap, size_t *used)
@@ -142,15 +172,18 @@ walk(int dirfd, char *rel, size_t rlen, int depth, struct cgent *t,
 		if (rlen + 1 + nlen >= CG_PATH_MAX)
 			continue;
 		if ((fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC | O_NOFOLLOW)) < 0)
+		    O_CLOEXEC | O_NOFOLLOW)) < 0) {
+			log_debug("cgroup: %.*s/%s: %s: its path stays unknown",
+			    (int)rlen, rel, de->d_name, strerror(errno));
 			continue;
+		}
 		if (fstat(fd, &st) < 0) {
 			close(fd);
 			continue;
 		}
 		rel[rlen] = '/';
 		memcpy(rel + rlen + 1, de->d_name, nlen + 1);
-		if (table_put(t, cap, used, (uint64_t)st.st_ino, rel) < 0) {
+		if (table_put(t, cap, used, dir_id(fd, &st), rel) < 0) {
 			close(fd);
 			break; /* full: the rest stays unknown */
 		}
@@ -170,13 +203,16 @@ rescan(struct cgmap *m)
 	size_t cap = 2 * CG_MAX, used = 0;
 	int fd;
 
-	if ((fd = open(m->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((fd = open(m->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		log_debug("cgroup: %s: %s: cgroup paths stay unknown", m->root,
+		    strerror(errno));
 		return;
+	}
 	if (fstat(fd, &st) < 0 || !(t = calloc(cap, sizeof(*t)))) {
 		close(fd);
 		return;
 	}
-	table_put(t, cap, &used, (uint64_t)st.st_ino, "/");
+	table_put(t, cap, &used, dir_id(fd, &st), "/");
 	rel[0] = '\0';
 	walk(fd, rel, 0, 0, t, cap, &used);
 	table_free(m->t, m->cap);

@@ -1,8 +1,9 @@
 /*
  * cgroup id -> cgroup path, for the "cgroup" field of events.  On cgroup
- * v2 the id bpf_get_current_cgroup_id() returns is the inode number of the
- * cgroup's directory under the cgroup2 mount, so a walk of that tree maps
- * ids to paths.  The walk is cached and runs at response time, never on
+ * v2 the id bpf_get_current_cgroup_id() returns is the kernfs id of the
+ * cgroup's directory under the cgroup2 mount (its file handle; on 64-bit
+ * kernels its inode number too), so a walk of that tree maps ids to
+ * paths.  The walk is cached and runs at response time, never on
  * the reader's path.  Thread-safe.
  */
 #ifndef CGROUP_H

@@ -38,6 +38,31 @@ static const struct prog_conf conf_btf = {
 	},
 };
 
+/* A 32-bit kernel's records (armhf): 8-byte common header, int nr, then
+ * 4-byte argument slots; pointers and the return value are 4 bytes. */
+static const struct prog_conf conf_nobtf32 = {
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
+	.enter_fd = 12, .enter_addr = 16, .enter_addrlen = 20, .exit_ret = 12,
+	.arg_size = 4,
+	.k = { .valid = 0 },
+};
+
+/* A 32-bit kernel with BTF: 4-byte kernel pointers too. */
+static const struct prog_conf conf_btf32 = {
+	.stash_fd = STASH_FD, .events_fd = EVENTS_FD,
+	.enter_fd = 12, .enter_addr = 16, .enter_addrlen = 20, .exit_ret = 12,
+	.arg_size = 4,
+	.k = {
+		.valid = 1, .task_files = 1100, .task_real_parent = 812,
+		.task_tgid = 804, .files_fdt = 20, .fdt_max_fds = 0,
+		.fdt_fd = 4, .file_private_data = 128, .socket_type = 4,
+		.socket_file = 12, .socket_sk = 16, .sock_protocol = 264,
+	},
+};
+
+/* The load size of a record's argument slot. */
+#define ASIZE(c) ((c)->arg_size == 4 ? BPF_W : BPF_DW)
+
 /* Unusual tracepoint offsets: they must come from the conf, not be fixed. */
 static const struct prog_conf conf_odd = {
 	.stash_fd = STASH_FD, .events_fd = EVENTS_FD, .batch_fd = -1,
@@ -137,7 +162,7 @@ enter(const struct prog_conf *c)
 		BPF_FUNC_get_current_task, BPF_FUNC_probe_read_kernel,
 	};
 	const int off[] = { c->enter_fd, c->enter_addr, c->enter_addrlen };
-	const int size[] = { BPF_W, BPF_DW, BPF_W };
+	const int size[] = { BPF_W, ASIZE(c), BPF_W };
 	struct call calls_[64];
 	struct prog p;
 	int n;
@@ -315,7 +340,7 @@ exit_prog(const struct prog_conf *c)
 		BPF_FUNC_perf_event_output, BPF_FUNC_map_delete_elem,
 	};
 	const int off[] = { c->exit_ret };
-	const int size[] = { BPF_DW };
+	const int size[] = { ASIZE(c) };
 	struct call calls_[16];
 	struct prog p;
 	int n, i, output = 0;
@@ -691,6 +716,89 @@ test_trigger(void **state)
 	asm_free(&p.a);
 }
 
+/* Enter and exit programs for a 32-bit kernel's records. */
+static void
+test_32bit(void **state)
+{
+	struct prog_conf c = conf_regs(EV_CONNECT);
+	struct prog_asm a;
+
+	(void)state;
+	enter(&conf_nobtf32);
+	enter(&conf_btf32);
+	exit_prog(&conf_nobtf32);
+	exit_prog(&conf_btf32);
+	/* Exit-only knows 64-bit register layouts only. */
+	c.arg_size = 4;
+	assert_int_equal(asm_init(&a), 0);
+	assert_int_equal(prog_call_exit(&a, &c), -EINVAL);
+	asm_free(&a);
+}
+
+/* On a 32-bit kernel every kernel pointer the BTF walk follows is 4
+ * bytes: each probe read of one reads 4 bytes and loads a word, and the
+ * fd table is indexed by fd * 4. */
+static void
+test_enter_32bit_pointers(void **state)
+{
+	struct prog p;
+	long i;
+	int shifts = 0, reads = 0;
+
+	(void)state;
+	build(&p, ENTER, &conf_btf32);
+	for (i = 0; i < p.n; i++) {
+		const struct bpf_insn *x = &p.a.insn[i];
+
+		assert_int_not_equal(x->code, BPF_LDX | BPF_DW | BPF_MEM);
+		if (x->code == (BPF_ALU64 | BPF_LSH | BPF_K) && x->dst_reg == BPF_REG_8) {
+			assert_int_equal(x->imm, 2);
+			shifts++;
+		}
+		/* r2 = size before each probe_read_kernel: 4 (pointer, tgid,
+		 * max_fds) or 2 (type, protocol), never 8. */
+		if (x->code == (BPF_JMP | BPF_CALL) && x->imm == BPF_FUNC_probe_read_kernel) {
+			assert_true(i >= 2);
+			assert_int_equal(p.a.insn[i - 1].code, BPF_ALU64 | BPF_MOV | BPF_K);
+			assert_int_equal(p.a.insn[i - 1].dst_reg, BPF_REG_2);
+			assert_true(p.a.insn[i - 1].imm == 4 || p.a.insn[i - 1].imm == 2);
+			reads++;
+		}
+	}
+	assert_int_equal(shifts, 1);
+	assert_true(reads >= 8);
+	asm_free(&p.a);
+}
+
+/* sendmsg on a 32-bit kernel: the user msghdr is { u32 msg_name;
+ * int msg_namelen; ... }, read as 8 bytes, the length at offset 4. */
+static void
+test_enter_sendmsg_32bit_msghdr(void **state)
+{
+	struct prog_conf c = conf_nobtf32;
+	struct prog p;
+	long i;
+	int read8 = 0, namelen = 0;
+
+	(void)state;
+	c.syscall = EV_SENDMSG;
+	build(&p, ENTER, &c);
+	for (i = 0; i < p.n; i++) {
+		const struct bpf_insn *x = &p.a.insn[i];
+
+		if (x->code == (BPF_ALU64 | BPF_MOV | BPF_K) && x->dst_reg == BPF_REG_2 &&
+		    x->imm == 8 && i + 2 < p.n && p.a.insn[i + 2].code == (BPF_JMP | BPF_CALL) &&
+		    p.a.insn[i + 2].imm == BPF_FUNC_probe_read_user)
+			read8++;
+		if (x->code == (BPF_LDX | BPF_W | BPF_MEM) && x->src_reg == BPF_REG_10 &&
+		    x->dst_reg == BPF_REG_2 && x->off == E(addr) + 4)
+			namelen++;
+	}
+	assert_int_equal(read8, 1);
+	assert_int_equal(namelen, 1);
+	asm_free(&p.a);
+}
+
 int
 main(void)
 {
@@ -711,6 +819,9 @@ main(void)
 		cmocka_unit_test(test_call_exit),
 		cmocka_unit_test(test_call_exit_args_from_regs),
 		cmocka_unit_test(test_call_exit_span_aligned),
+		cmocka_unit_test(test_32bit),
+		cmocka_unit_test(test_enter_32bit_pointers),
+		cmocka_unit_test(test_enter_sendmsg_32bit_msghdr),
 		cmocka_unit_test(test_fexit),
 		cmocka_unit_test(test_trigger),
 	};

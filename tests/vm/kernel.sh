@@ -1,0 +1,31 @@
+#!/bin/sh
+# Fetch a Debian kernel image into $1/vmlinuz: architecture $2 (Debian's
+# name), flavour $3 (amd64, arm64, armmp), suite $4.  $APTBIN is the
+# private apt-get command.  The meta package linux-image-<flavour> names
+# the versioned image package; from 7.x that one holds no kernel and
+# depends on linux-binary-*, whose kernel is usr/lib/modules/*/vmlinuz.
+# Only the kernel is unpacked, not the modules.
+set -e
+out=$1 arch=$2 flavour=$3 suite=$4
+[ -s "$out/vmlinuz" ] && exit 0
+rm -rf "$out" && mkdir -p "$out/deb" "$out/root"
+cd "$out/deb"
+$APTBIN download "linux-image-$flavour:$arch/$suite" >/dev/null
+img=$(dpkg-deb -f linux-image-"$flavour"_*.deb Depends | tr ',' '\n' |
+	sed -n 's/^ *\(linux-image-[0-9][^ ]*\).*/\1/p' | head -n 1)
+[ -n "$img" ] || { echo "kernel.sh: no image package behind linux-image-$flavour ($suite)"; exit 1; }
+$APTBIN download "$img:$arch/$suite" >/dev/null
+bin=$(dpkg-deb -f "$img"_*.deb Depends | tr ',' '\n' |
+	sed -n 's/^ *\(linux-binary-[0-9][^ ]*\).*/\1/p' | head -n 1)
+[ -z "$bin" ] || $APTBIN download "$bin:$arch/$suite" >/dev/null
+for d in *.deb; do
+	case $d in linux-image-"$flavour"_*) continue ;; esac
+	dpkg-deb --fsys-tarfile "$d" | (cd ../root && tar -x --wildcards \
+		'./boot/vmlinuz*' './usr/lib/modules/*/vmlinuz' 2>/dev/null) || true
+done
+cd ..
+k=$(find root -type f \( -path 'root/boot/vmlinuz*' -o -path 'root/usr/lib/modules/*/vmlinuz' \) | head -n 1)
+[ -n "$k" ] || { echo "kernel.sh: no vmlinuz in $img ${bin:-}"; exit 1; }
+cp "$k" vmlinuz.tmp && mv vmlinuz.tmp vmlinuz
+dpkg-deb -f deb/"$img"_*.deb Version > version
+rm -rf deb root
