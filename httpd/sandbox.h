@@ -33,9 +33,12 @@ int sandbox_prepare(int keep_bind, char *err, size_t errlen);
  * SECCOMP_FILTER_FLAG_TSYNC.  A system call outside the allow-list fails
  * with EPERM instead of killing the server.  verbose also asks the kernel
  * to log each denied call (SECCOMP_FILTER_FLAG_LOG: see the audit log or
- * dmesg).  Returns 0 or -errno with a message in err.
+ * dmesg).  connect_fd >= 0 is the one socket connect() is allowed on
+ * (the capture's batch flush, which also needs sched_setaffinity() of the
+ * calling thread); -1: connect() on none.  Returns 0 or -errno with a
+ * message in err.
  */
-int sandbox_enter(int verbose, char *err, size_t errlen);
+int sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen);
 
 /* The number of system calls the filter allows, for the log. */
 size_t sandbox_allowed(void);

@@ -6,6 +6,7 @@
 #define LD_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct bpf_insn;
@@ -22,12 +23,18 @@ struct ld_env {
 	const char *cgroup;             /* cap_conf.cgroup */
 	int events_fd;                  /* the perf event array */
 	int batch_fd;                   /* per-CPU struct kbatch, or -1 */
+	/* The reader thread's pid_tgid when batch_fd >= 0, else 0: its
+	 * connects flush a batch and are no events (prog_emit_trigger()). */
+	uint64_t trigger;
 	const struct prog_kern *k;      /* BTF offsets; k->valid 0 without */
 };
 
 struct ld_backend {
 	const char *name;
 	unsigned exact;                 /* CAP_EXACT_* */
+	/* 1: its programs gather events in env->batch_fd and every connect
+	 * program recognises env->trigger; 0: each event is output alone. */
+	int batched;
 	/* Load and attach; 0 and *state, or -errno with err saying why
 	 * this backend cannot run here.  On failure nothing stays. */
 	int (*open)(const struct ld_env *env, void **state, char *err,

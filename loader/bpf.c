@@ -1,4 +1,4 @@
-/* bpf(2) commands: maps, program load, links and test runs. */
+/* bpf(2) commands: maps, program load and links. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,21 +155,15 @@ ld_tracing_attach(int prog_fd, unsigned attach)
 }
 
 int
-ld_prog_run_on_cpu(int prog_fd, unsigned cpu)
+ld_map_lookup(int fd, const void *key, void *value)
 {
 	union bpf_attr attr;
-	uint64_t args[1] = { 0 };
-	int e;
 
 	memset(&attr, 0, sizeof(attr));
-	attr.test.prog_fd = (uint32_t)prog_fd;
-	attr.test.ctx_in = (uint64_t)(uintptr_t)args;
-	attr.test.ctx_size_in = sizeof(args);
-	attr.test.flags = BPF_F_TEST_RUN_ON_CPU;
-	attr.test.cpu = cpu;
-	if ((e = sys_bpf(BPF_PROG_TEST_RUN, &attr, sizeof(attr))) < 0)
-		return e;
-	return (int)attr.test.retval;
+	attr.map_fd = (uint32_t)fd;
+	attr.key = (uint64_t)(uintptr_t)key;
+	attr.value = (uint64_t)(uintptr_t)value;
+	return sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr, sizeof(attr));
 }
 
 int

@@ -38,10 +38,9 @@ int ld_tracing_attach(int prog_fd, unsigned attach);
  * the link fd or -errno. */
 int ld_link_create(int prog_fd, int target_fd, unsigned attach);
 
-/* Run a BPF_PROG_TYPE_RAW_TRACEPOINT program once on cpu
- * (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU).  Returns its r0 (>= 0 as
- * our programs return) or -errno. */
-int ld_prog_run_on_cpu(int prog_fd, unsigned cpu);
+/* Look key up in map fd into value (of a per-CPU map: one value per
+ * possible CPU, each rounded up to 8 bytes).  Returns 0 or -errno. */
+int ld_map_lookup(int fd, const void *key, void *value);
 
 /* BPF_PROG_GET_NEXT_ID or BPF_LINK_GET_NEXT_ID (cmd) after id: 0 and
  * *next, or -ENOENT at the end. */

@@ -16,6 +16,7 @@
 #include <linux/perf_event.h>
 
 #include "loader/backend.h"
+#include "loader/batch.h"
 #include "loader/bpf.h"
 #include "loader/btf.h"
 #include "loader/capture.h"
@@ -34,10 +35,7 @@ struct capture {
 	void *state;
 	struct prog_kern k;
 	int events_fd;
-	int batch_fd;           /* per-CPU struct kbatch, -1 without */
-	int flush_fd;           /* the program that empties a batch */
-	int timer_fd[MAX_CPUS]; /* cpu-clock events running it, per CPU */
-	int ntimer;
+	struct ld_batch b;      /* per-CPU batches; b.map_fd -1 without */
 	struct ld_ring *rings;
 	int nrings;
 	int epfd;
@@ -282,16 +280,6 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 }
 
 
-/* Timers first, so that the flush program stops running. */
-static void
-close_batches(struct capture *c)
-{
-	ld_close_fds(c->timer_fd, c->ntimer);
-	c->ntimer = 0;
-	ld_close_fds(&c->flush_fd, 1);
-	ld_close_fds(&c->batch_fd, 1);
-}
-
 static int
 open_rings(struct capture *c, const struct cap_conf *conf, char *err,
     size_t errlen)
@@ -344,73 +332,6 @@ open_rings(struct capture *c, const struct cap_conf *conf, char *err,
 	return 0;
 }
 
-/*
- * Per-CPU batches: one bpf_perf_event_output() per 16 events instead of
- * one per event.  A cpu-clock perf event on each CPU runs the flush
- * program every FLUSH_MS, so a record waits at most that long even on a
- * CPU that makes one connect an hour.  A timer rather than the reader
- * running the program with BPF_PROG_TEST_RUN: the sandboxed reader may
- * not call bpf() (and before Linux 6.5 an unprivileged one could not).
- * Without any of this the programs output each event: 0 either way, and
- * c->batch_fd stays -1 when batching is off.
- *
- * Off by default: measured here, a cpu-clock timer does not fire on an
- * idle CPU of this VM, so a record could wait on a quiet CPU until 15
- * more came; the 1 s bound holds only on busy CPUs.  The fix to try next
- * is a flush program that empties every CPU's batch
- * (bpf_map_lookup_percpu_elem(), Linux 5.19) from whichever CPU's timer
- * fires: the reader's, at least, wakes every 100 ms.
- */
-#define FLUSH_MS 100
-
-static void
-open_batches(struct capture *c, const struct cap_conf *conf)
-{
-	struct perf_event_attr attr;
-	struct prog_asm a;
-	char err[256];
-	struct ld_env env;
-	long n;
-	int i, fd;
-
-	c->batch_fd = ld_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "batch", 4,
-	    sizeof(struct kbatch), 1);
-	if (c->batch_fd < 0)
-		goto off;
-	if (asm_init(&a) < 0)
-		goto off;
-	n = prog_batch_flush(&a, c->events_fd, c->batch_fd);
-	memset(&env, 0, sizeof(env));
-	env.diag = conf->diag;
-	c->flush_fd = n < 0 ? (int)n : ld_load(&env, BPF_PROG_TYPE_PERF_EVENT,
-	    0, 0, "es_flush", a.insn, (size_t)n, err, sizeof(err));
-	asm_free(&a);
-	if (c->flush_fd < 0)
-		goto off;
-	for (i = 0; i < c->nrings; i++) {
-		memset(&attr, 0, sizeof(attr));
-		attr.size = sizeof(attr);
-		attr.type = PERF_TYPE_SOFTWARE;
-		attr.config = PERF_COUNT_SW_CPU_CLOCK;
-		attr.sample_period = FLUSH_MS * 1000000ULL; /* ns */
-		fd = sys_perf_event_open(&attr, -1, c->rings[i].cpu, -1,
-		    PERF_FLAG_FD_CLOEXEC);
-		if (fd < 0)
-			goto off;
-		c->timer_fd[c->ntimer++] = fd;
-		if (sys_ioctl(fd, PERF_EVENT_IOC_SET_BPF, (unsigned long)c->flush_fd) < 0 ||
-		    sys_ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0)
-			goto off;
-	}
-	return;
-off:
-	if (conf->diag && c->batch_fd >= 0)
-		fprintf(conf->diag, "ebpf-server: per-CPU batches unavailable "
-		    "(%s): one perf output per event\n",
-		    c->flush_fd < 0 ? "flush program" : "cpu-clock timer");
-	close_batches(c);
-}
-
 static const struct ld_backend *
 find_backend(const char *name)
 {
@@ -441,18 +362,24 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
-	c->events_fd = c->epfd = c->batch_fd = c->flush_fd = -1;
+	c->events_fd = c->epfd = c->b.map_fd = c->b.sock_fd = -1;
 	resolve_kern(conf, &c->k);
 	if ((e = open_rings(c, conf, err, errlen)) < 0)
 		goto fail;
-	if (conf->batch)
-		open_batches(c, conf);
+	if (conf->batch && ld_batch_open(&c->b, c->rings, c->nrings, why,
+	    sizeof(why)) < 0) {
+		if (conf->diag)
+			fprintf(conf->diag, "ebpf-server: per-CPU batches off "
+			    "(%s): one perf output per event\n", why);
+		ld_batch_close(&c->b);
+	}
 	memset(&env, 0, sizeof(env));
 	env.diag = conf->diag;
 	env.fault_verifier = conf->fault_verifier;
 	env.cgroup = conf->cgroup;
 	env.events_fd = c->events_fd;
-	env.batch_fd = c->batch_fd;
+	env.batch_fd = c->b.map_fd;
+	env.trigger = c->b.trigger;
 	env.k = &c->k;
 	if (be) {
 		/* Forced: this one or nothing, with its reason. */
@@ -490,6 +417,28 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 			goto fail;
 		}
 	}
+	if (c->b.map_fd >= 0 && !c->be->batched) {
+		ld_batch_close(&c->b);  /* its programs output each event */
+	} else if (c->b.map_fd >= 0 && ld_batch_check(&c->b, c->rings,
+	    c->nrings, c->be->name, why, sizeof(why)) < 0) {
+		/* Loaded again without: the few events of the last
+		 * milliseconds that wait in a batch are lost, before serving. */
+		if (conf->diag)
+			fprintf(conf->diag, "ebpf-server: per-CPU batches off "
+			    "(%s): one perf output per event\n", why);
+		c->be->close(c->state);
+		c->state = NULL;
+		ld_batch_close(&c->b);
+		env.diag = conf->diag;
+		env.batch_fd = -1;
+		env.trigger = 0;
+		if ((e = c->be->open(&env, &c->state, why, sizeof(why))) < 0) {
+			ld_errf(err, errlen, "backend %s unavailable: %s",
+			    c->be->name, why);
+			c->be = NULL;
+			goto fail;
+		}
+	}
 	*out = c;
 	return 0;
 fail:
@@ -501,6 +450,12 @@ int
 cap_fd(const struct capture *c)
 {
 	return c->epfd;
+}
+
+int
+cap_trigger_fd(const struct capture *c)
+{
+	return c->b.trigger ? c->b.sock_fd : -1;
 }
 
 /*
@@ -565,6 +520,8 @@ cap_drain(struct capture *c, ld_sample_fn sample, ld_lost_fn lost, void *ctx)
 	uint64_t before = c->st.records;
 	int i;
 
+	/* Flushed first, so that what the batches held is read below. */
+	ld_batch_tick(&c->b, c->rings, c->nrings);
 	c->sample = sample;
 	c->lost = lost;
 	c->ctx = ctx;
@@ -592,6 +549,7 @@ void
 cap_stats(const struct capture *c, struct cap_stats *out)
 {
 	*out = c->st;
+	out->flushes = c->b.flushes;
 }
 
 const char *
@@ -654,7 +612,7 @@ cap_close(struct capture *c)
 	/* Detach first so no program runs while the rest goes away. */
 	if (c->be)
 		c->be->close(c->state);
-	close_batches(c);
+	ld_batch_close(&c->b);
 	for (i = 0; i < c->nrings; i++)
 		ld_ring_close(&c->rings[i]);
 	free(c->rings);

@@ -39,8 +39,10 @@ struct cap_conf {
 	/* cgroup backend: the cgroup2 directory to attach to; NULL: the
 	 * root of the cgroup2 mount (mounted when there is none). */
 	const char *cgroup;
-	/* 1: gather events in per-CPU batches (see open_batches() for why
-	 * this is not the default yet). */
+	/* 1: gather events in per-CPU batches, which the thread that calls
+	 * cap_open() and cap_drain() flushes (see loader/batch.c); turned
+	 * off, with a line on diag, where that thread cannot reach every
+	 * CPU.  0: one perf output per event. */
 	int batch;
 };
 
@@ -57,7 +59,7 @@ enum {
 struct cap_stats {
 	uint64_t records;       /* samples read from the rings */
 	uint64_t lost;          /* records the kernel dropped (ring full) */
-	uint64_t flushes;       /* runs of the per-CPU batch flush program */
+	uint64_t flushes;       /* the reader's flush connects, one per CPU */
 };
 
 /* Returns 0 and *out, or -errno with a message for the user in err that
@@ -68,10 +70,17 @@ int cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 /* The fd to poll for input (an epoll fd over the rings). */
 int cap_fd(const struct capture *c);
 
+/* The socket the flush connect()s (a sandbox allows connect() on it
+ * alone, and sched_setaffinity()), or -1 when batches are off. */
+int cap_trigger_fd(const struct capture *c);
+
 /*
- * Drain every ring into sample/lost; also hands records still waiting in
- * the kernel's per-CPU batches over once they are older than the flush
- * interval, so that none waits long.  Returns the records read or -errno.
+ * Drain every ring into sample/lost; first, every flush interval, hands
+ * over the records waiting in the kernel's per-CPU batches, so that none
+ * waits long: call it from the thread that called cap_open() (the flush
+ * moves that thread to each CPU in turn and connects a socket of its own;
+ * from another thread it is skipped).  Returns the records read or
+ * -errno.
  */
 long cap_drain(struct capture *c, ld_sample_fn sample, ld_lost_fn lost,
     void *ctx);

@@ -76,6 +76,7 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.k = *env->k;
 	c.events_fd = env->events_fd;
 	c.batch_fd = env->batch_fd;
+	c.trigger = env->trigger;
 	c.stash_fd = -1;
 	for (i = 0; i < NFUNC; i++) {
 		struct prog_asm a;
@@ -138,6 +139,7 @@ const struct ld_backend ld_backend_fexit = {
 	.name = "fexit",
 	.exact = CAP_EXACT_RETURN_CODE | CAP_EXACT_SOCKET | CAP_EXACT_PPID |
 	    CAP_EXACT_UNIX | CAP_EXACT_SYSCALL,
+	.batched = 1,
 	.open = fx_open,
 	.close = fx_close,
 };

@@ -214,6 +214,7 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	memset(&c, 0, sizeof(c));
 	c.events_fd = env->events_fd;
 	c.batch_fd = env->batch_fd;
+	c.trigger = env->trigger;
 	c.k = *env->k;
 	c.task_btf = c.k.valid;
 	/* Without BTF there is no task walk: ppid stays 0. */
@@ -304,6 +305,7 @@ const struct ld_backend ld_backend_cgroup = {
 	.name = "cgroup",
 	.exact = CAP_EXACT_SOCKET | CAP_EXACT_PPID | CAP_EXACT_UNIX |
 	    CAP_EXACT_TCP_RESULT,
+	.batched = 1,
 	.open = hook_open,
 	.close = hook_close,
 	.missing = hook_missing,

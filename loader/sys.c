@@ -1,6 +1,11 @@
 /* The loader's system calls: thin wrappers returning -errno. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -99,4 +104,36 @@ sys_epoll_wait(int epfd, int timeout_ms)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	return n;
+}
+
+int
+sys_udp_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int
+sys_connect_lo(int fd, unsigned port)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ? -errno : 0;
+}
+
+int
+sys_get_affinity(void *set)
+{
+	return sched_getaffinity(0, sizeof(cpu_set_t), set) < 0 ? -errno : 0;
+}
+
+int
+sys_set_affinity(const void *set)
+{
+	return sched_setaffinity(0, sizeof(cpu_set_t), set) < 0 ? -errno : 0;
 }

@@ -33,4 +33,13 @@ int sys_epoll_create(void);
 int sys_epoll_add(int epfd, int fd, unsigned tag);
 int sys_epoll_wait(int epfd, int timeout_ms);
 
+/* The reader's batch flush (loader/capture.c): a UDP socket, a connect()
+ * of it to 127.0.0.1:port (a UDP connect sends nothing), and the calling
+ * thread's CPU affinity (sched_getaffinity/sched_setaffinity with pid 0).
+ * set is a cpu_set_t of CPU_SETSIZE bits. */
+int sys_udp_socket(void);
+int sys_connect_lo(int fd, unsigned port);
+int sys_get_affinity(void *set);
+int sys_set_affinity(const void *set);
+
 #endif

@@ -224,6 +224,7 @@ tp_exit_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	}
 	p->exit_only = 1;
 	c.batch_fd = env->batch_fd;
+	c.trigger = env->trigger;
 	for (i = 0; i < NCALL; i++)
 		if ((e = tp_offsets(p, i, &c, err, errlen)) < 0 ||
 		    (e = load_prog(p, env, 2 * i + 1, &c, err, errlen)) < 0 ||
@@ -236,7 +237,9 @@ fail:
 	return e;
 }
 
-/* The enter/exit pair: any kernel with syscall tracepoints. */
+/* The enter/exit pair: any kernel with syscall tracepoints.  Its exit
+ * program outputs each event straight from the stash: no batches, so the
+ * reader never needs to flush it (ld_backend.batched 0). */
 static int
 tp_pair_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 {
@@ -291,6 +294,7 @@ const struct ld_backend ld_backend_tracepoint_exit = {
 	.name = "tracepoint-exit",
 	.exact = CAP_EXACT_RETURN_CODE | CAP_EXACT_SOCKET | CAP_EXACT_PPID |
 	    CAP_EXACT_UNIX | CAP_EXACT_SYSCALL,
+	.batched = 1,
 	.open = tp_exit_open,
 	.close = tp_close,
 	.missing = tp_missing,

@@ -61,6 +61,17 @@ asm_ld_map_fd(struct prog_asm *a, int dst, int fd)
 	asm_emit(a, BPF_LD_IMM64_2());
 }
 
+void
+asm_ld_imm64(struct prog_asm *a, int dst, uint64_t v)
+{
+	if (a->n + 2 > ASM_MAX_INSNS) {
+		seterr(a, -E2BIG);
+		return;
+	}
+	asm_emit(a, BPF_LD_IMM64_1(dst, (int32_t)(uint32_t)v));
+	asm_emit(a, BPF_LD_IMM64_HI((int32_t)(uint32_t)(v >> 32)));
+}
+
 static void
 jump(struct prog_asm *a, struct bpf_insn insn, int label)
 {
@@ -245,8 +256,14 @@ asm_dump(const struct bpf_insn *insn, size_t n, void *fp)
 			    sz[BPF_SIZE(p->code) >> 3], p->dst_reg, p->off, p->imm);
 			break;
 		case BPF_LD:
-			fprintf(f, "r%u = %s %d ll\n", p->dst_reg,
-			    p->src_reg == BPF_PSEUDO_MAP_FD ? "map_fd" : "imm", p->imm);
+			if (p->src_reg != BPF_PSEUDO_MAP_FD && i + 1 < n)
+				fprintf(f, "r%u = imm 0x%llx ll\n", p->dst_reg,
+				    (unsigned long long)(uint32_t)p->imm |
+				    (unsigned long long)(uint32_t)p[1].imm << 32);
+			else
+				fprintf(f, "r%u = %s %d ll\n", p->dst_reg,
+				    p->src_reg == BPF_PSEUDO_MAP_FD ? "map_fd" :
+				    "imm", p->imm);
 			if (i + 1 < n)
 				fprintf(f, "%4zu: (second slot)\n", ++i);
 			break;

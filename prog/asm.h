@@ -36,6 +36,8 @@ void asm_free(struct prog_asm *a);
 void asm_emit(struct prog_asm *a, struct bpf_insn insn);
 /* Append dst = map fd (two slots). */
 void asm_ld_map_fd(struct prog_asm *a, int dst, int fd);
+/* Append dst = v, a 64-bit immediate (two slots). */
+void asm_ld_imm64(struct prog_asm *a, int dst, uint64_t v);
 /* Append a conditional jump: if (dst op imm) goto label. op is BPF_JEQ, ... */
 void asm_jmp_imm(struct prog_asm *a, int op, int dst, int32_t imm, int label);
 /* Append a conditional jump on registers: if (dst op src) goto label. */

@@ -87,16 +87,25 @@ destination(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_OUT);           /* if (!r7) return 0 */
 }
 
+/* The reader's flush connect is a connect: the other calls' programs need
+ * not look for it. */
+static uint64_t
+trigger(const struct prog_conf *c)
+{
+	return c->syscall == EV_CONNECT ? c->trigger : 0;
+}
+
 /*
  * The part of the event both designs fill the same way: zero e, ids,
  * comm, cgroup, count, syscall, fd (left in r8), and the destination copied
  * from user memory; datagram calls to other families return.  r6 = ctx
  * and, for exit-only, r9 = pt_regs must be set; clobbers r0-r5, r7, r8.
+ * The reader's trigger connect goes to L_FRAME_TRIGGER (prog/frame.h).
  */
 static void
 common_fields(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 {
-	prog_emit_task_ids(a);                                  /* e = {0}, key, ids, comm, cgroup */
+	prog_emit_task_ids(a, trigger(c));                      /* the reader's? e = {0}, key, ids, comm, cgroup */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_10, E(count), 1)); /* e.count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(syscall), c->syscall)); /* e.syscall = CALL */
 
@@ -140,8 +149,10 @@ datagram_filter(struct prog_asm *a, const struct prog_conf *c)
 /*
  * tracepoint/syscalls/sys_enter_{connect,sendto,sendmsg}:
  *
- *	struct kevent e = {0};
  *	u64 key = bpf_get_current_pid_tgid();
+ *	if (CALL == connect && TRIGGER && key == TRIGGER)
+ *		return 0;                   // the reader's flush: no event
+ *	struct kevent e = {0};
  *	e.tid = key; e.pid = key >> 32;
  *	u64 ug = bpf_get_current_uid_gid();
  *	e.uid = ug; e.gid = ug >> 32;
@@ -229,6 +240,7 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 	asm_label(a, L_OUT);
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
+	prog_emit_trigger(a, c->events_fd, -1, trigger(c), 0);  /* trigger: no stash, return 0 */
 	return asm_finish(a);
 }
 
@@ -282,6 +294,7 @@ prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
  *	struct pt_regs *regs = bpf_task_pt_regs(bpf_get_current_task_btf());
  *	struct kevent e;
  *	common_fields(&e, regs);                    // as the enter program
+ *	                    // the reader's connect: flush, return 0 (frame.c)
  *	task = bpf_get_current_task_btf();          // BTF-typed: plain loads
  *	e.ppid = task->real_parent->tgid;
  *	fdt = task->files->fdt;
@@ -382,6 +395,7 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_label(a, L_OUT);
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
+	prog_emit_trigger(a, c->events_fd, c->batch_fd, trigger(c), 0); /* trigger: flush, return 0 */
 	return asm_finish(a);
 }
 

@@ -8,6 +8,8 @@
 #ifndef CONNECT_H
 #define CONNECT_H
 
+#include <stdint.h>
+
 struct prog_asm;
 
 /* Offsets of kernel struct members, resolved from BTF (loader/btf.c). */
@@ -43,6 +45,10 @@ struct prog_conf {
 	int stash_fd;           /* LRU hash: u64 pid_tgid -> struct kevent */
 	int events_fd;          /* perf event array */
 	int batch_fd;           /* exit-only: per-CPU struct kbatch, or -1 */
+	/* The reader thread's pid_tgid, or 0: its connect() flushes this
+	 * CPU's batch and is no event (prog_emit_trigger()).  Used by the
+	 * connect programs only, the trigger being a connect. */
+	uint64_t trigger;
 	/* fexit on __sys_<call> instead of the sys_exit tracepoint: the
 	 * arguments are ctx[0..], the return value ctx[fexit_nargs]. */
 	int fexit;

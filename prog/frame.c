@@ -41,8 +41,10 @@ prog_copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
 /*
  * What every event program fills first:
  *
- *	struct kevent e = {0};
  *	u64 key = bpf_get_current_pid_tgid();
+ *	if (TRIGGER && key == TRIGGER)      // the reader's flush connect
+ *		goto trigger;                   // prog_emit_trigger()
+ *	struct kevent e = {0};
  *	e.tid = key; e.pid = key >> 32;
  *	u64 ug = bpf_get_current_uid_gid();
  *	e.uid = ug; e.gid = ug >> 32;
@@ -50,14 +52,18 @@ prog_copy_u16(struct prog_asm *a, int dst, int src, int off, int fail)
  *	e.cgroup_id = bpf_get_current_cgroup_id();
  */
 void
-prog_emit_task_ids(struct prog_asm *a)
+prog_emit_task_ids(struct prog_asm *a, uint64_t trigger)
 {
 	int off;
 
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid)); /* r0 = pid_tgid */
+	if (trigger) {
+		asm_ld_imm64(a, BPF_REG_1, trigger);                /* r1 = TRIGGER */
+		asm_jmp_reg(a, BPF_JEQ, BPF_REG_0, BPF_REG_1, L_FRAME_TRIGGER); /* if (r0 == r1) goto trigger */
+	}
 	for (off = EV; off < 0; off += 8)
 		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, off, 0)); /* *(u64 *)(fp + off) = 0 */
 
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid)); /* r0 = pid_tgid */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, KEY)); /* key = r0 */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(tid))); /* e.tid = r0 */
 	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
@@ -88,9 +94,11 @@ prog_emit_task_ids(struct prog_asm *a)
  *		b->hdr = (struct kbatch_hdr){ 0 };
  *	}
  *	b->n = 0;
+ *
+ * sent and reset are the labels it places (one pair per use).
  */
 static void
-output_batch(struct prog_asm *a, int events_fd)
+output_batch(struct prog_asm *a, int events_fd, int sent, int reset)
 {
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
 	asm_ld_map_fd(a, BPF_REG_2, events_fd);                 /* r2 = &events */
@@ -102,7 +110,7 @@ output_batch(struct prog_asm *a, int events_fd)
 	asm_emit(a, BPF_ALU64_IMM(BPF_MUL, BPF_REG_5, sizeof(struct kevent))); /* r5 = n * sizeof(e) */
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_5, sizeof(struct kbatch_hdr))); /* r5 += sizeof(hdr) */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* r0 = output(r1..r5) */
-	asm_jmp_imm(a, BPF_JSGE, BPF_REG_0, 0, L_FRAME_SENT);   /* if (r0 >= 0) goto sent */
+	asm_jmp_imm(a, BPF_JSGE, BPF_REG_0, 0, sent);           /* if (r0 >= 0) goto sent */
 	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
 	    offsetof(struct kbatch, hdr.dropped_events)));      /* r1 = dropped_events */
 	asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_1, BPF_REG_8)); /* r1 += n */
@@ -113,10 +121,10 @@ output_batch(struct prog_asm *a, int events_fd)
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, 1));      /* r1 += 1 */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
 	    offsetof(struct kbatch, hdr.dropped_samples)));     /* dropped_samples = r1 */
-	asm_ja(a, L_FRAME_RESET);                               /* goto reset */
-	asm_label(a, L_FRAME_SENT);
+	asm_ja(a, reset);                                       /* goto reset */
+	asm_label(a, sent);
 	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_7, offsetof(struct kbatch, hdr), 0)); /* b->hdr = {0} */
-	asm_label(a, L_FRAME_RESET);
+	asm_label(a, reset);
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, n), 0)); /* b->n = 0 */
 }
 
@@ -163,15 +171,21 @@ take_batch(struct prog_asm *a, int batch_fd, int fail)
  *	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, &e, sizeof(e));
  * out:
  *
- * Why this is safe: cgroup and tracepoint programs run with migration
- * disabled but may be preempted (PREEMPT kernels), and the flush timer
- * runs from an interrupt, so two programs can interleave on one CPU but
- * never run on two CPUs at once on the same batch.  The atomic exchange
+ * Why this is safe: cgroup and tracing programs run with migration
+ * disabled but may be preempted (PREEMPT kernels) or interrupted by a
+ * softirq that runs another (sock:inet_sock_set_state, the TCP outcome,
+ * on an incoming packet), so two programs can interleave on one CPU but
+ * never run on two CPUs at once on the same batch: a per-CPU array gives
+ * each program the batch of the CPU it runs on.  The flush is no
+ * exception: it is a program too, run by the reader thread's own connect
+ * after it moved itself to that CPU (prog_emit_trigger()), so it takes
+ * the batch of the CPU it runs on, as a writer does.  The atomic exchange
  * makes exactly one of them the owner; the other does not wait (it may
- * have interrupted the owner) but sends its record on its own, so no
- * record is lost or torn.  The owner's plain store of busy = 0 comes
- * after its stores to the batch in program order, which is all another
- * program on the same CPU can observe.
+ * have preempted the owner) but sends its record on its own (a flush
+ * leaves the batch to the next one), so no record is lost or torn.  The
+ * owner's plain store of busy = 0 comes after its stores to the batch in
+ * program order, which is all another program on the same CPU can
+ * observe.
  */
 void
 prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd)
@@ -198,7 +212,7 @@ prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd)
 		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_8,
 		    offsetof(struct kbatch, n)));                   /* b->n = r8 */
 		asm_jmp_imm(a, BPF_JLT, BPF_REG_8, KBATCH_N, L_FRAME_KEEP); /* if (r8 < 16) goto keep */
-		output_batch(a, events_fd);                         /* output(b->rec, 16); b->n = 0 */
+		output_batch(a, events_fd, L_FRAME_SENT, L_FRAME_RESET); /* output(b->rec, 16); b->n = 0 */
 		asm_label(a, L_FRAME_KEEP);
 		asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, busy), 0)); /* b->busy = 0 */
 		asm_ja(a, L_FRAME_OUT);                             /* goto out */
@@ -218,38 +232,48 @@ prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd)
 }
 
 /*
- * perf_event program, on a cpu-clock timer of each CPU:
+ * The trigger path, the reader's connect (r6 = ctx):
  *
+ * trigger:
  *	struct kbatch *b = bpf_map_lookup_elem(&batch, &zero);
  *	if (!b || xchg(&b->busy, 1))        // the owner hands it over itself
- *		return 0;                       // or the next tick does
+ *		return RET;                     // or the next flush does
+ *	b->flushes++;                       // read back by the start-up check
  *	n = b->n;
- *	if (n <= KBATCH_N && (n || b->hdr.dropped_samples))
- *		output_batch(b, n);             // drops are said even alone
- *	b->n = 0;
+ *	if (n > KBATCH_N)                   // cannot happen; for the verifier
+ *		goto reset;                     // in output_batch(): b->n = 0
+ *	if (n || b->hdr.dropped_samples)    // drops are said even alone
+ *		output_batch(b, n);             // b->n = 0
  *	b->busy = 0;
- *	return 0;
+ *	return RET;                         // allow, no event
  */
-long
-prog_batch_flush(struct prog_asm *a, int events_fd, int batch_fd)
+void
+prog_emit_trigger(struct prog_asm *a, int events_fd, int batch_fd,
+    uint64_t trigger, int ret)
 {
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
-	take_batch(a, batch_fd, L_FRAME_OUT);                   /* r7 = b, owned */
-	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_8, BPF_REG_7,
-	    offsetof(struct kbatch, n)));                       /* r8 = b->n */
-	asm_jmp_imm(a, BPF_JGT, BPF_REG_8, KBATCH_N, L_FRAME_KEEP); /* if (r8 > 16) goto reset */
-	asm_jmp_imm(a, BPF_JNE, BPF_REG_8, 0, L_FRAME_N_OK);    /* if (r8) goto send */
-	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
-	    offsetof(struct kbatch, hdr.dropped_samples)));     /* r1 = dropped_samples */
-	asm_jmp_imm(a, BPF_JEQ, BPF_REG_1, 0, L_FRAME_RELEASE); /* if (!r1) goto release: nothing */
-	asm_label(a, L_FRAME_N_OK);
-	output_batch(a, events_fd);                             /* output(hdr, b->rec, n); b->n = 0 */
-	asm_label(a, L_FRAME_KEEP);
-	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, n), 0)); /* b->n = 0 */
-	asm_label(a, L_FRAME_RELEASE);
-	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, busy), 0)); /* b->busy = 0 */
-	asm_label(a, L_FRAME_OUT);
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
+	if (!trigger)
+		return;
+	asm_label(a, L_FRAME_TRIGGER);
+	if (batch_fd >= 0) {
+		take_batch(a, batch_fd, L_FLUSH_DONE);              /* r7 = b, owned */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
+		    offsetof(struct kbatch, flushes)));             /* r1 = b->flushes */
+		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, 1));  /* r1 += 1 */
+		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
+		    offsetof(struct kbatch, flushes)));             /* b->flushes = r1 */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_8, BPF_REG_7,
+		    offsetof(struct kbatch, n)));                   /* r8 = b->n */
+		asm_jmp_imm(a, BPF_JGT, BPF_REG_8, KBATCH_N, L_FLUSH_CLEAR); /* if (r8 > 16) goto reset */
+		asm_jmp_imm(a, BPF_JNE, BPF_REG_8, 0, L_FLUSH_SEND); /* if (r8) goto send */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
+		    offsetof(struct kbatch, hdr.dropped_samples))); /* r1 = dropped_samples */
+		asm_jmp_imm(a, BPF_JEQ, BPF_REG_1, 0, L_FLUSH_RELEASE); /* if (!r1) goto release: nothing */
+		asm_label(a, L_FLUSH_SEND);
+		output_batch(a, events_fd, L_FLUSH_SENT, L_FLUSH_CLEAR); /* output(hdr, b->rec, n); reset: b->n = 0 */
+		asm_label(a, L_FLUSH_RELEASE);
+		asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7, offsetof(struct kbatch, busy), 0)); /* b->busy = 0 */
+		asm_label(a, L_FLUSH_DONE);
+	}
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, ret));             /* r0 = RET */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
-	return asm_finish(a);
 }

@@ -44,5 +44,9 @@
 #define BPF_LD_MAP_FD_1(DST, FD) \
 	INSN(BPF_LD | BPF_DW | BPF_IMM, DST, BPF_PSEUDO_MAP_FD, 0, FD)
 #define BPF_LD_IMM64_2() INSN(0, 0, 0, 0, 0)
+/* dst = imm64, two slots: the low word in the first, the high word in the
+ * second's imm. */
+#define BPF_LD_IMM64_1(DST, LO) INSN(BPF_LD | BPF_DW | BPF_IMM, DST, 0, 0, LO)
+#define BPF_LD_IMM64_HI(HI) INSN(0, 0, 0, 0, HI)
 
 #endif

@@ -97,8 +97,10 @@ unix_address(struct prog_asm *a, const struct prog_kern *k)
 /*
  * cgroup/{connect4,connect6,sendmsg4,sendmsg6,connect_unix,sendmsg_unix}:
  *
- *	struct kevent e = {0};
  *	u64 id = bpf_get_current_pid_tgid();
+ *	if (HOOK == connect4 && TRIGGER && id == TRIGGER)
+ *		goto trigger;               // flush, return 1: prog/frame.c
+ *	struct kevent e = {0};
  *	e.tid = id; e.pid = id >> 32;
  *	u64 ug = bpf_get_current_uid_gid();
  *	e.uid = ug; e.gid = ug >> 32;
@@ -127,10 +129,13 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	int connect = c->hook == HOOK_CONNECT4 || c->hook == HOOK_CONNECT6 ||
 	    c->hook == HOOK_CONNECT_UNIX;
 
+	/* The reader's flush connect is an IPv4 one. */
+	uint64_t trigger = c->hook == HOOK_CONNECT4 ? c->trigger : 0;
+
 	if (c->hook < 0 || c->hook >= HOOK_N || (unix_hook && !k->sak_valid))
 		return -EINVAL;
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
-	prog_emit_task_ids(a);                                  /* e = {0}, ids, comm, cgroup */
+	prog_emit_task_ids(a, trigger);                         /* the reader's? e = {0}, ids, comm, cgroup */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_10, E(count), 1)); /* e.count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(syscall),
 	    connect ? EV_CONNECT : EV_SENDMSG));                /* e.syscall = connect or sendmsg */
@@ -166,5 +171,6 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	prog_emit_event(a, c->events_fd, c->batch_fd);          /* hand e over */
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 1));               /* r0 = 1: allow */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
+	prog_emit_trigger(a, c->events_fd, c->batch_fd, trigger, 1); /* trigger: flush, allow */
 	return asm_finish(a);
 }

@@ -29,6 +29,10 @@ struct prog_sa_conf {
 	int events_fd;          /* perf event array */
 	int batch_fd;           /* per-CPU struct kbatch, or -1: one output
 	                         * per event */
+	/* The reader thread's pid_tgid, or 0: its IPv4 connect() flushes
+	 * this CPU's batch and is no event (prog_emit_trigger()).  Used by
+	 * the connect4 program only, the trigger being one. */
+	uint64_t trigger;
 	/* ppid read from the BTF-typed task (bpf_get_current_task_btf(),
 	 * plain loads) when 1, else with probe reads. */
 	int task_btf;

@@ -206,7 +206,7 @@ section_host(void)
 		int dirty = 0;
 		double lo = 1e9, hi = 0;
 
-		if (v->batch || (only_backends && !strstr(only_backends, v->backend)))
+		if (!v->dflt || (only_backends && !strstr(only_backends, v->backend)))
 			continue;
 		use_variant(v);
 		for (i = 0; i < n; i++) {

@@ -272,6 +272,30 @@ it_record_raw(const char *resp)
 }
 
 /* One HTTP/1.1 request with Connection: close.  Returns 0 or -1. */
+/* Decode a chunked body in place; returns its length (what was decoded
+ * before a malformed chunk, if any). */
+static inline size_t
+it_dechunk(char *b, size_t len)
+{
+	size_t in = 0, outl = 0;
+
+	while (in < len) {
+		char *end;
+		unsigned long n = strtoul(b + in, &end, 16);
+		char *crlf = strstr(b + in, "\r\n");
+
+		if (end == b + in || crlf == NULL || n == 0 ||
+		    (size_t)(crlf + 2 - b) + n > len)
+			break;
+		in = (size_t)(crlf + 2 - b);
+		memmove(b + outl, b + in, n);
+		outl += n;
+		in += n + 2;
+	}
+	b[outl] = '\0';
+	return outl;
+}
+
 static inline int
 it_http(int port, const char *method, const char *path, const char *body,
     struct reply *out)
@@ -303,6 +327,10 @@ it_http(int port, const char *method, const char *path, const char *body,
 	out->body = malloc(out->len + 1);
 	memcpy(out->body, hend + 4, out->len);
 	out->body[out->len] = '\0';
+	/* Long replies come chunked (past 64 KiB, e.g. an unfiltered list
+	 * on a busy shared machine): the body is what the chunks hold. */
+	if (strcasestr(out->headers, "\r\nTransfer-Encoding: chunked"))
+		out->len = it_dechunk(out->body, out->len);
 	out->json = json_loadb(out->body, out->len, 0, NULL);
 	free(resp);
 	it_record(port, method, path, out);

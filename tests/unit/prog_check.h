@@ -78,12 +78,14 @@ check_common(const struct prog *p)
 		const struct bpf_insn *x = &in[i];
 
 		if (second[i]) {
-			/* The second slot of a map-fd load is all zero. */
+			/* The second slot of a 64-bit load is zero but for
+			 * the high word of a plain immediate. */
 			assert_int_equal(x->code, 0);
 			assert_int_equal(x->dst_reg, 0);
 			assert_int_equal(x->src_reg, 0);
 			assert_int_equal(x->off, 0);
-			assert_int_equal(x->imm, 0);
+			if (in[i - 1].src_reg == BPF_PSEUDO_MAP_FD)
+				assert_int_equal(x->imm, 0);
 			continue;
 		}
 		if (is_jump(x)) {
@@ -103,7 +105,7 @@ check_common(const struct prog *p)
 			assert_int_equal(in[i - 1].dst_reg, BPF_REG_0);
 			assert_int_equal(in[i - 1].imm, PROG_RET);
 		}
-		if (is_wide(x)) {
+		if (is_wide(x) && x->src_reg != 0) {
 			assert_int_equal(x->src_reg, BPF_PSEUDO_MAP_FD);
 			assert_true(x->imm == STASH_FD || x->imm == EVENTS_FD ||
 			    x->imm == BATCH_FD);
@@ -271,6 +273,100 @@ check_call_args(const struct call *c, int ncall)
 			break;
 		}
 	}
+}
+
+/* Where the program compares pid_tgid with the 64-bit immediate trigger
+ * (r1 = TRIGGER; if (r0 == r1) goto ...): the slot of the jump, or -1. */
+static long
+trigger_jump(const struct prog *p, uint64_t trigger)
+{
+	const struct bpf_insn *in = p->a.insn;
+	long i;
+
+	for (i = 0; i + 2 < p->n; i++)
+		if (is_wide(&in[i]) && in[i].src_reg == 0 &&
+		    ((uint64_t)(uint32_t)in[i].imm |
+		    (uint64_t)(uint32_t)in[i + 1].imm << 32) == trigger &&
+		    in[i + 2].code == (BPF_JMP | BPF_JEQ | BPF_X) &&
+		    in[i + 2].dst_reg == BPF_REG_0 &&
+		    in[i + 2].src_reg == in[i].dst_reg)
+			return i + 2;
+	return -1;
+}
+
+/*
+ * The reader's trigger: right after bpf_get_current_pid_tgid() (nothing
+ * between but the compare), r0 compared with all 64 bits of trigger; from
+ * the jump's target, every path reaches an exit (with PROG_RET:
+ * check_common()) without recording an event: no call that fills one
+ * (uid, comm, time), no stash update, and an output only of the batch
+ * (batched: exactly one, its data from the batch in r7, not the stack).
+ * Returns the number of instructions on the trigger path.
+ */
+static long
+check_trigger(const struct prog *p, uint64_t trigger, int batched)
+{
+	const struct bpf_insn *in = p->a.insn;
+	uint8_t *reach = calloc(1, (size_t)p->n);
+	long j = trigger_jump(p, trigger), t, i, n = 0;
+	int outputs = 0, exits = 0, lookups = 0;
+
+	assert_non_null(reach);
+	assert_true(j >= 3);
+	assert_int_equal(in[j - 3].code, BPF_JMP | BPF_CALL);
+	assert_int_equal(in[j - 3].imm, BPF_FUNC_get_current_pid_tgid);
+	t = j + 1 + in[j].off;
+	assert_true(t > j && t < p->n);
+	/* Forward jumps only (check_common()): one pass marks what the
+	 * target reaches. */
+	reach[t] = 1;
+	for (i = t; i < p->n; i++) {
+		const struct bpf_insn *x = &in[i];
+
+		if (!reach[i])
+			continue;
+		n++;
+		if (is_wide(x)) {
+			reach[i + 1] = 0;
+			if (i + 2 < p->n)
+				reach[i + 2] = 1;
+			continue;
+		}
+		if (x->code == (BPF_JMP | BPF_EXIT)) {
+			exits++;
+			continue;
+		}
+		if (is_jump(x)) {
+			reach[i + 1 + x->off] = 1;
+			if (BPF_OP(x->code) == BPF_JA)
+				continue;
+		}
+		if (x->code == (BPF_JMP | BPF_CALL)) {
+			assert_int_not_equal(x->imm, BPF_FUNC_get_current_uid_gid);
+			assert_int_not_equal(x->imm, BPF_FUNC_get_current_comm);
+			assert_int_not_equal(x->imm, BPF_FUNC_ktime_get_ns);
+			assert_int_not_equal(x->imm, BPF_FUNC_map_update_elem);
+			lookups += x->imm == BPF_FUNC_map_lookup_elem;
+			if (x->imm == BPF_FUNC_perf_event_output) {
+				long k;
+
+				outputs++;
+				/* r4, the data, last moved from the batch (r7). */
+				for (k = i - 1; k > t && !(in[k].dst_reg == BPF_REG_4 &&
+				    in[k].code == (BPF_ALU64 | BPF_MOV | BPF_X)); k--)
+					;
+				assert_true(k > t);
+				assert_int_equal(in[k].src_reg, BPF_REG_7);
+			}
+		}
+		if (i + 1 < p->n)
+			reach[i + 1] = 1;
+	}
+	assert_true(exits >= 1);
+	assert_int_equal(outputs, batched ? 1 : 0);
+	assert_int_equal(lookups, batched ? 1 : 0);
+	free(reach);
+	return n;
 }
 
 #endif

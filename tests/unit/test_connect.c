@@ -17,6 +17,7 @@
 
 #define STASH_FD 3
 #define EVENTS_FD 4
+#define BATCH_FD 5
 #include "prog_check.h"
 
 static const struct prog_conf conf_nobtf = {
@@ -402,11 +403,14 @@ test_enter_zeroes_event(void **state)
 	(void)state;
 	build(&p, ENTER, &conf_nobtf);
 	/* The whole struct kevent on the stack is zeroed before any helper
-	 * call: the verifier rejects passing uninitialised stack to a map. */
+	 * call that takes memory (bpf_get_current_pid_tgid() takes none and
+	 * comes first): the verifier rejects passing uninitialised stack to
+	 * a map. */
 	for (i = 0; i < p.n; i++) {
 		const struct bpf_insn *x = &p.a.insn[i];
 
-		if (x->code == (BPF_JMP | BPF_CALL))
+		if (x->code == (BPF_JMP | BPF_CALL) &&
+		    x->imm != BPF_FUNC_get_current_pid_tgid)
 			break;
 		if (x->code == (BPF_ST | BPF_MEM | BPF_DW) &&
 		    x->dst_reg == BPF_REG_10 && x->imm == 0 &&
@@ -647,6 +651,71 @@ test_call_exit_span_aligned(void **state)
 	asm_free(&p.a);
 }
 
+#define TRIGGER (0x00001234ULL << 32 | 0x00005678)
+
+/*
+ * The reader's flush connect: the connect programs (exit-only, fexit,
+ * the pair's enter) compare pid_tgid with all 64 bits of the trigger
+ * right after reading it; that path hands the batch over (exit-only and
+ * fexit with a batch map) or nothing, returns 0, and records no event.
+ * sendto and sendmsg do not look for it.
+ */
+static void
+test_trigger(void **state)
+{
+	struct prog_conf c = conf_regs(EV_CONNECT);
+	struct prog p;
+	int call;
+
+	(void)state;
+	c.trigger = TRIGGER;
+	c.batch_fd = BATCH_FD;
+	build_call_exit(&p, &c);
+	check_common(&p);
+	assert_true(check_trigger(&p, TRIGGER, 1) > 10);
+	assert_int_equal(trigger_jump(&p, TRIGGER & 0xffffffffULL), -1);
+	asm_free(&p.a);
+
+	c.batch_fd = -1;
+	build_call_exit(&p, &c);
+	check_common(&p);
+	check_trigger(&p, TRIGGER, 0);
+	asm_free(&p.a);
+
+	c.batch_fd = BATCH_FD;
+	c.fexit_nargs = 3;
+	assert_int_equal(asm_init(&p.a), 0);
+	p.n = prog_fexit(&p.a, &c);
+	assert_true(p.n > 0);
+	check_common(&p);
+	check_trigger(&p, TRIGGER, 1);
+	asm_free(&p.a);
+
+	/* The pair's enter program: no stash entry, so no event at exit. */
+	c = conf_btf;
+	c.trigger = TRIGGER;
+	build(&p, ENTER, &c);
+	check_common(&p);
+	check_trigger(&p, TRIGGER, 0);
+	asm_free(&p.a);
+
+	for (call = EV_SENDTO; call <= EV_SENDMSG; call++) {
+		c = conf_regs(call);
+		c.trigger = TRIGGER;
+		c.batch_fd = BATCH_FD;
+		build_call_exit(&p, &c);
+		check_common(&p);
+		assert_int_equal(trigger_jump(&p, TRIGGER), -1);
+		asm_free(&p.a);
+	}
+	/* And none without a trigger. */
+	c = conf_regs(EV_CONNECT);
+	c.batch_fd = BATCH_FD;
+	build_call_exit(&p, &c);
+	assert_int_equal(trigger_jump(&p, 0), -1);
+	asm_free(&p.a);
+}
+
 /* Enter and exit programs for a 32-bit kernel's records. */
 static void
 test_32bit(void **state)
@@ -754,6 +823,7 @@ main(void)
 		cmocka_unit_test(test_enter_32bit_pointers),
 		cmocka_unit_test(test_enter_sendmsg_32bit_msghdr),
 		cmocka_unit_test(test_fexit),
+		cmocka_unit_test(test_trigger),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

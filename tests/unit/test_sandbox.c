@@ -13,7 +13,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,15 +40,21 @@ thread_main(void *arg)
 static void
 sandboxed(void)
 {
+	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = htons(9),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	char err[256], buf[64];
 	struct timespec ts;
+	cpu_set_t mine, one;
 	pthread_t t;
 	void *ret;
-	int fd, sv[2];
+	int fd, sv[2], flush, other;
 
 	CHECK(10, sandbox_prepare(0, err, sizeof(err)) == 0);
+	/* The capture's flush socket, and one more that is not it. */
+	CHECK(13, (flush = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
+	CHECK(14, (other = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
 	/* valgrind does not know seccomp(2): nothing to test there. */
-	if ((fd = sandbox_enter(0, err, sizeof(err))) == -ENOSYS)
+	if ((fd = sandbox_enter(0, flush, err, sizeof(err))) == -ENOSYS)
 		_exit(77);
 	CHECK(11, fd == 0);
 	CHECK(12, geteuid() == SANDBOX_UID && getegid() == SANDBOX_GID);
@@ -60,6 +69,13 @@ sandboxed(void)
 	    pthread_join(t, &ret) == 0 && ret == buf);
 	CHECK(25, (fd = open("/proc/self/status", O_RDONLY)) >= 0 &&
 	    read(fd, buf, sizeof(buf)) > 0 && close(fd) == 0);
+	/* The flush: this thread to a CPU and back, a connect of its socket. */
+	CHECK(26, sched_getaffinity(0, sizeof(mine), &mine) == 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	CHECK(27, sched_setaffinity(0, sizeof(one), &one) == 0 &&
+	    sched_setaffinity(0, sizeof(mine), &mine) == 0);
+	CHECK(28, connect(flush, (struct sockaddr *)&lo, sizeof(lo)) == 0);
 
 	/* Everything else: EPERM, and the process lives on. */
 	errno = 0;
@@ -89,6 +105,14 @@ sandboxed(void)
 	errno = 0;
 	CHECK(41, syscall(__NR_mkdirat, AT_FDCWD, "/tmp/x", 0700) < 0 &&
 	    errno == EPERM);
+	/* connect() on the flush socket only; affinity of this thread by
+	 * pid 0 only (the kernel itself would allow its own tid). */
+	errno = 0;
+	CHECK(42, connect(other, (struct sockaddr *)&lo, sizeof(lo)) < 0 &&
+	    errno == EPERM);
+	errno = 0;
+	CHECK(43, sched_setaffinity((pid_t)syscall(SYS_gettid), sizeof(mine),
+	    &mine) < 0 && errno == EPERM);
 	_exit(0);
 }
 

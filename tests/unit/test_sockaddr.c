@@ -188,14 +188,49 @@ test_hooks_batched(void **state)
 	assert_int_equal(copies, sizeof(struct kevent) / 8);
 	asm_free(&p.a);
 
-	/* And the flush program, which empties it on a timer. */
-	assert_int_equal(asm_init(&p.a), 0);
-	p.n = prog_batch_flush(&p.a, EVENTS_FD, BATCH_FD);
-	assert_true(p.n > 0);
-	assert_true(has_xchg(&p));
-	n = calls(&p, c, 32);
-	assert_int_equal(count_calls(c, n, BPF_FUNC_perf_event_output), 1);
+}
+
+#define TRIGGER (0x00001234ULL << 32 | 0x00005678)
+
+/*
+ * The reader's flush connect: connect4 alone compares pid_tgid with all
+ * 64 bits of the trigger, right after reading it; that path outputs only
+ * the batch and allows the connect (PROG_RET 1, check_common()).  Without
+ * a batch map it still records nothing.  A trigger whose low word matches
+ * but whose high word does not is another task: the compare is 64-bit.
+ */
+static void
+test_hooks_trigger(void **state)
+{
+	struct prog_sa_conf sc = conf(HOOK_CONNECT4, 1);
+	struct prog p;
+	int hook;
+
+	(void)state;
+	sc.batch_fd = BATCH_FD;
+	sc.trigger = TRIGGER;
+	build_hook(&p, &sc);
+	check_common(&p);
+	assert_true(check_trigger(&p, TRIGGER, 1) > 10);
+	assert_int_equal(trigger_jump(&p, TRIGGER & 0xffffffffULL), -1);
 	asm_free(&p.a);
+
+	sc.batch_fd = -1;
+	build_hook(&p, &sc);
+	check_common(&p);
+	assert_true(check_trigger(&p, TRIGGER, 0) >= 2);
+	asm_free(&p.a);
+
+	/* The other hooks do not look for it; nor does connect4 without. */
+	sc.batch_fd = BATCH_FD;
+	for (hook = 0; hook < HOOK_N; hook++) {
+		sc.hook = hook;
+		sc.trigger = hook == HOOK_CONNECT4 ? 0 : TRIGGER;
+		build_hook(&p, &sc);
+		check_common(&p);
+		assert_int_equal(trigger_jump(&p, TRIGGER), -1);
+		asm_free(&p.a);
+	}
 }
 
 /* Without BTF no task walk: no ppid, no kernel reads for inet. */
@@ -242,6 +277,7 @@ main(void)
 		cmocka_unit_test(test_hooks_shape),
 		cmocka_unit_test(test_hooks_nobtf),
 		cmocka_unit_test(test_hooks_batched),
+		cmocka_unit_test(test_hooks_trigger),
 		cmocka_unit_test(test_unix_needs_layout),
 	};
 

@@ -1,0 +1,229 @@
+/*
+ * Per-CPU batches on the real kernel, with the default settings (batches
+ * on): the reader flushes every CPU itself, so a lone connect on an
+ * otherwise quiet CPU shows in the API within 1 s; a burst that is not a
+ * multiple of the batch size is counted exactly; and the reader's own
+ * flush connects are never events.  make test runs it under every
+ * backend; those without batches (tracepoint) must hold the same.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sched.h>
+#include <sys/prctl.h>
+
+#include "tests/integration/itest.h"
+
+#define NBURST 1000             /* 62 batches of 16 and 8 left over */
+
+static struct server srv;
+
+/* Whether the server said it gathers events in per-CPU batches. */
+static int
+batched(void)
+{
+	char line[1024];
+	int yes = 0;
+	FILE *f;
+
+	assert_non_null(f = fopen(srv.log, "r"));
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, " listening on ") && strstr(line, "per-CPU batches"))
+			yes = 1;
+	fclose(f);
+	return yes;
+}
+
+/* n UDP connects to 127.0.0.1:port from a child named comm pinned to
+ * cpu (-1: anywhere); the child exits at once.  Returns its pid and, in
+ * *t, the time just before its first connect. */
+static pid_t
+udp_connects(const char *comm, int cpu, int port, int n, double *t)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int p[2], fd, i, status;
+	cpu_set_t one;
+	pid_t pid;
+	double t0 = 0;
+
+	assert_int_equal(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_NAME, comm);
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (cpu >= 0 && sched_setaffinity(0, sizeof(one), &one) < 0)
+			_exit(3);
+		if (cpu >= 0 && sched_getcpu() != cpu)
+			_exit(4);
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = htons((uint16_t)port);
+		if ((fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+			_exit(5);
+		t0 = it_now();
+		for (i = 0; i < n; i++)
+			if (connect(fd, (void *)&a, sizeof(a)) < 0)
+				_exit(6);
+		if (write(p[1], &t0, sizeof(t0)) != sizeof(t0))
+			_exit(7);
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &t0, sizeof(t0)), sizeof(t0));
+	close(p[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	*t = t0;
+	return pid;
+}
+
+/*
+ * connect() attempts of pid the server counts (connection-summary), asked
+ * on one keep-alive connection: a new HTTP connection per poll would be a
+ * connect event too, and would fill the poller's CPU batch by itself.
+ */
+static long
+attempts(pid_t pid)
+{
+	static int fd = -1;
+	char req[256], body[96], buf[8192], *p;
+	size_t len = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		assert_true((fd = it_dial(srv.port)) >= 0);
+	snprintf(body, sizeof(body), "{\"pid\":%d,\"duration\":300}", (int)pid);
+	snprintf(req, sizeof(req), "POST /api/connection-summary HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n%s",
+	    strlen(body), body);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (;;) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		char *end, *cl;
+
+		assert_true(poll(&pf, 1, 5000) == 1 && len < sizeof(buf) - 1);
+		assert_true((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0);
+		len += (size_t)n;
+		buf[len] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) == NULL)
+			continue;
+		assert_non_null(cl = strcasestr(buf, "Content-Length: "));
+		if (len >= (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10))
+			break;
+	}
+	assert_true(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+	assert_non_null(p = strstr(buf, "\"total_attempts\":"));
+	return strtol(p + 17, NULL, 10);
+}
+
+/* Batches are the default where the backend has them. */
+static void
+test_batches_on(void **state)
+{
+	(void)state;
+	if (strcmp(srv.backend, "tracepoint") == 0)
+		assert_false(batched());        /* its programs output each event */
+	else
+		assert_true(batched());
+}
+
+/*
+ * One connect on each CPU in turn, from a process pinned there, and
+ * nothing else of ours: it is in the API within 1 s (latency measured
+ * from just before the connect to the first reply that lists it).
+ */
+static void
+test_lone_connect_each_cpu(void **state)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char comm[16];
+	double t0, lat;
+	int cpu;
+
+	(void)state;
+	for (cpu = 0; cpu < ncpu && cpu < 64; cpu++) {
+		pid_t pid;
+
+		snprintf(comm, sizeof(comm), "itest-pin%d", cpu);
+		pid = udp_connects(comm, cpu, it_free_port(), 1, &t0);
+		while (attempts(pid) < 1 && it_now() - t0 < 3)
+			usleep(10000);
+		lat = it_now() - t0;
+		if (attempts(pid) != 1)
+			fail_msg("the connect on CPU %d is not in the API after "
+			    "%.1f s (backend %s)", cpu, lat, srv.backend);
+		if (lat >= 1.0)
+			fail_msg("the connect on CPU %d took %.3f s to show "
+			    "(backend %s), more than 1 s", cpu, lat, srv.backend);
+		printf("   CPU %d: in the API after %.0f ms\n", cpu, lat * 1000);
+	}
+}
+
+/* 1000 connects, not a multiple of 16: all of them counted, no more. */
+static void
+test_burst_counted_exactly(void **state)
+{
+	double t0;
+	long n = 0;
+	pid_t pid;
+
+	(void)state;
+	pid = udp_connects("itest-burst", -1, it_free_port(), NBURST, &t0);
+	while ((n = attempts(pid)) < NBURST && it_now() - t0 < 3)
+		usleep(20000);
+	/* A little longer: anything beyond NBURST would be a double count. */
+	usleep(400000);
+	n = attempts(pid);
+	if (n != NBURST)
+		fail_msg("%ld of %d connects counted (backend %s)", n, NBURST,
+		    srv.backend);
+}
+
+/* The reader's flush connects (five rounds a second by now) are no
+ * events: nothing from the server's own pid. */
+static void
+test_flush_not_recorded(void **state)
+{
+	char path[96], key[32];
+	struct reply r;
+
+	(void)state;
+	usleep(600000);
+	assert_int_equal(attempts(srv.pid), 0);
+	snprintf(path, sizeof(path), "/api/list-connections?pid=%d", (int)srv.pid);
+	snprintf(key, sizeof(key), "%d", (int)srv.pid);
+	assert_int_equal(it_http(srv.port, "GET", path, NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_null(json_object_get(json_object_get(r.json, "connections"), key));
+	it_reply_free(&r);
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	return it_start(&srv, NULL) == 0 ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return it_stop(&srv, NULL) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_batches_on),
+		cmocka_unit_test(test_lone_connect_each_cpu),
+		cmocka_unit_test(test_burst_counted_exactly),
+		cmocka_unit_test(test_flush_not_recorded),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
