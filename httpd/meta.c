@@ -80,31 +80,38 @@ api_root(struct mg_connection *conn, void *cbdata)
 	return api_reply_built(conn, o, rc, pretty);
 }
 
-/* The fields the capture backend knows exactly, as a JSON array. */
-static json_t *
-exact_fields(const struct api_state *st)
+/* "key": "s" for a string known to need no escaping, at depth d. */
+static void
+member_str(struct jbuf *b, const char *key, const char *v, int first, int d)
 {
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; a && i < 8 && st->exact_fields[i]; i++)
-		if (json_array_append_new(a, json_string(st->exact_fields[i])) < 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
+	jbuf_key(b, key, first, d);
+	jbuf_json_str(b, v, strlen(v));
 }
 
+static void
+member_int(struct jbuf *b, const char *key, uint64_t v, int d)
+{
+	jbuf_key(b, key, 0, d);
+	jbuf_int(b, (long long)v);
+}
+
+/*
+ * GET /health.  Written straight into one buffer, in the bytes jansson
+ * would dump (tests/unit/test_replies.c holds them): monitors poll this,
+ * and building it as jansson objects was some thirty allocations, which
+ * under musl's single malloc lock made workers queue behind each other.
+ */
 int
 api_health(struct mg_connection *conn, void *cbdata)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	struct api_state *st = cbdata;
 	struct store_stats ss;
+	struct jbuf b = { 0 };
 	char err[REQ_ERR_MAX];
 	uint64_t now;
-	json_t *o;
-	int pretty, rc = 0;
+	size_t i;
+	int pretty, rc = 0, d;
 
 	if ((rc = api_check_route(conn, ri, "/health", "GET")) != 0)
 		return rc;
@@ -112,24 +119,39 @@ api_health(struct mg_connection *conn, void *cbdata)
 		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
 	store_stats(st->store, &ss);
 	now = time_mono_ns();
-	if (!(o = json_object()))
-		return api_reply_built(conn, NULL, -ENOMEM, pretty);
-	rc |= json_set(o, "status", json_string("healthy"));
-	rc |= json_set(o, "service", json_string("ebpf-server"));
-	rc |= json_set(o, "version", json_string(VERSION));
-	rc |= json_set(o, "uptime_seconds", json_integer((json_int_t)
-	    (now > st->start_ns ? (now - st->start_ns) / 1000000000u : 0)));
-	rc |= json_set(o, "events_seen", json_integer((json_int_t)ss.added));
-	rc |= json_set(o, "events_stored", json_integer((json_int_t)ss.stored));
-	rc |= json_set(o, "events_lost", json_integer((json_int_t)ss.lost));
-	rc |= json_set(o, "max_events", json_integer((json_int_t)ss.capacity));
-	rc |= json_set(o, "backend",
-	    json_str_new(st->backend ? st->backend : "",
-	    st->backend ? strlen(st->backend) : 0));
-	rc |= json_set(o, "exact_fields", exact_fields(st));
-	rc |= json_set(o, "not_seen", st->blind_spot ?
-	    json_string(st->blind_spot) : json_null());
-	return api_reply_built(conn, o, rc, pretty);
+	d = pretty ? 0 : -1;
+	member_str(&b, "status", "healthy", 1, d);
+	member_str(&b, "service", "ebpf-server", 0, d);
+	member_str(&b, "version", VERSION, 0, d);
+	member_int(&b, "uptime_seconds",
+	    now > st->start_ns ? (now - st->start_ns) / 1000000000u : 0, d);
+	member_int(&b, "events_seen", ss.added, d);
+	member_int(&b, "events_stored", ss.stored, d);
+	member_int(&b, "events_lost", ss.lost, d);
+	member_int(&b, "max_events", ss.capacity, d);
+	member_str(&b, "backend", st->backend ? st->backend : "", 0, d);
+	jbuf_key(&b, "exact_fields", 0, d);
+	jbuf_raw(&b, "[", 1);
+	for (i = 0; i < 8 && st->exact_fields[i]; i++) {
+		jbuf_sep(&b, i == 0, pretty ? 2 : -1);
+		jbuf_json_str(&b, st->exact_fields[i], strlen(st->exact_fields[i]));
+	}
+	jbuf_close(&b, ']', i == 0, pretty ? 1 : -1);
+	if (st->blind_spot) {
+		member_str(&b, "not_seen", st->blind_spot, 0, d);
+	} else {
+		jbuf_key(&b, "not_seen", 0, d);
+		jbuf_raw(&b, "null", 4);
+	}
+	jbuf_close(&b, '}', 0, d);
+	jbuf_raw(&b, "\n", 1);
+	if (b.err) {
+		free(b.p);
+		return api_reply(conn, 500, NULL, pretty, NULL);
+	}
+	rc = api_send_json(conn, 200, b.p, b.len);
+	free(b.p);
+	return rc;
 }
 
 /* GET /openapi.json: the OpenAPI 3 document of this API, built in. */
