@@ -15,7 +15,7 @@
 #include "prog/insn.h"
 #include "util/event.h"
 
-enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK };
+enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK, L_WALKED };
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 /* The load size of an argument slot of arg_size bytes (4 or 8). */
@@ -359,18 +359,18 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_7, k->task_files)); /* r1 = task->files */
 	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_9, BPF_REG_1, k->files_fdt)); /* r9 = files->fdt */
 	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_9, k->fdt_max_fds)); /* r1 = fdt->max_fds */
-	asm_jmp_reg(a, BPF_JGE, BPF_REG_8, BPF_REG_1, L_STASH); /* if (fd >= max_fds) goto done */
+	asm_jmp_reg(a, BPF_JGE, BPF_REG_8, BPF_REG_1, L_WALKED); /* if (fd >= max_fds) goto done */
 	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_9, k->fdt_fd)); /* r3 = fdt->fd */
 	asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, 3));      /* r8 = fd * 8 */
 	asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
-	prog_deref(a, BPF_REG_9, BPF_REG_3, 0, L_STASH);             /* r9 = file */
-	prog_deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_STASH); /* r8 = sock */
+	prog_deref(a, BPF_REG_9, BPF_REG_3, 0, L_WALKED);             /* r9 = file */
+	prog_deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_WALKED); /* r8 = sock */
 	if (hi - lo <= SPAN_MAX) {
 		prog_read_kernel(a, SPAN, hi - lo, BPF_REG_8, lo);       /* r0 = read(span, sock + lo) */
-		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_STASH);     /* if (r0) goto done */
+		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_WALKED);     /* if (r0) goto done */
 		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10,
 		    SPAN + k->socket_file - lo));                   /* r1 = sock->file */
-		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_STASH); /* if (r1 != file) goto done */
+		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_WALKED); /* if (r1 != file) goto done */
 		asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10,
 		    SPAN + k->socket_type - lo));                   /* r1 = sock->type */
 		asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, E(sock_type))); /* e.sock_type = r1 */
@@ -378,13 +378,13 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 		    SPAN + k->socket_sk - lo));                     /* r7 = sock->sk */
 	} else {
 		/* An unusual struct socket: one read per field. */
-		prog_deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_STASH); /* r1 = sock->file */
-		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_STASH); /* if (r1 != file) goto done */
-		prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_STASH); /* e.sock_type = sock->type */
-		prog_deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_STASH); /* r7 = sock->sk */
+		prog_deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_WALKED); /* r1 = sock->file */
+		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_WALKED); /* if (r1 != file) goto done */
+		prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_WALKED); /* e.sock_type = sock->type */
+		prog_deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_WALKED); /* r7 = sock->sk */
 	}
-	prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_STASH); /* e.protocol = sk->sk_protocol */
-	asm_label(a, L_STASH);
+	prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_WALKED); /* e.protocol = sk->sk_protocol */
+	asm_label(a, L_WALKED);
 	datagram_filter(a, c);
 
 	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_6, ret_off)); /* r1 = ctx->ret (fexit: ctx[nargs]) */
