@@ -483,11 +483,12 @@ count_lost(void *ctx, uint64_t n)
 }
 
 /*
- * One perf sample holds one struct kevent (a program that output its own
- * record), or a struct kbatch_hdr and the records of a per-CPU batch.
- * The kernel pads raw samples to 8 bytes (4 extra for both), so the size
- * tells which; a sample of any other size goes to the callback whole
- * (ev_decode() refuses it).
+ * Every perf sample is a struct kbatch_hdr and the records after it: the
+ * records of a per-CPU batch, or the one a program sent on its own.  Each
+ * record says its size (struct kevent.size, KEV_SIZE()).  The kernel pads
+ * raw samples to 8 bytes, so up to 7 bytes after the last record are not
+ * one.  A sample that does not parse goes to the callback whole from the
+ * first bad record on (ev_decode() refuses it, and it is counted).
  */
 static void
 split(void *ctx, const void *data, uint32_t len)
@@ -495,10 +496,10 @@ split(void *ctx, const void *data, uint32_t len)
 	struct capture *c = ctx;
 	const uint8_t *p = data;
 	struct kbatch_hdr h;
-	uint32_t i, n;
+	uint32_t off, n = 0;
+	uint16_t size;
 
-	if (len < sizeof(h) || (len - sizeof(h)) % sizeof(struct kevent) >= 8 ||
-	    len % sizeof(struct kevent) == 4) {
+	if (len < sizeof(h)) {
 		c->st.records++;
 		c->sample(c->ctx, data, len);
 		return;
@@ -506,10 +507,17 @@ split(void *ctx, const void *data, uint32_t len)
 	memcpy(&h, p, sizeof(h));
 	if (h.dropped_events || h.dropped_samples)
 		report_lost(c, (int64_t)h.dropped_events - (int64_t)h.dropped_samples);
-	n = (len - (uint32_t)sizeof(h)) / sizeof(struct kevent);
-	for (i = 0; i < n; i++)
-		c->sample(c->ctx, p + sizeof(h) + i * sizeof(struct kevent),
-		    sizeof(struct kevent));
+	for (off = sizeof(h); len - off >= (uint32_t)KEV_HEAD; off += size) {
+		memcpy(&size, p + off + offsetof(struct kevent, size), sizeof(size));
+		if (size < KEV_HEAD || size > sizeof(struct kevent) ||
+		    size % 8 != 0 || size > len - off) {
+			n++;
+			c->sample(c->ctx, p + off, 0);
+			break;
+		}
+		n++;
+		c->sample(c->ctx, p + off, size);
+	}
 	c->st.records += n;
 }
 

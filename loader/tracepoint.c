@@ -252,7 +252,7 @@ tp_pair_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	if ((e = tp_prepare(p, env, &c, err, errlen)) < 0)
 		goto fail;
 	e = ld_map_create(BPF_MAP_TYPE_LRU_HASH, "stash", sizeof(uint64_t),
-	    sizeof(struct kevent), STASH_ENTRIES);
+	    STASH_VALUE, STASH_ENTRIES);
 	if (e < 0) {
 		ld_errf(err, errlen, "create stash map: %s%s", strerror(-e),
 		    ld_hint(e));

@@ -152,7 +152,7 @@ datagram_filter(struct prog_asm *a, const struct prog_conf *c)
  *	u64 key = bpf_get_current_pid_tgid();
  *	if (CALL == connect && TRIGGER && key == TRIGGER)
  *		return 0;                   // the reader's flush: no event
- *	struct kevent e = {0};
+ *	struct { struct kbatch_hdr hdr; struct kevent e; } = {0};
  *	e.tid = key; e.pid = key >> 32;
  *	u64 ug = bpf_get_current_uid_gid();
  *	e.uid = ug; e.gid = ug >> 32;
@@ -184,7 +184,7 @@ datagram_filter(struct prog_asm *a, const struct prog_conf *c)
  *			return 0;
  *	}
  *	e.ts = bpf_ktime_get_ns();
- *	bpf_map_update_elem(&stash, &key, &e, BPF_ANY);
+ *	bpf_map_update_elem(&stash, &key, &hdr, BPF_ANY);  // hdr, then e
  *	return 0;
  */
 long
@@ -234,7 +234,7 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_2, BPF_REG_10));      /* r2 = fp */
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, KEY));    /* r2 = &key */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_3, BPF_REG_10));      /* r3 = fp */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, EV));     /* r3 = &e */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, HDR));    /* r3 = &hdr, e after it */
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_4, BPF_ANY));         /* r4 = BPF_ANY */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_update_elem));   /* update(r1, r2, r3, r4) */
 	asm_label(a, L_OUT);
@@ -248,11 +248,12 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
  * tracepoint/syscalls/sys_exit_{connect,sendto,sendmsg}:
  *
  *	u64 key = bpf_get_current_pid_tgid();
- *	struct kevent *e = bpf_map_lookup_elem(&stash, &key);
- *	if (!e)
+ *	struct { struct kbatch_hdr h; struct kevent e; } *v;
+ *	v = bpf_map_lookup_elem(&stash, &key);
+ *	if (!v)
  *		return 0;
- *	e->ret = ctx->ret;
- *	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
+ *	v->e.ret = ctx->ret;
+ *	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, v, sizeof(*v));
  *	bpf_map_delete_elem(&stash, &key);
  *	return 0;
  */
@@ -267,16 +268,16 @@ prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -8));     /* r2 = &key */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));   /* r0 = lookup(r1, r2) */
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, L_OUT);           /* if (!r0) goto out */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = e */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = v */
 	asm_emit(a, BPF_LDX_MEM(c->arg_size == 4 ? BPF_W : BPF_DW, BPF_REG_1, BPF_REG_6,
 	    c->exit_ret));                                      /* r1 = ctx->ret */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
-	    offsetof(struct kevent, ret)));                     /* e->ret = r1 */
+	    STASHED(ret)));                                     /* v->e.ret = r1 */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
 	asm_ld_map_fd(a, BPF_REG_2, c->events_fd);              /* r2 = &events */
 	asm_emit(a, BPF_MOV32_IMM(BPF_REG_3, -1));              /* r3 = BPF_F_CURRENT_CPU */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_7));       /* r4 = e */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_5, sizeof(struct kevent))); /* r5 = sizeof(*e) */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_7));       /* r4 = v */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_5, STASH_VALUE));     /* r5 = sizeof(*v) */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* output(r1..r5) */
 	asm_ld_map_fd(a, BPF_REG_1, c->stash_fd);               /* r1 = &stash */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_2, BPF_REG_10));      /* r2 = fp */
@@ -391,7 +392,8 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1, E(ret))); /* e.ret = r1 */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));      /* r0 = ktime */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(ts))); /* e.ts = r0 */
-	prog_emit_event(a, c->events_fd, c->batch_fd);          /* hand e over */
+	prog_emit_event(a, c->events_fd, c->batch_fd,
+	    sizeof(struct kevent));                             /* hand e over */
 	asm_label(a, L_OUT);
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */

@@ -1,6 +1,6 @@
 /*
  * The probes: per system call two tracepoint programs.  sys_enter_<call>
- * stashes a struct kevent keyed by thread; sys_exit_<call> adds the return
+ * stashes a struct kevent (after a zeroed header) keyed by thread; sys_exit_<call> adds the return
  * code and sends it through the perf event array.  connect() is always
  * recorded; sendto() and sendmsg() only when they carry an explicit IPv4 or
  * IPv6 destination on a datagram socket.
@@ -9,6 +9,14 @@
 #define CONNECT_H
 
 #include <stdint.h>
+
+#include "prog/frame.h"
+
+/* The stash's value: the struct kbatch_hdr every perf sample starts with,
+ * then the event, so that the exit program sends it as it is. */
+#define STASH_VALUE ((int)(sizeof(struct kbatch_hdr) + sizeof(struct kevent)))
+#define STASHED(field) ((int)(sizeof(struct kbatch_hdr) + \
+    offsetof(struct kevent, field)))
 
 struct prog_asm;
 
@@ -42,7 +50,7 @@ struct prog_kern {
 
 struct prog_conf {
 	int syscall;            /* enum ev_syscall: which enter program */
-	int stash_fd;           /* LRU hash: u64 pid_tgid -> struct kevent */
+	int stash_fd;           /* LRU hash: u64 pid_tgid -> STASH_VALUE bytes */
 	int events_fd;          /* perf event array */
 	int batch_fd;           /* exit-only: per-CPU struct kbatch, or -1 */
 	/* The reader thread's pid_tgid, or 0: its connect() flushes this

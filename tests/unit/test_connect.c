@@ -377,14 +377,15 @@ test_exit_stores_ret(void **state)
 
 	(void)state;
 	build(&p, EXIT, &conf_nobtf);
-	/* e->ret = ctx->ret: a 32-bit store at offsetof(struct kevent, ret)
-	 * into the map value (r7), not into the stack. */
+	/* v->e.ret = ctx->ret: a 32-bit store at the event's ret, after the
+	 * header, into the map value (r7), not into the stack. */
 	for (i = 0; i < p.n; i++) {
 		const struct bpf_insn *x = &p.a.insn[i];
 
 		if (BPF_CLASS(x->code) == BPF_STX && x->dst_reg == BPF_REG_7) {
 			assert_int_equal(BPF_SIZE(x->code), BPF_W);
-			assert_int_equal(x->off, offsetof(struct kevent, ret));
+			assert_int_equal(x->off, sizeof(struct kbatch_hdr) +
+			    offsetof(struct kevent, ret));
 			found++;
 		}
 	}
