@@ -234,6 +234,37 @@ resolve_regs(const struct btf *b, struct prog_kern *k)
 	}
 }
 
+/* The task fields of prog_kern.ids_valid, with the size each must have. */
+static const struct {
+	const char *s, *m;
+	size_t off;
+	int size;
+} kids[] = {
+	{ "task_struct", "cred", offsetof(struct prog_kern, task_cred), 8 },
+	{ "cred", "uid", offsetof(struct prog_kern, cred_uid), 4 },
+	{ "cred", "gid", offsetof(struct prog_kern, cred_gid), 4 },
+	{ "task_struct", "comm", offsetof(struct prog_kern, task_comm), 16 },
+	{ "task_struct", "cgroups", offsetof(struct prog_kern, task_cgroups), 8 },
+	{ "css_set", "dfl_cgrp", offsetof(struct prog_kern, css_set_dfl_cgrp), 8 },
+	{ "cgroup", "kn", offsetof(struct prog_kern, cgroup_kn), 8 },
+	{ "kernfs_node", "id", offsetof(struct prog_kern, kernfs_node_id), 8 },
+};
+
+static void
+resolve_ids(const struct btf *b, struct prog_kern *k)
+{
+	size_t i;
+	int off, size;
+
+	for (i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
+		if (ld_btf_member(b, kids[i].s, kids[i].m, &off, &size) < 0 ||
+		    size != kids[i].size)
+			return;
+		*(int *)((char *)k + kids[i].off) = off;
+	}
+	k->ids_valid = 1;
+}
+
 /* Resolve the kernel struct offsets the enter program walks.  Without
  * them the probe still works, but socket type and protocol are unknown. */
 static void
@@ -268,6 +299,7 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 	}
 	k->valid = 1;
 	resolve_regs(b, k);
+	resolve_ids(b, k);
 	if (ld_btf_member(b, "sock", "sk_err", &k->sock_err, &usz) < 0 || usz != 4)
 		k->sock_err = -1;
 	/* What a cgroup socket-address program's ctx points to (6.7+ has

@@ -125,6 +125,45 @@ unix_address(struct prog_asm *a, const struct prog_kern *k)
 }
 
 /*
+ * With BTF, the task's fields by plain loads from the BTF-typed task
+ * (the verifier turns them into guarded loads), cheaper than the helpers
+ * that read the same fields:
+ *
+ *	struct task_struct *task = bpf_get_current_task_btf();
+ *	if (IDS) {                  // prog_kern.ids_valid
+ *		rec->uid = task->cred->uid; rec->gid = task->cred->gid;
+ *		rec->comm = task->comm;     // 16 bytes, NUL-padded
+ *		rec->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+ *	}
+ *	rec->ppid = task->real_parent->tgid;
+ */
+static void
+task_fields(struct prog_asm *a, const struct prog_kern *k)
+{
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_8, BPF_REG_0));       /* r8 = task */
+	if (k->ids_valid) {
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_8, k->task_cred)); /* r1 = task->cred */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, k->cred_uid)); /* r2 = cred->uid */
+		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_2, R(uid))); /* rec->uid = r2 */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, k->cred_gid)); /* r2 = cred->gid */
+		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_2, R(gid))); /* rec->gid = r2 */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_8, k->task_comm)); /* r2 = task->comm[0..7] */
+		asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_2, R(comm))); /* rec->comm[0..7] = r2 */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_8, k->task_comm + 8)); /* r2 = task->comm[8..15] */
+		asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_2, R(comm) + 8)); /* rec->comm[8..15] = r2 */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_8, k->task_cgroups)); /* r1 = task->cgroups */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, k->css_set_dfl_cgrp)); /* r1 = r1->dfl_cgrp */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, k->cgroup_kn)); /* r1 = r1->kn */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, k->kernfs_node_id)); /* r1 = r1->id */
+		asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_1, R(cgroup_id))); /* rec->cgroup_id = r1 */
+	}
+	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_8, k->task_real_parent)); /* r1 = task->real_parent */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_1, k->task_tgid)); /* r1 = r1->tgid */
+	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_1, R(ppid))); /* rec->ppid = r1 */
+}
+
+/*
  * cgroup/{connect4,connect6,sendmsg4,sendmsg6,connect_unix,sendmsg_unix},
  * the record written in place, in this CPU's batch (prog/frame.c):
  *
@@ -133,10 +172,14 @@ unix_address(struct prog_asm *a, const struct prog_kern *k)
  *		goto trigger;               // flush, return 1: prog/frame.c
  *	struct kevent *rec = slot();    // the batch's next record, or &e
  *	rec->tid = id; rec->pid = id >> 32;
- *	u64 ug = bpf_get_current_uid_gid();
- *	rec->uid = ug; rec->gid = ug >> 32;
- *	bpf_get_current_comm(rec->comm, 16);
- *	rec->cgroup_id = bpf_get_current_cgroup_id();
+ *	if (btf)
+ *		task_fields(rec);           // ids and ppid by plain loads
+ *	if (!btf || !IDS) {
+ *		u64 ug = bpf_get_current_uid_gid();
+ *		rec->uid = ug; rec->gid = ug >> 32;
+ *		bpf_get_current_comm(rec->comm, 16);
+ *		rec->cgroup_id = bpf_get_current_cgroup_id();
+ *	}
  *	rec->count = 1;
  *	rec->syscall = HOOK is a connect ? connect : sendmsg;
  *	rec->flags = KEV_RET_UNKNOWN;   // runs before the call's work
@@ -146,10 +189,11 @@ unix_address(struct prog_asm *a, const struct prog_kern *k)
  *	rec->sock_type = ctx->type; rec->protocol = ctx->protocol;
  *	rec->sk = (u64)ctx->sk;         // matches TCP outcomes
  *	rec->addr, rec->addrlen = inet_address(ctx) or unix_address(ctx);
- *	rec->ppid = 0;
- *	if (btf) {
- *		task = bpf_get_current_task_btf();      // where allowed: plain
- *		rec->ppid = task->real_parent->tgid;    // loads, else probe reads
+ *	if (!btf) {                     // probe reads where the task is
+ *		rec->ppid = 0;              // not BTF-typed
+ *		if (offsets known)
+ *			bpf_probe_read_kernel(&rec->ppid, 4,
+ *			    &bpf_get_current_task()->real_parent->tgid);
  *	}
  *	rec->ts = COARSE ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns();
  *	commit(rec, SIZE);              // count it in, or send it alone
@@ -162,7 +206,7 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	int unix_hook = c->hook == HOOK_CONNECT_UNIX || c->hook == HOOK_SENDMSG_UNIX;
 	int connect = c->hook == HOOK_CONNECT4 || c->hook == HOOK_CONNECT6 ||
 	    c->hook == HOOK_CONNECT_UNIX;
-	int size;
+	int size, plain;
 
 	/* The reader's flush connect is an IPv4 one. */
 	uint64_t trigger = c->hook == HOOK_CONNECT4 ? c->trigger : 0;
@@ -170,6 +214,7 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	if (c->hook < 0 || c->hook >= HOOK_N || (unix_hook && !k->sak_valid))
 		return -EINVAL;
 	size = record_size(c->hook);
+	plain = k->valid && c->task_btf;
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
 	prog_emit_pid_tgid(a, trigger);                         /* r0 = id; the reader's? */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_8, BPF_REG_0));       /* r8 = id */
@@ -177,16 +222,20 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_8, R(tid))); /* rec->tid = r8 */
 	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_8, 32));     /* r8 >>= 32 */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_8, R(pid))); /* rec->pid = r8 */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_uid_gid)); /* r0 = uid_gid */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_0, R(uid))); /* rec->uid = r0 */
-	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_0, R(gid))); /* rec->gid = r0 */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_9));       /* r1 = rec */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, R(comm))); /* r1 = rec->comm */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_COMM_LEN));     /* r2 = 16 */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_comm));  /* get_current_comm(r1, r2) */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_cgroup_id)); /* r0 = cgroup id */
-	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_0, R(cgroup_id))); /* rec->cgroup_id = r0 */
+	if (plain)
+		task_fields(a, k);                                  /* r8 = task; ids, ppid */
+	if (!plain || !k->ids_valid) {
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_uid_gid)); /* r0 = uid_gid */
+		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_0, R(uid))); /* rec->uid = r0 */
+		asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32)); /* r0 >>= 32 */
+		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_0, R(gid))); /* rec->gid = r0 */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_9));   /* r1 = rec */
+		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, R(comm))); /* r1 = rec->comm */
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_COMM_LEN)); /* r2 = 16 */
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_comm)); /* get_current_comm(r1, r2) */
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_cgroup_id)); /* r0 = cgroup id */
+		asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_0, R(cgroup_id))); /* rec->cgroup_id = r0 */
+	}
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_9, R(count), 1)); /* rec->count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_9, R(syscall),
 	    connect ? EV_CONNECT : EV_SENDMSG));                /* rec->syscall = connect or sendmsg */
@@ -207,22 +256,19 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	else
 		inet_address(a, c->hook == HOOK_CONNECT6 || c->hook == HOOK_SENDMSG6);
 
-	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_9, R(ppid), 0));  /* rec->ppid = 0 */
-	if (k->valid && c->task_btf) {
-		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_0, k->task_real_parent)); /* r1 = task->real_parent */
-		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_1, k->task_tgid)); /* r1 = r1->tgid */
-		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_1, R(ppid))); /* rec->ppid = r1 */
-	} else if (k->valid) {
-		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task)); /* r0 = task */
-		asm_emit(a, BPF_MOV64_REG(BPF_REG_8, BPF_REG_0));   /* r8 = task */
-		prog_deref(a, BPF_REG_3, BPF_REG_8, k->task_real_parent, L_PPID_DONE); /* r3 = task->real_parent */
-		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, k->task_tgid)); /* r3 = &r3->tgid */
-		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_9));   /* r1 = rec */
-		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, R(ppid))); /* r1 = &rec->ppid */
-		asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, 4));           /* r2 = 4 */
-		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_kernel)); /* r0 = read(&rec->ppid, 4, r3) */
-		asm_label(a, L_PPID_DONE);
+	if (!plain) {
+		asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_9, R(ppid), 0)); /* rec->ppid = 0 */
+		if (k->valid) {
+			asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task)); /* r0 = task */
+			asm_emit(a, BPF_MOV64_REG(BPF_REG_8, BPF_REG_0)); /* r8 = task */
+			prog_deref(a, BPF_REG_3, BPF_REG_8, k->task_real_parent, L_PPID_DONE); /* r3 = task->real_parent */
+			asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, k->task_tgid)); /* r3 = &r3->tgid */
+			asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_9)); /* r1 = rec */
+			asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, R(ppid))); /* r1 = &rec->ppid */
+			asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, 4));       /* r2 = 4 */
+			asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_kernel)); /* r0 = read(&rec->ppid, 4, r3): 0 on failure */
+			asm_label(a, L_PPID_DONE);
+		}
 	}
 
 	asm_emit(a, BPF_EMIT_CALL(c->coarse_time ? BPF_FUNC_ktime_get_coarse_ns :

@@ -251,6 +251,49 @@ test_hooks_batched(void **state)
 	}
 }
 
+/*
+ * With BTF and the ids' offsets: the task's fields by plain loads from
+ * the BTF-typed task, no helper for them, and still every byte of the
+ * record written.
+ */
+static void
+test_hooks_plain_ids(void **state)
+{
+	static const int want[] = {
+		BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_task_btf,
+		BPF_FUNC_ktime_get_ns, BPF_FUNC_perf_event_output,
+		BPF_FUNC_map_lookup_elem,
+	};
+	uint8_t w[sizeof(struct kevent)];
+	struct prog_sa_conf sc = conf(HOOK_CONNECT4, 1);
+	struct call c[32];
+	struct prog p;
+	int n, k;
+
+	(void)state;
+	sc.batch_fd = BATCH_FD;
+	sc.task_btf = 1;
+	sc.k.ids_valid = 1;
+	sc.k.task_cred = 1736;
+	sc.k.cred_uid = 8;
+	sc.k.cred_gid = 12;
+	sc.k.task_comm = 1752;
+	sc.k.task_cgroups = 2376;
+	sc.k.css_set_dfl_cgrp = 112;
+	sc.k.cgroup_kn = 256;
+	sc.k.kernfs_node_id = 96;
+	build_hook(&p, &sc);
+	check_common(&p);
+	n = calls(&p, c, 32);
+	check_helpers(c, n, want, sizeof(want) / sizeof(want[0]));
+	assert_int_equal(count_calls(c, n, BPF_FUNC_get_current_task_btf), 1);
+	written(&p, w, KEV_SIZE(16));
+	for (k = 0; k < KEV_SIZE(16); k++)
+		if (!w[k])
+			fail_msg("record byte %d not written", k);
+	asm_free(&p.a);
+}
+
 /* With coarse_time, bpf_ktime_get_coarse_ns() instead of the fine clock. */
 static void
 test_hooks_coarse(void **state)
@@ -358,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_hooks_nobtf),
 		cmocka_unit_test(test_hooks_batched),
 		cmocka_unit_test(test_hooks_coarse),
+		cmocka_unit_test(test_hooks_plain_ids),
 		cmocka_unit_test(test_hooks_trigger),
 		cmocka_unit_test(test_unix_needs_layout),
 	};
