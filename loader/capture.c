@@ -234,20 +234,20 @@ resolve_regs(const struct btf *b, struct prog_kern *k)
 	}
 }
 
-/* The task fields of prog_kern.ids_valid, with the size each must have. */
+/* The task fields of prog_kern.ids, with the size each must have. */
 static const struct {
 	const char *s, *m;
 	size_t off;
 	int size;
 } kids[] = {
-	{ "task_struct", "cred", offsetof(struct prog_kern, task_cred), 8 },
-	{ "cred", "uid", offsetof(struct prog_kern, cred_uid), 4 },
-	{ "cred", "gid", offsetof(struct prog_kern, cred_gid), 4 },
-	{ "task_struct", "comm", offsetof(struct prog_kern, task_comm), 16 },
-	{ "task_struct", "cgroups", offsetof(struct prog_kern, task_cgroups), 8 },
-	{ "css_set", "dfl_cgrp", offsetof(struct prog_kern, css_set_dfl_cgrp), 8 },
-	{ "cgroup", "kn", offsetof(struct prog_kern, cgroup_kn), 8 },
-	{ "kernfs_node", "id", offsetof(struct prog_kern, kernfs_node_id), 8 },
+	{ "task_struct", "cred", offsetof(struct prog_kern, ids.task_cred), 8 },
+	{ "cred", "uid", offsetof(struct prog_kern, ids.cred_uid), 4 },
+	{ "cred", "gid", offsetof(struct prog_kern, ids.cred_gid), 4 },
+	{ "task_struct", "comm", offsetof(struct prog_kern, ids.task_comm), 16 },
+	{ "task_struct", "cgroups", offsetof(struct prog_kern, ids.task_cgroups), 8 },
+	{ "css_set", "dfl_cgrp", offsetof(struct prog_kern, ids.css_set_dfl_cgrp), 8 },
+	{ "cgroup", "kn", offsetof(struct prog_kern, ids.cgroup_kn), 8 },
+	{ "kernfs_node", "id", offsetof(struct prog_kern, ids.kernfs_node_id), 8 },
 };
 
 static void
@@ -262,7 +262,7 @@ resolve_ids(const struct btf *b, struct prog_kern *k)
 			return;
 		*(int *)((char *)k + kids[i].off) = off;
 	}
-	k->ids_valid = 1;
+	k->ids.valid = 1;
 }
 
 /* Resolve the kernel struct offsets the enter program walks.  Without

@@ -103,9 +103,10 @@ trigger(const struct prog_conf *c)
  * The reader's trigger connect goes to L_FRAME_TRIGGER (prog/frame.h).
  */
 static void
-common_fields(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
+common_fields(struct prog_asm *a, const struct prog_conf *c, const struct args *g,
+    const struct prog_ids *ids)
 {
-	prog_emit_task_ids(a, trigger(c));                      /* the reader's? e = {0}, key, ids, comm, cgroup */
+	prog_emit_task_ids(a, trigger(c), ids);                 /* the reader's? e = {0}, key, ids, comm, cgroup */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_10, E(count), 1)); /* e.count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(syscall), c->syscall)); /* e.syscall = CALL */
 
@@ -197,7 +198,7 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 	const int P = ASZ(&g);                  /* the kernel's pointer size */
 
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
-	common_fields(a, c, &g);
+	common_fields(a, c, &g, NULL);                          /* ids by helpers: no BTF needed */
 
 	if (k->valid) {
 		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task)); /* r0 = task */
@@ -311,9 +312,9 @@ prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
  *	if (CALL != connect && e.sock_type != SOCK_DGRAM)
  *		return 0;
  *	e.ret = ctx->ret;
- *	e.ts = bpf_ktime_get_ns();
- *	emit_event(&e);             // through the CPU's batch, prog/frame.c
- *	return 0;
+ *	e.ts = bpf_ktime_get_ns();  // tracing programs may not take the
+ *	emit_event(&e);             // coarse clock (not NMI-safe)
+ *	return 0;                   // (through the CPU's batch, prog/frame.c)
  *
  * The arguments are still in the saved registers at exit: the kernel
  * reads them from there on entry and only the return value register is
@@ -350,7 +351,7 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_task_pt_regs));  /* r0 = task's pt_regs */
 		asm_emit(a, BPF_MOV64_REG(BPF_REG_9, BPF_REG_0));   /* r9 = regs */
 	}
-	common_fields(a, c, gp);                                /* r8 = fd */
+	common_fields(a, c, gp, &k->ids);                       /* r8 = fd; ids by loads where known */
 
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = task */

@@ -46,19 +46,7 @@ struct prog_kern {
 	int sak_uaddr;          /* .uaddr (struct sockaddr *) */
 	int sak_uaddrlen;       /* .uaddrlen (u32, Linux 6.7+) */
 	int sock_err;           /* sock.sk_err (int), -1 unknown */
-	/* The task's ids where a program reads them with plain loads from
-	 * the BTF-typed task (bpf_get_current_task_btf()) rather than with
-	 * three helper calls: ids_valid 0 when one is missing or a pointer
-	 * is not 8 bytes. */
-	int ids_valid;
-	int task_cred;          /* task_struct.cred */
-	int cred_uid;           /* cred.uid (kuid_t: the initial namespace's) */
-	int cred_gid;           /* cred.gid */
-	int task_comm;          /* task_struct.comm (char[16]) */
-	int task_cgroups;       /* task_struct.cgroups (struct css_set *) */
-	int css_set_dfl_cgrp;   /* css_set.dfl_cgrp: the cgroup2 cgroup */
-	int cgroup_kn;          /* cgroup.kn */
-	int kernfs_node_id;     /* kernfs_node.id (u64): the cgroup id */
+	struct prog_ids ids;    /* the task's ids by plain loads */
 };
 
 struct prog_conf {

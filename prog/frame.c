@@ -54,19 +54,69 @@ prog_emit_pid_tgid(struct prog_asm *a, uint64_t trigger)
 }
 
 /*
+ *	if (IDS) {                      // plain loads from the task
+ *		rec->uid = task->cred->uid; rec->gid = task->cred->gid;
+ *		rec->comm = task->comm;     // 16 bytes, NUL-padded
+ *		rec->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+ *	} else {
+ *		u64 ug = bpf_get_current_uid_gid();
+ *		rec->uid = ug; rec->gid = ug >> 32;
+ *		bpf_get_current_comm(rec->comm, 16);
+ *		rec->cgroup_id = bpf_get_current_cgroup_id();
+ *	}
+ *
+ * The helpers read the same fields (from_kuid() in the initial namespace
+ * is the kernel's own id); the verifier guards each load.
+ */
+void
+prog_emit_ids(struct prog_asm *a, const struct prog_ids *ids, int task,
+    int base, int off)
+{
+#define AT(field) (off + (int)offsetof(struct kevent, field))
+	if (ids && ids->valid) {
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, task, ids->task_cred)); /* r1 = task->cred */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, ids->cred_uid)); /* r2 = cred->uid */
+		asm_emit(a, BPF_STX_MEM(BPF_W, base, BPF_REG_2, AT(uid))); /* rec->uid = r2 */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, ids->cred_gid)); /* r2 = cred->gid */
+		asm_emit(a, BPF_STX_MEM(BPF_W, base, BPF_REG_2, AT(gid))); /* rec->gid = r2 */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_2, task, ids->task_comm)); /* r2 = task->comm[0..7] */
+		asm_emit(a, BPF_STX_MEM(BPF_DW, base, BPF_REG_2, AT(comm))); /* rec->comm[0..7] = r2 */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_2, task, ids->task_comm + 8)); /* r2 = task->comm[8..15] */
+		asm_emit(a, BPF_STX_MEM(BPF_DW, base, BPF_REG_2, AT(comm) + 8)); /* rec->comm[8..15] = r2 */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, task, ids->task_cgroups)); /* r1 = task->cgroups */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, ids->css_set_dfl_cgrp)); /* r1 = r1->dfl_cgrp */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, ids->cgroup_kn)); /* r1 = r1->kn */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, ids->kernfs_node_id)); /* r1 = r1->id */
+		asm_emit(a, BPF_STX_MEM(BPF_DW, base, BPF_REG_1, AT(cgroup_id))); /* rec->cgroup_id = r1 */
+		return;
+	}
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_uid_gid)); /* r0 = uid_gid */
+	asm_emit(a, BPF_STX_MEM(BPF_W, base, BPF_REG_0, AT(uid))); /* rec->uid = r0 */
+	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
+	asm_emit(a, BPF_STX_MEM(BPF_W, base, BPF_REG_0, AT(gid))); /* rec->gid = r0 */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, base));            /* r1 = base */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, AT(comm))); /* r1 = rec->comm */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_COMM_LEN));     /* r2 = 16 */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_comm));  /* get_current_comm(r1, r2) */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_cgroup_id)); /* r0 = cgroup id */
+	asm_emit(a, BPF_STX_MEM(BPF_DW, base, BPF_REG_0, AT(cgroup_id))); /* rec->cgroup_id = r0 */
+#undef AT
+}
+
+/*
  * What the programs that build their event on the stack fill first:
  *
  *	u64 key = pid_tgid;                 // prog_emit_pid_tgid()
  *	struct { struct kbatch_hdr h; struct kevent e; } = {0};
  *	e.tid = key; e.pid = key >> 32;
- *	u64 ug = bpf_get_current_uid_gid();
- *	e.uid = ug; e.gid = ug >> 32;
- *	bpf_get_current_comm(e.comm, 16);
- *	e.cgroup_id = bpf_get_current_cgroup_id();
+ *	if (IDS)
+ *		task = bpf_get_current_task_btf();      // r7
+ *	prog_emit_ids(&e);              // uid, gid, comm, cgroup id
  *	e.size = sizeof(e);
  */
 void
-prog_emit_task_ids(struct prog_asm *a, uint64_t trigger)
+prog_emit_task_ids(struct prog_asm *a, uint64_t trigger,
+    const struct prog_ids *ids)
 {
 	int off;
 
@@ -79,18 +129,11 @@ prog_emit_task_ids(struct prog_asm *a, uint64_t trigger)
 	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(pid))); /* e.pid = r0 */
 
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_uid_gid)); /* r0 = uid_gid */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(uid))); /* e.uid = r0 */
-	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32));     /* r0 >>= 32 */
-	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_0, E(gid))); /* e.gid = r0 */
-
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_10));      /* r1 = fp */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, E(comm))); /* r1 += &e.comm */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_COMM_LEN));     /* r2 = 16 */
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_comm));  /* get_current_comm(r1, r2) */
-
-	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_cgroup_id)); /* r0 = cgroup id */
-	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(cgroup_id))); /* e.cgroup_id = r0 */
+	if (ids && ids->valid) {
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));   /* r7 = task */
+	}
+	prog_emit_ids(a, ids, BPF_REG_7, BPF_REG_10, EV);       /* uid, gid, comm, cgroup id */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(size), sizeof(struct kevent))); /* e.size = sizeof(e) */
 }
 
@@ -235,13 +278,17 @@ prog_emit_slot(struct prog_asm *a, int events_fd, int batch_fd)
  *	}
  */
 void
-prog_emit_commit(struct prog_asm *a, int events_fd, int batch_fd, int size)
+prog_emit_commit(struct prog_asm *a, int events_fd, int batch_fd,
+    int size_reg, int size)
 {
 	if (batch_fd >= 0) {
 		asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_FRAME_ONE); /* if (!b) goto one */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
 		    offsetof(struct kbatch, len)));                 /* r1 = b->len */
-		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, size)); /* r1 += SIZE */
+		if (size_reg >= 0)
+			asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_1, size_reg)); /* r1 += SIZE */
+		else
+			asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, size)); /* r1 += SIZE */
 		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
 		    offsetof(struct kbatch, len)));                 /* b->len = r1 */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_7,
@@ -261,36 +308,56 @@ prog_emit_commit(struct prog_asm *a, int events_fd, int batch_fd, int size)
 	asm_emit(a, BPF_MOV32_IMM(BPF_REG_3, -1));              /* r3 = BPF_F_CURRENT_CPU */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_10));      /* r4 = fp */
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_4, HDR));    /* r4 = &hdr, e after it */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_5,
-	    (int)sizeof(struct kbatch_hdr) + size));            /* r5 = sizeof(hdr) + SIZE */
+	if (size_reg >= 0) {
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_5, size_reg));    /* r5 = SIZE */
+		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_5,
+		    sizeof(struct kbatch_hdr)));                    /* r5 += sizeof(hdr) */
+	} else {
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_5,
+		    (int)sizeof(struct kbatch_hdr) + size));        /* r5 = sizeof(hdr) + SIZE */
+	}
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* output(r1..r5) */
 	if (batch_fd >= 0)
 		asm_label(a, L_FRAME_OUT);
 }
 
 /*
- *	e.size = SIZE;
+ *	if (SIZE == sizeof(e))          // short: inet addresses
+ *		size = e.addrlen <= 32 ? KEV_SIZE(32) : sizeof(e);
+ *	e.size = size;
  *	rec = slot();                       // prog_emit_slot()
  *	if (rec != &e)
- *		memcpy(rec, &e, SIZE);          // SIZE / 8 moves of 8 bytes
- *	commit(rec, SIZE);                  // prog_emit_commit()
+ *		memcpy(rec, &e, size);          // size / 8 moves of 8 bytes
+ *	commit(rec, size);                  // prog_emit_commit()
  */
 void
 prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int size)
 {
-	int off;
+	int off, sized = size == (int)sizeof(struct kevent), short_size = KEV_SIZE(32);
 
-	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(size), size)); /* e.size = SIZE */
+	if (sized) {
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_8, size));        /* r8 = sizeof(e) */
+		asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10, E(addrlen))); /* r1 = e.addrlen */
+		asm_jmp_imm(a, BPF_JGT, BPF_REG_1, 32, L_FRAME_LONG); /* if (r1 > 32) goto long */
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_8, short_size));  /* r8 = KEV_SIZE(32) */
+		asm_label(a, L_FRAME_LONG);
+		asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_8, E(size))); /* e.size = r8 */
+	} else {
+		asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(size), size)); /* e.size = SIZE */
+	}
 	prog_emit_slot(a, events_fd, batch_fd);                 /* r9 = rec, r7 = b or NULL */
 	if (batch_fd >= 0) {
 		asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_FRAME_COPIED); /* if (!b) goto copied: rec is e */
 		for (off = 0; off < size; off += 8) {
+			if (sized && off == short_size)
+				asm_jmp_imm(a, BPF_JEQ, BPF_REG_8, short_size,
+				    L_FRAME_COPIED);                        /* if (size == short) goto copied */
 			asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10, EV + off)); /* r1 = ((u64 *)&e)[i] */
 			asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_1, off)); /* ((u64 *)rec)[i] = r1 */
 		}
 		asm_label(a, L_FRAME_COPIED);
 	}
-	prog_emit_commit(a, events_fd, batch_fd, size);         /* count it in, or send it */
+	prog_emit_commit(a, events_fd, batch_fd, sized ? BPF_REG_8 : -1, size); /* count it in, or send it */
 }
 
 /*

@@ -130,11 +130,8 @@ unix_address(struct prog_asm *a, const struct prog_kern *k)
  * that read the same fields:
  *
  *	struct task_struct *task = bpf_get_current_task_btf();
- *	if (IDS) {                  // prog_kern.ids_valid
- *		rec->uid = task->cred->uid; rec->gid = task->cred->gid;
- *		rec->comm = task->comm;     // 16 bytes, NUL-padded
- *		rec->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
- *	}
+ *	if (IDS)                    // prog_kern.ids.valid
+ *		prog_emit_ids(rec, task);   // uid, gid, comm, cgroup id
  *	rec->ppid = task->real_parent->tgid;
  */
 static void
@@ -142,22 +139,8 @@ task_fields(struct prog_asm *a, const struct prog_kern *k)
 {
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_8, BPF_REG_0));       /* r8 = task */
-	if (k->ids_valid) {
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_8, k->task_cred)); /* r1 = task->cred */
-		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, k->cred_uid)); /* r2 = cred->uid */
-		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_2, R(uid))); /* rec->uid = r2 */
-		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_1, k->cred_gid)); /* r2 = cred->gid */
-		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_2, R(gid))); /* rec->gid = r2 */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_8, k->task_comm)); /* r2 = task->comm[0..7] */
-		asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_2, R(comm))); /* rec->comm[0..7] = r2 */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_2, BPF_REG_8, k->task_comm + 8)); /* r2 = task->comm[8..15] */
-		asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_2, R(comm) + 8)); /* rec->comm[8..15] = r2 */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_8, k->task_cgroups)); /* r1 = task->cgroups */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, k->css_set_dfl_cgrp)); /* r1 = r1->dfl_cgrp */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, k->cgroup_kn)); /* r1 = r1->kn */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_1, k->kernfs_node_id)); /* r1 = r1->id */
-		asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_1, R(cgroup_id))); /* rec->cgroup_id = r1 */
-	}
+	if (k->ids.valid)
+		prog_emit_ids(a, &k->ids, BPF_REG_8, BPF_REG_9, 0); /* uid, gid, comm, cgroup id */
 	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_8, k->task_real_parent)); /* r1 = task->real_parent */
 	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_1, k->task_tgid)); /* r1 = r1->tgid */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_1, R(ppid))); /* rec->ppid = r1 */
@@ -224,18 +207,8 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_8, R(pid))); /* rec->pid = r8 */
 	if (plain)
 		task_fields(a, k);                                  /* r8 = task; ids, ppid */
-	if (!plain || !k->ids_valid) {
-		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_uid_gid)); /* r0 = uid_gid */
-		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_0, R(uid))); /* rec->uid = r0 */
-		asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_0, 32)); /* r0 >>= 32 */
-		asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_0, R(gid))); /* rec->gid = r0 */
-		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_9));   /* r1 = rec */
-		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, R(comm))); /* r1 = rec->comm */
-		asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_COMM_LEN)); /* r2 = 16 */
-		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_comm)); /* get_current_comm(r1, r2) */
-		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_cgroup_id)); /* r0 = cgroup id */
-		asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_0, R(cgroup_id))); /* rec->cgroup_id = r0 */
-	}
+	if (!plain || !k->ids.valid)
+		prog_emit_ids(a, NULL, 0, BPF_REG_9, 0);            /* uid, gid, comm, cgroup id: helpers */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_9, R(count), 1)); /* rec->count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_9, R(syscall),
 	    connect ? EV_CONNECT : EV_SENDMSG));                /* rec->syscall = connect or sendmsg */
@@ -274,7 +247,7 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	asm_emit(a, BPF_EMIT_CALL(c->coarse_time ? BPF_FUNC_ktime_get_coarse_ns :
 	    BPF_FUNC_ktime_get_ns));                            /* r0 = ktime, coarse or not */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_0, R(ts))); /* rec->ts = r0 */
-	prog_emit_commit(a, c->events_fd, c->batch_fd, size);   /* count it in, or send it */
+	prog_emit_commit(a, c->events_fd, c->batch_fd, -1, size);   /* count it in, or send it */
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 1));               /* r0 = 1: allow */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
 	prog_emit_trigger(a, c->events_fd, c->batch_fd, trigger, 1); /* trigger: flush, allow */

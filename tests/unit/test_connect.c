@@ -535,6 +535,47 @@ test_call_exit_needs_btf(void **state)
  * fexit on __sys_<call>: the same event with the arguments and the return
  * value read from the context (u64 slots), no pt_regs at all.
  */
+/*
+ * Exit-only with the ids' offsets known: uid, gid, comm and cgroup id by
+ * plain loads from the task, none of their three helpers, and the stores
+ * at the event's fields on the stack.
+ */
+static void
+test_call_exit_plain_ids(void **state)
+{
+	static const struct prog_ids ids = { 1, 1736, 8, 12, 1752, 2376, 112, 256, 96 };
+	static const int want[] = {
+		BPF_FUNC_get_current_task_btf, BPF_FUNC_task_pt_regs,
+		BPF_FUNC_get_current_pid_tgid,
+		BPF_FUNC_probe_read_user, BPF_FUNC_probe_read_kernel,
+		BPF_FUNC_ktime_get_ns, BPF_FUNC_perf_event_output,
+	};
+	struct prog_conf c = conf_regs(EV_CONNECT);
+	struct call cl[64];
+	struct prog p;
+	long i;
+	int n, comm = 0, cg = 0;
+
+	(void)state;
+	c.k.ids = ids;
+	build_call_exit(&p, &c);
+	check_common(&p);
+	n = calls(&p, cl, 64);
+	check_helpers(cl, n, want, (int)(sizeof(want) / sizeof(want[0])));
+	check_call_args(cl, n);
+	for (i = 0; i < p.n; i++) {
+		const struct bpf_insn *x = &p.a.insn[i];
+
+		if (x->code == (BPF_STX | BPF_DW | BPF_MEM) && x->dst_reg == BPF_REG_10) {
+			comm += x->off == E(comm) || x->off == E(comm) + 8;
+			cg += x->off == E(cgroup_id);
+		}
+	}
+	assert_int_equal(comm, 2);
+	assert_int_equal(cg, 1);
+	asm_free(&p.a);
+}
+
 static void
 test_fexit(void **state)
 {
@@ -823,6 +864,7 @@ main(void)
 		cmocka_unit_test(test_32bit),
 		cmocka_unit_test(test_enter_32bit_pointers),
 		cmocka_unit_test(test_enter_sendmsg_32bit_msghdr),
+		cmocka_unit_test(test_call_exit_plain_ids),
 		cmocka_unit_test(test_fexit),
 		cmocka_unit_test(test_trigger),
 	};

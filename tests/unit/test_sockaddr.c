@@ -19,6 +19,9 @@
 #define PROG_RET 1              /* a sock_addr program must allow */
 #include "prog_check.h"
 
+/* Offsets as a 6.18 kernel's BTF has them. */
+static const struct prog_ids test_ids = { 1, 1736, 8, 12, 1752, 2376, 112, 256, 96 };
+
 static struct prog_sa_conf
 conf(int hook, int btf)
 {
@@ -273,15 +276,7 @@ test_hooks_plain_ids(void **state)
 	(void)state;
 	sc.batch_fd = BATCH_FD;
 	sc.task_btf = 1;
-	sc.k.ids_valid = 1;
-	sc.k.task_cred = 1736;
-	sc.k.cred_uid = 8;
-	sc.k.cred_gid = 12;
-	sc.k.task_comm = 1752;
-	sc.k.task_cgroups = 2376;
-	sc.k.css_set_dfl_cgrp = 112;
-	sc.k.cgroup_kn = 256;
-	sc.k.kernfs_node_id = 96;
+	sc.k.ids = test_ids;
 	build_hook(&p, &sc);
 	check_common(&p);
 	n = calls(&p, c, 32);
