@@ -265,6 +265,19 @@ resolve_ids(const struct btf *b, struct prog_kern *k)
 	k->ids.valid = 1;
 }
 
+/* What the exit-only walk needs for bpf_rdonly_cast() (prog_kern). */
+static void
+resolve_cast(const struct btf *b, struct prog_kern *k)
+{
+	int nargs;
+
+	if ((k->kf_rdonly_cast = ld_btf_func(b, "bpf_rdonly_cast", &nargs)) > 0 &&
+	    nargs == 2 &&
+	    (k->file_btf_id = ld_btf_struct(b, "file")) > 0 &&
+	    (k->socket_btf_id = ld_btf_struct(b, "socket")) > 0)
+		k->cast_valid = 1;
+}
+
 /* Resolve the kernel struct offsets the enter program walks.  Without
  * them the probe still works, but socket type and protocol are unknown. */
 static void
@@ -300,6 +313,7 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 	k->valid = 1;
 	resolve_regs(b, k);
 	resolve_ids(b, k);
+	resolve_cast(b, k);
 	if (ld_btf_member(b, "sock", "sk_err", &k->sock_err, &usz) < 0 || usz != 4)
 		k->sock_err = -1;
 	/* What a cgroup socket-address program's ctx points to (6.7+ has

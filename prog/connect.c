@@ -302,11 +302,19 @@ prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
  *	fdt = task->files->fdt;
  *	if (e.fd < fdt->max_fds) {
  *		file = fdt->fd[e.fd];                   // probe read
- *		sock = file->private_data;              // probe read
- *		span = sock->{type .. sk};              // one probe read
- *		if (span.file == file) {
- *			e.sock_type = span.type;
- *			e.protocol = span.sk->sk_protocol;  // probe read
+ *		if (CAST) {         // bpf_rdonly_cast(): BTF-typed, plain loads
+ *			sock = ((struct file *)file)->private_data;
+ *			if (((struct socket *)sock)->file == file) {
+ *				e.sock_type = sock->type;
+ *				e.protocol = sock->sk->sk_protocol;
+ *			}
+ *		} else {
+ *			sock = file->private_data;          // probe read
+ *			span = sock->{type .. sk};          // one probe read
+ *			if (span.file == file) {
+ *				e.sock_type = span.type;
+ *				e.protocol = span.sk->sk_protocol;  // probe read
+ *			}
  *		}
  *	}
  *	if (CALL != connect && e.sock_type != SOCK_DGRAM)
@@ -366,26 +374,48 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, 3));      /* r8 = fd * 8 */
 	asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
 	prog_deref(a, BPF_REG_9, BPF_REG_3, 0, L_WALKED);             /* r9 = file */
-	prog_deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_WALKED); /* r8 = sock */
-	if (hi - lo <= SPAN_MAX) {
-		prog_read_kernel(a, SPAN, hi - lo, BPF_REG_8, lo);       /* r0 = read(span, sock + lo) */
-		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_WALKED);     /* if (r0) goto done */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10,
-		    SPAN + k->socket_file - lo));                   /* r1 = sock->file */
+	if (c->cast) {
+		/* The same walk by plain loads from BTF-typed pointers. */
+		asm_jmp_imm(a, BPF_JEQ, BPF_REG_9, 0, L_WALKED);    /* if (!file) goto done */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_9));   /* r1 = file */
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, k->file_btf_id)); /* r2 = BTF id of struct file */
+		asm_emit(a, BPF_KFUNC_CALL(k->kf_rdonly_cast));     /* r0 = (struct file *)r1 */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_0,
+		    k->file_private_data));                         /* r1 = file->private_data */
+		asm_jmp_imm(a, BPF_JEQ, BPF_REG_1, 0, L_WALKED);    /* if (!sock) goto done */
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, k->socket_btf_id)); /* r2 = BTF id of struct socket */
+		asm_emit(a, BPF_KFUNC_CALL(k->kf_rdonly_cast));     /* r0 = (struct socket *)r1 */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_8, BPF_REG_0));   /* r8 = sock */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_8, k->socket_file)); /* r1 = sock->file */
 		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_WALKED); /* if (r1 != file) goto done */
-		asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10,
-		    SPAN + k->socket_type - lo));                   /* r1 = sock->type */
+		asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_8, k->socket_type)); /* r1 = sock->type */
 		asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, E(sock_type))); /* e.sock_type = r1 */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_10,
-		    SPAN + k->socket_sk - lo));                     /* r7 = sock->sk */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_8, k->socket_sk)); /* r7 = sock->sk */
+		asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_WALKED);    /* if (!sk) goto done */
+		asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_7, k->sock_protocol)); /* r1 = sk->sk_protocol */
+		asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, E(protocol))); /* e.protocol = r1 */
 	} else {
-		/* An unusual struct socket: one read per field. */
-		prog_deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_WALKED); /* r1 = sock->file */
-		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_WALKED); /* if (r1 != file) goto done */
-		prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_WALKED); /* e.sock_type = sock->type */
-		prog_deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_WALKED); /* r7 = sock->sk */
+		prog_deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_WALKED); /* r8 = sock */
+		if (hi - lo <= SPAN_MAX) {
+			prog_read_kernel(a, SPAN, hi - lo, BPF_REG_8, lo);       /* r0 = read(span, sock + lo) */
+			asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_WALKED);     /* if (r0) goto done */
+			asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10,
+			    SPAN + k->socket_file - lo));                   /* r1 = sock->file */
+			asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_WALKED); /* if (r1 != file) goto done */
+			asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10,
+			    SPAN + k->socket_type - lo));                   /* r1 = sock->type */
+			asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, E(sock_type))); /* e.sock_type = r1 */
+			asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_10,
+			    SPAN + k->socket_sk - lo));                     /* r7 = sock->sk */
+		} else {
+			/* An unusual struct socket: one read per field. */
+			prog_deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_WALKED); /* r1 = sock->file */
+			asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_WALKED); /* if (r1 != file) goto done */
+			prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_WALKED); /* e.sock_type = sock->type */
+			prog_deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_WALKED); /* r7 = sock->sk */
+		}
+		prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_WALKED); /* e.protocol = sk->sk_protocol */
 	}
-	prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_WALKED); /* e.protocol = sk->sk_protocol */
 	asm_label(a, L_WALKED);
 	datagram_filter(a, c);
 

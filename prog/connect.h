@@ -47,6 +47,15 @@ struct prog_kern {
 	int sak_uaddrlen;       /* .uaddrlen (u32, Linux 6.7+) */
 	int sock_err;           /* sock.sk_err (int), -1 unknown */
 	struct prog_ids ids;    /* the task's ids by plain loads */
+	/* bpf_rdonly_cast() (Linux 6.2+, inlined by the verifier: no call)
+	 * turns the file and socket pointers the exit-only walk finds into
+	 * BTF-typed ones, so that their fields are plain guarded loads
+	 * rather than a probe read each: its BTF id and those of struct
+	 * file and struct socket, cast_valid 0 when one is missing. */
+	int cast_valid;
+	int kf_rdonly_cast;
+	int file_btf_id;
+	int socket_btf_id;
 };
 
 struct prog_conf {
@@ -62,6 +71,9 @@ struct prog_conf {
 	 * arguments are ctx[0..], the return value ctx[fexit_nargs]. */
 	int fexit;
 	int fexit_nargs;
+	/* The exit-only walk through bpf_rdonly_cast() (k.cast_valid) when
+	 * 1, else with probe reads: the loader tries it first. */
+	int cast;
 	/* Field offsets in the tracepoint records, from tracefs format files.
 	 * connect: fd, uservaddr, addrlen; sendto: fd, addr, addr_len;
 	 * sendmsg: fd, msg (enter_addrlen unused). */

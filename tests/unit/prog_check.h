@@ -179,7 +179,10 @@ calls(const struct prog *p, struct call *out, int max)
 			r[x->dst_reg] = (struct reg){ UNKNOWN, 0 };
 		} else if (x->code == (BPF_JMP | BPF_CALL)) {
 			assert_true(ncall < max);
-			out[ncall].helper = x->imm;
+			/* A kernel function (bpf_rdonly_cast()) as minus its
+			 * BTF id, apart from the helpers. */
+			out[ncall].helper = x->src_reg == BPF_PSEUDO_KFUNC_CALL ?
+			    -x->imm : x->imm;
 			memcpy(out[ncall].r, r, sizeof(out[ncall].r));
 			ncall++;
 			/* r1-r5 are clobbered, r0 holds the result. */

@@ -576,6 +576,56 @@ test_call_exit_plain_ids(void **state)
 	asm_free(&p.a);
 }
 
+/*
+ * Exit-only with bpf_rdonly_cast(): the file from fdt->fd[fd] is the one
+ * probe read left, each pointer is cast (a kernel function call with the
+ * struct's BTF id in r2) before its fields are loaded, and the fallback
+ * walk's probe reads are not emitted (the verifier refuses dead code).
+ */
+static void
+test_call_exit_cast(void **state)
+{
+	struct prog_conf c = conf_regs(EV_CONNECT);
+	struct call cl[64];
+	struct prog p;
+	long i;
+	int n, casts = 0, ids = 0;
+
+	(void)state;
+	c.k.cast_valid = 1;
+	c.k.kf_rdonly_cast = 54321;
+	c.k.file_btf_id = 111;
+	c.k.socket_btf_id = 222;
+	c.cast = 1;
+	build_call_exit(&p, &c);
+	check_common(&p);
+	n = calls(&p, cl, 64);
+	check_call_args(cl, n);
+	assert_int_equal(count_helper(cl, n, BPF_FUNC_probe_read_kernel), 1);
+	for (i = 0; i < n; i++)
+		if (cl[i].helper == -54321) {
+			assert_int_equal(cl[i].r[2].k, CONST);
+			ids += cl[i].r[2].v == 111 ? 1 : cl[i].r[2].v == 222 ? 10 : 100;
+			casts++;
+		}
+	assert_int_equal(casts, 2);
+	assert_int_equal(ids, 11);
+	/* Every kernel function called is the cast. */
+	for (i = 0; i < p.n; i++)
+		if (p.a.insn[i].code == (BPF_JMP | BPF_CALL) &&
+		    p.a.insn[i].src_reg == BPF_PSEUDO_KFUNC_CALL)
+			assert_int_equal(p.a.insn[i].imm, 54321);
+	asm_free(&p.a);
+
+	/* Not asked for: no kernel function at all. */
+	c.cast = 0;
+	build_call_exit(&p, &c);
+	for (i = 0; i < p.n; i++)
+		assert_false(p.a.insn[i].code == (BPF_JMP | BPF_CALL) &&
+		    p.a.insn[i].src_reg == BPF_PSEUDO_KFUNC_CALL);
+	asm_free(&p.a);
+}
+
 static void
 test_fexit(void **state)
 {
@@ -865,6 +915,7 @@ main(void)
 		cmocka_unit_test(test_enter_32bit_pointers),
 		cmocka_unit_test(test_enter_sendmsg_32bit_msghdr),
 		cmocka_unit_test(test_call_exit_plain_ids),
+		cmocka_unit_test(test_call_exit_cast),
 		cmocka_unit_test(test_fexit),
 		cmocka_unit_test(test_trigger),
 	};
