@@ -134,6 +134,10 @@ setup(void **state)
 	st.store = store;
 	st.start_ns = time_mono_ns();
 	st.backend = "tracepoint-exit";
+	/* /health lists these; a string with a quote is escaped. */
+	st.exact_fields[0] = "socket_type";
+	st.exact_fields[1] = "ppid";
+	st.blind_spot = "datagrams sent with \"sendmmsg\"";
 	st.metrics = metrics;
 	st.hub = hub;
 	for (tries = 0; tries < 20 && !server; tries++) {
@@ -300,6 +304,7 @@ static const struct {
 	{ "root", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
 	{ "root pretty", "GET /?pretty=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
 	{ "health", "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
+	{ "health pretty", "GET /health?pretty=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
 	{ "health 1.0", "GET /health HTTP/1.0\r\n\r\n" },
 	{ "health head", "HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
 	{ "list pid", "GET /api/list-connections?pid=100 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
