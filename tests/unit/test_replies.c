@@ -388,11 +388,70 @@ test_reply_bytes(void **state)
 	free(text);
 }
 
+/* The "events_seen" of the reply at the start of buf, or -1. */
+static long long
+seen_in(const char *buf)
+{
+	const char *p = strstr(buf, "\"events_seen\":");
+
+	return p ? strtoll(p + 14, NULL, 10) : -1;
+}
+
+/*
+ * A worker answers /health again from its last reply's bytes (meta.c):
+ * on one keep-alive connection, so one worker, a new event must show in
+ * the very next reply, within the same second.  Runs after
+ * test_reply_bytes, whose fixture it would change.
+ */
+static void
+test_health_not_stale(void **state)
+{
+	static const char req[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct event ev = ev_at(600, "late", 100, 600);
+	char buf[4096];
+	long long first = -1, again;
+	size_t n;
+	ssize_t r;
+	int fd, i;
+
+	(void)state;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(connect(fd, (void *)&a, sizeof(a)), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(write(fd, req, sizeof(req) - 1),
+		    (ssize_t)sizeof(req) - 1);
+		/* One reply: its head and body end with "}\n". */
+		for (n = 0; n < 4 || memcmp(buf + n - 2, "}\n", 2) != 0;) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			assert_true(poll(&p, 1, 10000) > 0);
+			assert_true((r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0);
+			n += (size_t)r;
+		}
+		buf[n] = '\0';
+		if (i == 0) {
+			first = seen_in(buf);
+			assert_true(first > 0);
+		} else {
+			again = seen_in(buf);
+			/* The second one is the cached reply; the third
+			 * follows an event. */
+			assert_int_equal(again, first + (i == 2));
+		}
+		if (i == 1)
+			store_add(store, &ev, 1);
+	}
+	close(fd);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_bytes),
+		cmocka_unit_test(test_health_not_stale),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
