@@ -199,15 +199,42 @@ reserve(struct jbuf *b, size_t n)
 		return -1;
 	if (b->len + n + 1 <= b->cap)
 		return 0;
-	for (cap = b->cap ? b->cap : 4096; cap < b->len + n + 1; cap *= 2)
+	for (cap = b->cap > 4096 ? b->cap : 4096; cap < b->len + n + 1;
+	    cap *= 2)
 		;
-	if (!(p = realloc(b->p, cap))) {
+	if (!(p = realloc(b->borrowed ? NULL : b->p, cap))) {
 		b->err = -ENOMEM;
 		return -1;
 	}
+	if (b->borrowed) {
+		memcpy(p, b->p, b->len);
+		p[b->len] = '\0';
+	}
 	b->p = p;
 	b->cap = cap;
+	b->borrowed = 0;
 	return 0;
+}
+
+void
+jbuf_init(struct jbuf *b, char *room, size_t n)
+{
+	b->p = room;
+	b->len = 0;
+	b->cap = n;
+	b->err = 0;
+	b->borrowed = 1;
+	room[0] = '\0';
+}
+
+void
+jbuf_free(struct jbuf *b)
+{
+	if (!b->borrowed)
+		free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+	b->borrowed = 0;
 }
 
 void

@@ -51,13 +51,28 @@ char *json_body(const json_t *v, int pretty, size_t *len);
  * The growing output buffer, the one buffer type of httpd/: the event
  * encoder below writes into it (building events as jansson objects, a
  * hash table and a dozen allocations each, cost more than everything else
- * a list did), and so do the metrics.  Zero-initialise; free p when done.
+ * a list did), and so do the metrics.  Zero-initialise it to start on the
+ * heap (free p when done), or jbuf_init() it on the caller's storage
+ * (jbuf_free() when done, which does either).
  */
 struct jbuf {
 	char *p;
 	size_t len, cap;
 	int err;        /* -ENOMEM once an append failed; sticky */
+	int borrowed;   /* p is the caller's storage, not malloc'd */
 };
+
+/*
+ * Start b on the caller's n bytes at room (n >= 1), so that a document
+ * that fits costs no allocation: under musl's one malloc lock, and with
+ * its allocator handing a freed 4 KiB group back to the kernel, a malloc
+ * and free per request made the workers of /health queue and the CPUs
+ * flush each other's TLBs.  A longer document moves to the heap.
+ */
+void jbuf_init(struct jbuf *b, char *room, size_t n);
+
+/* Free what b holds on the heap, if anything; b is empty afterwards. */
+void jbuf_free(struct jbuf *b);
 
 /* Append n raw bytes / a C string / a sanitised, escaped JSON string /
  * a signed integer. */

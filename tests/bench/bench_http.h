@@ -68,8 +68,36 @@ h_reset_peak(pid_t pid)
 struct h_lister {
 	int port, slow;
 	size_t bytes;
+	char tail[256];      /* the last bytes read, NUL-terminated */
 	pthread_t th;
 };
+
+/* Keep the last sizeof(l->tail) - 1 bytes of what was read. */
+static void
+h_keep_tail(struct h_lister *l, const char *p, size_t n)
+{
+	size_t keep = sizeof(l->tail) - 1, have = strlen(l->tail), old;
+
+	if (n >= keep) {
+		memcpy(l->tail, p + n - keep, keep);
+		l->tail[keep] = '\0';
+		return;
+	}
+	old = have + n > keep ? keep - n : have;
+	memmove(l->tail, l->tail + have - old, old);
+	memcpy(l->tail + old, p, n);
+	l->tail[old + n] = '\0';
+}
+
+/* The processes a whole list says it found ("... from N processes"), or
+ * -1 when its end was not read. */
+static long
+h_list_pids(const struct h_lister *l)
+{
+	const char *p = strstr(l->tail, "connection events from ");
+
+	return p ? strtol(p + 23, NULL, 10) : -1;
+}
 
 /* GET the full list and count its bytes; a slow reader takes 64 KiB
  * every 20 ms for 4 s from the first byte and hangs up, so that the server has to wait on
@@ -98,6 +126,7 @@ h_list_run(void *arg)
 			if (!l->bytes)
 				t0 = it_now();
 			l->bytes += (size_t)n;
+			h_keep_tail(l, buf, (size_t)n);
 			if (!l->slow)
 				continue;
 			/* Slowly for a few seconds, then gone: 70 MB at this
@@ -110,10 +139,16 @@ h_list_run(void *arg)
 	return NULL;
 }
 
-/* Peak RSS (KiB) over the run of H_LISTERS concurrent full lists; the
- * bytes each got in *bytes. */
+/*
+ * Peak RSS (KiB) over the run of H_LISTERS concurrent full lists; the
+ * bytes each got in *bytes.  *pids, when pids is not NULL, is the fewest
+ * processes a list found (-1: one was cut before its end): the server
+ * records every connect on the host, so another tenant's connect loop
+ * evicts the bench's events, and a list of a few processes tells nothing
+ * about the bound.
+ */
 static long
-h_rss_under_lists(pid_t srv, int port, int slow, size_t *bytes)
+h_rss_under_lists(pid_t srv, int port, int slow, size_t *bytes, long *pids)
 {
 	struct h_lister l[H_LISTERS];
 	int i;
@@ -126,10 +161,14 @@ h_rss_under_lists(pid_t srv, int port, int slow, size_t *bytes)
 		pthread_create(&l[i].th, NULL, h_list_run, &l[i]);
 	}
 	*bytes = 0;
+	if (pids)
+		*pids = H_PIDS;
 	for (i = 0; i < H_LISTERS; i++) {
 		pthread_join(l[i].th, NULL);
 		if (l[i].bytes > *bytes)
 			*bytes = l[i].bytes;
+		if (pids && h_list_pids(&l[i]) < *pids)
+			*pids = h_list_pids(&l[i]);
 	}
 	return h_peak_kib(srv);
 }
@@ -162,7 +201,7 @@ section_http(void)
 	const char *paths[2];
 	int reps = quick ? 1 : rounds, secs = quick ? 1 : 3, i, j, nport,
 	    fd[64], idle_n, dirty = 0, hlen, llen;
-	long rss_idle, rss_fast, rss_slow, reconnects;
+	long rss_idle, rss_fast, rss_slow, reconnects, lpids;
 	size_t fast_bytes, slow_bytes;
 	struct it_trickle t;
 	struct server srv;
@@ -220,8 +259,13 @@ section_http(void)
 	waitpid(ngp, NULL, 0);
 
 	rss_idle = it_rss_kib(srv.pid);
-	rss_fast = h_rss_under_lists(srv.pid, srv.port, 0, &fast_bytes);
-	rss_slow = h_rss_under_lists(srv.pid, srv.port, 1, &slow_bytes);
+	rss_fast = h_rss_under_lists(srv.pid, srv.port, 0, &fast_bytes, &lpids);
+	rss_slow = h_rss_under_lists(srv.pid, srv.port, 1, &slow_bytes, NULL);
+	/* The slow lists are cut off after 4 s, before their end. */
+	if (lpids < H_PIDS * 9 / 10)
+		fprintf(stderr, "bench: a full list found %ld processes, not "
+		    "%d: another tenant's connects evicted the bench's events\n",
+		    lpids, H_PIDS);
 
 	idle_n = it_idle_crowd(srv.port, fd, 64);
 	idle_w = it_worst_health(srv.port, quick ? 1 : 3);
@@ -249,13 +293,15 @@ section_http(void)
 	}
 	fprintf(out, "\n| what | value | target |\n|---|---:|---|\n");
 	fprintf(out, "| RSS idle with the store full | %ld KiB | |\n", rss_idle);
-	fprintf(out, "| RSS peak, %d concurrent full lists (%zu bytes each) | "
-	    "%ld KiB (%.1f MiB) | ≤ 96 MiB %s |\n", H_LISTERS, fast_bytes,
-	    rss_fast, rss_fast / 1024.0, rss_fast <= 96 * 1024 ? "**holds**" :
-	    "misses");
+	fprintf(out, "| RSS peak, %d concurrent full lists (%zu bytes, %ld "
+	    "processes each) | %ld KiB (%.1f MiB) | ≤ 96 MiB %s |\n", H_LISTERS,
+	    fast_bytes, lpids, rss_fast, rss_fast / 1024.0,
+	    lpids < H_PIDS * 9 / 10 ? "not measured: the store churned" :
+	    rss_fast <= 96 * 1024 ? "**holds**" : "misses");
 	fprintf(out, "| RSS peak, the same read slowly (64 KiB every 20 ms, "
 	    "%zu bytes in 4 s) | %ld KiB (%.1f MiB) | ≤ 96 MiB %s |\n",
 	    slow_bytes, rss_slow, rss_slow / 1024.0,
+	    lpids < H_PIDS * 9 / 10 ? "not measured: the store churned" :
 	    rss_slow <= 96 * 1024 ? "**holds**" : "misses");
 	fprintf(out, "| worst new `/health` behind %d idle keep-alive clients | "
 	    "%.3f s | ≤ 1 s %s |\n", idle_n, idle_w, idle_w <= 1 ? "**holds**" :

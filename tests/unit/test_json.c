@@ -516,6 +516,44 @@ test_jbuf_event_matches_jansson(void **state)
 	}
 }
 
+/* A jbuf on the caller's storage stays there while the text fits, and
+ * moves to the heap, text and all, when it does not. */
+static void
+test_jbuf_borrowed(void **state)
+{
+	char room[16], big[5000];
+	struct jbuf b;
+
+	(void)state;
+	jbuf_init(&b, room, sizeof(room));
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.p, "");
+	jbuf_str(&b, "{\"a\":");
+	jbuf_int(&b, 12345678);
+	assert_ptr_equal(b.p, room);
+	assert_string_equal(room, "{\"a\":12345678");
+	/* 13 bytes and the NUL fill 14 of 16: three more do not fit. */
+	jbuf_str(&b, "}\n!");
+	assert_ptr_not_equal(b.p, room);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(b.len, 16);
+	assert_string_equal(b.p, "{\"a\":12345678}\n!");
+	/* On the heap it grows as before. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	jbuf_str(&b, big);
+	assert_int_equal(b.len, 16 + sizeof(big) - 1);
+	assert_memory_equal(b.p, "{\"a\":12345678}\n!xxx", 19);
+	assert_int_equal(b.p[b.len], '\0');
+	jbuf_free(&b);
+	assert_null(b.p);
+	/* Freeing one that never left its room frees nothing. */
+	jbuf_init(&b, room, sizeof(room));
+	jbuf_str(&b, "ok");
+	jbuf_free(&b);
+	assert_string_equal(room, "ok");
+}
+
 int
 main(void)
 {
@@ -530,6 +568,7 @@ main(void)
 		cmocka_unit_test(test_event_raw_bytes),
 		cmocka_unit_test(test_error_and_body),
 		cmocka_unit_test(test_jbuf_event_matches_jansson),
+		cmocka_unit_test(test_jbuf_borrowed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

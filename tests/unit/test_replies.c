@@ -134,6 +134,10 @@ setup(void **state)
 	st.store = store;
 	st.start_ns = time_mono_ns();
 	st.backend = "tracepoint-exit";
+	/* /health lists these; a string with a quote is escaped. */
+	st.exact_fields[0] = "socket_type";
+	st.exact_fields[1] = "ppid";
+	st.blind_spot = "datagrams sent with \"sendmmsg\"";
 	st.metrics = metrics;
 	st.hub = hub;
 	for (tries = 0; tries < 20 && !server; tries++) {
@@ -300,6 +304,7 @@ static const struct {
 	{ "root", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
 	{ "root pretty", "GET /?pretty=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
 	{ "health", "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
+	{ "health pretty", "GET /health?pretty=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
 	{ "health 1.0", "GET /health HTTP/1.0\r\n\r\n" },
 	{ "health head", "HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
 	{ "list pid", "GET /api/list-connections?pid=100 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" },
@@ -383,11 +388,101 @@ test_reply_bytes(void **state)
 	free(text);
 }
 
+/* A keep-alive connection to the server. */
+static int
+dial(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(connect(fd, (void *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* GET path on fd and read one whole reply (head and Content-Length
+ * body) into buf, NUL-terminated. */
+static void
+get_on(int fd, const char *path, char *buf, size_t size)
+{
+	char req[256];
+	const char *end, *cl;
+	size_t n = 0, want = 0;
+	ssize_t r;
+	int len;
+
+	len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+	    path);
+	assert_int_equal(write(fd, req, (size_t)len), len);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		buf[n] = '\0';
+		if (!want && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+			assert_non_null(cl = strstr(buf, "Content-Length: "));
+			want = (size_t)(end + 4 - buf) + strtoul(cl + 16, NULL, 10);
+			assert_true(want < size);
+		}
+		if (want && n >= want)
+			break;
+		assert_true(poll(&p, 1, 10000) > 0);
+		assert_true((r = read(fd, buf + n, size - 1 - n)) > 0);
+		n += (size_t)r;
+	}
+}
+
+/* The "events_seen" of a /health reply, or -1. */
+static long long
+seen_in(const char *buf)
+{
+	const char *p = strstr(buf, "\"events_seen\":");
+
+	return p ? strtoll(p + 14, NULL, 10) : -1;
+}
+
+/*
+ * Workers answer /health and a GET list again from their last reply's
+ * bytes (meta.c, out.c).  On one keep-alive connection, so one worker, a
+ * new event must show in the very next reply.  Runs after
+ * test_reply_bytes, whose fixture the event would change.
+ */
+static void
+test_cache_not_stale(void **state)
+{
+	static const char list[] = "/api/list-connections?pid=600";
+	struct event ev = ev_at(600, "late", 100, 600);
+	char buf[4096];
+	long long seen;
+	int h, l, i;
+
+	(void)state;
+	h = dial();
+	l = dial();
+	get_on(h, "/health", buf, sizeof(buf));
+	assert_true((seen = seen_in(buf)) > 0);
+	/* Again, from the caches. */
+	for (i = 0; i < 2; i++) {
+		get_on(h, "/health", buf, sizeof(buf));
+		assert_int_equal(seen_in(buf), seen);
+		get_on(l, list, buf, sizeof(buf));
+		assert_non_null(strstr(buf, "{\"total_pids\":0,"));
+	}
+	store_add(store, &ev, 1);
+	get_on(h, "/health", buf, sizeof(buf));
+	assert_int_equal(seen_in(buf), seen + 1);
+	get_on(l, list, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "{\"total_pids\":1,"));
+	close(h);
+	close(l);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_bytes),
+		cmocka_unit_test(test_cache_not_stale),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
