@@ -543,7 +543,6 @@ test_call_exit_needs_btf(void **state)
 static void
 test_call_exit_plain_ids(void **state)
 {
-	static const struct prog_ids ids = { 1, 1736, 8, 12, 1752, 2376, 112, 256, 96 };
 	static const int want[] = {
 		BPF_FUNC_get_current_task_btf, BPF_FUNC_task_pt_regs,
 		BPF_FUNC_get_current_pid_tgid,
@@ -557,7 +556,7 @@ test_call_exit_plain_ids(void **state)
 	int n, comm = 0, cg = 0;
 
 	(void)state;
-	c.k.ids = ids;
+	c.k.ids = check_ids;
 	build_call_exit(&p, &c);
 	check_common(&p);
 	n = calls(&p, cl, 64);

@@ -19,9 +19,6 @@
 #define PROG_RET 1              /* a sock_addr program must allow */
 #include "prog_check.h"
 
-/* Offsets as a 6.18 kernel's BTF has them. */
-static const struct prog_ids test_ids = { 1, 1736, 8, 12, 1752, 2376, 112, 256, 96 };
-
 static struct prog_sa_conf
 conf(int hook, int btf)
 {
@@ -276,7 +273,7 @@ test_hooks_plain_ids(void **state)
 	(void)state;
 	sc.batch_fd = BATCH_FD;
 	sc.task_btf = 1;
-	sc.k.ids = test_ids;
+	sc.k.ids = check_ids;
 	build_hook(&p, &sc);
 	check_common(&p);
 	n = calls(&p, c, 32);
