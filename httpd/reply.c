@@ -167,7 +167,9 @@ build_head(struct head *h, struct mg_connection *conn,
 	puts_(h, mg_get_response_code_text(conn, status));
 	put(h, "\r\n", 2);
 	header(h, "Content-Type", ctype);
-	if (len != REPLY_STREAM) {
+	if (len == REPLY_UNTIL_CLOSE) {
+		reply_close_after(conn);
+	} else if (len != REPLY_STREAM) {
 		num[fmt_u64(num, len)] = '\0';
 		header(h, "Content-Length", num);
 	} else if (ri && ri->http_version && strcmp(ri->http_version, "1.1") == 0) {
@@ -350,12 +352,17 @@ path_of(const struct mg_request_info *ri)
 	return ri->request_uri ? ri->request_uri : "";
 }
 
-/* Whether method is one of allow ("GET, POST"). */
+/* Whether method is one of allow ("GET, POST"); HEAD is where GET is
+ * (its reply is the GET's head without the body). */
 static int
 method_allowed(const char *method, const char *allow)
 {
-	size_t n = strlen(method);
+	size_t n;
 	const char *p;
+
+	if (strcmp(method, "HEAD") == 0 && method_allowed("GET", allow))
+		return 1;
+	n = strlen(method);
 
 	for (p = allow; (p = strstr(p, method)) != NULL; p += n)
 		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))

@@ -29,6 +29,10 @@ struct mg_connection;
  * transfer encoding for HTTP/1.1, and for HTTP/1.0 no length at all and
  * the connection closed after the body. */
 #define REPLY_STREAM ((size_t)-1)
+/* The len of reply_head() for a body that ends when the connection
+ * closes, whatever the HTTP version (GET /api/stream's lines): no length,
+ * no chunks, "Connection: close". */
+#define REPLY_UNTIL_CLOSE ((size_t)-2)
 
 /*
  * The status line and headers of a reply (see reply_send()) into dst, at

@@ -328,8 +328,8 @@ api_stream(struct mg_connection *conn, void *cbdata)
 	struct api_state *st = cbdata;
 	struct req_stream q;
 	struct client *c;
-	char err[REQ_ERR_MAX];
-	int rc, sse;
+	char err[REQ_ERR_MAX], head[REPLY_ROOM];
+	int rc, sse, n;
 
 	if ((rc = api_check_route(conn, ri, "/api/stream", "GET")) != 0)
 		return rc;
@@ -354,18 +354,15 @@ api_stream(struct mg_connection *conn, void *cbdata)
 		goto out;
 	}
 	sse = wants_sse(conn);
-	if (mg_response_header_start(conn, 200) < 0) {
+	/* The head in one write.  No Content-Length and no chunks: the body
+	 * ends when the connection closes.  A HEAD gets the head alone. */
+	if ((n = reply_head(conn, 200, sse ? "text/event-stream" :
+	    "application/x-ndjson", REPLY_UNTIL_CLOSE, NULL, NULL, head)) < 0 ||
+	    reply_write(conn, head, (size_t)n) < 0 || reply_is_head(conn)) {
 		detach(st->hub, c);
-		rc = -1;
+		rc = n < 0 ? -1 : 200;
 		goto out;
 	}
-	mg_response_header_add(conn, "Content-Type", sse ? "text/event-stream" :
-	    "application/x-ndjson", -1);
-	mg_response_header_add(conn, "Cache-Control", "no-store", -1);
-	mg_response_header_add(conn, "Connection", "close", -1);
-	/* No Content-Length: the body ends when the connection closes. */
-	mg_response_header_send(conn);
-	reply_close_after(conn);
 	serve(conn, st, c, sse);
 	detach(st->hub, c);
 	rc = 200;

@@ -366,3 +366,18 @@ ld_btf_func(const struct btf *b, const char *name, int *nargs)
 	}
 	return -ENOENT;
 }
+
+int
+ld_btf_struct(const struct btf *b, const char *name)
+{
+	uint32_t id;
+
+	for (id = 1; id < b->ntypes; id++) {
+		const struct btf_type *t = b->types[id];
+
+		if (BTF_INFO_KIND(t->info) == BTF_KIND_STRUCT &&
+		    strcmp(str(b, t->name_off), name) == 0)
+			return (int)id;
+	}
+	return -ENOENT;
+}

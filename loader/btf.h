@@ -1,5 +1,6 @@
 /* A small reader for the kernel's BTF (/sys/kernel/btf/vmlinux): just
- * enough to find the byte offset of a struct member. */
+ * enough to find the byte offset of a struct member and the ids of a
+ * function or a struct. */
 #ifndef LD_BTF_H
 #define LD_BTF_H
 
@@ -26,5 +27,9 @@ int ld_btf_member(const struct btf *b, const char *sname, const char *member,
  * fexit programs, and its number of arguments in *nargs.  Returns the id,
  * -ENOENT when there is no such function. */
 int ld_btf_func(const struct btf *b, const char *name, int *nargs);
+
+/* The type id of `struct name` (BTF_KIND_STRUCT), for bpf_rdonly_cast().
+ * Returns the id, -ENOENT when there is none. */
+int ld_btf_struct(const struct btf *b, const char *name);
 
 #endif

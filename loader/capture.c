@@ -234,6 +234,50 @@ resolve_regs(const struct btf *b, struct prog_kern *k)
 	}
 }
 
+/* The task fields of prog_kern.ids, with the size each must have. */
+static const struct {
+	const char *s, *m;
+	size_t off;
+	int size;
+} kids[] = {
+	{ "task_struct", "cred", offsetof(struct prog_kern, ids.task_cred), 8 },
+	{ "cred", "uid", offsetof(struct prog_kern, ids.cred_uid), 4 },
+	{ "cred", "gid", offsetof(struct prog_kern, ids.cred_gid), 4 },
+	{ "task_struct", "comm", offsetof(struct prog_kern, ids.task_comm), 16 },
+	{ "task_struct", "cgroups", offsetof(struct prog_kern, ids.task_cgroups), 8 },
+	{ "css_set", "dfl_cgrp", offsetof(struct prog_kern, ids.css_set_dfl_cgrp), 8 },
+	{ "cgroup", "kn", offsetof(struct prog_kern, ids.cgroup_kn), 8 },
+	{ "kernfs_node", "id", offsetof(struct prog_kern, ids.kernfs_node_id), 8 },
+};
+
+static void
+resolve_ids(const struct btf *b, struct prog_kern *k)
+{
+	size_t i;
+	int off, size;
+
+	for (i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
+		if (ld_btf_member(b, kids[i].s, kids[i].m, &off, &size) < 0 ||
+		    size != kids[i].size)
+			return;
+		*(int *)((char *)k + kids[i].off) = off;
+	}
+	k->ids.valid = 1;
+}
+
+/* What the exit-only walk needs for bpf_rdonly_cast() (prog_kern). */
+static void
+resolve_cast(const struct btf *b, struct prog_kern *k)
+{
+	int nargs;
+
+	if ((k->kf_rdonly_cast = ld_btf_func(b, "bpf_rdonly_cast", &nargs)) > 0 &&
+	    nargs == 2 &&
+	    (k->file_btf_id = ld_btf_struct(b, "file")) > 0 &&
+	    (k->socket_btf_id = ld_btf_struct(b, "socket")) > 0)
+		k->cast_valid = 1;
+}
+
 /* Resolve the kernel struct offsets the enter program walks.  Without
  * them the probe still works, but socket type and protocol are unknown. */
 static void
@@ -268,6 +312,8 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 	}
 	k->valid = 1;
 	resolve_regs(b, k);
+	resolve_ids(b, k);
+	resolve_cast(b, k);
 	if (ld_btf_member(b, "sock", "sk_err", &k->sock_err, &usz) < 0 || usz != 4)
 		k->sock_err = -1;
 	/* What a cgroup socket-address program's ctx points to (6.7+ has
@@ -483,11 +529,12 @@ count_lost(void *ctx, uint64_t n)
 }
 
 /*
- * One perf sample holds one struct kevent (a program that output its own
- * record), or a struct kbatch_hdr and the records of a per-CPU batch.
- * The kernel pads raw samples to 8 bytes (4 extra for both), so the size
- * tells which; a sample of any other size goes to the callback whole
- * (ev_decode() refuses it).
+ * Every perf sample is a struct kbatch_hdr and the records after it: the
+ * records of a per-CPU batch, or the one a program sent on its own.  Each
+ * record says its size (struct kevent.size, KEV_SIZE()).  The kernel pads
+ * raw samples to 8 bytes, so up to 7 bytes after the last record are not
+ * one.  A sample that does not parse goes to the callback whole from the
+ * first bad record on (ev_decode() refuses it, and it is counted).
  */
 static void
 split(void *ctx, const void *data, uint32_t len)
@@ -495,10 +542,10 @@ split(void *ctx, const void *data, uint32_t len)
 	struct capture *c = ctx;
 	const uint8_t *p = data;
 	struct kbatch_hdr h;
-	uint32_t i, n;
+	uint32_t off, n = 0;
+	uint16_t size;
 
-	if (len < sizeof(h) || (len - sizeof(h)) % sizeof(struct kevent) >= 8 ||
-	    len % sizeof(struct kevent) == 4) {
+	if (len < sizeof(h)) {
 		c->st.records++;
 		c->sample(c->ctx, data, len);
 		return;
@@ -506,10 +553,17 @@ split(void *ctx, const void *data, uint32_t len)
 	memcpy(&h, p, sizeof(h));
 	if (h.dropped_events || h.dropped_samples)
 		report_lost(c, (int64_t)h.dropped_events - (int64_t)h.dropped_samples);
-	n = (len - (uint32_t)sizeof(h)) / sizeof(struct kevent);
-	for (i = 0; i < n; i++)
-		c->sample(c->ctx, p + sizeof(h) + i * sizeof(struct kevent),
-		    sizeof(struct kevent));
+	for (off = sizeof(h); len - off >= (uint32_t)KEV_HEAD; off += size) {
+		memcpy(&size, p + off + offsetof(struct kevent, size), sizeof(size));
+		if (size < KEV_HEAD || size > sizeof(struct kevent) ||
+		    size % 8 != 0 || size > len - off) {
+			n++;
+			c->sample(c->ctx, p + off, 0);
+			break;
+		}
+		n++;
+		c->sample(c->ctx, p + off, size);
+	}
 	c->st.records += n;
 }
 

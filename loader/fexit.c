@@ -78,9 +78,17 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.batch_fd = env->batch_fd;
 	c.trigger = env->trigger;
 	c.stash_fd = -1;
+	c.cast = c.k.cast_valid;
 	for (i = 0; i < NFUNC; i++) {
+		struct ld_env quiet = *env;
 		struct prog_asm a;
 		long n;
+
+		/* The first program finds out whether bpf_rdonly_cast() is
+		 * taken here (6.2+), quietly: the probe reads are the
+		 * fallback. */
+		quiet.diag = i == 0 && c.cast && !env->fault_verifier ? NULL : env->diag;
+retry:
 
 		if ((id = ld_btf_func(b, funcs[i], &nargs)) < 0) {
 			e = id;
@@ -101,9 +109,17 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		}
 		if (env->fault_verifier && i == 0)
 			a.insn[0] = LD_FAULT_INSN;
-		e = ld_load(env, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT,
+		e = ld_load(&quiet, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT,
 		    (unsigned)id, names[i], a.insn, (size_t)n, err, errlen);
 		asm_free(&a);
+		if (e < 0 && e != -EPERM && quiet.diag != env->diag) {
+			c.cast = 0;
+			quiet.diag = env->diag;
+			if (env->diag)
+				fprintf(env->diag, "ebpf-server: bpf_rdonly_cast() "
+				    "refused: the socket walk takes probe reads\n");
+			goto retry;
+		}
 		if (e == -EPERM)
 			ld_errf(err, errlen, "load BPF program %s: fexit refused "
 			    "with EPERM (kernel lockdown, or not root)", names[i]);

@@ -217,6 +217,7 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.trigger = env->trigger;
 	c.k = *env->k;
 	c.task_btf = c.k.valid;
+	c.coarse_time = 1;
 	/* Without BTF there is no task walk: ppid stays 0. */
 	if (!c.k.valid)
 		h->no_ppid = 1;
@@ -228,8 +229,17 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 			h->no_unix = 1;
 			continue;
 		}
-		e = load_hook(env, &c, i == 0, unix_hook || c.task_btf ? NULL :
-		    env->diag, err, errlen);
+		/* The first hook finds what this kernel takes, quietly while
+		 * there is something to fall back on; the verifier's log of
+		 * the last try is printed whole. */
+		e = load_hook(env, &c, i == 0, unix_hook || (i == 0 &&
+		    (c.coarse_time || c.task_btf)) ? NULL : env->diag, err, errlen);
+		if (e < 0 && i == 0 && c.coarse_time && !env->fault_verifier) {
+			/* Before 5.11: no coarse clock for BPF, the fine one. */
+			c.coarse_time = 0;
+			e = load_hook(env, &c, 1, c.task_btf ? NULL : env->diag,
+			    err, errlen);
+		}
 		if (e < 0 && i == 0 && c.task_btf && !env->fault_verifier) {
 			/* No BTF-typed task here: probe reads. */
 			c.task_btf = 0;

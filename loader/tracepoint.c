@@ -225,11 +225,28 @@ tp_exit_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	p->exit_only = 1;
 	c.batch_fd = env->batch_fd;
 	c.trigger = env->trigger;
-	for (i = 0; i < NCALL; i++)
-		if ((e = tp_offsets(p, i, &c, err, errlen)) < 0 ||
-		    (e = load_prog(p, env, 2 * i + 1, &c, err, errlen)) < 0 ||
+	c.cast = c.k.cast_valid;
+	for (i = 0; i < NCALL; i++) {
+		if ((e = tp_offsets(p, i, &c, err, errlen)) < 0)
+			goto fail;
+		if (i == 0 && c.cast && !env->fault_verifier) {
+			/* bpf_rdonly_cast() where the kernel takes it (6.2+),
+			 * quietly: the probe reads are the fallback. */
+			struct ld_env quiet = *env;
+
+			quiet.diag = NULL;
+			if (load_prog(p, &quiet, 2 * i + 1, &c, err, errlen) < 0) {
+				c.cast = 0;
+				if (env->diag)
+					fprintf(env->diag, "ebpf-server: bpf_rdonly_cast() "
+					    "refused: the socket walk takes probe reads\n");
+			}
+		}
+		if ((p->prog_fd[2 * i + 1] < 0 &&
+		    (e = load_prog(p, env, 2 * i + 1, &c, err, errlen)) < 0) ||
 		    (e = attach(p, 2 * i + 1, err, errlen)) < 0)
 			goto fail;
+	}
 	*state = p;
 	return 0;
 fail:
@@ -252,7 +269,7 @@ tp_pair_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	if ((e = tp_prepare(p, env, &c, err, errlen)) < 0)
 		goto fail;
 	e = ld_map_create(BPF_MAP_TYPE_LRU_HASH, "stash", sizeof(uint64_t),
-	    sizeof(struct kevent), STASH_ENTRIES);
+	    STASH_VALUE, STASH_ENTRIES);
 	if (e < 0) {
 		ld_errf(err, errlen, "create stash map: %s%s", strerror(-e),
 		    ld_hint(e));

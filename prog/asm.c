@@ -269,6 +269,11 @@ asm_dump(const struct bpf_insn *insn, size_t n, void *fp)
 			break;
 		case BPF_JMP:
 		case BPF_JMP32:
+			if (BPF_OP(p->code) == BPF_CALL &&
+			    p->src_reg == BPF_PSEUDO_KFUNC_CALL) {
+				fprintf(f, "call kfunc (BTF id %d)\n", p->imm);
+				break;
+			}
 			if (BPF_OP(p->code) == BPF_CALL) {
 				if (p->imm > 0 && (size_t)p->imm <
 				    sizeof(helpers) / sizeof(helpers[0]))

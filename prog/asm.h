@@ -12,7 +12,7 @@
 struct bpf_insn;
 
 #define ASM_MAX_INSNS 4096
-#define ASM_MAX_LABELS 64
+#define ASM_MAX_LABELS 96
 #define ASM_MAX_FIXUPS 256
 
 struct prog_asm {

@@ -103,9 +103,10 @@ trigger(const struct prog_conf *c)
  * The reader's trigger connect goes to L_FRAME_TRIGGER (prog/frame.h).
  */
 static void
-common_fields(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
+common_fields(struct prog_asm *a, const struct prog_conf *c, const struct args *g,
+    const struct prog_ids *ids)
 {
-	prog_emit_task_ids(a, trigger(c));                      /* the reader's? e = {0}, key, ids, comm, cgroup */
+	prog_emit_task_ids(a, trigger(c), ids);                 /* the reader's? e = {0}, key, ids, comm, cgroup */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_10, E(count), 1)); /* e.count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(syscall), c->syscall)); /* e.syscall = CALL */
 
@@ -152,7 +153,7 @@ datagram_filter(struct prog_asm *a, const struct prog_conf *c)
  *	u64 key = bpf_get_current_pid_tgid();
  *	if (CALL == connect && TRIGGER && key == TRIGGER)
  *		return 0;                   // the reader's flush: no event
- *	struct kevent e = {0};
+ *	struct { struct kbatch_hdr hdr; struct kevent e; } = {0};
  *	e.tid = key; e.pid = key >> 32;
  *	u64 ug = bpf_get_current_uid_gid();
  *	e.uid = ug; e.gid = ug >> 32;
@@ -184,7 +185,7 @@ datagram_filter(struct prog_asm *a, const struct prog_conf *c)
  *			return 0;
  *	}
  *	e.ts = bpf_ktime_get_ns();
- *	bpf_map_update_elem(&stash, &key, &e, BPF_ANY);
+ *	bpf_map_update_elem(&stash, &key, &hdr, BPF_ANY);  // hdr, then e
  *	return 0;
  */
 long
@@ -197,7 +198,7 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 	const int P = ASZ(&g);                  /* the kernel's pointer size */
 
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
-	common_fields(a, c, &g);
+	common_fields(a, c, &g, NULL);                          /* ids by helpers: no BTF needed */
 
 	if (k->valid) {
 		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task)); /* r0 = task */
@@ -234,7 +235,7 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_2, BPF_REG_10));      /* r2 = fp */
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, KEY));    /* r2 = &key */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_3, BPF_REG_10));      /* r3 = fp */
-	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, EV));     /* r3 = &e */
+	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_3, HDR));    /* r3 = &hdr, e after it */
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_4, BPF_ANY));         /* r4 = BPF_ANY */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_update_elem));   /* update(r1, r2, r3, r4) */
 	asm_label(a, L_OUT);
@@ -248,11 +249,12 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
  * tracepoint/syscalls/sys_exit_{connect,sendto,sendmsg}:
  *
  *	u64 key = bpf_get_current_pid_tgid();
- *	struct kevent *e = bpf_map_lookup_elem(&stash, &key);
- *	if (!e)
+ *	struct { struct kbatch_hdr h; struct kevent e; } *v;
+ *	v = bpf_map_lookup_elem(&stash, &key);
+ *	if (!v)
  *		return 0;
- *	e->ret = ctx->ret;
- *	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, sizeof(*e));
+ *	v->e.ret = ctx->ret;
+ *	bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, v, sizeof(*v));
  *	bpf_map_delete_elem(&stash, &key);
  *	return 0;
  */
@@ -267,16 +269,16 @@ prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_2, -8));     /* r2 = &key */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));   /* r0 = lookup(r1, r2) */
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, L_OUT);           /* if (!r0) goto out */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = e */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = v */
 	asm_emit(a, BPF_LDX_MEM(c->arg_size == 4 ? BPF_W : BPF_DW, BPF_REG_1, BPF_REG_6,
 	    c->exit_ret));                                      /* r1 = ctx->ret */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_7, BPF_REG_1,
-	    offsetof(struct kevent, ret)));                     /* e->ret = r1 */
+	    STASHED(ret)));                                     /* v->e.ret = r1 */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
 	asm_ld_map_fd(a, BPF_REG_2, c->events_fd);              /* r2 = &events */
 	asm_emit(a, BPF_MOV32_IMM(BPF_REG_3, -1));              /* r3 = BPF_F_CURRENT_CPU */
-	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_7));       /* r4 = e */
-	asm_emit(a, BPF_MOV64_IMM(BPF_REG_5, sizeof(struct kevent))); /* r5 = sizeof(*e) */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_4, BPF_REG_7));       /* r4 = v */
+	asm_emit(a, BPF_MOV64_IMM(BPF_REG_5, STASH_VALUE));     /* r5 = sizeof(*v) */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_perf_event_output)); /* output(r1..r5) */
 	asm_ld_map_fd(a, BPF_REG_1, c->stash_fd);               /* r1 = &stash */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_2, BPF_REG_10));      /* r2 = fp */
@@ -300,19 +302,27 @@ prog_connect_exit(struct prog_asm *a, const struct prog_conf *c)
  *	fdt = task->files->fdt;
  *	if (e.fd < fdt->max_fds) {
  *		file = fdt->fd[e.fd];                   // probe read
- *		sock = file->private_data;              // probe read
- *		span = sock->{type .. sk};              // one probe read
- *		if (span.file == file) {
- *			e.sock_type = span.type;
- *			e.protocol = span.sk->sk_protocol;  // probe read
+ *		if (CAST) {         // bpf_rdonly_cast(): BTF-typed, plain loads
+ *			sock = ((struct file *)file)->private_data;
+ *			if (((struct socket *)sock)->file == file) {
+ *				e.sock_type = sock->type;
+ *				e.protocol = sock->sk->sk_protocol;
+ *			}
+ *		} else {
+ *			sock = file->private_data;          // probe read
+ *			span = sock->{type .. sk};          // one probe read
+ *			if (span.file == file) {
+ *				e.sock_type = span.type;
+ *				e.protocol = span.sk->sk_protocol;  // probe read
+ *			}
  *		}
  *	}
  *	if (CALL != connect && e.sock_type != SOCK_DGRAM)
  *		return 0;
  *	e.ret = ctx->ret;
- *	e.ts = bpf_ktime_get_ns();
- *	emit_event(&e);             // through the CPU's batch, prog/frame.c
- *	return 0;
+ *	e.ts = bpf_ktime_get_ns();  // tracing programs may not take the
+ *	emit_event(&e);             // coarse clock (not NMI-safe)
+ *	return 0;                   // (through the CPU's batch, prog/frame.c)
  *
  * The arguments are still in the saved registers at exit: the kernel
  * reads them from there on entry and only the return value register is
@@ -349,7 +359,7 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_task_pt_regs));  /* r0 = task's pt_regs */
 		asm_emit(a, BPF_MOV64_REG(BPF_REG_9, BPF_REG_0));   /* r9 = regs */
 	}
-	common_fields(a, c, gp);                                /* r8 = fd */
+	common_fields(a, c, gp, &k->ids);                       /* r8 = fd; ids by loads where known */
 
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_current_task_btf)); /* r0 = task */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = task */
@@ -364,26 +374,48 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_ALU64_IMM(BPF_LSH, BPF_REG_8, 3));      /* r8 = fd * 8 */
 	asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_3, BPF_REG_8)); /* r3 = &fdt->fd[fd] */
 	prog_deref(a, BPF_REG_9, BPF_REG_3, 0, L_WALKED);             /* r9 = file */
-	prog_deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_WALKED); /* r8 = sock */
-	if (hi - lo <= SPAN_MAX) {
-		prog_read_kernel(a, SPAN, hi - lo, BPF_REG_8, lo);       /* r0 = read(span, sock + lo) */
-		asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_WALKED);     /* if (r0) goto done */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10,
-		    SPAN + k->socket_file - lo));                   /* r1 = sock->file */
+	if (c->cast) {
+		/* The same walk by plain loads from BTF-typed pointers. */
+		asm_jmp_imm(a, BPF_JEQ, BPF_REG_9, 0, L_WALKED);    /* if (!file) goto done */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_9));   /* r1 = file */
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, k->file_btf_id)); /* r2 = BTF id of struct file */
+		asm_emit(a, BPF_KFUNC_CALL(k->kf_rdonly_cast));     /* r0 = (struct file *)r1 */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_0,
+		    k->file_private_data));                         /* r1 = file->private_data */
+		asm_jmp_imm(a, BPF_JEQ, BPF_REG_1, 0, L_WALKED);    /* if (!sock) goto done */
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, k->socket_btf_id)); /* r2 = BTF id of struct socket */
+		asm_emit(a, BPF_KFUNC_CALL(k->kf_rdonly_cast));     /* r0 = (struct socket *)r1 */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_8, BPF_REG_0));   /* r8 = sock */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_8, k->socket_file)); /* r1 = sock->file */
 		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_WALKED); /* if (r1 != file) goto done */
-		asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10,
-		    SPAN + k->socket_type - lo));                   /* r1 = sock->type */
+		asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_8, k->socket_type)); /* r1 = sock->type */
 		asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, E(sock_type))); /* e.sock_type = r1 */
-		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_10,
-		    SPAN + k->socket_sk - lo));                     /* r7 = sock->sk */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_8, k->socket_sk)); /* r7 = sock->sk */
+		asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_WALKED);    /* if (!sk) goto done */
+		asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_7, k->sock_protocol)); /* r1 = sk->sk_protocol */
+		asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, E(protocol))); /* e.protocol = r1 */
 	} else {
-		/* An unusual struct socket: one read per field. */
-		prog_deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_WALKED); /* r1 = sock->file */
-		asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_WALKED); /* if (r1 != file) goto done */
-		prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_WALKED); /* e.sock_type = sock->type */
-		prog_deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_WALKED); /* r7 = sock->sk */
+		prog_deref(a, BPF_REG_8, BPF_REG_9, k->file_private_data, L_WALKED); /* r8 = sock */
+		if (hi - lo <= SPAN_MAX) {
+			prog_read_kernel(a, SPAN, hi - lo, BPF_REG_8, lo);       /* r0 = read(span, sock + lo) */
+			asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_WALKED);     /* if (r0) goto done */
+			asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_1, BPF_REG_10,
+			    SPAN + k->socket_file - lo));                   /* r1 = sock->file */
+			asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_WALKED); /* if (r1 != file) goto done */
+			asm_emit(a, BPF_LDX_MEM(BPF_H, BPF_REG_1, BPF_REG_10,
+			    SPAN + k->socket_type - lo));                   /* r1 = sock->type */
+			asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_10, BPF_REG_1, E(sock_type))); /* e.sock_type = r1 */
+			asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_10,
+			    SPAN + k->socket_sk - lo));                     /* r7 = sock->sk */
+		} else {
+			/* An unusual struct socket: one read per field. */
+			prog_deref(a, BPF_REG_1, BPF_REG_8, k->socket_file, L_WALKED); /* r1 = sock->file */
+			asm_jmp_reg(a, BPF_JNE, BPF_REG_1, BPF_REG_9, L_WALKED); /* if (r1 != file) goto done */
+			prog_copy_u16(a, E(sock_type), BPF_REG_8, k->socket_type, L_WALKED); /* e.sock_type = sock->type */
+			prog_deref(a, BPF_REG_7, BPF_REG_8, k->socket_sk, L_WALKED); /* r7 = sock->sk */
+		}
+		prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_WALKED); /* e.protocol = sk->sk_protocol */
 	}
-	prog_copy_u16(a, E(protocol), BPF_REG_7, k->sock_protocol, L_WALKED); /* e.protocol = sk->sk_protocol */
 	asm_label(a, L_WALKED);
 	datagram_filter(a, c);
 
@@ -391,7 +423,8 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1, E(ret))); /* e.ret = r1 */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));      /* r0 = ktime */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(ts))); /* e.ts = r0 */
-	prog_emit_event(a, c->events_fd, c->batch_fd);          /* hand e over */
+	prog_emit_event(a, c->events_fd, c->batch_fd,
+	    sizeof(struct kevent));                             /* hand e over */
 	asm_label(a, L_OUT);
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */

@@ -1,6 +1,6 @@
 /*
  * The probes: per system call two tracepoint programs.  sys_enter_<call>
- * stashes a struct kevent keyed by thread; sys_exit_<call> adds the return
+ * stashes a struct kevent (after a zeroed header) keyed by thread; sys_exit_<call> adds the return
  * code and sends it through the perf event array.  connect() is always
  * recorded; sendto() and sendmsg() only when they carry an explicit IPv4 or
  * IPv6 destination on a datagram socket.
@@ -9,6 +9,14 @@
 #define CONNECT_H
 
 #include <stdint.h>
+
+#include "prog/frame.h"
+
+/* The stash's value: the struct kbatch_hdr every perf sample starts with,
+ * then the event, so that the exit program sends it as it is. */
+#define STASH_VALUE ((int)(sizeof(struct kbatch_hdr) + sizeof(struct kevent)))
+#define STASHED(field) ((int)(sizeof(struct kbatch_hdr) + \
+    offsetof(struct kevent, field)))
 
 struct prog_asm;
 
@@ -38,11 +46,21 @@ struct prog_kern {
 	int sak_uaddr;          /* .uaddr (struct sockaddr *) */
 	int sak_uaddrlen;       /* .uaddrlen (u32, Linux 6.7+) */
 	int sock_err;           /* sock.sk_err (int), -1 unknown */
+	struct prog_ids ids;    /* the task's ids by plain loads */
+	/* bpf_rdonly_cast() (Linux 6.2+, inlined by the verifier: no call)
+	 * turns the file and socket pointers the exit-only walk finds into
+	 * BTF-typed ones, so that their fields are plain guarded loads
+	 * rather than a probe read each: its BTF id and those of struct
+	 * file and struct socket, cast_valid 0 when one is missing. */
+	int cast_valid;
+	int kf_rdonly_cast;
+	int file_btf_id;
+	int socket_btf_id;
 };
 
 struct prog_conf {
 	int syscall;            /* enum ev_syscall: which enter program */
-	int stash_fd;           /* LRU hash: u64 pid_tgid -> struct kevent */
+	int stash_fd;           /* LRU hash: u64 pid_tgid -> STASH_VALUE bytes */
 	int events_fd;          /* perf event array */
 	int batch_fd;           /* exit-only: per-CPU struct kbatch, or -1 */
 	/* The reader thread's pid_tgid, or 0: its connect() flushes this
@@ -53,6 +71,9 @@ struct prog_conf {
 	 * arguments are ctx[0..], the return value ctx[fexit_nargs]. */
 	int fexit;
 	int fexit_nargs;
+	/* The exit-only walk through bpf_rdonly_cast() (k.cast_valid) when
+	 * 1, else with probe reads: the loader tries it first. */
+	int cast;
 	/* Field offsets in the tracepoint records, from tracefs format files.
 	 * connect: fd, uservaddr, addrlen; sendto: fd, addr, addr_len;
 	 * sendmsg: fd, msg (enter_addrlen unused). */

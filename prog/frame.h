@@ -3,9 +3,11 @@
  * that read kernel memory into it:
  *
  *   fp - 200 .. fp - 1   struct kevent e   (EV)
- *   fp - 208             u64 scratch       (SCR) target of probe reads
- *   fp - 216             u64 key           (KEY) pid_tgid
- *   fp - 280 .. fp - 217 u8 span[64]       (SPAN) struct socket fields
+ *   fp - 208             struct kbatch_hdr (HDR) ahead of e, sent with it
+ *                        when e goes out on its own
+ *   fp - 216             u64 scratch       (SCR) target of probe reads
+ *   fp - 224             u64 key           (KEY) pid_tgid
+ *   fp - 288 .. fp - 225 u8 span[64]       (SPAN) struct socket fields
  */
 #ifndef PROG_FRAME_H
 #define PROG_FRAME_H
@@ -21,27 +23,31 @@ _Static_assert(sizeof(struct kevent) == 200, "kevent layout changed: fix EV");
 _Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
 
 #define EV  (-(int)sizeof(struct kevent))
-#define SCR (EV - 8)
-#define KEY (EV - 16)
+#define HDR (EV - (int)sizeof(struct kbatch_hdr))
+#define SCR (HDR - 8)
+#define KEY (SCR - 8)
 #define SPAN (KEY - SPAN_MAX)
 #define SPAN_MAX 64
 #define E(field) (EV + (int)offsetof(struct kevent, field))
 
 /*
  * A CPU's batch of events, the value of a one-entry BPF_MAP_TYPE_PERCPU_ARRAY:
- * programs gather records here and hand KBATCH_N of them at once to
+ * programs write their records here, one after the other, each of its own
+ * size (struct kevent.size), and hand the whole buffer at once to
  * bpf_perf_event_output(), whose cost per call is about that of the rest
- * of the program.  See prog_emit_event() for how two programs on one CPU
- * (preemption, interrupts) stay out of each other's way.
+ * of the program.  It goes out when fewer than sizeof(struct kevent)
+ * bytes are left, so that the next record always fits.  See
+ * prog_emit_slot() for how two programs on one CPU (preemption,
+ * interrupts) stay out of each other's way.
  */
-#define KBATCH_N 16
+#define KBATCH_CAP 4096
 struct kbatch {
 	uint32_t busy;          /* 1 while a program owns the batch */
-	uint32_t n;             /* records in rec */
 	/* Runs of the flush on this CPU (prog_emit_trigger()), which the
 	 * loader reads back once at start-up to see that its trigger works. */
 	uint32_t flushes;
-	uint32_t spare;
+	uint32_t n;             /* records in buf */
+	uint32_t len;           /* bytes of buf they fill */
 	struct kbatch_hdr {     /* sent ahead of the records */
 		/* Batches the perf ring refused since the last one that got
 		 * through: the kernel counts each as one lost record, but it
@@ -49,40 +55,104 @@ struct kbatch {
 		uint32_t dropped_events;
 		uint32_t dropped_samples;
 	} hdr;
-	struct kevent rec[KBATCH_N];
+	uint8_t buf[KBATCH_CAP];
 };
-/* The header and the records go out in one piece: no padding between. */
-_Static_assert(offsetof(struct kbatch, rec) ==
+/* The header and the records go out in one piece: no padding between;
+ * n and len are reset with one 8-byte store. */
+_Static_assert(offsetof(struct kbatch, buf) ==
     offsetof(struct kbatch, hdr) + sizeof(struct kbatch_hdr),
-    "kbatch: hdr must be right before rec");
+    "kbatch: hdr must be right before buf");
+_Static_assert(offsetof(struct kbatch, len) == offsetof(struct kbatch, n) + 4 &&
+    offsetof(struct kbatch, n) % 8 == 0, "kbatch: n, len must share a u64");
+/* The last record's end, the most a batch holds before it goes out. */
+#define KBATCH_FULL (KBATCH_CAP - (int)sizeof(struct kevent))
 
-/* Labels prog_emit_event() and prog_emit_trigger() use; the programs'
- * own labels stay below. */
-enum { L_FRAME_DIRECT = 50, L_FRAME_RELEASE, L_FRAME_KEEP, L_FRAME_OUT,
-    L_FRAME_N_OK, L_FRAME_SENT, L_FRAME_RESET, L_FRAME_TRIGGER,
+/* Labels the emitters below place; the programs' own labels stay below
+ * 50. */
+enum { L_FRAME_DIRECT = 50, L_FRAME_FILL, L_FRAME_FULL, L_FRAME_FULL_SENT,
+    L_FRAME_FULL_RESET, L_FRAME_KEEP, L_FRAME_OUT, L_FRAME_ONE, L_FRAME_COPIED, L_FRAME_LONG,
+    L_FRAME_SENT, L_FRAME_RESET, L_FRAME_TRIGGER,
     L_FLUSH_SEND, L_FLUSH_RELEASE, L_FLUSH_DONE,
     L_FLUSH_SENT, L_FLUSH_CLEAR };
 
 /*
- * Zero e, then its pid, tid (and the KEY slot: pid_tgid), uid, gid,
- * comm and cgroup id.  Clobbers r0-r5.  With trigger != 0 (the reader
- * thread's pid_tgid, see prog_emit_trigger()) a task whose pid_tgid is
- * trigger goes to label L_FRAME_TRIGGER instead, right after
- * bpf_get_current_pid_tgid(): the program must then end with
- * prog_emit_trigger().
+ * r0 = bpf_get_current_pid_tgid(); with trigger != 0 (the reader thread's
+ * pid_tgid, see prog_emit_trigger()) a task whose pid_tgid is trigger
+ * goes to label L_FRAME_TRIGGER instead: the program must then end with
+ * prog_emit_trigger().  Clobbers r0-r5.
  */
-void prog_emit_task_ids(struct prog_asm *a, uint64_t trigger);
+void prog_emit_pid_tgid(struct prog_asm *a, uint64_t trigger);
 
 /*
- * Emit the tail that hands the event at fp + EV over (r6 must hold ctx):
- * straight to the perf event array when batch_fd < 0, else through the
- * CPU's batch.  Falls through to what follows; clobbers r0-r5, r7, r8.
+ * Where the task's ids are, for plain loads from the BTF-typed task
+ * (bpf_get_current_task_btf()) rather than three helper calls, which cost
+ * about 20 ns more: resolved by the loader from BTF; valid 0 when one is
+ * missing or a pointer is not 8 bytes.
  */
-void prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd);
+struct prog_ids {
+	int valid;
+	int task_cred;          /* task_struct.cred */
+	int cred_uid;           /* cred.uid (kuid_t: the initial namespace's) */
+	int cred_gid;           /* cred.gid */
+	int task_comm;          /* task_struct.comm (char[16]) */
+	int task_cgroups;       /* task_struct.cgroups (struct css_set *) */
+	int css_set_dfl_cgrp;   /* css_set.dfl_cgrp: the cgroup2 cgroup */
+	int cgroup_kn;          /* cgroup.kn */
+	int kernfs_node_id;     /* kernfs_node.id (u64): the cgroup id */
+};
+
+/*
+ * The record's uid, gid, comm and cgroup_id, at base + off (base r9 for a
+ * record in place, r10 for one on the stack): by plain loads from the
+ * task in register task when ids->valid, else with the helpers (ids NULL
+ * or not valid).  Clobbers r0-r5.
+ */
+void prog_emit_ids(struct prog_asm *a, const struct prog_ids *ids, int task,
+    int base, int off);
+
+/*
+ * prog_emit_pid_tgid(), then zero e on the stack (and the HDR ahead of
+ * it) and fill its pid, tid (and the KEY slot: pid_tgid), uid, gid,
+ * comm, cgroup id (prog_emit_ids(); with ids valid, r7 = the BTF-typed
+ * task after it), and size = sizeof(e).  Clobbers r0-r5, and r7 when ids
+ * is valid.
+ */
+void prog_emit_task_ids(struct prog_asm *a, uint64_t trigger,
+    const struct prog_ids *ids);
+
+/*
+ * Where a program writes its record in place: r9 = the next record of
+ * this CPU's batch, owned (r7 = the batch), or when there is no batch
+ * map or another program on this CPU holds the batch, r9 = fp + EV with
+ * the HDR ahead of it zeroed (r7 = 0).  The program then stores every
+ * field of the record through r9 (the batch holds older records' bytes)
+ * and ends with prog_emit_commit().  Clobbers r0-r5; r6 must hold ctx.
+ */
+void prog_emit_slot(struct prog_asm *a, int events_fd, int batch_fd);
+
+/*
+ * Hand over the record of size bytes that prog_emit_slot() gave r9 to
+ * (or, with size_reg >= 0, of the size in that register, one of at most
+ * sizeof(struct kevent)): count it into the batch and send the batch
+ * when full, or send it on its own from the stack.  Falls through to
+ * what follows; clobbers r0-r5.
+ */
+void prog_emit_commit(struct prog_asm *a, int events_fd, int batch_fd,
+    int size_reg, int size);
+
+/*
+ * Hand over the event built at fp + EV (r6 must hold ctx): its first size
+ * bytes (KEV_SIZE()) are copied to the slot of prog_emit_slot(), then
+ * prog_emit_commit().  Sets e.size; clobbers r0-r5, r7, r9.  With size
+ * sizeof(struct kevent), an event whose address fits in 32 bytes (inet)
+ * goes out as KEV_SIZE(32) bytes: the rest is unused address room.
+ * Clobbers r8 then too.
+ */
+void prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int size);
 
 /*
  * The trigger path, placed at the end of a program whose
- * prog_emit_task_ids() had trigger != 0 (nothing when trigger is 0): the
+ * prog_emit_pid_tgid() had trigger != 0 (nothing when trigger is 0): the
  * reader thread's own connect, made on each CPU in turn, hands over what
  * waits in that CPU's batch (when batch_fd >= 0) and returns ret (the
  * hook's "allow" or 0) without an event.  r6 must hold ctx.  So no record

@@ -37,6 +37,8 @@
 	INSN(BPF_STX | BPF_SIZE(SIZE) | BPF_ATOMIC, DST, SRC, OFF, BPF_XCHG)
 /* call helper */
 #define BPF_EMIT_CALL(FUNC) INSN(BPF_JMP | BPF_CALL, 0, 0, 0, FUNC)
+/* call the kernel function whose BTF id (in vmlinux) is ID */
+#define BPF_KFUNC_CALL(ID) INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, ID)
 /* return r0 */
 #define BPF_EXIT_INSN() INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
 

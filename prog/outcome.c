@@ -19,7 +19,8 @@ enum { L_OUT, L_ERR_DONE };
  *
  *	if (ctx->protocol != IPPROTO_TCP || ctx->oldstate != TCP_SYN_SENT)
  *		return 0;
- *	struct kevent e = {0};
+ *	struct kevent e;            // its KEV_HEAD bytes: no address
+ *	memset(&e, 0, KEV_HEAD);
  *	e.flags = KEV_OUTCOME;
  *	e.sk = ctx->skaddr;
  *	e.count = ctx->newstate;
@@ -28,7 +29,7 @@ enum { L_OUT, L_ERR_DONE };
  *		if (bpf_probe_read_kernel(&e.ret, 4, &sk->sk_err)) // tcp_reset(),
  *			e.ret = -1;         // tcp_write_err(), tcp_done_with_error()
  *	e.ts = bpf_ktime_get_ns();
- *	emit_event(&e);             // the connect's CPU batch, prog/frame.c
+ *	emit_event(&e, KEV_HEAD);   // the connect's CPU batch, prog/frame.c
  *	return 0;
  */
 long
@@ -41,7 +42,7 @@ prog_tcp_outcome(struct prog_asm *a, const struct prog_outcome_conf *c)
 	asm_jmp_imm(a, BPF_JNE, BPF_REG_1, IPPROTO_TCP, L_OUT); /* if (r1 != TCP) return 0 */
 	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_6, c->oldstate)); /* r1 = ctx->oldstate */
 	asm_jmp_imm(a, BPF_JNE, BPF_REG_1, TCP_SYN_SENT, L_OUT); /* if (r1 != SYN_SENT) return 0 */
-	for (off = EV; off < 0; off += 8)
+	for (off = EV; off < EV + KEV_HEAD; off += 8)
 		asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, off, 0)); /* *(u64 *)(fp + off) = 0 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(flags), KEV_OUTCOME)); /* e.flags = OUTCOME */
 	asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_7, BPF_REG_6, c->skaddr)); /* r7 = ctx->skaddr */
@@ -62,7 +63,7 @@ prog_tcp_outcome(struct prog_asm *a, const struct prog_outcome_conf *c)
 	}
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));      /* r0 = ktime */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(ts))); /* e.ts = r0 */
-	prog_emit_event(a, c->events_fd, c->batch_fd);          /* hand e over */
+	prog_emit_event(a, c->events_fd, c->batch_fd, KEV_HEAD); /* hand e over, no address */
 	asm_label(a, L_OUT);
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */

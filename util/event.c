@@ -58,12 +58,17 @@ ev_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *ev)
 	size_t addrlen;
 	uint16_t port;
 
-	if (!raw || len < sizeof(kbuf))
+	if (!raw || len < (size_t)KEV_HEAD)
 		return -EINVAL;
 	/* A perf sample's raw data follows its u32 size, so it is only
 	 * 4-byte aligned; reading the u64 members in place is undefined
-	 * behaviour (UBSan says so).  A copy costs less than a cache miss. */
-	memcpy(&kbuf, raw, sizeof(kbuf));
+	 * behaviour (UBSan says so).  A copy costs less than a cache miss.
+	 * A short record (KEV_SIZE()) has no address room past len. */
+	if (len > sizeof(kbuf))
+		len = sizeof(kbuf);
+	else
+		memset((char *)&kbuf + len, 0, sizeof(kbuf) - len);
+	memcpy(&kbuf, raw, len);
 	memset(ev, 0, sizeof(*ev));
 	ev->ts = k->ts + (uint64_t)mono_to_real;
 	ev->cgroup_id = k->cgroup_id;
@@ -84,6 +89,8 @@ ev_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *ev)
 	ev->comm[EV_COMM_LEN - 1] = '\0';
 
 	addrlen = k->addrlen < EV_ADDR_MAX ? k->addrlen : EV_ADDR_MAX;
+	if (addrlen > len - (size_t)KEV_HEAD)
+		addrlen = len - (size_t)KEV_HEAD;
 	if (addrlen < sizeof(ev->family))
 		return 0; /* no address at all, family 0 (AF_UNSPEC) */
 	memcpy(&ev->family, k->addr, sizeof(ev->family));

@@ -42,13 +42,23 @@ struct kevent {
 	uint32_t fd;
 	uint32_t count;         /* datagrams folded into this record, >= 1 */
 	uint16_t flags;         /* KEV_* */
-	uint16_t pad0;
+	uint16_t size;          /* bytes of this record: KEV_HEAD and the
+	                         * room its address takes (KEV_SIZE()) */
 	uint32_t pad1;
 	char comm[EV_COMM_LEN];
 	uint8_t addr[EV_ADDR_MAX]; /* struct sockaddr_* as passed by the caller */
 };
 
 #define EV_UNKNOWN 0xffff
+
+/*
+ * A record may stop short of the whole struct: it is KEV_HEAD bytes and
+ * as much of addr as its kind of address needs (a whole sockaddr_in is
+ * 16, a sockaddr_in6 28, rounded up to 8), so that a batch carries no
+ * unused address room.  Bytes of addr past addrlen are unspecified.
+ */
+#define KEV_HEAD ((int)offsetof(struct kevent, addr))
+#define KEV_SIZE(room) (KEV_HEAD + (((room) + 7) & ~7))
 
 /* kevent.flags */
 #define KEV_RET_UNKNOWN 0x1     /* ret is not the call's: the hook runs
@@ -97,7 +107,8 @@ struct event {
 };
 
 /*
- * Decode a raw record of len bytes.  mono_to_real is added to the kernel's
+ * Decode a raw record of len bytes (KEV_HEAD to sizeof(struct kevent); an
+ * address past len is cut).  mono_to_real is added to the kernel's
  * monotonic timestamp to get wall-clock time.  Returns 0, or -EINVAL when
  * the record is too short.
  */

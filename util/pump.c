@@ -87,7 +87,8 @@ on_result(struct pump *p, const void *data)
 	struct early *x;
 	int i, w;
 
-	memcpy(&k, data, sizeof(k));
+	/* An outcome record is KEV_HEAD bytes: no address. */
+	memcpy(&k, data, (size_t)KEV_HEAD);
 	r.sk = k.sk;
 	r.ts = k.ts;
 	r.state = k.count;
@@ -209,7 +210,7 @@ pump_sample(void *ctx, const void *data, uint32_t len)
 
 	uint16_t flags;
 
-	if (len >= sizeof(struct kevent)) {
+	if (len >= (uint32_t)KEV_HEAD) {
 		memcpy(&flags, (const char *)data + offsetof(struct kevent, flags),
 		    sizeof(flags));
 		if (flags & KEV_OUTCOME) {

@@ -393,20 +393,25 @@ section_cost(const struct variant *v)
 			uint64_t c0, n0, c1, n1;
 			int old = 0;
 
-			if (loops[k].kind == LOOP_UDP) {
-				old = bpf_stats(1);
-				prog_stats(srv.pid, &c0, &n0);
-			}
 			on[k][r] = child_loop(loops[k].kind, n, port, "bench-on", &pid, 1);
-			if (loops[k].kind == LOOP_UDP) {
-				prog_stats(srv.pid, &c1, &n1);
-				bpf_stats(old);
-				prog_ns[r] = c1 > c0 ? (double)(n1 - n0) / (double)(c1 - c0) : NAN;
-			}
 			if (loops[k].kind != LOOP_GETPPID) {
 				got[k] = wait_pid(srv.port, pid, n);
 				want[k] = n;
 			}
+			if (loops[k].kind != LOOP_UDP)
+				continue;
+			/* The program's own cost, from a loop of its own:
+			 * kernel.bpf_stats_enabled times every run (two clock
+			 * reads more per connect), so the ratio above is
+			 * taken without it, as the server runs. */
+			old = bpf_stats(1);
+			prog_stats(srv.pid, &c0, &n0);
+			child_loop(loops[k].kind, n / 3, port, "bench-on", &pid, 1);
+			prog_stats(srv.pid, &c1, &n1);
+			bpf_stats(old);
+			prog_ns[r] = c1 > c0 ? (double)(n1 - n0) / (double)(c1 - c0) : NAN;
+			got[k] += wait_pid(srv.port, pid, n / 3);
+			want[k] += n / 3;
 		}
 		get_health(srv.port, &h);
 		snprintf(backend, sizeof(backend), "%s", h.backend);
@@ -480,8 +485,9 @@ section_cost(const struct variant *v)
 		    exp);
 	}
 	fprintf(out, "\nOur connect program itself, as the kernel times it "
-	    "(`kernel.bpf_stats_enabled` during the UDP loop): median %.0f ns, best "
-	    "%.0f ns per connect.\n", median(prog_ns, r), best_low(prog_ns, r));
+	    "(`kernel.bpf_stats_enabled` during a UDP loop of its own, not the "
+	    "timed one): median %.0f ns, best %.0f ns per connect.\n",
+	    median(prog_ns, r), best_low(prog_ns, r));
 }
 
 /* --- 3. loss ------------------------------------------------------------- */

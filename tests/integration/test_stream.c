@@ -336,6 +336,34 @@ test_keepalive(void **state)
 	stream_close(&s);
 }
 
+/*
+ * HEAD /api/stream: the stream's head (200, its content type, the close),
+ * whole in the first segment the server sends, and no body: the server
+ * closes the connection right after it, without waiting for events.
+ */
+static void
+test_head(void **state)
+{
+	static const char req[] = "HEAD /api/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+	size_t len = 0;
+	double t0 = it_now();
+	char *resp, *end;
+
+	(void)state;
+	resp = it_raw(srv.port, req, sizeof(req) - 1, &len);
+	assert_non_null(resp);
+	assert_true(it_now() - t0 < 2.0);
+	assert_true(strncmp(resp, "HTTP/1.1 200 ", 13) == 0);
+	assert_non_null(strstr(resp, "Content-Type: application/x-ndjson\r\n"));
+	assert_non_null(strstr(resp, "Connection: close\r\n"));
+	assert_null(strstr(resp, "Content-Length"));
+	assert_null(strstr(resp, "Transfer-Encoding"));
+	end = strstr(resp, "\r\n\r\n");
+	assert_non_null(end);
+	assert_int_equal((size_t)(end + 4 - resp), len);
+	free(resp);
+}
+
 /* SIGTERM with streams open: they end, and the server exits 0 within 1 s. */
 static void
 test_sigterm_ends_streams(void **state)
@@ -368,6 +396,7 @@ main(void)
 		cmocka_unit_test(test_slow_client_gap),
 		cmocka_unit_test(test_stream_limit),
 		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_head),
 		cmocka_unit_test(test_sigterm_ends_streams),
 	};
 

@@ -10,6 +10,9 @@
 #ifndef PROG_CHECK_H
 #define PROG_CHECK_H
 
+#include "prog/connect.h" /* STASH_VALUE */
+#include "prog/frame.h"
+
 #ifndef PROG_RET
 #define PROG_RET 0              /* what every exit returns */
 #endif
@@ -25,6 +28,9 @@ struct prog {
 	struct prog_asm a;
 	long n;
 };
+
+/* The task's ids' offsets as a 6.18 kernel's BTF has them. */
+static const struct prog_ids check_ids = { 1, 1736, 8, 12, 1752, 2376, 112, 256, 96 };
 
 static int
 is_wide(const struct bpf_insn *i)
@@ -176,7 +182,10 @@ calls(const struct prog *p, struct call *out, int max)
 			r[x->dst_reg] = (struct reg){ UNKNOWN, 0 };
 		} else if (x->code == (BPF_JMP | BPF_CALL)) {
 			assert_true(ncall < max);
-			out[ncall].helper = x->imm;
+			/* A kernel function (bpf_rdonly_cast()) as minus its
+			 * BTF id, apart from the helpers. */
+			out[ncall].helper = x->src_reg == BPF_PSEUDO_KFUNC_CALL ?
+			    -x->imm : x->imm;
 			memcpy(out[ncall].r, r, sizeof(out[ncall].r));
 			ncall++;
 			/* r1-r5 are clobbered, r0 holds the result. */
@@ -239,7 +248,8 @@ check_call_args(const struct call *c, int ncall)
 			assert_int_equal(r[1].k, MAP);
 			assert_int_equal(r[1].v, STASH_FD);
 			assert_stack(r[2], 8);
-			assert_stack(r[3], (long)sizeof(struct kevent));
+			assert_stack(r[3], STASH_VALUE);
+			assert_int_equal(r[3].v, HDR);
 			assert_int_equal(r[4].k, CONST);
 			assert_int_equal(r[4].v, BPF_ANY);
 			break;
@@ -260,10 +270,17 @@ check_call_args(const struct call *c, int ncall)
 			 * not a sign-extended -1. */
 			assert_int_equal(r[3].k, CONST32);
 			assert_int_equal(r[3].v, 0xffffffffL);
-			/* One event, or a batch of them from the batch map
-			 * (a size computed from its count). */
+			/* One event after its header (from the stack, or a
+			 * stash value), or a batch of them from the batch map
+			 * (a size computed from its length). */
 			if (r[5].k == CONST) {
-				assert_int_equal(r[5].v, (long)sizeof(struct kevent));
+				long rec = r[5].v - (long)sizeof(struct kbatch_hdr);
+
+				assert_true(rec >= KEV_HEAD);
+				assert_true(rec <= (long)sizeof(struct kevent));
+				assert_int_equal(rec % 8, 0);
+				if (r[4].k == FP)
+					assert_int_equal(r[4].v, HDR);
 			} else {
 				assert_true(BATCH_FD >= 0);
 				assert_int_not_equal(r[4].k, FP);

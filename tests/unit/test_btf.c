@@ -334,6 +334,27 @@ test_same_name(void **state)
 	ld_btf_free(btf);
 }
 
+/* Struct ids by name: the first struct of that name, not a union or an
+ * int of it, nothing for a prefix. */
+static void
+test_struct_id(void **state)
+{
+	struct blob *b = *state;
+	struct btf *btf;
+	int id;
+
+	build(b);
+	btf = parse_ok(b);
+	id = ld_btf_struct(btf, "foo");
+	assert_true(id > 0);
+	assert_int_equal(BTF_INFO_KIND(btf->types[id]->info), BTF_KIND_STRUCT);
+	assert_true(ld_btf_struct(btf, "dup") < ld_btf_struct(btf, "deep"));
+	assert_int_equal(ld_btf_struct(btf, "fo"), -ENOENT);
+	assert_int_equal(ld_btf_struct(btf, "int"), -ENOENT);
+	assert_int_equal(ld_btf_struct(btf, "u16"), -ENOENT);
+	ld_btf_free(btf);
+}
+
 static void
 assert_rejected(struct blob *b, size_t len)
 {
@@ -488,6 +509,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_kflag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bitfield_in_anonymous, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_struct_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_magic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),

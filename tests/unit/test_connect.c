@@ -377,14 +377,15 @@ test_exit_stores_ret(void **state)
 
 	(void)state;
 	build(&p, EXIT, &conf_nobtf);
-	/* e->ret = ctx->ret: a 32-bit store at offsetof(struct kevent, ret)
-	 * into the map value (r7), not into the stack. */
+	/* v->e.ret = ctx->ret: a 32-bit store at the event's ret, after the
+	 * header, into the map value (r7), not into the stack. */
 	for (i = 0; i < p.n; i++) {
 		const struct bpf_insn *x = &p.a.insn[i];
 
 		if (BPF_CLASS(x->code) == BPF_STX && x->dst_reg == BPF_REG_7) {
 			assert_int_equal(BPF_SIZE(x->code), BPF_W);
-			assert_int_equal(x->off, offsetof(struct kevent, ret));
+			assert_int_equal(x->off, sizeof(struct kbatch_hdr) +
+			    offsetof(struct kevent, ret));
 			found++;
 		}
 	}
@@ -534,6 +535,96 @@ test_call_exit_needs_btf(void **state)
  * fexit on __sys_<call>: the same event with the arguments and the return
  * value read from the context (u64 slots), no pt_regs at all.
  */
+/*
+ * Exit-only with the ids' offsets known: uid, gid, comm and cgroup id by
+ * plain loads from the task, none of their three helpers, and the stores
+ * at the event's fields on the stack.
+ */
+static void
+test_call_exit_plain_ids(void **state)
+{
+	static const int want[] = {
+		BPF_FUNC_get_current_task_btf, BPF_FUNC_task_pt_regs,
+		BPF_FUNC_get_current_pid_tgid,
+		BPF_FUNC_probe_read_user, BPF_FUNC_probe_read_kernel,
+		BPF_FUNC_ktime_get_ns, BPF_FUNC_perf_event_output,
+	};
+	struct prog_conf c = conf_regs(EV_CONNECT);
+	struct call cl[64];
+	struct prog p;
+	long i;
+	int n, comm = 0, cg = 0;
+
+	(void)state;
+	c.k.ids = check_ids;
+	build_call_exit(&p, &c);
+	check_common(&p);
+	n = calls(&p, cl, 64);
+	check_helpers(cl, n, want, (int)(sizeof(want) / sizeof(want[0])));
+	check_call_args(cl, n);
+	for (i = 0; i < p.n; i++) {
+		const struct bpf_insn *x = &p.a.insn[i];
+
+		if (x->code == (BPF_STX | BPF_DW | BPF_MEM) && x->dst_reg == BPF_REG_10) {
+			comm += x->off == E(comm) || x->off == E(comm) + 8;
+			cg += x->off == E(cgroup_id);
+		}
+	}
+	assert_int_equal(comm, 2);
+	assert_int_equal(cg, 1);
+	asm_free(&p.a);
+}
+
+/*
+ * Exit-only with bpf_rdonly_cast(): the file from fdt->fd[fd] is the one
+ * probe read left, each pointer is cast (a kernel function call with the
+ * struct's BTF id in r2) before its fields are loaded, and the fallback
+ * walk's probe reads are not emitted (the verifier refuses dead code).
+ */
+static void
+test_call_exit_cast(void **state)
+{
+	struct prog_conf c = conf_regs(EV_CONNECT);
+	struct call cl[64];
+	struct prog p;
+	long i;
+	int n, casts = 0, ids = 0;
+
+	(void)state;
+	c.k.cast_valid = 1;
+	c.k.kf_rdonly_cast = 54321;
+	c.k.file_btf_id = 111;
+	c.k.socket_btf_id = 222;
+	c.cast = 1;
+	build_call_exit(&p, &c);
+	check_common(&p);
+	n = calls(&p, cl, 64);
+	check_call_args(cl, n);
+	assert_int_equal(count_helper(cl, n, BPF_FUNC_probe_read_kernel), 1);
+	for (i = 0; i < n; i++)
+		if (cl[i].helper == -54321) {
+			assert_int_equal(cl[i].r[2].k, CONST);
+			ids += cl[i].r[2].v == 111 ? 1 : cl[i].r[2].v == 222 ? 10 : 100;
+			casts++;
+		}
+	assert_int_equal(casts, 2);
+	assert_int_equal(ids, 11);
+	/* Every kernel function called is the cast. */
+	for (i = 0; i < p.n; i++)
+		if (p.a.insn[i].code == (BPF_JMP | BPF_CALL) &&
+		    p.a.insn[i].src_reg == BPF_PSEUDO_KFUNC_CALL)
+			assert_int_equal(p.a.insn[i].imm, 54321);
+	asm_free(&p.a);
+
+	/* Not asked for: no kernel function at all. */
+	c.cast = 0;
+	build_call_exit(&p, &c);
+	for (i = 0; i < p.n; i++)
+		assert_false(p.a.insn[i].code == (BPF_JMP | BPF_CALL) &&
+		    p.a.insn[i].src_reg == BPF_PSEUDO_KFUNC_CALL);
+	asm_free(&p.a);
+}
+
 static void
 test_fexit(void **state)
 {
@@ -822,6 +913,8 @@ main(void)
 		cmocka_unit_test(test_32bit),
 		cmocka_unit_test(test_enter_32bit_pointers),
 		cmocka_unit_test(test_enter_sendmsg_32bit_msghdr),
+		cmocka_unit_test(test_call_exit_plain_ids),
+		cmocka_unit_test(test_call_exit_cast),
 		cmocka_unit_test(test_fexit),
 		cmocka_unit_test(test_trigger),
 	};

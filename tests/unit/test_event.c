@@ -257,8 +257,18 @@ test_decode_short_and_padded(void **state)
 
 	(void)state;
 	memset(&ev, 0x5a, sizeof(ev));
-	assert_int_equal(ev_decode(&k, sizeof(k) - 1, 0, &ev), -EINVAL);
+	assert_int_equal(ev_decode(&k, KEV_HEAD - 1, 0, &ev), -EINVAL);
 	assert_int_equal(ev_decode(&k, 0, 0, &ev), -EINVAL);
+
+	/* A short record (KEV_SIZE(16) for inet4) decodes whole; one cut
+	 * inside its address gives the address up to the cut only. */
+	assert_int_equal(ev_decode(&k, KEV_SIZE(16), 0, &ev), 0);
+	assert_int_equal(ev.port, 80);
+	assert_int_equal(ev_decode(&k, KEV_HEAD + 2, 0, &ev), 0);
+	assert_int_equal(ev.family, AF_INET);
+	assert_int_equal(ev.port, 0);
+	assert_int_equal(ev_decode(&k, KEV_HEAD, 0, &ev), 0);
+	assert_int_equal(ev.family, 0);
 	assert_int_equal(ev_decode(NULL, sizeof(k), 0, &ev), -EINVAL);
 
 	/* perf pads raw samples to 8 bytes: longer records are fine. */

@@ -65,9 +65,12 @@ test_outcome_shape(void **state)
 	check_helpers(cl, n, want, 3);
 	for (i = 0; i < n; i++)
 		if (cl[i].helper == BPF_FUNC_perf_event_output) {
-			/* A kevent marked as an outcome, from the stack. */
-			assert_int_equal(cl[i].r[5].v, (long)sizeof(struct kevent));
-			assert_stack(cl[i].r[4], (long)sizeof(struct kevent));
+			/* Its header and a kevent's KEV_HEAD bytes (no
+			 * address) marked as an outcome, from the stack. */
+			assert_int_equal(cl[i].r[5].v,
+			    (long)sizeof(struct kbatch_hdr) + KEV_HEAD);
+			assert_int_equal(cl[i].r[4].v, HDR);
+			assert_stack(cl[i].r[4], cl[i].r[5].v);
 		} else if (cl[i].helper == BPF_FUNC_probe_read_kernel) {
 			assert_int_equal(cl[i].r[2].v, 4);
 			assert_stack(cl[i].r[1], 4);

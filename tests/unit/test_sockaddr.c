@@ -61,7 +61,8 @@ loads_ctx(const struct prog *p, int off, int size)
 	return 0;
 }
 
-/* Whether the program stores imm with width size at fp + off. */
+/* Whether the program stores imm with width size at rec + off (r9, the
+ * record written in place: prog_emit_slot()). */
 static int
 stores_imm(const struct prog *p, int size, int off, int imm)
 {
@@ -70,11 +71,53 @@ stores_imm(const struct prog *p, int size, int off, int imm)
 	for (i = 0; i < p->n; i++) {
 		const struct bpf_insn *x = &p->a.insn[i];
 
-		if (x->code == (BPF_ST | BPF_MEM | size) && x->dst_reg == BPF_REG_10 &&
+		if (x->code == (BPF_ST | BPF_MEM | size) && x->dst_reg == BPF_REG_9 &&
 		    x->off == off && x->imm == imm)
 			return 1;
 	}
 	return 0;
+}
+
+/*
+ * The bytes of the record the program writes through r9, stores and
+ * helpers alike (r1 = r9 + off, r2 = len just before the call), marked
+ * in w[].  A batch slot holds an older record's bytes: whatever the
+ * program does not write goes out stale.
+ */
+static void
+written(const struct prog *p, uint8_t *w, int size)
+{
+	static const int sz[4] = { 4, 2, 1, 8 };
+	int r1 = -1, r2 = -1;
+	long i;
+
+	memset(w, 0, (size_t)size);
+	for (i = 0; i < p->n; i++) {
+		const struct bpf_insn *x = &p->a.insn[i];
+		unsigned cls = BPF_CLASS(x->code);
+		int k;
+
+		if ((cls == BPF_ST || cls == BPF_STX) && BPF_MODE(x->code) == BPF_MEM &&
+		    x->dst_reg == BPF_REG_9) {
+			for (k = 0; k < sz[BPF_SIZE(x->code) >> 3]; k++)
+				if (x->off + k >= 0 && x->off + k < size)
+					w[x->off + k] = 1;
+		} else if (x->code == (BPF_ALU64 | BPF_MOV | BPF_X) &&
+		    x->dst_reg == BPF_REG_1) {
+			r1 = x->src_reg == BPF_REG_9 ? 0 : -1;
+		} else if (x->code == (BPF_ALU64 | BPF_ADD | BPF_K) &&
+		    x->dst_reg == BPF_REG_1 && r1 >= 0) {
+			r1 += x->imm;
+		} else if (x->code == (BPF_ALU64 | BPF_MOV | BPF_K) &&
+		    x->dst_reg == BPF_REG_2) {
+			r2 = x->imm;
+		} else if (x->code == (BPF_JMP | BPF_CALL)) {
+			if (r1 >= 0 && r2 > 0)
+				for (k = 0; k < r2 && r1 + k < size; k++)
+					w[r1 + k] = 1;
+			r1 = r2 = -1;
+		}
+	}
 }
 
 static int
@@ -100,7 +143,7 @@ test_hooks_shape(void **state)
 	};
 	struct call c[32];
 	struct prog p;
-	int hook, n, i;
+	int hook, n, i, size;
 
 	(void)state;
 	for (hook = 0; hook < HOOK_N; hook++) {
@@ -116,11 +159,19 @@ test_hooks_shape(void **state)
 		check_helpers(c, n, base, sizeof(base) / sizeof(base[0]));
 		check_call_args(c, n);
 		assert_int_equal(count_calls(c, n, BPF_FUNC_perf_event_output), 1);
+		/* The header and the record, of its kind's size, from the
+		 * stack. */
+		size = unix_hook ? (int)sizeof(struct kevent) : KEV_SIZE(v6 ? 28 : 16);
 		for (i = 0; i < n; i++)
-			if (c[i].helper == BPF_FUNC_perf_event_output)
-				assert_stack(c[i].r[4], (long)sizeof(struct kevent));
-		assert_true(stores_imm(&p, BPF_H, E(flags), KEV_RET_UNKNOWN));
-		assert_true(stores_imm(&p, BPF_H, E(syscall),
+			if (c[i].helper == BPF_FUNC_perf_event_output) {
+				assert_int_equal(c[i].r[5].v,
+				    (long)sizeof(struct kbatch_hdr) + size);
+				assert_int_equal(c[i].r[4].v, HDR);
+				assert_stack(c[i].r[4], c[i].r[5].v);
+			}
+		assert_true(stores_imm(&p, BPF_H, R(size), size));
+		assert_true(stores_imm(&p, BPF_H, R(flags), KEV_RET_UNKNOWN));
+		assert_true(stores_imm(&p, BPF_H, R(syscall),
 		    connect ? EV_CONNECT : EV_SENDMSG));
 		assert_true(loads_ctx(&p, CTX(type), BPF_W));
 		assert_true(loads_ctx(&p, CTX(protocol), BPF_W));
@@ -137,7 +188,7 @@ test_hooks_shape(void **state)
 			for (i = 0; i < 4; i++)
 				assert_int_equal(loads_ctx(&p, CTX(user_ip6) + 4 * i,
 				    BPF_W), v6);
-			assert_true(stores_imm(&p, BPF_H, E(addrlen), v6 ? 28 : 16));
+			assert_true(stores_imm(&p, BPF_H, R(addrlen), v6 ? 28 : 16));
 			assert_int_equal(count_calls(c, n, BPF_FUNC_probe_read_kernel), 2);
 		}
 		asm_free(&p.a);
@@ -159,35 +210,99 @@ has_xchg(const struct prog *p)
 
 /*
  * With the per-CPU batch: the batch is looked up and taken with an atomic
- * exchange, the event copied into it whole, and there are two outputs, a
- * batch of them and the direct one for when the batch is busy.
+ * exchange, the record written in place (no copy from the stack), every
+ * byte of it (but a unix address past its length), and there are three
+ * outputs: the batch when full, the batch found full on entry (cannot
+ * happen, for the verifier), and the record alone when the batch is busy.
  */
 static void
 test_hooks_batched(void **state)
 {
+	uint8_t w[sizeof(struct kevent)];
+	struct call c[32];
+	struct prog p;
+	long i;
+	int hook, n, size, k;
+
+	(void)state;
+	for (hook = 0; hook < HOOK_N; hook++) {
+		struct prog_sa_conf sc = conf(hook, 1);
+		int unix_hook = hook == HOOK_CONNECT_UNIX || hook == HOOK_SENDMSG_UNIX;
+		int v6 = hook == HOOK_CONNECT6 || hook == HOOK_SENDMSG6;
+
+		sc.batch_fd = BATCH_FD;
+		build_hook(&p, &sc);
+		check_common(&p);
+		n = calls(&p, c, 32);
+		check_call_args(c, n);
+		assert_int_equal(count_calls(c, n, BPF_FUNC_map_lookup_elem), 1);
+		assert_int_equal(count_calls(c, n, BPF_FUNC_perf_event_output), 3);
+		assert_true(has_xchg(&p));
+		for (i = 0; i < p.n; i++)
+			assert_false(p.a.insn[i].code == (BPF_LDX | BPF_DW | BPF_MEM) &&
+			    p.a.insn[i].src_reg == BPF_REG_10 &&
+			    p.a.insn[i].off >= EV);
+		size = unix_hook ? KEV_HEAD : KEV_SIZE(v6 ? 28 : 16);
+		written(&p, w, size);
+		for (k = 0; k < size; k++)
+			if (!w[k])
+				fail_msg("hook %d: record byte %d not written", hook, k);
+		asm_free(&p.a);
+	}
+}
+
+/*
+ * With BTF and the ids' offsets: the task's fields by plain loads from
+ * the BTF-typed task, no helper for them, and still every byte of the
+ * record written.
+ */
+static void
+test_hooks_plain_ids(void **state)
+{
+	static const int want[] = {
+		BPF_FUNC_get_current_pid_tgid, BPF_FUNC_get_current_task_btf,
+		BPF_FUNC_ktime_get_ns, BPF_FUNC_perf_event_output,
+		BPF_FUNC_map_lookup_elem,
+	};
+	uint8_t w[sizeof(struct kevent)];
 	struct prog_sa_conf sc = conf(HOOK_CONNECT4, 1);
 	struct call c[32];
 	struct prog p;
-	long i, copies = 0;
-	int n;
+	int n, k;
 
 	(void)state;
 	sc.batch_fd = BATCH_FD;
+	sc.task_btf = 1;
+	sc.k.ids = check_ids;
 	build_hook(&p, &sc);
 	check_common(&p);
 	n = calls(&p, c, 32);
-	check_call_args(c, n);
-	assert_int_equal(count_calls(c, n, BPF_FUNC_map_lookup_elem), 1);
-	assert_int_equal(count_calls(c, n, BPF_FUNC_perf_event_output), 2);
-	assert_true(has_xchg(&p));
-	for (i = 0; i < p.n; i++)
-		if (p.a.insn[i].code == (BPF_STX | BPF_DW | BPF_MEM) &&
-		    p.a.insn[i].dst_reg == BPF_REG_1 &&
-		    p.a.insn[i].off >= (int)offsetof(struct kbatch, rec))
-			copies++;
-	assert_int_equal(copies, sizeof(struct kevent) / 8);
+	check_helpers(c, n, want, sizeof(want) / sizeof(want[0]));
+	assert_int_equal(count_calls(c, n, BPF_FUNC_get_current_task_btf), 1);
+	written(&p, w, KEV_SIZE(16));
+	for (k = 0; k < KEV_SIZE(16); k++)
+		if (!w[k])
+			fail_msg("record byte %d not written", k);
 	asm_free(&p.a);
+}
 
+/* With coarse_time, bpf_ktime_get_coarse_ns() instead of the fine clock. */
+static void
+test_hooks_coarse(void **state)
+{
+	struct prog_sa_conf sc = conf(HOOK_CONNECT4, 1);
+	struct call c[32];
+	struct prog p;
+	int n;
+
+	(void)state;
+	sc.coarse_time = 1;
+	build_hook(&p, &sc);
+	check_common(&p);
+	n = calls(&p, c, 32);
+	assert_int_equal(count_calls(c, n, BPF_FUNC_ktime_get_coarse_ns), 1);
+	assert_int_equal(count_calls(c, n, BPF_FUNC_ktime_get_ns), 0);
+	asm_free(&p.a);
 }
 
 #define TRIGGER (0x00001234ULL << 32 | 0x00005678)
@@ -277,6 +392,8 @@ main(void)
 		cmocka_unit_test(test_hooks_shape),
 		cmocka_unit_test(test_hooks_nobtf),
 		cmocka_unit_test(test_hooks_batched),
+		cmocka_unit_test(test_hooks_coarse),
+		cmocka_unit_test(test_hooks_plain_ids),
 		cmocka_unit_test(test_hooks_trigger),
 		cmocka_unit_test(test_unix_needs_layout),
 	};
