@@ -276,6 +276,8 @@ resolve_cast(const struct btf *b, struct prog_kern *k)
 	    (k->file_btf_id = ld_btf_struct(b, "file")) > 0 &&
 	    (k->socket_btf_id = ld_btf_struct(b, "socket")) > 0)
 		k->cast_valid = 1;
+	if ((k->sak_btf_id = ld_btf_struct(b, "bpf_sock_addr_kern")) < 0)
+		k->sak_btf_id = 0;
 }
 
 /* Resolve the kernel struct offsets the enter program walks.  Without

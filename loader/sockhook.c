@@ -218,6 +218,7 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.k = *env->k;
 	c.task_btf = c.k.valid;
 	c.coarse_time = 1;
+	c.cast = c.k.cast_valid && c.k.sak_btf_id > 0;
 	/* Without BTF there is no task walk: ppid stays 0. */
 	if (!c.k.valid)
 		h->no_ppid = 1;
@@ -251,6 +252,14 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 			c.k.valid = 0;
 			h->no_ppid = 1;
 			e = load_hook(env, &c, 1, env->diag, err, errlen);
+		}
+		if (e < 0 && unix_hook && c.cast && !env->fault_verifier) {
+			/* The path's pointer and length by probe reads. */
+			c.cast = 0;
+			if (env->diag)
+				fprintf(env->diag, "ebpf-server: bpf_rdonly_cast() "
+				    "refused: unix paths take probe reads\n");
+			e = load_hook(env, &c, 0, NULL, err, errlen);
 		}
 		if (e < 0 && unix_hook) {
 			/* Before 6.7 the kernel knows no such attach type. */

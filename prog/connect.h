@@ -56,6 +56,7 @@ struct prog_kern {
 	int kf_rdonly_cast;
 	int file_btf_id;
 	int socket_btf_id;
+	int sak_btf_id;         /* struct bpf_sock_addr_kern, 0 unknown */
 };
 
 struct prog_conf {

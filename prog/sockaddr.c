@@ -90,6 +90,13 @@ inet_address(struct prog_asm *a, int v6)
  *	struct bpf_sock_addr_kern *kern = (void *)ctx;
  *	u32 len;
  *	rec->addrlen = 0;
+ *	if (CAST) {                 // bpf_rdonly_cast(ctx): BTF-typed loads
+ *		len = min(kern->uaddrlen, 112);
+ *		rec->addrlen = len;
+ *		if (bpf_probe_read_kernel(rec->addr, len, kern->uaddr))
+ *			rec->addrlen = 0;
+ *		return;
+ *	}
  *	if (bpf_probe_read_kernel(&len, 4, &kern->uaddrlen)) goto done;
  *	if (len > 112) len = 112;
  *	rec->addrlen = len;
@@ -99,9 +106,28 @@ inet_address(struct prog_asm *a, int v6)
  *	done:
  */
 static void
-unix_address(struct prog_asm *a, const struct prog_kern *k)
+unix_address(struct prog_asm *a, const struct prog_kern *k, int cast)
 {
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_9, R(addrlen), 0)); /* rec->addrlen = 0 */
+	if (cast) {
+		/* The same through a BTF-typed pointer: two loads. */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));   /* r1 = ctx */
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, k->sak_btf_id)); /* r2 = BTF id of bpf_sock_addr_kern */
+		asm_emit(a, BPF_KFUNC_CALL(k->kf_rdonly_cast));     /* r0 = (struct bpf_sock_addr_kern *)ctx */
+		asm_emit(a, BPF_LDX_MEM(BPF_DW, BPF_REG_3, BPF_REG_0, k->sak_uaddr)); /* r3 = kern->uaddr */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, BPF_REG_0, k->sak_uaddrlen)); /* r2 = kern->uaddrlen */
+		asm_jmp_imm(a, BPF_JLE, BPF_REG_2, EV_ADDR_MAX, L_LEN_OK); /* if (r2 <= 112) goto len_ok */
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, EV_ADDR_MAX)); /* r2 = 112 */
+		asm_label(a, L_LEN_OK);
+		asm_emit(a, BPF_STX_MEM(BPF_H, BPF_REG_9, BPF_REG_2, R(addrlen))); /* rec->addrlen = r2 */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_9));   /* r1 = rec */
+		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, R(addr))); /* r1 = rec->addr */
+		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_probe_read_kernel)); /* r0 = read(rec->addr, r2, uaddr) */
+		asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, L_ADDR_DONE); /* if (r0 == 0) goto done */
+		asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_9, R(addrlen), 0)); /* rec->addrlen = 0 */
+		asm_label(a, L_ADDR_DONE);
+		return;
+	}
 	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, SCR, 0));    /* scr = 0 */
 	prog_read_kernel(a, SCR, 4, BPF_REG_6, k->sak_uaddrlen); /* r0 = read(&scr, 4, &kern->uaddrlen) */
 	asm_jmp_imm(a, BPF_JNE, BPF_REG_0, 0, L_ADDR_DONE);     /* if (r0) goto done */
@@ -225,7 +251,7 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_9, BPF_REG_1, R(sk))); /* rec->sk = r1 */
 
 	if (unix_hook)
-		unix_address(a, k);
+		unix_address(a, k, c->cast && k->cast_valid && k->sak_btf_id > 0);
 	else
 		inet_address(a, c->hook == HOOK_CONNECT6 || c->hook == HOOK_SENDMSG6);
 

@@ -40,6 +40,11 @@ struct prog_sa_conf {
 	 * last tick's, 1-4 ms coarse, for a fifth of bpf_ktime_get_ns()'s
 	 * 25 ns, which was a sixth of the hook's whole cost (README). */
 	int coarse_time;
+	/* The unix hooks read the kernel's copy of the sockaddr through
+	 * bpf_rdonly_cast() of the ctx (k.cast_valid, k.sak_btf_id): plain
+	 * loads of uaddr and uaddrlen, one probe read for the path, instead
+	 * of three. */
+	int cast;
 	/* ppid from the task (task_real_parent, task_tgid) when k.valid;
 	 * the unix hooks need k.sak_valid (struct bpf_sock_addr_kern). */
 	struct prog_kern k;

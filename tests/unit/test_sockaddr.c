@@ -286,6 +286,58 @@ test_hooks_plain_ids(void **state)
 	asm_free(&p.a);
 }
 
+/*
+ * The unix hooks with bpf_rdonly_cast() of the ctx: one kernel function
+ * call, on ctx (r6) with bpf_sock_addr_kern's BTF id, one probe read (the
+ * path itself) where there were three, and still every byte of the
+ * record's head written.
+ */
+static void
+test_unix_cast(void **state)
+{
+	uint8_t w[sizeof(struct kevent)];
+	struct call c[32];
+	struct prog p;
+	int hook, n, i, k, casts;
+
+	(void)state;
+	for (hook = HOOK_CONNECT_UNIX; hook <= HOOK_SENDMSG_UNIX; hook++) {
+		struct prog_sa_conf sc = conf(hook, 1);
+
+		sc.batch_fd = BATCH_FD;
+		sc.task_btf = 1;
+		sc.k.ids = check_ids;
+		sc.k.cast_valid = 1;
+		sc.k.kf_rdonly_cast = 4242;
+		sc.k.sak_btf_id = 333;
+		sc.cast = 1;
+		build_hook(&p, &sc);
+		check_common(&p);
+		n = calls(&p, c, 32);
+		check_call_args(c, n);
+		assert_int_equal(count_calls(c, n, BPF_FUNC_probe_read_kernel), 1);
+		for (i = 0, casts = 0; i < n; i++)
+			if (c[i].helper == -4242) {
+				assert_int_equal(c[i].r[2].k, CONST);
+				assert_int_equal(c[i].r[2].v, 333);
+				casts++;
+			}
+		assert_int_equal(casts, 1);
+		written(&p, w, KEV_HEAD);
+		for (k = 0; k < KEV_HEAD; k++)
+			if (!w[k])
+				fail_msg("hook %d: record byte %d not written", hook, k);
+		asm_free(&p.a);
+
+		/* Without the cast's ids: the three probe reads. */
+		sc.k.sak_btf_id = 0;
+		build_hook(&p, &sc);
+		n = calls(&p, c, 32);
+		assert_int_equal(count_calls(c, n, BPF_FUNC_probe_read_kernel), 3);
+		asm_free(&p.a);
+	}
+}
+
 /* With coarse_time, bpf_ktime_get_coarse_ns() instead of the fine clock. */
 static void
 test_hooks_coarse(void **state)
@@ -393,6 +445,7 @@ main(void)
 		cmocka_unit_test(test_hooks_nobtf),
 		cmocka_unit_test(test_hooks_batched),
 		cmocka_unit_test(test_hooks_coarse),
+		cmocka_unit_test(test_unix_cast),
 		cmocka_unit_test(test_hooks_plain_ids),
 		cmocka_unit_test(test_hooks_trigger),
 		cmocka_unit_test(test_unix_needs_layout),
