@@ -147,12 +147,17 @@ it_free_port(void)
 	return port;
 }
 
-/* Raw request; returns the whole response (malloc'd) or NULL. */
+/*
+ * Raw request; returns the whole response (malloc'd) or NULL.  A server
+ * may answer before it has read the whole request (a 413 for a body over
+ * the limit) and close: a write that fails then ends the writing, not the
+ * exchange, and what the server sent is read all the same.
+ */
 static inline char *
 it_raw(int port, const char *req, size_t reqlen, size_t *outlen)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	size_t len = 0, cap = 65536;
+	size_t len = 0, cap = 65536, sent = 0;
 	char *buf;
 	int fd;
 
@@ -163,9 +168,12 @@ it_raw(int port, const char *req, size_t reqlen, size_t *outlen)
 		close(fd);
 		return NULL;
 	}
-	if (reqlen && write(fd, req, reqlen) != (ssize_t)reqlen) {
-		close(fd);
-		return NULL;
+	while (sent < reqlen) {
+		ssize_t w = write(fd, req + sent, reqlen - sent);
+
+		if (w <= 0)
+			break;
+		sent += (size_t)w;
 	}
 	buf = malloc(cap + 1);
 	for (;;) {

@@ -119,10 +119,13 @@ assert_serving(const struct server *s)
 static void
 assert_json_error(const char *resp, int lo, int hi, const char *what)
 {
-	const char *body = strstr(resp, "\r\n\r\n");
+	const char *body;
 	json_t *j;
 	int status = 0;
 
+	if (resp == NULL)
+		fail_msg("%s: want a %d-%d response, got no connection", what, lo, hi);
+	body = strstr(resp, "\r\n\r\n");
 	if (sscanf(resp, "HTTP/%*d.%*d %d", &status) != 1 || status < lo ||
 	    status > hi || body == NULL)
 		fail_msg("%s: want a %d-%d response, got: %.200s", what, lo, hi, resp);
