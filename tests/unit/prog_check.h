@@ -195,6 +195,34 @@ calls(const struct prog *p, struct call *out, int max)
 	return ncall;
 }
 
+/* How many of the n calls are to helper. */
+static int
+count_calls(const struct call *c, int n, int helper)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += c[i].helper == helper;
+	return k;
+}
+
+/* How many of the n calls are bpf_rdonly_cast() (kernel function BTF id
+ * kfunc, recorded as -kfunc by calls()) to the struct of BTF id btf_id;
+ * every such call has a constant id in r2. */
+static int
+count_casts(const struct call *c, int n, long kfunc, long btf_id)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].helper != -kfunc)
+			continue;
+		assert_int_equal(c[i].r[2].k, CONST);
+		k += c[i].r[2].v == btf_id;
+	}
+	return k;
+}
+
 /* The region [fp + r.v, fp + r.v + len) lies inside the stack. */
 static void
 assert_stack(struct reg r, long len)

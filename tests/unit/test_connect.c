@@ -448,16 +448,6 @@ build_call_exit(struct prog *p, const struct prog_conf *c)
 	assert_true(p->n > 0);
 }
 
-static int
-count_helper(const struct call *c, int n, int helper)
-{
-	int i, k = 0;
-
-	for (i = 0; i < n; i++)
-		k += c[i].helper == helper;
-	return k;
-}
-
 /* Loads through r9 while it holds pt_regs: the argument slots asked for. */
 static void
 check_regs_loads(const struct prog *p, const int *off, int n)
@@ -507,11 +497,11 @@ call_exit(const struct prog_conf *c, int probe_reads)
 	check_call_args(cl, n);
 	/* No stash: the only map is the perf event array, used once. */
 	assert_int_equal(count_maps(&p, EVENTS_FD), 1);
-	assert_int_equal(count_helper(cl, n, BPF_FUNC_perf_event_output), 1);
+	assert_int_equal(count_calls(cl, n, BPF_FUNC_perf_event_output), 1);
 	for (i = 0; i < n; i++)
 		if (cl[i].helper == BPF_FUNC_perf_event_output)
 			assert_stack(cl[i].r[4], (long)sizeof(struct kevent));
-	assert_int_equal(count_helper(cl, n, BPF_FUNC_probe_read_kernel), probe_reads);
+	assert_int_equal(count_calls(cl, n, BPF_FUNC_probe_read_kernel), probe_reads);
 	/* The only ctx field read at exit is the return value. */
 	check_ctx_loads(&p, ret_off, ret_size, 1);
 	asm_free(&p.a);
@@ -588,7 +578,7 @@ test_call_exit_cast(void **state)
 	struct call cl[64];
 	struct prog p;
 	long i;
-	int n, casts = 0, ids = 0;
+	int n;
 
 	(void)state;
 	c.k.cast_valid = 1;
@@ -600,15 +590,10 @@ test_call_exit_cast(void **state)
 	check_common(&p);
 	n = calls(&p, cl, 64);
 	check_call_args(cl, n);
-	assert_int_equal(count_helper(cl, n, BPF_FUNC_probe_read_kernel), 1);
-	for (i = 0; i < n; i++)
-		if (cl[i].helper == -54321) {
-			assert_int_equal(cl[i].r[2].k, CONST);
-			ids += cl[i].r[2].v == 111 ? 1 : cl[i].r[2].v == 222 ? 10 : 100;
-			casts++;
-		}
-	assert_int_equal(casts, 2);
-	assert_int_equal(ids, 11);
+	assert_int_equal(count_calls(cl, n, BPF_FUNC_probe_read_kernel), 1);
+	assert_int_equal(count_calls(cl, n, -54321), 2);
+	assert_int_equal(count_casts(cl, n, 54321, 111), 1);
+	assert_int_equal(count_casts(cl, n, 54321, 222), 1);
 	/* Every kernel function called is the cast. */
 	for (i = 0; i < p.n; i++)
 		if (p.a.insn[i].code == (BPF_JMP | BPF_CALL) &&

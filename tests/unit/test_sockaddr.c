@@ -120,16 +120,6 @@ written(const struct prog *p, uint8_t *w, int size)
 	}
 }
 
-static int
-count_calls(const struct call *c, int n, int helper)
-{
-	int i, k = 0;
-
-	for (i = 0; i < n; i++)
-		k += c[i].helper == helper;
-	return k;
-}
-
 /* Every hook: the common shape, one perf output of a whole kevent from
  * the stack, the fields the context holds, and "return code unknown". */
 static void
@@ -298,7 +288,7 @@ test_unix_cast(void **state)
 	uint8_t w[sizeof(struct kevent)];
 	struct call c[32];
 	struct prog p;
-	int hook, n, i, k, casts;
+	int hook, n, k;
 
 	(void)state;
 	for (hook = HOOK_CONNECT_UNIX; hook <= HOOK_SENDMSG_UNIX; hook++) {
@@ -316,13 +306,8 @@ test_unix_cast(void **state)
 		n = calls(&p, c, 32);
 		check_call_args(c, n);
 		assert_int_equal(count_calls(c, n, BPF_FUNC_probe_read_kernel), 1);
-		for (i = 0, casts = 0; i < n; i++)
-			if (c[i].helper == -4242) {
-				assert_int_equal(c[i].r[2].k, CONST);
-				assert_int_equal(c[i].r[2].v, 333);
-				casts++;
-			}
-		assert_int_equal(casts, 1);
+		assert_int_equal(count_calls(c, n, -4242), 1);
+		assert_int_equal(count_casts(c, n, 4242, 333), 1);
 		written(&p, w, KEV_HEAD);
 		for (k = 0; k < KEV_HEAD; k++)
 			if (!w[k])
