@@ -184,11 +184,16 @@ ld_close_fds(int *fds, int n)
 	}
 }
 
-static struct {
+/* A struct member whose offset goes to prog_kern at off; size, when not
+ * 0, is the size it must have. */
+struct kfield {
 	const char *s, *m;
 	size_t off;
-} const kmembers[] = {
-#define K(s, m, f) { s, m, offsetof(struct prog_kern, f) }
+	int size;
+};
+
+static const struct kfield kmembers[] = {
+#define K(s, m, f) { s, m, offsetof(struct prog_kern, f), 0 }
 	K("task_struct", "files", task_files),
 	K("task_struct", "real_parent", task_real_parent),
 	K("task_struct", "tgid", task_tgid),
@@ -235,11 +240,7 @@ resolve_regs(const struct btf *b, struct prog_kern *k)
 }
 
 /* The task fields of prog_kern.ids, with the size each must have. */
-static const struct {
-	const char *s, *m;
-	size_t off;
-	int size;
-} kids[] = {
+static const struct kfield kids[] = {
 	{ "task_struct", "cred", offsetof(struct prog_kern, ids.task_cred), 8 },
 	{ "cred", "uid", offsetof(struct prog_kern, ids.cred_uid), 4 },
 	{ "cred", "gid", offsetof(struct prog_kern, ids.cred_gid), 4 },
@@ -250,19 +251,26 @@ static const struct {
 	{ "kernfs_node", "id", offsetof(struct prog_kern, ids.kernfs_node_id), 8 },
 };
 
-static void
-resolve_ids(const struct btf *b, struct prog_kern *k)
+/*
+ * Every member of f[0..n) into k.  Returns 0, or -errno (-EMSGSIZE for a
+ * member of the wrong size) with *bad the one that failed.
+ */
+static int
+resolve_fields(const struct btf *b, const struct kfield *f, size_t n,
+    struct prog_kern *k, size_t *bad)
 {
 	size_t i;
-	int off, size;
+	int off, size, err;
 
-	for (i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
-		if (ld_btf_member(b, kids[i].s, kids[i].m, &off, &size) < 0 ||
-		    size != kids[i].size)
-			return;
-		*(int *)((char *)k + kids[i].off) = off;
+	for (i = 0; i < n; i++) {
+		*bad = i;
+		if ((err = ld_btf_member(b, f[i].s, f[i].m, &off, &size)) < 0)
+			return err;
+		if (f[i].size && size != f[i].size)
+			return -EMSGSIZE;
+		*(int *)((char *)k + f[i].off) = off;
 	}
-	k->ids.valid = 1;
+	return 0;
 }
 
 /* What the exit-only walk needs for bpf_rdonly_cast() (prog_kern). */
@@ -298,23 +306,20 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 			    "protocol will be unknown\n", path, strerror(-err));
 		return;
 	}
-	for (i = 0; i < sizeof(kmembers) / sizeof(kmembers[0]); i++) {
-		int off, size;
-
-		err = ld_btf_member(b, kmembers[i].s, kmembers[i].m, &off, &size);
-		if (err < 0) {
-			if (conf->diag)
-				fprintf(conf->diag, "ebpf-server: BTF: %s.%s: %s: socket "
-				    "type and protocol will be unknown\n",
-				    kmembers[i].s, kmembers[i].m, strerror(-err));
-			ld_btf_free(b);
-			return;
-		}
-		*(int *)((char *)k + kmembers[i].off) = off;
+	if ((err = resolve_fields(b, kmembers, sizeof(kmembers) /
+	    sizeof(kmembers[0]), k, &i)) < 0) {
+		if (conf->diag)
+			fprintf(conf->diag, "ebpf-server: BTF: %s.%s: %s: socket "
+			    "type and protocol will be unknown\n",
+			    kmembers[i].s, kmembers[i].m, strerror(-err));
+		ld_btf_free(b);
+		return;
 	}
 	k->valid = 1;
 	resolve_regs(b, k);
-	resolve_ids(b, k);
+	/* The ids by loads, all of them or none (their helpers instead). */
+	k->ids.valid = resolve_fields(b, kids, sizeof(kids) / sizeof(kids[0]),
+	    k, &i) == 0;
 	resolve_cast(b, k);
 	if (ld_btf_member(b, "sock", "sk_err", &k->sock_err, &usz) < 0 || usz != 4)
 		k->sock_err = -1;
