@@ -19,7 +19,7 @@ LDFLAGS = -static -s
 
 # make release builds one static binary per architecture here, each at
 # most MAX_SIZE bytes; make ARCH=aarch64 builds that one alone
-RELEASE_ARCHS = x86_64 aarch64 armhf
+RELEASE_ARCHS = x86_64 aarch64 armhf i686 riscv64 ppc64le s390x mips64el
 #RELEASE_ARCHS = aarch64
 MAX_SIZE = 1048576
 ARCH =
@@ -31,8 +31,10 @@ ARCH =
 # each one's time-out in seconds
 VM_BACKENDS = tracepoint-exit tracepoint cgroup fexit
 VM_GUESTS = x86_64:bookworm x86_64:trixie x86_64:trixie-backports \
-	aarch64:bookworm aarch64:trixie-backports armhf:bookworm armhf:trixie
-VM_SUITES = bookworm trixie trixie-backports
+	aarch64:bookworm aarch64:trixie-backports armhf:bookworm armhf:trixie \
+	i686:bullseye i686:bookworm riscv64:trixie ppc64le:bookworm s390x:bookworm \
+	mips64el:bookworm
+VM_SUITES = bullseye bookworm trixie trixie-backports
 VM_JOBS = 2
 VM_TIMEOUT = 300
 
@@ -56,6 +58,7 @@ DEPS_SRC = civetweb jansson
 PKGS_BUILD = musl-tools linux-libc-dev dpkg-dev xz-utils file gcc make
 PKGS_TEST = libcmocka-dev valgrind clang libclang-rt-dev wrk prometheus
 # make test-vm: the emulators and the initramfs tools
-PKGS_VM = qemu-system-x86 qemu-system-arm cpio gzip
+PKGS_VM = qemu-system-x86 qemu-system-arm qemu-system-misc qemu-system-ppc \
+	qemu-system-mips qemu-system-data cpio gzip
 # make bench: the load generator and the static-file ceiling
 PKGS_BENCH = wrk nginx

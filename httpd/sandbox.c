@@ -11,11 +11,11 @@
  * we missed shows up as an error in a log instead of a dead server.  The
  * list was built from strace -f of the server under load on every endpoint
  * and through SIGTERM, then widened with what civetweb, musl and glibc are
- * known to use on other paths (thread start, time-outs, logging).  The
- * other architectures' names (32-bit ARM's mmap2, *_time64, sigreturn,
- * ...) were found by running the server with -v under this filter in the
- * qemu guests of make test-vm and reading the kernel log's denials; those
- * guests fail on any denial.
+ * known to use on other paths (thread start, time-outs, logging).  What
+ * only some architectures have (32-bit ARM's mmap2, *_time64, sigreturn,
+ * ...) is in each one's table, util/arch/<arch>.c, found by running the
+ * server with -v under this filter in the qemu guests of make test-vm and
+ * reading the kernel log's denials; those guests fail on any denial.
  *
  * Files: open() and openat() are allowed read-only (no O_WRONLY, O_RDWR,
  * O_CREAT, O_TRUNC, O_APPEND), so that /proc/self/status and the like can
@@ -33,7 +33,9 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
-#include <asm/ioctls.h>
+/* The kernel's termios and winsize: ppc64le's TCGETS and TIOCGWINSZ encode
+ * their sizes. */
+#include <asm/termios.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -43,20 +45,11 @@
 #include <jansson.h>
 
 #include "httpd/sandbox.h"
+#include "util/arch.h"
 
-#if defined(__x86_64__)
-#define SECCOMP_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SECCOMP_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#elif defined(__arm__) && defined(__ARMEL__)
-#define SECCOMP_AUDIT_ARCH AUDIT_ARCH_ARM
-#else
-#error "sandbox: add this architecture's AUDIT_ARCH_ and check the list"
-#endif
-
-/* Every supported architecture is little-endian: the low word of a 64-bit
- * argument comes first. */
-#define ARG_LO(n) (offsetof(struct seccomp_data, args) + (n) * sizeof(__u64))
+/* The low word of 64-bit argument n: the second one on big-endian CPUs. */
+#define ARG_LO(n) ARCH_LO32(offsetof(struct seccomp_data, args) + \
+    (n) * sizeof(__u64), sizeof(__u64))
 
 #define DENY_ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
 
@@ -97,27 +90,11 @@
 /* Stands for the flush socket's fd in the filter: -2, which no fd is. */
 #define CONNECT_FD 0xfffffffeu
 
-static const struct sock_filter filter[] = {
-	/* Another architecture's system call numbers mean other calls. */
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_AUDIT_ARCH, 1, 0),
-	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
-	LOAD_NR,
-#ifdef __X32_SYSCALL_BIT
-	/* x32 calls reuse the x86_64 numbers with this bit set. */
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),
-	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
-#endif
-
+/* The calls every architecture has, under the same names; what only some
+ * have comes from util/arch/<arch>.c (see build()). */
+static const struct sock_filter common[] = {
 	/* Memory. */
 	ALLOW(__NR_brk),
-	/* 32-bit ABIs map with mmap2 (offset in pages). */
-#ifdef __NR_mmap
-	ALLOW(__NR_mmap),
-#endif
-#ifdef __NR_mmap2
-	ALLOW(__NR_mmap2),
-#endif
 	ALLOW(__NR_munmap),       /* and the perf rings at shutdown */
 	ALLOW(__NR_mprotect),
 	ALLOW(__NR_mremap),
@@ -125,25 +102,13 @@ static const struct sock_filter filter[] = {
 
 	/* Threads, locks, signals, exit. */
 	ALLOW(__NR_futex),
-#ifdef __NR_futex_time64
-	ALLOW(__NR_futex_time64),
-#endif
-#ifdef __NR_futex_waitv
-	ALLOW(__NR_futex_waitv),
-#endif
 	ALLOW(__NR_set_robust_list),
 	ALLOW(__NR_get_robust_list),
 	ALLOW(__NR_set_tid_address),
-#ifdef __NR_rseq
 	ALLOW(__NR_rseq),
-#endif
-	/* New threads, never new processes. */
-	ALLOW_ARG_ALL(__NR_clone, 0, CLONE_THREAD),
-#ifdef __NR_clone3
 	/* Its flags are in memory the filter cannot read; ENOSYS makes the C
 	 * library fall back to clone(). */
 	DENY(__NR_clone3, ENOSYS),
-#endif
 	ALLOW(__NR_sched_yield),
 	ALLOW(__NR_sched_getaffinity),
 	/* The capture's batch flush moves the reader to each CPU in turn
@@ -152,14 +117,7 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_rt_sigaction),
 	ALLOW(__NR_rt_sigprocmask),
 	ALLOW(__NR_rt_sigreturn),
-#ifdef __NR_sigreturn
-	/* 32-bit ARM: musl returns from handlers without SA_SIGINFO so. */
-	ALLOW(__NR_sigreturn),
-#endif
 	ALLOW(__NR_rt_sigtimedwait),
-#ifdef __NR_rt_sigtimedwait_time64
-	ALLOW(__NR_rt_sigtimedwait_time64),
-#endif
 	ALLOW(__NR_sigaltstack),
 	ALLOW(__NR_restart_syscall),
 	ALLOW(__NR_gettid),
@@ -173,49 +131,6 @@ static const struct sock_filter filter[] = {
 	ALLOW_ARG(__NR_prctl, 0, PR_SET_NAME),
 	ALLOW_ARG(__NR_prctl, 0, PR_GET_NAME),
 
-	/* Time.  32-bit ABIs have the 64-bit time_t calls (*_time64), which
-	 * musl tries first, and the old ones (*_time32) it falls back to on
-	 * kernels before 5.1. */
-#ifdef __NR_clock_gettime
-	ALLOW(__NR_clock_gettime),
-#endif
-#ifdef __NR_clock_gettime32
-	ALLOW(__NR_clock_gettime32),
-#endif
-#ifdef __NR_clock_gettime64
-	ALLOW(__NR_clock_gettime64),
-#endif
-#ifdef __NR_clock_getres
-	ALLOW(__NR_clock_getres),
-#endif
-#ifdef __NR_clock_getres_time32
-	ALLOW(__NR_clock_getres_time32),
-#endif
-#ifdef __NR_clock_getres_time64
-	ALLOW(__NR_clock_getres_time64),
-#endif
-#ifdef __NR_gettimeofday
-	ALLOW(__NR_gettimeofday),
-#endif
-#ifdef __NR_gettimeofday_time32
-	ALLOW(__NR_gettimeofday_time32),
-#endif
-#ifdef __NR_time
-	ALLOW(__NR_time),
-#endif
-#ifdef __NR_nanosleep
-	ALLOW(__NR_nanosleep),
-#endif
-#ifdef __NR_clock_nanosleep
-	ALLOW(__NR_clock_nanosleep),
-#endif
-#ifdef __NR_clock_nanosleep_time32
-	ALLOW(__NR_clock_nanosleep_time32),
-#endif
-#ifdef __NR_clock_nanosleep_time64
-	ALLOW(__NR_clock_nanosleep_time64),
-#endif
-
 	/* Descriptors we already hold: sockets, perf fds, stderr. */
 	ALLOW(__NR_read),
 	ALLOW(__NR_readv),
@@ -223,35 +138,8 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_write),
 	ALLOW(__NR_writev),
 	ALLOW(__NR_close),
-	/* The stat and seek families under each ABI's names: 32-bit ones
-	 * have _llseek, fstat64, fstatat64 and fcntl64. */
-#ifdef __NR_lseek
-	ALLOW(__NR_lseek),
-#endif
-#ifdef __NR__llseek
-	ALLOW(__NR__llseek),
-#endif
-#ifdef __NR_fstat
-	ALLOW(__NR_fstat),
-#endif
-#ifdef __NR_fstat64
-	ALLOW(__NR_fstat64),
-#endif
-#ifdef __NR_newfstatat
-	ALLOW(__NR_newfstatat),
-#endif
-#ifdef __NR_fstatat64
-	ALLOW(__NR_fstatat64),
-#endif
-#ifdef __NR_statx
+	/* The stat family (the seek one is each architecture's own). */
 	ALLOW(__NR_statx),
-#endif
-#ifdef __NR_fcntl
-	ALLOW(__NR_fcntl),
-#endif
-#ifdef __NR_fcntl64
-	ALLOW(__NR_fcntl64),
-#endif
 	/* ioctl: detaching the probes, non-blocking sockets, and the C
 	 * library asking whether stdout/stderr is a terminal. */
 	ALLOW_ARG(__NR_ioctl, 1, PERF_EVENT_IOC_DISABLE),
@@ -262,42 +150,16 @@ static const struct sock_filter filter[] = {
 	ALLOW_ARG(__NR_ioctl, 1, TIOCGWINSZ),
 
 	/* Reading files, never writing or creating them. */
-#ifdef __NR_open
-	ALLOW_ARG_NONE(__NR_open, 1, OPEN_WRITE),
-#endif
 	ALLOW_ARG_NONE(__NR_openat, 2, OPEN_WRITE),
 	/* Listing directories: the cgroup tree for cgroup paths,
 	 * /proc/self/fd for metrics. */
 	ALLOW(__NR_getdents64),
-#ifdef __NR_getdents
-	ALLOW(__NR_getdents),
-#endif
 
 	/* Waiting: civetweb polls its sockets, the reader its perf fds. */
-#ifdef __NR_poll
-	ALLOW(__NR_poll),
-#endif
 	ALLOW(__NR_ppoll),
-#ifdef __NR_ppoll_time64
-	ALLOW(__NR_ppoll_time64),
-#endif
-#ifdef __NR_select
-	ALLOW(__NR_select),
-#endif
-#ifdef __NR__newselect
-	ALLOW(__NR__newselect),
-#endif
 	ALLOW(__NR_pselect6),
-#ifdef __NR_pselect6_time64
-	ALLOW(__NR_pselect6_time64),
-#endif
-#ifdef __NR_epoll_wait
-	ALLOW(__NR_epoll_wait),
-#endif
 	ALLOW(__NR_epoll_pwait),
-#ifdef __NR_epoll_pwait2
 	ALLOW(__NR_epoll_pwait2),
-#endif
 	ALLOW(__NR_epoll_ctl),
 
 	/* ... and connect()s its own UDP socket to 127.0.0.1:9 there, which
@@ -308,21 +170,11 @@ static const struct sock_filter filter[] = {
 	/* Serving connections on the socket bound before the sandbox.  No
 	 * socket(), bind() or listen(), and connect() only as above: no new
 	 * endpoints. */
-#ifdef __NR_accept
-	ALLOW(__NR_accept),
-#endif
 	ALLOW(__NR_accept4),
 	ALLOW(__NR_recvfrom),
 	ALLOW(__NR_recvmsg),
 	ALLOW(__NR_sendto),
 	ALLOW(__NR_sendmsg),
-	/* 32-bit ARM still has the plain send() and recv(). */
-#ifdef __NR_send
-	ALLOW(__NR_send),
-#endif
-#ifdef __NR_recv
-	ALLOW(__NR_recv),
-#endif
 	ALLOW(__NR_shutdown),
 	ALLOW(__NR_setsockopt),
 	ALLOW(__NR_getsockopt),
@@ -339,35 +191,80 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_geteuid),
 	ALLOW(__NR_getgid),
 	ALLOW(__NR_getegid),
-	/* 32-bit ARM's calls with 32-bit ids, which musl uses there. */
-#ifdef __NR_getuid32
-	ALLOW(__NR_getuid32),
-#endif
-#ifdef __NR_geteuid32
-	ALLOW(__NR_geteuid32),
-#endif
-#ifdef __NR_getgid32
-	ALLOW(__NR_getgid32),
-#endif
-#ifdef __NR_getegid32
-	ALLOW(__NR_getegid32),
-#endif
 	/* The cgroup id of a cgroup directory (util/cgroup.c): its kernfs
 	 * file handle. */
 	ALLOW(__NR_name_to_handle_at),
-
-	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
 };
+
+#define NCOMMON (sizeof(common) / sizeof(common[0]))
+/* The filter's length at most: the head, two instructions per call of the
+ * architecture's own, open()'s and clone()'s rules, the common calls, the
+ * final denial. */
+#define FILTER_MAX (6 + 2 * ARCH_SYSCALLS_MAX + 5 + 6 + NCOMMON + 1)
+
+/*
+ * The whole filter for architecture a into f (FILTER_MAX slots), with
+ * connect_fd (>= 0) in place of CONNECT_FD.  Returns its length, or 0
+ * when a's own list is longer than ARCH_SYSCALLS_MAX.
+ */
+static size_t
+build(const struct arch *a, struct sock_filter *f, int connect_fd)
+{
+	const struct sock_filter open_rule[] = {
+		ALLOW_ARG_NONE(a->nr_open, 1, OPEN_WRITE),
+	};
+	/* New threads, never new processes. */
+	const struct sock_filter clone_rule[] = {
+		ALLOW_ARG_ALL(__NR_clone, a->clone_flags, CLONE_THREAD),
+	};
+	size_t i, n = 0;
+
+	if (a->nsyscalls > ARCH_SYSCALLS_MAX)
+		return 0;
+	/* Another architecture's system call numbers mean other calls. */
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, arch));
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, a->audit, 1, 0);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
+	f[n++] = (struct sock_filter)LOAD_NR;
+	if (a->abi_bit) {
+		/* x32 calls reuse the x86_64 numbers with this bit set. */
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K,
+		    a->abi_bit, 0, 1);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
+	}
+	for (i = 0; i < a->nsyscalls; i++) {
+		const struct sock_filter allow[] = { ALLOW(a->syscalls[i]) };
+
+		memcpy(f + n, allow, sizeof(allow));
+		n += sizeof(allow) / sizeof(allow[0]);
+	}
+	memcpy(f + n, clone_rule, sizeof(clone_rule));
+	n += sizeof(clone_rule) / sizeof(clone_rule[0]);
+	if (a->nr_open >= 0) {
+		memcpy(f + n, open_rule, sizeof(open_rule));
+		n += sizeof(open_rule) / sizeof(open_rule[0]);
+	}
+	memcpy(f + n, common, sizeof(common));
+	for (i = n; i < n + NCOMMON; i++)
+		if (connect_fd >= 0 && f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
+		    f[i].k == CONNECT_FD)
+			f[i].k = (__u32)connect_fd;
+	n += NCOMMON;
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
+	return n;
+}
 
 size_t
 sandbox_allowed(void)
 {
-	size_t i, n = 0;
+	struct sock_filter f[FILTER_MAX];
+	size_t i, len, n = 0;
 
 	/* Every rule ends in exactly one RET ALLOW. */
-	for (i = 0; i < sizeof(filter) / sizeof(filter[0]); i++)
-		if (filter[i].code == (BPF_RET | BPF_K) &&
-		    filter[i].k == SECCOMP_RET_ALLOW)
+	len = build(&arch_cpu, f, -1);
+	for (i = 0; i < len; i++)
+		if (f[i].code == (BPF_RET | BPF_K) && f[i].k == SECCOMP_RET_ALLOW)
 			n++;
 	return n;
 }
@@ -420,21 +317,15 @@ sandbox_prepare(int keep_bind, char *err, size_t errlen)
 int
 sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 {
-	struct sock_filter f[sizeof(filter) / sizeof(filter[0])];
-	struct sock_fprog prog = {
-		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
-		.filter = f,
-	};
+	struct sock_filter f[FILTER_MAX];
+	struct sock_fprog prog = { .filter = f };
 	unsigned flags = SECCOMP_FILTER_FLAG_TSYNC;
-	size_t i;
 	long r;
 	int cap;
 
 	/* The one comparison with CONNECT_FD gets the real fd. */
-	memcpy(f, filter, sizeof(f));
-	for (i = 0; connect_fd >= 0 && i < sizeof(f) / sizeof(f[0]); i++)
-		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) && f[i].k == CONNECT_FD)
-			f[i].k = (__u32)connect_fd;
+	if ((prog.len = (unsigned short)build(&arch_cpu, f, connect_fd)) == 0)
+		return errmsg(err, errlen, "this architecture's list", E2BIG);
 
 	/* The bounding set limits what an execve() could ever grant.  Only
 	 * possible while we still have CAP_SETPCAP, so first. */

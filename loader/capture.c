@@ -26,6 +26,7 @@
 #include "prog/asm.h"
 #include "prog/connect.h"
 #include "prog/frame.h"
+#include "util/arch.h"
 #include "util/event.h"
 
 #define MAX_CPUS 1024
@@ -210,33 +211,25 @@ static const struct kfield kmembers[] = {
 
 /*
  * Where the saved user registers hold system call arguments 0-5, for the
- * exit-only programs.  x86-64 passes them in di, si, dx, r10, r8, r9;
- * arm64 in x0-x5, x0 being overwritten by the return value and kept in
- * orig_x0.  Elsewhere regs_valid stays 0 and the enter/exit pair is used.
+ * exit-only programs: the members of struct pt_regs util/arch/<arch>.c
+ * names, each found in BTF and 8 bytes wide.  On a CPU whose table names
+ * none (32-bit ones) or a kernel that lacks one, regs_valid stays 0 and
+ * the enter/exit pair is used.
  */
 static void
 resolve_regs(const struct btf *b, struct prog_kern *k)
 {
-	static const char *const x86[6] = { "di", "si", "dx", "r10", "r8", "r9" };
+	const struct arch_reg *r = arch_cpu.args;
 	int off, size, i;
 
 	for (i = 0; i < 6; i++) {
-		if (ld_btf_member(b, "pt_regs", x86[i], &off, &size) < 0 || size != 8)
-			break;
-		k->regs_arg[i] = off;
+		if (r[i].member == NULL ||
+		    ld_btf_member(b, "pt_regs", r[i].member, &off, &size) < 0 ||
+		    size < 8 * (r[i].index + 1))
+			return;
+		k->regs_arg[i] = off + 8 * r[i].index;
 	}
-	if (i == 6) {
-		k->regs_valid = 1;
-		return;
-	}
-	if (ld_btf_member(b, "user_pt_regs", "regs", &off, &size) == 0 &&
-	    ld_btf_member(b, "pt_regs", "orig_x0", &k->regs_arg[0], &size) == 0 &&
-	    size == 8) {
-		/* struct pt_regs starts with the user_pt_regs regs[31]. */
-		for (i = 1; i < 6; i++)
-			k->regs_arg[i] = off + 8 * i;
-		k->regs_valid = 1;
-	}
+	k->regs_valid = 1;
 }
 
 /* The task fields of prog_kern.ids, with the size each must have. */

@@ -22,6 +22,7 @@
 #include "prog/asm.h"
 #include "prog/connect.h"
 #include "prog/insn.h"
+#include "util/arch.h"
 #include "util/event.h"
 
 #define STASH_ENTRIES 16384 /* connects in flight at once */
@@ -189,6 +190,11 @@ tp_prepare(struct tp *p, const struct ld_env *env, struct prog_conf *c,
 {
 	int e;
 
+	if (arch_cpu.no_syscall_tracepoints) {
+		ld_errf(err, errlen, "%s: %s", arch_cpu.name,
+		    arch_cpu.no_syscall_tracepoints);
+		return -EOPNOTSUPP;
+	}
 	if ((e = ld_tracefs_find(p->tracefs, sizeof(p->tracefs))) < 0) {
 		ld_errf(err, errlen, "tracefs: not mounted and mounting it at "
 		    "/sys/kernel/tracing failed: %s%s", strerror(-e), ld_hint(e));
@@ -218,8 +224,11 @@ tp_exit_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		goto fail;
 	if (!c.k.valid || !c.k.regs_valid) {
 		e = -EOPNOTSUPP;
-		ld_errf(err, errlen, "backend tracepoint-exit needs BTF with "
-		    "struct pt_regs of x86-64 or arm64");
+		ld_errf(err, errlen, "backend tracepoint-exit needs BTF and "
+		    "64-bit argument registers in struct pt_regs (%s: %s)",
+		    arch_cpu.name, !c.k.valid ? "no BTF" :
+		    arch_cpu.args[0].member ? "not in this kernel's BTF" :
+		    "32-bit registers");
 		goto fail;
 	}
 	p->exit_only = 1;
@@ -294,17 +303,29 @@ fail:
 	return e;
 }
 
-/* Without BTF the programs cannot walk the task to the socket. */
+/* Without BTF the programs cannot walk the task to the socket; where the
+ * CPU's sys_exit ret loses the sign of an error (util/arch.h), a failed
+ * call looks like a count. */
 static unsigned
 tp_missing(void *state, const char **why)
 {
 	const struct tp *p = state;
+	unsigned bits = 0;
 
 	*why = NULL;
-	if (!p->no_btf)
-		return 0;
-	*why = "socket type, protocol and ppid (this kernel has no BTF)";
-	return CAP_EXACT_SOCKET | CAP_EXACT_PPID;
+	if (p->no_btf) {
+		*why = "socket type, protocol and ppid (this kernel has no BTF)";
+		bits |= CAP_EXACT_SOCKET | CAP_EXACT_PPID;
+	}
+	if (arch_cpu.exit_ret_positive) {
+		*why = p->no_btf ? "socket type, protocol and ppid (this kernel "
+		    "has no BTF), and the return code (this CPU's sys_exit "
+		    "tracepoint gives errors as positive numbers)" :
+		    "the return code (this CPU's sys_exit tracepoint gives "
+		    "errors as positive numbers)";
+		bits |= CAP_EXACT_RETURN_CODE;
+	}
+	return bits;
 }
 
 const struct ld_backend ld_backend_tracepoint_exit = {

@@ -13,6 +13,7 @@
 #include "prog/connect.h"
 #include "prog/frame.h"
 #include "prog/insn.h"
+#include "util/arch.h"
 #include "util/event.h"
 
 enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK, L_WALKED };
@@ -29,8 +30,7 @@ enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK, L_WALKED };
  * pointer and of its length; all are slots of size bytes, the kernel's
  * long: 8, or 4 on 32-bit kernels, where user pointers are 4 bytes too
  * (size 0 means 8).  fd and the length are read as 32-bit words either
- * way (the low word comes first: every supported architecture is
- * little-endian).
+ * way, from the slot's low word (its second one on a big-endian CPU).
  */
 struct args {
 	int reg;
@@ -69,7 +69,8 @@ destination(struct prog_asm *a, const struct prog_conf *c, const struct args *g)
 {
 	if (c->syscall != EV_SENDMSG) {
 		asm_emit(a, BPF_LDX_MEM(SZ(ASZ(g)), BPF_REG_7, g->reg, g->addr)); /* r7 = args->addr */
-		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, g->reg, g->addrlen)); /* r2 = args->addrlen */
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_2, g->reg,
+		    ARCH_LO32(g->addrlen, ASZ(g))));                /* r2 = args->addrlen */
 		if (c->syscall == EV_SENDTO)
 			asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_OUT);   /* if (!r7) return 0 */
 		return;
@@ -110,7 +111,8 @@ common_fields(struct prog_asm *a, const struct prog_conf *c, const struct args *
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_10, E(count), 1)); /* e.count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(syscall), c->syscall)); /* e.syscall = CALL */
 
-	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_8, g->reg, g->fd)); /* r8 = args->fd */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_8, g->reg,
+	    ARCH_LO32(g->fd, ASZ(g))));                         /* r8 = args->fd */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_8, E(fd))); /* e.fd = r8 */
 
 	destination(a, c, g);                                   /* r7 = addr, r2 = len */

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Fetch a Debian kernel image into $1/vmlinuz: architecture $2 (Debian's
-# name), flavour $3 (amd64, arm64, armmp), suite $4.  $APTBIN is the
+# name), flavour $3 (amd64, arm64, armmp, ...), suite $4.  $APTBIN is the
 # private apt-get command.  The meta package linux-image-<flavour> names
 # the versioned image package; from 7.x that one holds no kernel and
 # depends on linux-binary-*, whose kernel is usr/lib/modules/*/vmlinuz.
@@ -21,10 +21,12 @@ bin=$(dpkg-deb -f "$img"_*.deb Depends | tr ',' '\n' |
 for d in *.deb; do
 	case $d in linux-image-"$flavour"_*) continue ;; esac
 	dpkg-deb --fsys-tarfile "$d" | (cd ../root && tar -x --wildcards \
-		'./boot/vmlinuz*' './usr/lib/modules/*/vmlinuz' 2>/dev/null) || true
+		'./boot/vmlinu[xz]*' './usr/lib/modules/*/vmlinu[xz]' 2>/dev/null) || true
 done
 cd ..
-k=$(find root -type f \( -path 'root/boot/vmlinuz*' -o -path 'root/usr/lib/modules/*/vmlinuz' \) | head -n 1)
+# ppc64el, mips64el and riscv64 ship vmlinux (an ELF or a raw Image)
+# where the others ship vmlinuz; qemu -kernel takes either.
+k=$(find root -type f \( -path 'root/boot/vmlinu[xz]*' -o -path 'root/usr/lib/modules/*/vmlinu[xz]' \) | sort -r | head -n 1)
 [ -n "$k" ] || { echo "kernel.sh: no vmlinuz in $img ${bin:-}"; exit 1; }
 cp "$k" vmlinuz.tmp && mv vmlinuz.tmp vmlinuz
 dpkg-deb -f deb/"$img"_*.deb Version > version

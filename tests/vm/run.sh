@@ -12,17 +12,39 @@ VM=$B/vm
 mkdir -p "$VM/run"
 
 # Architecture facts, in one place: Debian's name, the kernel flavour,
-# and how qemu boots it.
-deb_arch() { case $1 in x86_64) echo amd64 ;; aarch64) echo arm64 ;; armhf) echo armhf ;; esac; }
-flavour() { case $1 in x86_64) echo amd64 ;; aarch64) echo arm64 ;; armhf) echo armmp ;; esac; }
+# how qemu boots it, and its console.
+deb_arch() {
+	case $1 in
+	x86_64) echo amd64 ;; aarch64) echo arm64 ;; armhf) echo armhf ;;
+	i686) echo i386 ;; riscv64) echo riscv64 ;; ppc64le) echo ppc64el ;;
+	s390x) echo s390x ;; mips64el) echo mips64el ;;
+	esac
+}
+flavour() {
+	case $1 in
+	x86_64) echo amd64 ;; aarch64) echo arm64 ;; armhf) echo armmp ;;
+	i686) echo 686-pae ;; riscv64) echo riscv64 ;; ppc64le) echo powerpc64le ;;
+	s390x) echo s390x ;; mips64el) echo 5kc-malta ;;
+	esac
+}
 qemu() {
 	case $1 in
 	x86_64) echo "qemu-system-x86_64 -cpu max" ;;
 	aarch64) echo "qemu-system-aarch64 -M virt -cpu cortex-a57" ;;
 	armhf) echo "qemu-system-arm -M virt,highmem=off -cpu cortex-a15" ;;
+	i686) echo "qemu-system-i386 -cpu max" ;;
+	riscv64) echo "qemu-system-riscv64 -M virt" ;;
+	ppc64le) echo "qemu-system-ppc64 -M pseries -cpu power9" ;;
+	s390x) echo "qemu-system-s390x -M s390-ccw-virtio" ;;
+	mips64el) echo "qemu-system-mips64el -M malta -cpu 5KEc" ;;
 	esac
 }
-console() { case $1 in x86_64) echo ttyS0 ;; *) echo ttyAMA0 ;; esac; }
+console() {
+	case $1 in
+	x86_64|i686|riscv64|mips64el) echo ttyS0 ;; ppc64le) echo hvc0 ;;
+	s390x) echo ttysclp0 ;; *) echo ttyAMA0 ;;
+	esac
+}
 
 start=$(date +%s)
 # Kernels first, one after the other (apt's cache is one); cached.
