@@ -217,7 +217,7 @@ take_batch(struct prog_asm *a, int batch_fd, int fail)
  *	}
  *	if (b->len > KBATCH_FULL)           // cannot happen (commit sends
  *		output_batch(b);            // it first); for the verifier
- *	rec = b->buf + b->len;
+ *	rec = b->buf + (b->len & ~7);       // a multiple of 8 anyway
  * fill:
  *
  * Why this is safe: cgroup and tracing programs run with migration
@@ -244,6 +244,11 @@ prog_emit_slot(struct prog_asm *a, int events_fd, int batch_fd)
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
 		    offsetof(struct kbatch, len)));                 /* r1 = b->len */
 		asm_jmp_imm(a, BPF_JGT, BPF_REG_1, KBATCH_FULL, L_FRAME_FULL); /* if (r1 > FULL) goto full */
+		/* len is a multiple of 8 always (KEV_SIZE()): the mask
+		 * changes nothing but tells the verifier so, which CPUs
+		 * without fast unaligned access (riscv64) need before an
+		 * 8-byte store at b->buf + len. */
+		asm_emit(a, BPF_ALU64_IMM(BPF_AND, BPF_REG_1, -8)); /* r1 &= ~7 */
 		asm_emit(a, BPF_MOV64_REG(BPF_REG_9, BPF_REG_7));   /* r9 = b */
 		asm_emit(a, BPF_ALU64_REG(BPF_ADD, BPF_REG_9, BPF_REG_1)); /* r9 += len */
 		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_9,
