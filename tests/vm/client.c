@@ -416,7 +416,7 @@ static int
 run(void)
 {
 	uint32_t before[MAX_IDS], during[MAX_IDS], after[MAX_IDS];
-	int nbefore, nduring, nafter, st, i, ours = 0;
+	int nbefore, nduring, nafter, st, i, ours = 0, logged;
 	char why[512], v[128], q[128], key[32];
 	struct reply r;
 	json_t *arr = NULL;
@@ -424,11 +424,12 @@ run(void)
 	double t0;
 
 	loopback_up();
-	if (!denial_is_logged()) {
-		fail("a deliberate seccomp denial does not show in the kernel log: "
-		    "the sandbox check would be blind");
-		return -1;
-	}
+	/* Some kernels (Debian's mips64el, without audit) drop seccomp's
+	 * log: the denial check would be blind there, so it is not made,
+	 * and the result says so; Seccomp: 2 is still checked. */
+	if (!(logged = denial_is_logged()))
+		printf("VMNOTE %s: sandbox denials not checked: a deliberate "
+		    "seccomp denial does not show in this kernel's log\n", backend);
 	if ((nbefore = prog_ids(before, MAX_IDS)) < 0) {
 		fail("BPF_PROG_GET_NEXT_ID: %s", strerror(errno));
 		return -1;
@@ -559,7 +560,7 @@ run(void)
 		if (!has_id(before, nbefore, after[i]))
 			fail("BPF program id %u is still loaded after the server exited", after[i]);
 	usleep(300000);
-	if ((i = denials(srv, 1)) != 0)
+	if (logged && (i = denials(srv, 1)) != 0)
 		fail("%d seccomp denials of the server in the kernel log", i);
 	if (failed)
 		show_log();
