@@ -386,6 +386,7 @@ setup_capture(struct server *sv)
 	 * light. */
 	cc.watermark = sv->o.ring_pages * (unsigned)sysconf(_SC_PAGESIZE) / 8;
 	cc.diag = stderr;
+	cc.verbose = sv->o.verbose;
 	/* For the test suite only: a program the verifier must reject, to
 	 * see that its log and a listing are printed.  A variable with this
 	 * exact name and value is not set by accident. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 struct bpf_insn;
+struct ld_features;
 struct prog_kern;
 
 /* What the fault-injection test puts first in a program:
@@ -27,6 +28,13 @@ struct ld_env {
 	 * connects flush a batch and are no events (prog_emit_trigger()). */
 	uint64_t trigger;
 	const struct prog_kern *k;      /* BTF offsets; k->valid 0 without */
+	/* What the kernel's verifier took (loader/probe.h): each backend
+	 * chooses its instructions from it, or refuses naming what lacks. */
+	const struct ld_features *f;
+	/* The batch is taken with BPF_XCHG (LD_F_XCHG); without it only
+	 * programs of process context share it (prog/frame.c take_batch()):
+	 * the TCP outcome program, which softirqs run, outputs alone. */
+	int xchg;
 };
 
 struct ld_backend {

@@ -17,6 +17,7 @@
 #include "loader/bpf.h"
 #include "loader/btf.h"
 #include "loader/capture.h"
+#include "loader/probe.h"
 #include "loader/sys.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
@@ -68,6 +69,8 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		    "(/sys/kernel/btf/vmlinux)");
 		goto fail;
 	}
+	if ((e = ld_need(env->f, LD_F_TP_TASK_BTF, "fexit", err, errlen)) < 0)
+		goto fail;
 	if ((e = ld_btf_load("/sys/kernel/btf/vmlinux", &b)) < 0) {
 		ld_errf(err, errlen, "/sys/kernel/btf/vmlinux: %s", strerror(-e));
 		goto fail;
@@ -76,6 +79,7 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.k = *env->k;
 	c.events_fd = env->events_fd;
 	c.batch_fd = env->batch_fd;
+	c.xchg = env->xchg;
 	c.trigger = env->trigger;
 	c.stash_fd = -1;
 	c.cast = c.k.cast_valid;
