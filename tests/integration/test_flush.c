@@ -201,6 +201,64 @@ test_flush_not_recorded(void **state)
 	it_reply_free(&r);
 }
 
+/*
+ * In a PID namespace of its own, as a container without the host's PIDs
+ * runs it, the cgroup backend still batches: its programs know the
+ * reader's flush by its socket, not by a pid the namespace changes.  A
+ * connect of ours then shows, flushed, within a few flush periods.  The
+ * syscall backends know the flush by its pid_tgid and turn batches off
+ * there (the README says so); tracepoint has none.
+ */
+static void
+test_pid_namespace(void **state)
+{
+	static const char *const wrap[] = { "/usr/bin/unshare", "--pid", "--fork",
+	    "--mount-proc", "--kill-child=SIGTERM", NULL };
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct server ns;
+	struct reply r;
+	char path[128], key[32];
+	json_t *b;
+	double t0;
+	int fd, port = it_free_port(), want;
+
+	(void)state;
+	it_wrap = wrap;
+	if (it_start(&ns, NULL) < 0) {
+		it_wrap = NULL;
+		fail_msg("no server in a PID namespace (see %s)", ns.log);
+	}
+	it_wrap = NULL;
+	assert_int_equal(it_http(ns.port, "GET", "/health", NULL, &r), 0);
+	b = json_object_get(r.json, "batches");
+	want = strcmp(ns.backend, "cgroup") == 0;
+	if (!json_is_boolean(b) || json_is_true(b) != want)
+		fail_msg("backend %s in a PID namespace: batches %s, want %s: %s",
+		    ns.backend, json_is_true(b) ? "on" : "off", want ? "on" : "off",
+		    r.body);
+	it_reply_free(&r);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	connect(fd, (void *)&a, sizeof(a));
+	close(fd);
+	snprintf(path, sizeof(path), "/api/list-connections?pid=%d&port=%d",
+	    (int)getpid(), port);
+	snprintf(key, sizeof(key), "%d", (int)getpid());
+	for (t0 = it_now();; usleep(50000)) {
+		assert_int_equal(it_http(ns.port, "GET", path, NULL, &r), 0);
+		if (json_array_size(json_object_get(json_object_get(r.json,
+		    "connections"), key)) == 1)
+			break;
+		if (it_now() - t0 > 3)
+			fail_msg("our connect to port %d not listed within 3 s: %s",
+			    port, r.body);
+		it_reply_free(&r);
+	}
+	it_reply_free(&r);
+	it_stop(&ns, NULL);
+}
+
 static int
 setup(void **state)
 {
@@ -223,6 +281,7 @@ main(void)
 		cmocka_unit_test(test_lone_connect_each_cpu),
 		cmocka_unit_test(test_burst_counted_exactly),
 		cmocka_unit_test(test_flush_not_recorded),
+		cmocka_unit_test(test_pid_namespace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
