@@ -256,6 +256,27 @@ test_pid_namespace(void **state)
 		it_reply_free(&r);
 	}
 	it_reply_free(&r);
+	/* The server is unshare's child: SIGTERM it there (its parent-death
+	 * signal went with its privileges), wait, then reap unshare. */
+	{
+		char cpath[64];
+		long srvpid = 0;
+		FILE *f;
+
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%d/children",
+		    (int)ns.pid, (int)ns.pid);
+		if ((f = fopen(cpath, "r")) != NULL) {
+			if (fscanf(f, "%ld", &srvpid) != 1)
+				srvpid = 0;
+			fclose(f);
+		}
+		assert_true(srvpid > 0);
+		kill((pid_t)srvpid, SIGTERM);
+		for (t0 = it_now(); kill((pid_t)srvpid, 0) == 0 &&
+		    it_now() - t0 < 10; usleep(50000))
+			;
+		assert_int_not_equal(kill((pid_t)srvpid, 0), 0);
+	}
 	it_stop(&ns, NULL);
 }
 
