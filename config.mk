@@ -29,9 +29,10 @@ ARCH =
 # guest's kernel cannot run is reported skipped, with the server's
 # reason), the guests as arch:Debian-suite, how many boot at once, and
 # each one's time-out in seconds
-VM_BACKENDS = tracepoint-exit tracepoint cgroup fexit
-VM_GUESTS = x86_64:bookworm x86_64:trixie x86_64:trixie-backports \
-	aarch64:bookworm aarch64:trixie-backports armhf:bookworm armhf:trixie \
+VM_BACKENDS = auto tracepoint-exit tracepoint cgroup fexit
+VM_GUESTS = x86_64:bullseye x86_64:bookworm x86_64:trixie x86_64:trixie-backports \
+	aarch64:bullseye aarch64:bookworm aarch64:trixie-backports \
+	armhf:bullseye armhf:bookworm armhf:trixie \
 	i686:bullseye i686:bookworm riscv64:trixie ppc64le:bookworm s390x:bookworm \
 	mips64el:bookworm
 VM_SUITES = bullseye bookworm trixie trixie-backports

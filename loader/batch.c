@@ -33,7 +33,6 @@
 #include "prog/frame.h"
 
 #define FLUSH_MS 200
-#define TRIGGER_PORT 9          /* discard; nothing is sent anyway */
 #define MAX_CPUS 1024
 
 static uint64_t
@@ -69,7 +68,7 @@ flush_all(struct ld_batch *b, const struct ld_ring *rings, int n, int *bad)
 			err = err ? err : e;
 			continue;
 		}
-		sys_connect_lo(b->sock_fd, TRIGGER_PORT);
+		sys_connect_lo(b->sock_fd, KTRIGGER_PORT);
 		b->flushes++;
 	}
 	if ((e = sys_set_affinity(&mine)) < 0 && !err) {
@@ -114,14 +113,19 @@ ld_batch_open(struct ld_batch *b, const struct ld_ring *rings, int n,
 		return affinity_err(err, errlen, bad, e);
 	b->tid = (int)syscall(SYS_gettid);
 	b->trigger = (uint64_t)getpid() << 32 | (uint32_t)b->tid;
+	/* What the socket hooks know the flush by (Linux 4.12+; 0 without:
+	 * then by the pid_tgid above, which a PID namespace hides). */
+	if (sys_socket_cookie(b->sock_fd, &b->cookie) < 0)
+		b->cookie = 0;
 	return 0;
 }
 
 /*
  * Every ring's CPU must show a run of the flush in its batch (struct
- * kbatch.flushes).  This catches what the pid_tgid cannot see coming: a
- * PID namespace (the kernel's pid is not getpid()), a cap_conf.cgroup the
- * server is not in.
+ * kbatch.flushes).  This catches what the trigger cannot see coming: a
+ * PID namespace for the backends that know the flush by its pid_tgid
+ * (the kernel's pid is not getpid()), a cap_conf.cgroup the server is
+ * not in.
  */
 int
 ld_batch_check(struct ld_batch *b, const struct ld_ring *rings, int n,
@@ -150,7 +154,8 @@ ld_batch_check(struct ld_batch *b, const struct ld_ring *rings, int n,
 			;
 		if (j == np || v[j].flushes == 0) {
 			ld_errf(err, errlen, "the reader's connect did not reach "
-			    "the %s program on CPU %d (PID namespace, or a "
+			    "the %s program on CPU %d (a PID namespace, which "
+			    "hides its pid from the syscall backends, or a "
 			    "cgroup the server is not in?)", backend, rings[i].cpu);
 			free(v);
 			return -ESRCH;

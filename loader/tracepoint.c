@@ -15,6 +15,7 @@
 #include <linux/perf_event.h>
 
 #include "loader/backend.h"
+#include "loader/probe.h"
 #include "loader/bpf.h"
 #include "loader/capture.h"
 #include "loader/sys.h"
@@ -231,8 +232,12 @@ tp_exit_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		    "32-bit registers");
 		goto fail;
 	}
+	if ((e = ld_need(env->f, LD_F_TP_TASK_BTF, "tracepoint-exit", err, errlen)) < 0 ||
+	    (e = ld_need(env->f, LD_F_TP_PT_REGS, "tracepoint-exit", err, errlen)) < 0)
+		goto fail;
 	p->exit_only = 1;
 	c.batch_fd = env->batch_fd;
+	c.xchg = env->xchg;
 	c.trigger = env->trigger;
 	c.cast = c.k.cast_valid;
 	for (i = 0; i < NCALL; i++) {
@@ -307,26 +312,38 @@ fail:
  * CPU's sys_exit ret loses the sign of an error (util/arch.h), a failed
  * call looks like a count. */
 static unsigned
-tp_missing(void *state, const char **why)
+tp_missing(void *state, const char **why, size_t n)
 {
 	const struct tp *p = state;
 	unsigned bits = 0;
+	size_t k = 0;
 
-	*why = NULL;
 	if (p->no_btf) {
-		*why = "socket type, protocol and ppid (this kernel has no BTF)";
+		if (k < n)
+			why[k++] = "socket type, protocol and ppid (this kernel has no BTF)";
 		bits |= CAP_EXACT_SOCKET | CAP_EXACT_PPID;
 	}
 	if (arch_cpu.exit_ret_positive) {
-		*why = p->no_btf ? "socket type, protocol and ppid (this kernel "
-		    "has no BTF), and the return code (this CPU's sys_exit "
-		    "tracepoint gives errors as positive numbers)" :
-		    "the return code (this CPU's sys_exit tracepoint gives "
-		    "errors as positive numbers)";
+		if (k < n)
+			why[k++] = "the return code (this CPU's sys_exit tracepoint "
+			    "gives errors as positive numbers)";
 		bits |= CAP_EXACT_RETURN_CODE;
 	}
+	if (k < n)
+		why[k] = NULL;
 	return bits;
 }
+
+/* What no system call tracepoint sees: calls made inside the kernel on
+ * a process's behalf, and the calls these backends do not trace.  fexit,
+ * on __sys_connect() and the others, misses the same. */
+const char *const ld_syscall_never[] = {
+	"io_uring connects and sends (IORING_OP_CONNECT, IORING_OP_SENDMSG "
+	    "run no system call): use -backend cgroup",
+	"datagrams sent with sendmmsg(): use -backend cgroup",
+	"TCP Fast Open connects made by sendto(MSG_FASTOPEN): use -backend cgroup",
+	NULL,
+};
 
 const struct ld_backend ld_backend_tracepoint_exit = {
 	.name = "tracepoint-exit",
@@ -336,6 +353,7 @@ const struct ld_backend ld_backend_tracepoint_exit = {
 	.open = tp_exit_open,
 	.close = tp_close,
 	.missing = tp_missing,
+	.never = ld_syscall_never,
 };
 
 const struct ld_backend ld_backend_tracepoint = {
@@ -345,4 +363,5 @@ const struct ld_backend ld_backend_tracepoint = {
 	.open = tp_pair_open,
 	.close = tp_close,
 	.missing = tp_missing,
+	.never = ld_syscall_never,
 };

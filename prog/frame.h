@@ -41,6 +41,9 @@ _Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
  * interrupts) stay out of each other's way.
  */
 #define KBATCH_CAP 4096
+/* The reader's flush connects a UDP socket of its own to
+ * 127.0.0.1:KTRIGGER_PORT (discard: nothing is sent) on each CPU. */
+#define KTRIGGER_PORT 9
 struct kbatch {
 	uint32_t busy;          /* 1 while a program owns the batch */
 	/* Runs of the flush on this CPU (prog_emit_trigger()), which the
@@ -126,9 +129,11 @@ void prog_emit_task_ids(struct prog_asm *a, uint64_t trigger,
  * map or another program on this CPU holds the batch, r9 = fp + EV with
  * the HDR ahead of it zeroed (r7 = 0).  The program then stores every
  * field of the record through r9 (the batch holds older records' bytes)
- * and ends with prog_emit_commit().  Clobbers r0-r5; r6 must hold ctx.
+ * and ends with prog_emit_commit().  The batch is taken with an atomic
+ * exchange when xchg, else with a plain load and store (take_batch() in
+ * frame.c says when that is safe).  Clobbers r0-r5; r6 must hold ctx.
  */
-void prog_emit_slot(struct prog_asm *a, int events_fd, int batch_fd);
+void prog_emit_slot(struct prog_asm *a, int events_fd, int batch_fd, int xchg);
 
 /*
  * Hand over the record of size bytes that prog_emit_slot() gave r9 to
@@ -148,7 +153,8 @@ void prog_emit_commit(struct prog_asm *a, int events_fd, int batch_fd,
  * goes out as KEV_SIZE(32) bytes: the rest is unused address room.
  * Clobbers r8 then too.
  */
-void prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int size);
+void prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int xchg,
+    int size);
 
 /*
  * The trigger path, placed at the end of a program whose
@@ -160,7 +166,7 @@ void prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int size);
  * the reader needs no bpf() to do it.
  */
 void prog_emit_trigger(struct prog_asm *a, int events_fd, int batch_fd,
-    uint64_t trigger, int ret);
+    int xchg, uint64_t trigger, int ret);
 
 /* r0 = bpf_probe_read_kernel(fp + dst, size, src + off); clobbers r1-r5. */
 void prog_read_kernel(struct prog_asm *a, int dst, int size, int src, int off);

@@ -29,10 +29,15 @@ struct prog_sa_conf {
 	int events_fd;          /* perf event array */
 	int batch_fd;           /* per-CPU struct kbatch, or -1: one output
 	                         * per event */
+	int xchg;               /* take it with BPF_XCHG (else plain) */
 	/* The reader thread's pid_tgid, or 0: its IPv4 connect() flushes
 	 * this CPU's batch and is no event (prog_emit_trigger()).  Used by
 	 * the connect4 program only, the trigger being one. */
 	uint64_t trigger;
+	/* The reader's flush socket's cookie (SO_COOKIE), or 0: with it the
+	 * flush is told by its socket, not by trigger (see reader_socket()
+	 * in sockaddr.c), so a PID namespace does not hide it. */
+	uint64_t trigger_cookie;
 	/* ppid read from the BTF-typed task (bpf_get_current_task_btf(),
 	 * plain loads) when 1, else with probe reads. */
 	int task_btf;
