@@ -18,10 +18,16 @@ $APTBIN download "$img:$arch/$suite" >/dev/null
 bin=$(dpkg-deb -f "$img"_*.deb Depends | tr ',' '\n' |
 	sed -n 's/^ *\(linux-binary-[0-9][^ ]*\).*/\1/p' | head -n 1)
 [ -z "$bin" ] || $APTBIN download "$bin:$arch/$suite" >/dev/null
+# tar stops at the first match (--occurrence): the kernel comes before the
+# modules, and decompressing the whole package took half a minute of CPU.
 for d in *.deb; do
-	case $d in linux-image-"$flavour"_*) continue ;; esac
-	dpkg-deb --fsys-tarfile "$d" | (cd ../root && tar -x --wildcards \
-		'./boot/vmlinu[xz]*' './usr/lib/modules/*/vmlinu[xz]' 2>/dev/null) || true
+	case $d in
+	linux-image-"$flavour"_*) continue ;;
+	linux-binary-*) pat='./usr/lib/modules/*/vmlinu[xz]' ;;
+	*) pat='./boot/vmlinu[xz]*' ;;
+	esac
+	dpkg-deb --fsys-tarfile "$d" 2>/dev/null | (cd ../root && tar -x --wildcards \
+		--occurrence=1 "$pat" 2>/dev/null) || true
 done
 cd ..
 # ppc64el, mips64el and riscv64 ship vmlinux (an ELF or a raw Image)

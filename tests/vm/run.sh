@@ -4,8 +4,8 @@
 # time-out of $VM_TIMEOUT seconds, and run tests/vm/client.c in it for
 # every backend of $VM_BACKENDS.  Prints one line per guest and backend,
 #   vm <arch> <kernel> <backend>[ no-btf]: pass | FAIL <why> | skipped (<why>)
-# the console log of every guest with a failure, then the counts; exits 1
-# on any failure.  $B is the build directory, $APTBIN the private apt-get.
+# the seconds each guest took to boot and run, the console log of every
+# guest with a failure, then the counts; exits 1 on any failure.  $B is the build directory, $APTBIN the private apt-get.
 set -u
 B=${B:-build}
 VM=$B/vm
@@ -60,16 +60,18 @@ boot() {
 	local a=$1 s=$2 k=$VM/kernel/$1-$2 log=$VM/run/$1-$2.log res=$VM/run/$1-$2.res
 	local backends kver line b
 	backends=$(echo $VM_BACKENDS | tr ' ' ,)
-	: > "$res"
+	: > "$res"; rm -f "$res.secs"
 	if [ ! -s "$k/vmlinuz" ]; then
 		for b in $VM_BACKENDS; do echo "vm $a $s $b: FAIL no kernel (fetch failed)" >> "$res"; done
 		return
 	fi
+	local t0=$(date +%s)
 	timeout "$VM_TIMEOUT" $(qemu "$a") -m 512 -smp 1 -nographic -no-reboot \
 		-nic none -kernel "$k/vmlinuz" -initrd "$VM/$a/initramfs.gz" \
 		-append "console=$(console "$a") panic=-1 loglevel=3 vmbackends=$backends" \
 		< /dev/null > "$log" 2>&1
 	local rc=$?
+	echo $(( $(date +%s) - t0 )) > "$res.secs"
 	tr -d '\r' < "$log" > "$log.txt"
 	kver=$(sed -n 's/.*VMBOOT \([^ ]*\) .*/\1/p' "$log.txt" | head -n 1)
 	[ -n "$kver" ] || kver="$(cat "$k/version" 2>/dev/null || echo "$s")"
@@ -101,6 +103,7 @@ pass=0 fail=0 skip=0
 for g in $VM_GUESTS; do
 	res=$VM/run/${g%%:*}-${g#*:}.res
 	cat "$res"
+	echo "vm ${g%%:*} ${g#*:}: booted and ran in $(cat "$res.secs" 2>/dev/null || echo ?) s"
 	[ -f "$res.notes" ] && sort -u "$res.notes"
 	p=$(grep -c ': pass$' "$res"); f=$(grep -c ': FAIL' "$res"); k=$(grep -c ': skipped' "$res")
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + k))
