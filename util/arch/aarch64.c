@@ -1,20 +1,16 @@
 /*
  * arm64: arguments in x0-x5 (struct pt_regs' regs[]); x0 takes the return
  * value and the kernel keeps the first argument in orig_x0.  The generic
- * system call table: no open(), no poll(), no select().
+ * system call table (util/arch/generic.h).
  */
 #include <sys/syscall.h>
 
 #include <linux/audit.h>
 
 #include "util/arch.h"
+#include "util/arch/generic.h"
 
-static const unsigned syscalls[] = {
-	__NR_mmap, __NR_clock_gettime, __NR_clock_getres,
-	__NR_gettimeofday, __NR_nanosleep, __NR_clock_nanosleep,
-	__NR_lseek, __NR_fstat, __NR_newfstatat, __NR_fcntl,
-	__NR_accept,
-};
+static const unsigned syscalls[] = { ARCH_GENERIC_SYSCALLS };
 
 const struct arch arch_cpu = {
 	.name = "aarch64",
