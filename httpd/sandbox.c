@@ -473,3 +473,22 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 		return errmsg(err, errlen, "seccomp", errno);
 	return 0;
 }
+
+int
+sandbox_privileged(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	FILE *f;
+
+	if (geteuid() == 0)
+		return 1;
+	if ((f = fopen("/proc/self/status", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff & (1ULL << CAP_BPF) && eff & (1ULL << CAP_PERFMON)) ||
+	    eff & (1ULL << CAP_SYS_ADMIN);
+}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
@@ -47,9 +48,11 @@ struct capture {
 	void *ctx;
 };
 
-/* Cheapest first.  "auto" tries them in this order.  fexit is as cheap as
- * the socket hooks and exact, but has only been run where it is refused:
- * it comes second until the qemu guests have run it. */
+/* The order "auto" tries them in.  cgroup first: it needs neither BTF
+ * nor BPF trampolines and taxes only the socket calls.  fexit is as cheap
+ * and exact, and passes in the qemu guests that have trampolines, but
+ * lockdown refuses it (this machine).  The tracepoint pair last: it taxes
+ * every system call but needs no BTF. */
 static const struct ld_backend *const backends[] = {
 	&ld_backend_cgroup,
 	&ld_backend_fexit,
@@ -338,11 +341,20 @@ open_rings(struct capture *c, const struct cap_conf *conf, char *err,
     size_t errlen)
 {
 	int cpus[MAX_CPUS], n, i, e;
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned pages, mark;
 
 	if ((n = ld_possible_cpus(cpus, MAX_CPUS)) < 0) {
 		ld_errf(err, errlen, "possible CPUs: %s", strerror(-n));
 		return n;
 	}
+	pages = conf->ring_pages ? conf->ring_pages :
+	    ld_ring_pages(sysconf(_SC_NPROCESSORS_CONF), page);
+	/* Wake the reader when an eighth of the ring is full: thousands of
+	 * events per wakeup, and seven eighths left for a reader that is slow
+	 * to get a CPU.  cap_poll()'s time-out bounds latency when traffic
+	 * is light. */
+	mark = conf->watermark ? conf->watermark : pages * (unsigned)page / 8;
 	/* The perf event array is indexed by CPU number. */
 	e = ld_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "events", 4, 4,
 	    (unsigned)cpus[n - 1] + 1);
@@ -362,7 +374,7 @@ open_rings(struct capture *c, const struct cap_conf *conf, char *err,
 		struct ld_ring *r = &c->rings[c->nrings];
 		uint32_t key = (uint32_t)cpus[i];
 
-		e = ld_ring_open(r, cpus[i], conf->ring_pages, conf->watermark);
+		e = ld_ring_open(r, cpus[i], pages, mark);
 		if (e == -ENODEV)
 			continue; /* possible but offline */
 		if (e < 0) {
@@ -661,6 +673,19 @@ cap_exact_name(unsigned bit)
 	};
 
 	return bit < sizeof(names) / sizeof(names[0]) ? names[bit] : NULL;
+}
+
+size_t
+cap_exact_names(const struct capture *c, const char **out, size_t max)
+{
+	unsigned bits = cap_exact(c), bit;
+	size_t n = 0;
+
+	for (bit = 0; cap_exact_name(bit) && n + 1 < max; bit++)
+		if (bits & (1u << bit))
+			out[n++] = cap_exact_name(bit);
+	out[n] = NULL;
+	return n;
 }
 
 void

@@ -26,8 +26,9 @@
 struct capture;
 
 struct cap_conf {
-	unsigned ring_pages;    /* per CPU, power of two */
-	unsigned watermark;     /* bytes pending before a wakeup */
+	unsigned ring_pages;    /* per CPU, power of two; 0: ld_ring_pages() */
+	unsigned watermark;     /* bytes pending before a wakeup; 0: an
+	                         * eighth of a ring */
 	FILE *diag;             /* where the verifier log goes, or NULL */
 	const char *btf_path;   /* NULL: /sys/kernel/btf/vmlinux */
 	/* Tests only: make the first program read beyond the stack so that
@@ -106,6 +107,10 @@ const char *const *cap_backend_names(void);
 /* The CAP_EXACT_* bits as JSON-ish field names: "return_code", ...;
  * NULL past the last.  i from 0. */
 const char *cap_exact_name(unsigned bit);
+
+/* The names of cap_exact(c)'s bits into out[0..max-1), NULL after the
+ * last.  Returns how many. */
+size_t cap_exact_names(const struct capture *c, const char **out, size_t max);
 
 /* Detach and free everything; NULL is fine. */
 void cap_close(struct capture *c);

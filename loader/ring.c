@@ -23,6 +23,31 @@ struct lost {
 	uint64_t lost;
 };
 
+/*
+ * One process bursting on one CPU fills only that CPU's ring, so small
+ * machines get deep rings: 4 MiB is about 20 000 events, 40 ms of
+ * back-to-back connects, enough to ride out the reader losing its CPU for
+ * a while without losing an event.
+ */
+unsigned
+ld_ring_pages(long cpus, long page)
+{
+	unsigned long per, pages = 1;
+
+	if (cpus < 1)
+		cpus = 1;
+	if (page < 4096)
+		page = 4096;
+	per = (8UL << 20) / (unsigned long)cpus;
+	if (per > 4UL << 20)
+		per = 4UL << 20;
+	if (per < 256UL << 10)
+		per = 256UL << 10;
+	while (pages * 2 * (unsigned long)page <= per)
+		pages *= 2;
+	return (unsigned)pages;
+}
+
 int
 ld_ring_open(struct ld_ring *r, int cpu, unsigned pages, unsigned watermark)
 {
