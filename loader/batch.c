@@ -30,7 +30,7 @@
 #include "loader/bpf.h"
 #include "loader/ring.h"
 #include "loader/sys.h"
-#include "prog/frame.h"
+#include "prog/abi.h"
 
 #define FLUSH_MS 200
 #define TRIGGER_PORT 9          /* discard; nothing is sent anyway */

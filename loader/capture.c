@@ -24,10 +24,9 @@
 #include "loader/ring.h"
 #include "loader/sys.h"
 #include "loader/tracefs.h"
+#include "prog/abi.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
-#include "prog/frame.h"
-#include "util/event.h"
 
 #define MAX_CPUS 1024
 

@@ -18,10 +18,10 @@
 #include "loader/btf.h"
 #include "loader/capture.h"
 #include "loader/sys.h"
+#include "prog/abi.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
 #include "prog/insn.h"
-#include "util/event.h"
 
 #define NFUNC 3
 

@@ -19,10 +19,10 @@
 #include "loader/capture.h"
 #include "loader/sys.h"
 #include "loader/tracefs.h"
+#include "prog/abi.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
 #include "prog/insn.h"
-#include "util/event.h"
 
 #define STASH_ENTRIES 16384 /* connects in flight at once */
 
