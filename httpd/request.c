@@ -8,7 +8,6 @@
  * filter.c.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,21 +18,6 @@
 #include "httpd/request_impl.h"
 #include "util/event.h"
 #include "util/store.h"
-
-/* Write the message for the client and return -EINVAL, so that every error
- * path is one line. */
-int
-req_reject(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* "got a string": the type of what the client sent, for messages. */
 static const char *
@@ -121,30 +105,6 @@ get_int(const json_t *v, const char *name, json_int_t min, json_int_t max,
 	return 0;
 }
 
-/* A command name as the kernel stores it: 1 to REQ_COMM_MAX bytes.  A
- * longer name could never match, so it is an error rather than an empty
- * result.  The caller has rejected embedded NULs already. */
-static int
-check_name(const char *field, const char *s, size_t n, char *out, char *err,
-    size_t errlen)
-{
-	if (n == 0)
-		return req_reject(err, errlen, "%s must not be empty", field);
-	if (n > REQ_COMM_MAX)
-		return req_reject(err, errlen, "%s is %zu bytes long, but the kernel "
-		    "keeps only the first %d bytes of a command name", field, n,
-		    REQ_COMM_MAX);
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return 0;
-}
-
-int
-req_check_command(const char *s, size_t n, char *out, char *err, size_t errlen)
-{
-	return check_name("command", s, n, out, err, errlen);
-}
-
 /* "command", or "process_name", the original server's other name for it. */
 static int
 get_name(const char *field, const json_t *v, char *out, char *err,
@@ -153,7 +113,7 @@ get_name(const char *field, const json_t *v, char *out, char *err,
 	if (!json_is_string(v))
 		return req_reject(err, errlen, "%s must be a string, got %s", field,
 		    type_name(v));
-	return check_name(field, json_string_value(v), json_string_length(v),
+	return req_check_name(field, json_string_value(v), json_string_length(v),
 	    out, err, errlen);
 }
 
