@@ -1,6 +1,7 @@
 /*
- * What capture.c hands a backend and what a backend gives back.  Private
- * to loader/: main and the rest of the program see loader/capture.h only.
+ * What capture.c hands a backend and what a backend gives back, and the
+ * helpers every backend shares (load.c, below capture.c).  Private to
+ * loader/: main and the rest of the program see loader/capture.h only.
  */
 #ifndef LD_BACKEND_H
 #define LD_BACKEND_H
@@ -10,6 +11,7 @@
 #include <stdio.h>
 
 struct bpf_insn;
+struct btf;
 struct prog_kern;
 
 /* What the fault-injection test puts first in a program:
@@ -20,13 +22,15 @@ struct prog_kern;
 struct ld_env {
 	FILE *diag;                     /* verifier logs; NULL while auto tries */
 	int fault_verifier;             /* tests: break the first program */
-	const char *cgroup;             /* cap_conf.cgroup */
 	int events_fd;                  /* the perf event array */
 	int batch_fd;                   /* per-CPU struct kbatch, or -1 */
 	/* The reader thread's pid_tgid when batch_fd >= 0, else 0: its
 	 * connects flush a batch and are no events (prog_emit_trigger()). */
 	uint64_t trigger;
 	const struct prog_kern *k;      /* BTF offsets; k->valid 0 without */
+	/* The kernel's BTF, read once by cap_open() for every backend
+	 * (about 5 MiB to parse), or NULL; freed when cap_open() returns. */
+	const struct btf *btf;
 };
 
 struct ld_backend {

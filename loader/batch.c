@@ -120,7 +120,7 @@ ld_batch_open(struct ld_batch *b, const struct ld_ring *rings, int n,
 /*
  * Every ring's CPU must show a run of the flush in its batch (struct
  * kbatch.flushes).  This catches what the pid_tgid cannot see coming: a
- * PID namespace (the kernel's pid is not getpid()), a cap_conf.cgroup the
+ * PID namespace (the kernel's pid is not getpid()), a cgroup the
  * server is not in.
  */
 int

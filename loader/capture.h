@@ -30,16 +30,12 @@ struct cap_conf {
 	unsigned watermark;     /* bytes pending before a wakeup; 0: an
 	                         * eighth of a ring */
 	FILE *diag;             /* where the verifier log goes, or NULL */
-	const char *btf_path;   /* NULL: /sys/kernel/btf/vmlinux */
 	/* Tests only: make the first program read beyond the stack so that
 	 * the verifier rejects it (main sets it from EBPF_SERVER_FAULT). */
 	int fault_verifier;
 	/* NULL or "auto": the cheapest backend that works here; else one of
 	 * cap_backend_names(), or fail saying why it cannot run. */
 	const char *backend;
-	/* cgroup backend: the cgroup2 directory to attach to; NULL: the
-	 * root of the cgroup2 mount (mounted when there is none). */
-	const char *cgroup;
 	/* 1: gather events in per-CPU batches, which the thread that calls
 	 * cap_open() and cap_drain() flushes (see loader/batch.c); turned
 	 * off, with a line on diag, where that thread cannot reach every

@@ -54,7 +54,7 @@ static int
 fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 {
 	struct prog_conf c;
-	struct btf *b = NULL;
+	const struct btf *b = env->btf;
 	struct fx *f;
 	int i, e, id, nargs;
 
@@ -62,14 +62,9 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		return -ENOMEM;
 	for (i = 0; i < NFUNC; i++)
 		f->prog_fd[i] = f->link_fd[i] = -1;
-	if (!env->k->valid) {
+	if (!env->k->valid || b == NULL) {
 		e = -EOPNOTSUPP;
-		ld_errf(err, errlen, "backend fexit needs BTF "
-		    "(/sys/kernel/btf/vmlinux)");
-		goto fail;
-	}
-	if ((e = ld_btf_load("/sys/kernel/btf/vmlinux", &b)) < 0) {
-		ld_errf(err, errlen, "/sys/kernel/btf/vmlinux: %s", strerror(-e));
+		ld_errf(err, errlen, "backend fexit needs BTF (" BTF_VMLINUX ")");
 		goto fail;
 	}
 	memset(&c, 0, sizeof(c));
@@ -142,11 +137,9 @@ retry:
 		}
 		f->link_fd[i] = e;
 	}
-	ld_btf_free(b);
 	*state = f;
 	return 0;
 fail:
-	ld_btf_free(b);
 	fx_close(f);
 	return e;
 }
