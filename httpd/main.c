@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +81,7 @@ setup_capture(struct server *sv)
 	cc.ring_pages = (unsigned)sv->o.ring_pages;
 	cc.diag = stderr;
 	cc.backend = sv->o.backend;
+	cc.verbose = sv->o.verbose;
 	/* For the test suite only: a program the verifier must reject, to
 	 * see that its log and a listing are printed.  A variable with this
 	 * exact name and value is not set by accident. */

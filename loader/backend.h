@@ -12,6 +12,7 @@
 
 struct bpf_insn;
 struct btf;
+struct ld_features;
 struct prog_kern;
 
 /* What the fault-injection test puts first in a program:
@@ -31,6 +32,13 @@ struct ld_env {
 	/* The kernel's BTF, read once by cap_open() for every backend
 	 * (about 5 MiB to parse), or NULL; freed when cap_open() returns. */
 	const struct btf *btf;
+	/* What the kernel's verifier took (loader/probe.h): each backend
+	 * chooses its instructions from it, or refuses naming what lacks. */
+	const struct ld_features *f;
+	/* The batch is taken with BPF_XCHG (LD_F_XCHG); without it only
+	 * programs of process context share it (prog/frame.c take_batch()):
+	 * the TCP outcome program, which softirqs run, outputs alone. */
+	int xchg;
 };
 
 struct ld_backend {

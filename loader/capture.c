@@ -18,6 +18,7 @@
 #include "loader/bpf.h"
 #include "loader/btf.h"
 #include "loader/capture.h"
+#include "loader/probe.h"
 #include "loader/ring.h"
 #include "loader/sys.h"
 #include "prog/abi.h"
@@ -29,6 +30,7 @@ struct capture {
 	const struct ld_backend *be;
 	void *state;
 	struct prog_kern k;
+	struct ld_features f;   /* ld_probe()'s answers */
 	int events_fd;
 	struct ld_batch b;      /* per-CPU batches; b.map_fd -1 without */
 	struct ld_ring *rings;
@@ -296,6 +298,15 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 		fprintf(conf->diag, "ebpf-server: %s: %s: socket type and "
 		    "protocol will be unknown\n", BTF_VMLINUX, strerror(-e));
 	resolve_kern(conf, btf, &c->k);
+	if ((e = ld_probe(&c->f)) < 0) {
+		ld_errf(err, errlen, "create a BPF map: %s%s", strerror(-e),
+		    ld_hint(e));
+		goto fail;
+	}
+	if (conf->diag && conf->verbose) {
+		ld_probe_list(&c->f, why, sizeof(why));
+		fprintf(conf->diag, "ebpf-server: kernel takes: %s\n", why);
+	}
 	if ((e = open_rings(c, conf, err, errlen)) < 0)
 		goto fail;
 	if (conf->batch && ld_batch_open(&c->b, c->rings, c->nrings, why,
@@ -313,6 +324,8 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	env.batch_fd = c->b.map_fd;
 	env.trigger = c->b.trigger;
 	env.k = &c->k;
+	env.f = &c->f;
+	env.xchg = ld_has(&c->f, LD_F_XCHG);
 	if (be) {
 		/* Forced: this one or nothing, with its reason. */
 		if ((e = be->open(&env, &c->state, why, sizeof(why))) < 0) {

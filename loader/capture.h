@@ -41,6 +41,7 @@ struct cap_conf {
 	 * off, with a line on diag, where that thread cannot reach every
 	 * CPU.  0: one perf output per event. */
 	int batch;
+	int verbose;            /* -v: say what the kernel's probes found */
 };
 
 /* Which event fields a backend knows exactly (cap_exact()). */

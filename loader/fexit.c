@@ -17,6 +17,7 @@
 #include "loader/bpf.h"
 #include "loader/btf.h"
 #include "loader/capture.h"
+#include "loader/probe.h"
 #include "loader/sys.h"
 #include "prog/abi.h"
 #include "prog/asm.h"
@@ -67,10 +68,13 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		ld_errf(err, errlen, "backend fexit needs BTF (" BTF_VMLINUX ")");
 		goto fail;
 	}
+	if ((e = ld_need(env->f, LD_F_TP_TASK_BTF, "fexit", err, errlen)) < 0)
+		goto fail;
 	memset(&c, 0, sizeof(c));
 	c.k = *env->k;
 	c.events_fd = env->events_fd;
 	c.batch_fd = env->batch_fd;
+	c.xchg = env->xchg;
 	c.trigger = env->trigger;
 	c.stash_fd = -1;
 	c.cast = c.k.cast_valid;

@@ -153,7 +153,10 @@ open_outcome(struct hookset *h, const struct ld_env *env, char *err,
 	}
 	memset(&c, 0, sizeof(c));
 	c.events_fd = env->events_fd;
-	c.batch_fd = env->batch_fd;
+	/* Softirqs run it: it may interrupt a hook that holds the batch, and
+	 * only the atomic exchange keeps the two apart (frame.c). */
+	c.batch_fd = env->xchg ? env->batch_fd : -1;
+	c.xchg = env->xchg;
 	c.sock_err = env->k->sock_err;
 	if ((e = ld_tp_field(tracefs, grp, tp, "skaddr", &c.skaddr, &size)) < 0 ||
 	    (e = ld_tp_field(tracefs, grp, tp, "oldstate", &c.oldstate, &size)) < 0 ||

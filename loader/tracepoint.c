@@ -15,6 +15,7 @@
 #include <linux/perf_event.h>
 
 #include "loader/backend.h"
+#include "loader/probe.h"
 #include "loader/bpf.h"
 #include "loader/capture.h"
 #include "loader/sys.h"
@@ -222,8 +223,12 @@ tp_exit_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		    "struct pt_regs of x86-64 or arm64");
 		goto fail;
 	}
+	if ((e = ld_need(env->f, LD_F_TP_TASK_BTF, "tracepoint-exit", err, errlen)) < 0 ||
+	    (e = ld_need(env->f, LD_F_TP_PT_REGS, "tracepoint-exit", err, errlen)) < 0)
+		goto fail;
 	p->exit_only = 1;
 	c.batch_fd = env->batch_fd;
+	c.xchg = env->xchg;
 	c.trigger = env->trigger;
 	c.cast = c.k.cast_valid;
 	for (i = 0; i < NCALL; i++) {

@@ -227,7 +227,7 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
 	prog_emit_pid_tgid(a, trigger);                         /* r0 = id; the reader's? */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_8, BPF_REG_0));       /* r8 = id */
-	prog_emit_slot(a, c->events_fd, c->batch_fd);           /* r9 = rec, r7 = b or NULL */
+	prog_emit_slot(a, c->events_fd, c->batch_fd, c->xchg); /* r9 = rec, r7 = b or NULL */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_8, R(tid))); /* rec->tid = r8 */
 	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_8, 32));     /* r8 >>= 32 */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_8, R(pid))); /* rec->pid = r8 */
@@ -276,6 +276,6 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	prog_emit_commit(a, c->events_fd, c->batch_fd, -1, size);   /* count it in, or send it */
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 1));               /* r0 = 1: allow */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
-	prog_emit_trigger(a, c->events_fd, c->batch_fd, trigger, 1); /* trigger: flush, allow */
+	prog_emit_trigger(a, c->events_fd, c->batch_fd, c->xchg, trigger, 1); /* trigger: flush, allow */
 	return asm_finish(a);
 }
