@@ -21,6 +21,7 @@
 #include <linux/bpf.h>
 #include <linux/capability.h>
 
+#include "tests/bpf_ids.h"
 #include "tests/integration/itest.h"
 
 /* Run the binary with args; capture stdout+stderr.  Returns exit status. */
@@ -692,23 +693,18 @@ test_sigterm_under_load(void **state)
 static int
 link_of(const uint32_t *ids, int n)
 {
-	union bpf_attr attr;
 	struct bpf_link_info info;
 	uint32_t id = 0;
 	int i;
 
-	for (;;) {
-		memset(&attr, 0, sizeof(attr));
-		attr.start_id = id;
-		if (syscall(__NR_bpf, BPF_LINK_GET_NEXT_ID, &attr, sizeof(attr)) < 0)
-			return 0;
-		id = attr.next_id;
+	while (bpf_next_id(BPF_LINK_GET_NEXT_ID, &id) == 0) {
 		if (it_bpf_info(BPF_LINK_GET_FD_BY_ID, id, &info, sizeof(info)) < 0)
 			continue;
 		for (i = 0; i < n; i++)
 			if (info.prog_id == ids[i])
 				return 1;
 	}
+	return 0;
 }
 
 /* kill -9 leaves nothing attached: the cgroup programs hang off links,
