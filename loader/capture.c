@@ -394,12 +394,6 @@ fail:
 }
 
 int
-cap_fd(const struct capture *c)
-{
-	return c->epfd;
-}
-
-int
 cap_trigger_fd(const struct capture *c)
 {
 	return c->b.trigger ? c->b.sock_fd : -1;

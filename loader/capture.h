@@ -5,8 +5,8 @@
  * perf event array and per-CPU rings, which this module owns and drains.
  *
  *	cap_open()    pick and attach a backend, map the rings
- *	cap_fd()      the one fd to poll (readable when a ring passed its
- *	              watermark)
+ *	cap_poll()    wait until a ring passed its watermark (or a
+ *	              time-out), then cap_drain()
  *	cap_drain()   hand every pending record to a callback
  *	cap_stats()   what was read and lost
  *	cap_close()   detach everything
@@ -65,9 +65,6 @@ struct cap_stats {
 int cap_open(const struct cap_conf *conf, struct capture **out, char *err,
     size_t errlen);
 
-/* The fd to poll for input (an epoll fd over the rings). */
-int cap_fd(const struct capture *c);
-
 /* The socket the flush connect()s (a sandbox allows connect() on it
  * alone, and sched_setaffinity()), or -1 when batches are off. */
 int cap_trigger_fd(const struct capture *c);
@@ -83,7 +80,8 @@ int cap_trigger_fd(const struct capture *c);
 long cap_drain(struct capture *c, ld_sample_fn sample, ld_lost_fn lost,
     void *ctx);
 
-/* Wait up to timeout_ms for cap_fd(), then cap_drain(). */
+/* Wait up to timeout_ms for a ring to pass its watermark (an epoll over
+ * the rings), then cap_drain(). */
 long cap_poll(struct capture *c, int timeout_ms, ld_sample_fn sample,
     ld_lost_fn lost, void *ctx);
 

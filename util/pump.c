@@ -42,7 +42,6 @@ struct pump {
 	void *ctx;
 	int64_t mono_to_real;
 	uint64_t last_sync;     /* CLOCK_MONOTONIC of the last clock check */
-	uint64_t bad;
 	size_t n;
 	unsigned char folded[BATCH];
 	struct event batch[BATCH];
@@ -219,7 +218,9 @@ pump_sample(void *ctx, const void *data, uint32_t len)
 		}
 	}
 	if (ev_decode(data, len, p->mono_to_real, &p->batch[p->n]) < 0) {
-		p->bad++;
+		/* A record that does not decode is an event lost, and
+		 * shown as one (/health events_lost, /metrics). */
+		store_lost(p->store, 1);
 		return;
 	}
 	wait_result(p, data, &p->batch[p->n]);
@@ -247,10 +248,4 @@ pump_flush(struct pump *p)
 		p->mono_to_real = time_mono_to_real();
 		p->last_sync = now;
 	}
-}
-
-uint64_t
-pump_bad(const struct pump *p)
-{
-	return p->bad;
 }
