@@ -5,7 +5,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -17,6 +16,7 @@
 #include "httpd/json.h"
 #include "httpd/metrics.h"
 #include "util/event.h"
+#include "util/file.h"
 #include "util/store.h"
 
 #define OTHER METRICS_COMMANDS        /* the slot of command="other" */
@@ -192,15 +192,9 @@ process_figures(struct jbuf *b)
 	ssize_t n;
 	FILE *f;
 	DIR *d;
-	int fd;
 
-	if ((fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) < 0)
+	if ((n = file_read("/proc/self/stat", st, sizeof(st))) <= 0)
 		return;
-	n = read(fd, st, sizeof(st) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	st[n] = '\0';
 	/* The command may hold spaces and parentheses: skip to the last ')'. */
 	if (!(p = strrchr(st, ')')))
 		return;

@@ -9,6 +9,7 @@
 
 #include "loader/ring.h"
 #include "loader/sys.h"
+#include "util/file.h"
 
 /* The layout of the records we ask for (sample_type = PERF_SAMPLE_RAW). */
 struct sample {
@@ -219,16 +220,13 @@ ld_parse_cpus(const char *s, int *cpus, int n)
 int
 ld_possible_cpus(int *cpus, int n)
 {
-	char buf[256];
+	char buf[4096];
 	ssize_t len;
-	int fd;
 
-	if ((fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
+	if ((len = file_read("/sys/devices/system/cpu/possible", buf,
+	    sizeof(buf))) < 0)
+		return (int)len;
+	if (len == 0)
 		return -EIO;
-	buf[len] = '\0';
 	return ld_parse_cpus(buf, cpus, n);
 }
