@@ -1,7 +1,10 @@
 /*
- * Per-CPU batches: one bpf_perf_event_output() per 16 events instead of
- * one per event.  A record waits in its CPU's batch until 15 more come or
- * until the reader flushes that CPU, every FLUSH_MS: it moves itself to
+ * Per-CPU batches: one bpf_perf_event_output() per batch instead of one
+ * per event.  A batch is KBATCH_CAP (4 KiB) of records of their own size
+ * (prog/abi.h), sent once fewer than a whole struct kevent's bytes are
+ * left: 33 to 38 inet events (104 to 120 bytes each), 20 unix ones.  A
+ * record waits in its CPU's batch until the batch is full or until the
+ * reader flushes that CPU, every FLUSH_MS: it moves itself to
  * the CPU (sched_setaffinity()) and connects a UDP socket of its own to
  * 127.0.0.1:9, which sends nothing but runs every backend's connect
  * program there; each recognises the reader's pid_tgid, hands the batch
