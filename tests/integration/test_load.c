@@ -148,11 +148,18 @@ static void
 assert_accounted(const struct server *s, uint64_t made, long long lost0)
 {
 	long long counted, lost;
+	double t0;
 
 	flush_lost();
-	usleep(500000); /* the reader's last batch */
-	counted = summary_count(s);
-	lost = health_int(s, "events_lost") - lost0;
+	/* Until every connect is counted or lost, or 3 s: the last batches
+	 * wait for a flush round (200 ms) and the reader's poll. */
+	t0 = it_now();
+	do {
+		if (it_now() > t0)
+			usleep(50000);
+		counted = summary_count(s);
+		lost = health_int(s, "events_lost") - lost0;
+	} while (counted + lost < (long long)made && it_now() - t0 < 3);
 	fprintf(stderr, "storm: %llu connects, %lld counted, %lld lost\n",
 	    (unsigned long long)made, counted, lost);
 	assert_true(counted <= (long long)made);
