@@ -6,16 +6,14 @@
 
 #include "util/file.h"
 
-/* Read fd into buf[0..n) until end of file or n bytes: the count or
- * -errno. */
-static ssize_t
-read_fd(int fd, char *buf, size_t n)
+ssize_t
+file_read_fd(int fd, void *buf, size_t n)
 {
 	size_t len = 0;
 	ssize_t r;
 
 	while (len < n) {
-		if ((r = read(fd, buf + len, n - len)) < 0) {
+		if ((r = read(fd, (char *)buf + len, n - len)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -39,9 +37,9 @@ file_read(const char *path, char *buf, size_t n)
 	buf[0] = '\0';
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	len = read_fd(fd, buf, n - 1);
+	len = file_read_fd(fd, buf, n - 1);
 	/* Full: one byte more says whether the file went on. */
-	if (len == (ssize_t)n - 1 && (e = (int)read_fd(fd, &more, 1)) != 0)
+	if (len == (ssize_t)n - 1 && (e = (int)file_read_fd(fd, &more, 1)) != 0)
 		len = e < 0 ? e : -EFBIG;
 	close(fd);
 	buf[len < 0 ? (len == -EFBIG ? n - 1 : 0) : (size_t)len] = '\0';
@@ -65,7 +63,7 @@ file_read_all(const char *path, size_t max, char **out)
 			goto fail;
 		}
 		buf = nb;
-		if ((r = read_fd(fd, buf + len, cap - len)) < 0) {
+		if ((r = file_read_fd(fd, buf + len, cap - len)) < 0) {
 			e = (int)r;
 			goto fail;
 		}

@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Read fd into buf[0..n) until end of file or n bytes, through EINTR.
+ * Returns the count, or -errno. */
+ssize_t file_read_fd(int fd, void *buf, size_t n);
+
 /*
  * The whole of path into buf[0..n-1), NUL-terminated.  Returns the length,
  * or -errno: -EFBIG when the file holds n - 1 bytes or more (buf then
