@@ -123,6 +123,27 @@ get_command(const json_t *v, char *out, char *err, size_t errlen)
 	return get_name("command", v, out, err, errlen);
 }
 
+/* "pid" or "command", which both bodies take: 1 when key is one of them,
+ * with *rc the result of its check; 0 for any other key. */
+static int
+pid_or_command(const char *key, const json_t *v, int *has_pid, uint32_t *pid,
+    char *command, int *rc, char *err, size_t errlen)
+{
+	json_int_t n = 0;
+
+	if (strcmp(key, "pid") == 0) {
+		*rc = get_int(v, "pid", 1, REQ_PID_MAX, &n, err, errlen);
+		*has_pid = 1;
+		*pid = (uint32_t)n;
+		return 1;
+	}
+	if (strcmp(key, "command") == 0) {
+		*rc = get_command(v, command, err, errlen);
+		return 1;
+	}
+	return 0;
+}
+
 /* A filter from a JSON member: port, since and family may be integers,
  * failed a boolean; everything may be the string the query string would
  * carry. */
@@ -170,13 +191,9 @@ req_parse_summary(const char *body, size_t len, struct req_summary *out,
 	if (!(root = load_object(body, len, err, errlen)))
 		return -EINVAL;
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "pid") == 0) {
-			rc = get_int(v, "pid", 1, REQ_PID_MAX, &n, err, errlen);
-			out->has_pid = 1;
-			out->pid = (uint32_t)n;
-		} else if (strcmp(key, "command") == 0) {
-			rc = get_command(v, out->command, err, errlen);
-			has_command = 1;
+		if (pid_or_command(key, v, &out->has_pid, &out->pid, out->command,
+		    &rc, err, errlen)) {
+			has_command |= strcmp(key, "command") == 0;
 		} else if (strcmp(key, "process_name") == 0) {
 			rc = get_name("process_name", v, pname, err, errlen);
 			has_pname = 1;
@@ -251,12 +268,9 @@ req_parse_list_body(const char *body, size_t len, struct req_list *out,
 	if (!(root = load_object(body, len, err, errlen)))
 		return -EINVAL;
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "pid") == 0) {
-			rc = get_int(v, "pid", 1, REQ_PID_MAX, &n, err, errlen);
-			out->has_pid = 1;
-			out->pid = (uint32_t)n;
-		} else if (strcmp(key, "command") == 0) {
-			rc = get_command(v, out->command, err, errlen);
+		if (pid_or_command(key, v, &out->has_pid, &out->pid, out->command,
+		    &rc, err, errlen)) {
+			/* done: rc says how it went */
 		} else if (strcmp(key, "limit") == 0) {
 			rc = get_int(v, "limit", 1, REQ_LIMIT_MAX, &n, err, errlen);
 			out->limit = (unsigned)n;

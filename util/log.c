@@ -63,18 +63,6 @@ log_warnx(const char *fmt, ...)
 }
 
 void
-log_info(const char *fmt, ...)
-{
-	va_list ap;
-	int err = errno;
-
-	va_start(ap, fmt);
-	vlog(0, fmt, ap);
-	va_end(ap);
-	errno = err;
-}
-
-void
 log_debug(const char *fmt, ...)
 {
 	va_list ap;

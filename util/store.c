@@ -375,15 +375,22 @@ store_add(struct store *s, const struct event *ev, size_t n)
 	store_add_marked(s, ev, n, NULL);
 }
 
+/* One counter of s, read under its lock. */
+static uint64_t
+read_locked(struct store *s, const uint64_t *v)
+{
+	uint64_t r;
+
+	pthread_mutex_lock(&s->mu);
+	r = *v;
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
 uint64_t
 store_appended(struct store *s)
 {
-	uint64_t a;
-
-	pthread_mutex_lock(&s->mu);
-	a = s->appended;
-	pthread_mutex_unlock(&s->mu);
-	return a;
+	return read_locked(s, &s->appended);
 }
 
 int
@@ -413,12 +420,7 @@ store_lost(struct store *s, uint64_t n)
 uint64_t
 store_added(struct store *s)
 {
-	uint64_t n;
-
-	pthread_mutex_lock(&s->mu);
-	n = s->added;
-	pthread_mutex_unlock(&s->mu);
-	return n;
+	return read_locked(s, &s->added);
 }
 
 void
