@@ -58,7 +58,12 @@ struct ld_backend {
 	unsigned (*missing)(void *state, const char **why);
 };
 
-/* Cheapest first: the order -backend auto tries them in. */
+/* What a backend on the system calls' exit (tracepoints, fexit) knows
+ * exactly: the CAP_EXACT_* bits of loader/capture.h. */
+#define LD_EXACT_AT_EXIT (CAP_EXACT_RETURN_CODE | CAP_EXACT_SOCKET | \
+    CAP_EXACT_PPID | CAP_EXACT_UNIX | CAP_EXACT_SYSCALL)
+
+/* In the order -backend auto tries them (capture.c says why). */
 extern const struct ld_backend ld_backend_cgroup;
 extern const struct ld_backend ld_backend_fexit;
 extern const struct ld_backend ld_backend_tracepoint_exit;

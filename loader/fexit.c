@@ -150,8 +150,7 @@ fail:
 
 const struct ld_backend ld_backend_fexit = {
 	.name = "fexit",
-	.exact = CAP_EXACT_RETURN_CODE | CAP_EXACT_SOCKET | CAP_EXACT_PPID |
-	    CAP_EXACT_UNIX | CAP_EXACT_SYSCALL,
+	.exact = LD_EXACT_AT_EXIT,
 	.batched = 1,
 	.open = fx_open,
 	.close = fx_close,

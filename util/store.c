@@ -183,6 +183,18 @@ path_put(struct store *s, struct pstr *e)
 	free(e);
 }
 
+/* Everything store_new() allocates, and s itself. */
+static void
+free_tables(struct store *s)
+{
+	counters_free(s->cnt);
+	free(s->agg);
+	free(s->ptab);
+	free(s->pidx);
+	free(s->ring);
+	free(s);
+}
+
 struct store *
 store_new(size_t max_events)
 {
@@ -215,12 +227,7 @@ store_new(size_t max_events)
 	return s;
 fail:
 	err = errno;
-	counters_free(s->cnt);
-	free(s->agg);
-	free(s->ptab);
-	free(s->pidx);
-	free(s->ring);
-	free(s);
+	free_tables(s);
 	errno = err;
 	return NULL;
 }
@@ -237,12 +244,7 @@ store_free(struct store *s)
 		if (r->family == AF_UNIX && r->a.path)
 			path_put(s, r->a.path);
 	pthread_mutex_destroy(&s->mu);
-	counters_free(s->cnt);
-	free(s->agg);
-	free(s->ptab);
-	free(s->pidx);
-	free(s->ring);
-	free(s);
+	free_tables(s);
 }
 
 static void
