@@ -74,7 +74,7 @@ static void
 setup_capture(struct server *sv)
 {
 	struct cap_conf cc = { 0 };
-	const char *env;
+	size_t i, n;
 	char err[1024];
 	int e;
 
@@ -82,15 +82,8 @@ setup_capture(struct server *sv)
 	cc.diag = stderr;
 	cc.backend = sv->o.backend;
 	cc.verbose = sv->o.verbose;
-	/* For the test suite only: a program the verifier must reject, to
-	 * see that its log and a listing are printed.  A variable with this
-	 * exact name and value is not set by accident. */
-	cc.fault_verifier = (env = getenv("EBPF_SERVER_FAULT")) != NULL &&
-	    strcmp(env, "verifier-reject") == 0;
-	/* Per-CPU batches unless EBPF_SERVER_BATCH=0 (the benchmark's
-	 * comparison; loader/batch.c turns them off where it must). */
-	cc.batch = (env = getenv("EBPF_SERVER_BATCH")) == NULL ||
-	    strcmp(env, "0") != 0;
+	cc.fault_verifier = sv->o.fault_verifier;
+	cc.batch = sv->o.batch;
 	if ((e = cap_open(&cc, &sv->cap, err, sizeof(err))) < 0) {
 		/* A kernel without what the named backend needs is not a
 		 * failure of the server: said apart, for scripts that try
@@ -103,9 +96,14 @@ setup_capture(struct server *sv)
 	}
 	sv->st.backend = cap_backend(sv->cap);
 	cap_exact_names(sv->cap, sv->st.exact_fields, 8);
-	if ((sv->st.blind_spot = cap_blind_spot(sv->cap)) != NULL)
+	n = cap_not_seen(sv->cap, sv->st.not_seen, 8);
+	for (i = 0; i < n; i++)
 		log_warnx("capture %s does not see %s", sv->st.backend,
-		    sv->st.blind_spot);
+		    sv->st.not_seen[i]);
+	sv->st.batches = cap_batched(sv->cap);
+	for (i = 0; i < 4 && (sv->st.refused_why[i] = cap_refused(sv->cap, i,
+	    &sv->st.refused_name[i])) != NULL; i++)
+		;
 }
 
 /* Everything privileged, in order: store, capture, port; then the

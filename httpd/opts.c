@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "httpd/flags.h"
 #include "httpd/http.h"
@@ -80,6 +81,7 @@ void
 opts_parse(int argc, char **argv, struct opts *o)
 {
 	uint64_t given = flag_parse(&cmd, argc, argv, o);
+	const char *env;
 
 	/* A stream holds a worker thread for as long as it runs: keep one
 	 * for everything else. */
@@ -91,4 +93,13 @@ opts_parse(int argc, char **argv, struct opts *o)
 		    o->max_streams, o->threads);
 		exit(2);
 	}
+	/* For the test suite only: a program the verifier must reject, to
+	 * see that its log and a listing are printed.  A variable with this
+	 * exact name and value is not set by accident. */
+	o->fault_verifier = (env = getenv("EBPF_SERVER_FAULT")) != NULL &&
+	    strcmp(env, "verifier-reject") == 0;
+	/* Per-CPU batches unless EBPF_SERVER_BATCH=0 (the benchmark's
+	 * comparison; loader/batch.c turns them off where it must). */
+	o->batch = (env = getenv("EBPF_SERVER_BATCH")) == NULL ||
+	    strcmp(env, "0") != 0;
 }

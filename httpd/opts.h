@@ -20,9 +20,12 @@ struct opts {
 	int no_sandbox;
 	const char *backend;
 	int verbose;
+	/* From the environment, not the command line (opts_parse()). */
+	int fault_verifier;     /* EBPF_SERVER_FAULT=verifier-reject */
+	int batch;              /* 0 when EBPF_SERVER_BATCH=0 */
 };
 
-/* Fill o from argv, defaults first.  Exits 0 after -h or -version, 2 with
+/* Fill o from argv, defaults first, and from the environment.  Exits 0 after -h or -version, 2 with
  * a message on a bad flag or value. */
 void opts_parse(int argc, char **argv, struct opts *o);
 

@@ -53,9 +53,13 @@ struct ld_backend {
 	    size_t errlen);
 	/* Detach and free. */
 	void (*close)(void *state);
-	/* CAP_EXACT_* bits this kernel denies the open backend, and what it
-	 * means to a user (cap_blind_spot()); NULL when none. */
-	unsigned (*missing)(void *state, const char **why);
+	/* CAP_EXACT_* bits this kernel denies the open backend, and what
+	 * each means to a user in why[0..n), NULL-terminated when shorter
+	 * (cap_not_seen()). */
+	unsigned (*missing)(void *state, const char **why, size_t n);
+	/* The ways to reach an address this backend never sees, by its
+	 * design and on any kernel, NULL-terminated (cap_not_seen()). */
+	const char *const *never;
 };
 
 /* What a backend on the system calls' exit (tracepoints, fexit) knows
@@ -68,6 +72,10 @@ extern const struct ld_backend ld_backend_cgroup;
 extern const struct ld_backend ld_backend_fexit;
 extern const struct ld_backend ld_backend_tracepoint_exit;
 extern const struct ld_backend ld_backend_tracepoint;
+
+/* What the syscall-level backends (tracepoint, tracepoint-exit, fexit)
+ * never see; tracepoint.c. */
+extern const char *const ld_syscall_never[];
 
 /* A printf into err, for the backends' messages. */
 void ld_errf(char *err, size_t n, const char *fmt, ...)

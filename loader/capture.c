@@ -25,6 +25,7 @@
 #include "prog/connect.h"
 
 #define MAX_CPUS 1024
+#define NBACKEND_MAX 8
 
 struct capture {
 	const struct ld_backend *be;
@@ -38,6 +39,12 @@ struct capture {
 	int epfd;
 	struct cap_stats st;
 	int64_t lost_total;     /* see report_lost() */
+	/* Why -backend auto passed over the cheaper backends, in order. */
+	struct {
+		const char *name;
+		char why[256];
+	} refused[NBACKEND_MAX];
+	size_t nrefused;
 	/* The caller's callbacks, while a drain runs. */
 	ld_sample_fn sample;
 	ld_lost_fn lost;
@@ -56,6 +63,7 @@ static const struct ld_backend *const backends[] = {
 	&ld_backend_tracepoint,
 };
 #define NBACKEND (sizeof(backends) / sizeof(backends[0]))
+_Static_assert(NBACKEND <= NBACKEND_MAX, "capture: refused[] too short");
 
 /* A struct member whose offset goes to prog_kern at off; size, when not
  * 0, is the size it must have. */
@@ -349,6 +357,10 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 			len += (size_t)snprintf(why + len, len < sizeof(why) ?
 			    sizeof(why) - len : 0, "%s%s: %s", len ? "; " : "",
 			    backends[i]->name, one);
+			c->refused[c->nrefused].name = backends[i]->name;
+			snprintf(c->refused[c->nrefused].why,
+			    sizeof(c->refused[0].why), "%s", one);
+			c->nrefused++;
 			if (len >= sizeof(why))
 				len = sizeof(why) - 1;
 			if (conf->diag && i + 1 < NBACKEND)
@@ -511,21 +523,41 @@ unsigned
 cap_exact(const struct capture *c)
 {
 	unsigned bits = c->be->exact;
-	const char *why;
+	const char *why[CAP_NOT_SEEN_MAX];
 
 	if (c->be->missing)
-		bits &= ~c->be->missing(c->state, &why);
+		bits &= ~c->be->missing(c->state, why, CAP_NOT_SEEN_MAX);
 	return bits;
 }
 
-const char *
-cap_blind_spot(const struct capture *c)
+size_t
+cap_not_seen(const struct capture *c, const char **out, size_t n)
 {
-	const char *why = NULL;
+	const char *why[CAP_NOT_SEEN_MAX] = { NULL };
+	size_t k = 0, i;
 
-	if (c->be->missing && c->be->missing(c->state, &why))
-		return why;
-	return NULL;
+	for (i = 0; c->be->never && c->be->never[i] && k < n; i++)
+		out[k++] = c->be->never[i];
+	if (c->be->missing)
+		c->be->missing(c->state, why, CAP_NOT_SEEN_MAX);
+	for (i = 0; i < CAP_NOT_SEEN_MAX && why[i] && k < n; i++)
+		out[k++] = why[i];
+	return k;
+}
+
+int
+cap_batched(const struct capture *c)
+{
+	return c->b.map_fd >= 0;
+}
+
+const char *
+cap_refused(const struct capture *c, size_t i, const char **name)
+{
+	if (i >= c->nrefused)
+		return NULL;
+	*name = c->refused[i].name;
+	return c->refused[i].why;
 }
 
 const char *const *

@@ -119,9 +119,13 @@ retry:
 				    "refused: the socket walk takes probe reads\n");
 			goto retry;
 		}
-		if (e == -EPERM)
+		if (e == -EPERM) {
+			/* Not a verifier's no: the kernel takes no fexit
+			 * program at all here (a refusal, exit status 3). */
 			ld_errf(err, errlen, "load BPF program %s: fexit refused "
 			    "with EPERM (kernel lockdown, or not root)", names[i]);
+			e = -EOPNOTSUPP;
+		}
 		if (e < 0)
 			goto fail;
 		f->prog_fd[i] = e;
@@ -154,4 +158,5 @@ const struct ld_backend ld_backend_fexit = {
 	.batched = 1,
 	.open = fx_open,
 	.close = fx_close,
+	.never = ld_syscall_never,
 };

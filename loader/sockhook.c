@@ -289,26 +289,33 @@ fail:
 }
 
 static unsigned
-hook_missing(void *state, const char **why)
+hook_missing(void *state, const char **why, size_t n)
 {
 	struct hookset *h = state;
 	unsigned bits = 0;
+	size_t i = 0;
 
-	*why = NULL;
 	if (h->no_ppid) {
 		bits |= CAP_EXACT_PPID;
-		*why = "the parent pid (ppid stays 0: this kernel has no BTF)";
+		if (i < n)
+			why[i++] = "the parent pid (ppid stays 0: this kernel has "
+			    "no BTF)";
 	}
 	if (h->no_result) {
 		bits |= CAP_EXACT_TCP_RESULT;
-		*why = "the outcome of TCP connects (result stays unknown)";
+		if (i < n)
+			why[i++] = "the outcome of TCP connects (result stays "
+			    "unknown)";
 	}
 	if (h->no_unix) {
 		bits |= CAP_EXACT_UNIX;
-		*why = "unix socket connects and sends (this kernel has no "
-		    "cgroup unix socket hooks, Linux 6.7+): use -backend "
-		    "tracepoint-exit to see them";
+		if (i < n)
+			why[i++] = "unix socket connects and sends (this kernel "
+			    "has no cgroup unix socket hooks, Linux 6.7+): use "
+			    "-backend tracepoint-exit to see them";
 	}
+	if (i < n)
+		why[i] = NULL;
 	return bits;
 }
 

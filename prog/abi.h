@@ -20,6 +20,11 @@ enum ev_syscall {
 	EV_CONNECT = 0,
 	EV_SENDTO = 1,
 	EV_SENDMSG = 2,
+	/* A datagram to an explicit address whose call is not known: the
+	 * cgroup sendmsg hooks run for sendto(), sendmsg(), sendmmsg() and
+	 * io_uring alike and cannot tell which.  Its name is
+	 * "sendto|sendmsg", and a sendto or a sendmsg filter matches it. */
+	EV_SEND = 3,
 };
 
 /*

@@ -190,7 +190,8 @@ task_fields(struct prog_asm *a, const struct prog_kern *k)
  *		rec->cgroup_id = bpf_get_current_cgroup_id();
  *	}
  *	rec->count = 1;
- *	rec->syscall = HOOK is a connect ? connect : sendmsg;
+ *	rec->syscall = HOOK is a connect ? connect : EV_SEND; // sendto or
+ *	                                // sendmsg: the hook cannot tell
  *	rec->flags = KEV_RET_UNKNOWN;   // runs before the call's work
  *	rec->size = SIZE; rec->pad1 = 0;
  *	rec->ret = 0;
@@ -237,7 +238,7 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 		prog_emit_ids(a, NULL, 0, BPF_REG_9, 0);            /* uid, gid, comm, cgroup id: helpers */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_9, R(count), 1)); /* rec->count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_9, R(syscall),
-	    connect ? EV_CONNECT : EV_SENDMSG));                /* rec->syscall = connect or sendmsg */
+	    connect ? EV_CONNECT : EV_SEND));                   /* rec->syscall = connect, or a send of unknown call */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_9, R(flags), KEV_RET_UNKNOWN)); /* rec->flags = RET_UNKNOWN */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_9, R(size), size)); /* rec->size = SIZE */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_9, R(pad1), 0));  /* rec->pad1 = 0 */

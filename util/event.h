@@ -62,6 +62,9 @@ extern const char *const ev_protocols[EV_NPROTO];
 unsigned ev_protocol(const struct event *ev);
 const char *ev_type_name(const struct event *ev);     /* "STREAM", "DGRAM", ... */
 const char *ev_syscall_name(const struct event *ev);  /* "connect", ... */
+/* 1 when an event of syscall have matches a filter for want: the same
+ * call, or a datagram of unknown call (EV_SEND) for sendto or sendmsg. */
+int ev_syscall_matches(unsigned want, unsigned have);
 const char *ev_result_name(const struct event *ev);   /* "ok", "refused", ... */
 /* Whether a call failed: its return code when known, else its result. */
 int ev_failed(int32_t ret, int ret_unknown, uint8_t result);

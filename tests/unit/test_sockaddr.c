@@ -163,7 +163,7 @@ test_hooks_shape(void **state)
 		assert_true(stores_imm(&p, BPF_H, R(size), size));
 		assert_true(stores_imm(&p, BPF_H, R(flags), KEV_RET_UNKNOWN));
 		assert_true(stores_imm(&p, BPF_H, R(syscall),
-		    connect ? EV_CONNECT : EV_SENDMSG));
+		    connect ? EV_CONNECT : EV_SEND));
 		assert_true(loads_ctx(&p, CTX(type), BPF_W));
 		assert_true(loads_ctx(&p, CTX(protocol), BPF_W));
 		assert_true(loads_ctx(&p, CTX(sk), BPF_DW));
