@@ -28,6 +28,9 @@ struct ld_env {
 	/* The reader thread's pid_tgid when batch_fd >= 0, else 0: its
 	 * connects flush a batch and are no events (prog_emit_trigger()). */
 	uint64_t trigger;
+	/* The flush socket's cookie when the socket hooks may ask for it
+	 * (LD_F_SA_COOKIE), else 0: they then know the flush by trigger. */
+	uint64_t trigger_cookie;
 	const struct prog_kern *k;      /* BTF offsets; k->valid 0 without */
 	/* The kernel's BTF, read once by cap_open() for every backend
 	 * (about 5 MiB to parse), or NULL; freed when cap_open() returns. */

@@ -331,6 +331,7 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	env.events_fd = c->events_fd;
 	env.batch_fd = c->b.map_fd;
 	env.trigger = c->b.trigger;
+	env.trigger_cookie = ld_has(&c->f, LD_F_SA_COOKIE) ? c->b.cookie : 0;
 	env.k = &c->k;
 	env.f = &c->f;
 	env.xchg = ld_has(&c->f, LD_F_XCHG);
@@ -389,6 +390,7 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 		env.diag = conf->diag;
 		env.batch_fd = -1;
 		env.trigger = 0;
+		env.trigger_cookie = 0;
 		if ((e = c->be->open(&env, &c->state, why, sizeof(why))) < 0) {
 			ld_errf(err, errlen, "backend %s unavailable: %s",
 			    c->be->name, why);

@@ -207,6 +207,7 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.events_fd = env->events_fd;
 	c.batch_fd = env->batch_fd;
 	c.trigger = env->trigger;
+	c.trigger_cookie = env->trigger_cookie;
 	c.k = *env->k;
 	c.task_btf = c.k.valid;
 	c.coarse_time = 1;

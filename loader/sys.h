@@ -12,6 +12,7 @@
 #define SYS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 union bpf_attr;
 struct perf_event_attr;
@@ -40,6 +41,9 @@ int sys_epoll_wait(int epfd, int timeout_ms);
  * set is a cpu_set_t of CPU_SETSIZE bits. */
 int sys_udp_socket(void);
 int sys_connect_lo(int fd, unsigned port);
+/* The socket's cookie (getsockopt SO_COOKIE), what bpf_get_socket_cookie()
+ * returns for it in a program.  0 or -errno. */
+int sys_socket_cookie(int fd, uint64_t *cookie);
 int sys_get_affinity(void *set);
 int sys_set_affinity(const void *set);
 

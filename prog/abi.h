@@ -97,6 +97,9 @@ _Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
  * interrupts) stay out of each other's way.
  */
 #define KBATCH_CAP 4096
+/* The reader's flush connects a UDP socket of its own to
+ * 127.0.0.1:KTRIGGER_PORT (discard: nothing is sent) on each CPU. */
+#define KTRIGGER_PORT 9
 struct kbatch {
 	uint32_t busy;          /* 1 while a program owns the batch */
 	/* Runs of the flush on this CPU (prog_emit_trigger()), which the
