@@ -443,7 +443,7 @@ count_lost(void *ctx, uint64_t n)
  * record says its size (struct kevent.size, KEV_SIZE()).  The kernel pads
  * raw samples to 8 bytes, so up to 7 bytes after the last record are not
  * one.  A sample that does not parse goes to the callback whole from the
- * first bad record on (ev_decode() refuses it, and it is counted).
+ * first bad record on (ld_decode() refuses it, and it is counted).
  */
 static void
 split(void *ctx, const void *data, uint32_t len)

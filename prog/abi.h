@@ -31,7 +31,7 @@ enum ev_syscall {
  * The raw record sent by the BPF programs through the perf event array.
  * Every perf sample is a struct kbatch_hdr (below) and one record or more
  * after it, each of its own size.  The programs store at offsetof() this
- * struct; loader/capture.c splits samples into records and ev_decode()
+ * struct; loader/capture.c splits samples into records and ld_decode()
  * reads them.  sock_type and protocol are read from the kernel's struct socket
  * and struct sock, never guessed from the port; 0xffff means unknown.
  */

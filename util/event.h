@@ -1,5 +1,6 @@
 /* Connection events: the decoded form the store and the HTTP API use of
- * the record the BPF programs write (prog/abi.h). */
+ * the record the BPF programs write (prog/abi.h; loader/decode.c decodes
+ * it). */
 #ifndef EVENT_H
 #define EVENT_H
 
@@ -42,14 +43,6 @@ struct event {
 	uint8_t ip[16];         /* v4 in the first 4 bytes, network order */
 	char path[EV_PATH_MAX + 2]; /* unix only */
 };
-
-/*
- * Decode a raw record of len bytes (KEV_HEAD to sizeof(struct kevent); an
- * address past len is cut).  mono_to_real is added to the kernel's
- * monotonic timestamp to get wall-clock time.  Returns 0, or -EINVAL when
- * the record is too short.
- */
-int ev_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *ev);
 
 /* Names for the JSON fields.  Never NULL. */
 const char *ev_family_name(const struct event *ev);   /* "AF_INET", ... */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loader/decode.h"
 #include "util/event.h"
 #include "util/log.h"
 #include "util/pump.h"
@@ -217,7 +218,7 @@ pump_sample(void *ctx, const void *data, uint32_t len)
 			return;
 		}
 	}
-	if (ev_decode(data, len, p->mono_to_real, &p->batch[p->n]) < 0) {
+	if (ld_decode(data, len, p->mono_to_real, &p->batch[p->n]) < 0) {
 		/* A record that does not decode is an event lost, and
 		 * shown as one (/health events_lost, /metrics). */
 		store_lost(p->store, 1);
