@@ -189,6 +189,7 @@ void
 flag_usage(const struct flag_cmd *c, FILE *f)
 {
 	char item[64], dflt[128];
+	const char *const *v;
 	const struct flag *r;
 	int col, indent;
 	size_t i;
@@ -217,6 +218,13 @@ flag_usage(const struct flag_cmd *c, FILE *f)
 		 * here, one from wrap(). */
 		col += fprintf(f, "%*s", col < HELP_COL ? HELP_COL - col : 1, "");
 		wrap(f, r->help, HELP_COL, &col);
+		/* The values a choice takes come from choices(), never from
+		 * the help text: "a, b or c". */
+		for (v = r->kind == FLAG_CHOICE ? r->choices() : NULL; v && *v; v++) {
+			snprintf(dflt, sizeof(dflt), "%s%s", *v, v[1] == NULL ? "" :
+			    v[2] == NULL ? " or" : ",");
+			wrap(f, dflt, HELP_COL, &col);
+		}
 		if (r->kind != FLAG_HELP && r->kind != FLAG_VERSION) {
 			snprintf(dflt, sizeof(dflt), "(default %s)", r->shown ?
 			    r->shown : r->def ? r->def : r->kind == FLAG_SWITCH ?

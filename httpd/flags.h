@@ -36,7 +36,8 @@ struct flag {
 	 * switch, "none" for a string without def). */
 	const char *shown;
 	const char *help;       /* one sentence or two, wrapped by -h */
-	/* FLAG_CHOICE: the values accepted, NULL-terminated. */
+	/* FLAG_CHOICE: the values accepted, NULL-terminated; -h lists them
+	 * after the help. */
 	const char *const *(*choices)(void);
 };
 

@@ -57,8 +57,8 @@ static const struct flag flags[] = {
 	{ "-no-sandbox", NULL, FLAG_SWITCH, O(no_sandbox), 0, 0, NULL, NULL,
 	  "keep root and skip the seccomp filter, for debugging", NULL },
 	{ "-backend", "name", FLAG_CHOICE, O(backend), 0, 0, "auto", NULL,
-	  "auto (the first that works here), cgroup, fexit, tracepoint-exit "
-	  "or tracepoint", cap_backend_names },
+	  "how to capture:",
+	  cap_backend_names },
 	{ "-v", NULL, FLAG_SWITCH, O(verbose), 0, 0, NULL, NULL,
 	  "debug logging", NULL },
 	{ "-h", NULL, FLAG_HELP, 0, 0, 0, NULL, NULL, "this help", NULL },

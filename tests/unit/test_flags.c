@@ -39,7 +39,7 @@ static const struct flag rows[] = {
 	{ "-pages", "n", FLAG_POW2, offsetof(struct o, pages), 1, 64, NULL,
 	  "some", "a power of two", NULL },
 	{ "-pick", "name", FLAG_CHOICE, offsetof(struct o, pick), 0, 0, "one",
-	  NULL, "one or two", picks },
+	  NULL, "pick", picks },
 	{ "-sw", NULL, FLAG_SWITCH, offsetof(struct o, sw), 0, 0, NULL, NULL,
 	  "a switch whose help is long enough to be wrapped onto a second "
 	  "line of its own by the usage writer", NULL },
@@ -147,7 +147,7 @@ test_usage_from_rows(void **state)
 	    "  -addr host:port   listen address (default :8080)\n"
 	    "  -n n              a number, 1-10 (default 4)\n"
 	    "  -pages n          a power of two (default some)\n"
-	    "  -pick name        one or two (default one)\n"
+	    "  -pick name        pick one or two (default one)\n"
 	    "  -sw               a switch whose help is long enough to be wrapped\n"
 	    "                    onto a second line of its own by the usage writer\n"
 	    "                    (default off)\n"
