@@ -33,8 +33,8 @@
 #include "util/timefmt.h"
 
 #define READER_NICE -10
-/* Exit status when the backend named with -backend needs what this
- * kernel lacks (cap_open() says -EOPNOTSUPP), ebpf-server(8). */
+/* Exit status when the backend named with -backend cannot run on this
+ * kernel (cap_open() says -EOPNOTSUPP: missing, or refused), ebpf-server(8). */
 #define EXIT_UNAVAILABLE 3
 
 /* Everything main sets up, in the order it is torn down in reverse. */
@@ -85,7 +85,7 @@ setup_capture(struct server *sv)
 	cc.fault_verifier = sv->o.fault_verifier;
 	cc.batch = sv->o.batch;
 	if ((e = cap_open(&cc, &sv->cap, err, sizeof(err))) < 0) {
-		/* A kernel without what the named backend needs is not a
+		/* A kernel that cannot run the named backend is not a
 		 * failure of the server: said apart, for scripts that try
 		 * each in turn. */
 		if (e == -EOPNOTSUPP && strcmp(sv->o.backend, "auto") != 0) {
