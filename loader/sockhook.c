@@ -23,6 +23,7 @@
 #include "loader/backend.h"
 #include "loader/bpf.h"
 #include "loader/capture.h"
+#include "loader/probe.h"
 #include "loader/sys.h"
 #include "prog/asm.h"
 #include "prog/insn.h"
@@ -203,14 +204,25 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		ld_errf(err, errlen, "cgroup2 root %s: %s", dir, strerror(-e));
 		goto fail;
 	}
+	/* What the programs cannot do without, each refused in one line. */
+	if ((e = ld_need(env->f, LD_F_SA_IDS, "cgroup", err, errlen)) < 0 ||
+	    (e = ld_need(env->f, LD_F_SA_OUTPUT, "cgroup", err, errlen)) < 0 ||
+	    (e = ld_need(env->f, LD_F_SA_SPILL, "cgroup", err, errlen)) < 0)
+		goto fail;
 	memset(&c, 0, sizeof(c));
 	c.events_fd = env->events_fd;
 	c.batch_fd = env->batch_fd;
+	c.xchg = env->xchg;
 	c.trigger = env->trigger;
 	c.trigger_cookie = env->trigger_cookie;
 	c.k = *env->k;
-	c.task_btf = c.k.valid;
-	c.coarse_time = 1;
+	/* The cheapest form the kernel takes (loader/probe.c): the coarse
+	 * clock, the task's fields by plain loads from the BTF-typed task,
+	 * else the parent pid by probe reads, else none. */
+	c.coarse_time = ld_has(env->f, LD_F_SA_COARSE);
+	c.task_btf = c.k.valid && ld_has(env->f, LD_F_SA_TASK_BTF);
+	if (c.k.valid && !c.task_btf && !ld_has(env->f, LD_F_SA_TASK))
+		c.k.valid = 0;
 	c.cast = c.k.cast_valid && c.k.sak_btf_id > 0;
 	/* Without BTF there is no task walk: ppid stays 0. */
 	if (!c.k.valid)
@@ -223,29 +235,11 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 			h->no_unix = 1;
 			continue;
 		}
-		/* The first hook finds what this kernel takes, quietly while
-		 * there is something to fall back on; the verifier's log of
-		 * the last try is printed whole. */
-		e = load_hook(env, &c, i == 0, unix_hook || (i == 0 &&
-		    (c.coarse_time || c.task_btf)) ? NULL : env->diag, err, errlen);
-		if (e < 0 && i == 0 && c.coarse_time && !env->fault_verifier) {
-			/* Before 5.11: no coarse clock for BPF, the fine one. */
-			c.coarse_time = 0;
-			e = load_hook(env, &c, 1, c.task_btf ? NULL : env->diag,
-			    err, errlen);
-		}
-		if (e < 0 && i == 0 && c.task_btf && !env->fault_verifier) {
-			/* No BTF-typed task here: probe reads. */
-			c.task_btf = 0;
-			e = load_hook(env, &c, 1, env->diag, err, errlen);
-		}
-		if (e < 0 && i == 0 && c.k.valid && !env->fault_verifier) {
-			/* A kernel that refuses bpf_get_current_task() or
-			 * probe reads here: the event without ppid. */
-			c.k.valid = 0;
-			h->no_ppid = 1;
-			e = load_hook(env, &c, 1, env->diag, err, errlen);
-		}
+		/* Chosen from the probes' answers: a rejection is a bug and
+		 * its verifier log is printed whole.  The unix hooks are
+		 * tried quietly: before 6.7 there is no such attach type. */
+		e = load_hook(env, &c, i == 0, unix_hook ? NULL : env->diag,
+		    err, errlen);
 		if (e < 0 && unix_hook && c.cast && !env->fault_verifier) {
 			/* The path's pointer and length by probe reads. */
 			c.cast = 0;

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <sched.h>
 #include <sys/prctl.h>
 
@@ -202,6 +203,102 @@ test_flush_not_recorded(void **state)
 	it_reply_free(&r);
 }
 
+/* The id of the program called name that process pid holds, from its
+ * fds' fdinfo ("prog_id:"), or 0. */
+static uint32_t
+prog_of(pid_t pid, const char *name)
+{
+	struct bpf_prog_info info;
+	char dir[64], path[320], line[128];
+	struct dirent *d;
+	uint32_t id, found = 0;
+	DIR *dp;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while (!found && (d = readdir(dp)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "prog_id: %u", &id) == 1 &&
+			    it_bpf_info(BPF_PROG_GET_FD_BY_ID, id, &info,
+			    sizeof(info)) == 0 && strcmp(info.name, name) == 0)
+				found = id;
+		fclose(f);
+	}
+	closedir(dp);
+	return found;
+}
+
+/*
+ * The loader takes the batch the way its probe of the kernel said it may
+ * (loader/probe.c, printed by -v): with the atomic exchange where the
+ * verifier took BPF_XCHG, with a plain load and store where it did not.
+ * The kernel's own copy of the program (its translated instructions) is
+ * what is looked at.
+ */
+static void
+test_batch_taken_as_probed(void **state)
+{
+	static const char *const v[] = { "-v", NULL };
+	struct bpf_prog_info info;
+	struct bpf_insn insn[4096];
+	union bpf_attr attr;
+	struct server s;
+	char line[512];
+	uint32_t id = 0;
+	int probed = -1, atomic = 0, fd;
+	unsigned i;
+	double t0;
+	FILE *f;
+
+	(void)state;
+	if (strcmp(srv.backend, "cgroup") != 0) {
+		print_message("backend %s: checked under cgroup only\n", srv.backend);
+		return;
+	}
+	assert_int_equal(it_start(&s, v), 0);
+	assert_non_null(f = fopen(s.log, "r"));
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "kernel takes:") && strstr(line, " xchg="))
+			probed = strstr(line, " xchg=1") != NULL;
+	fclose(f);
+	assert_true(probed >= 0);
+	for (t0 = it_now(); !(id = prog_of(s.pid, "es_connect4")) &&
+	    it_now() - t0 < 5; usleep(50000))
+		;
+	assert_true(id > 0);
+	assert_int_equal(it_bpf_info(BPF_PROG_GET_FD_BY_ID, id, &info,
+	    sizeof(info)), 0);
+	assert_true(info.xlated_prog_len <= sizeof(insn));
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_id = id;
+	assert_true((fd = (int)syscall(__NR_bpf, BPF_PROG_GET_FD_BY_ID, &attr,
+	    sizeof(attr))) >= 0);
+	memset(&info, 0, sizeof(info));
+	info.xlated_prog_len = sizeof(insn);
+	info.xlated_prog_insns = (uint64_t)(uintptr_t)insn;
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = (uint32_t)fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (uint64_t)(uintptr_t)&info;
+	assert_int_equal(syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr,
+	    sizeof(attr)), 0);
+	close(fd);
+	for (i = 0; i < info.xlated_prog_len / sizeof(insn[0]); i++)
+		if (insn[i].code == (BPF_STX | BPF_W | BPF_ATOMIC) &&
+		    insn[i].imm == BPF_XCHG)
+			atomic = 1;
+	if (atomic != probed)
+		fail_msg("the kernel took BPF_XCHG: %s; es_connect4 takes its "
+		    "batch %s", probed ? "yes" : "no", atomic ? "atomically" :
+		    "with a plain load and store");
+	it_stop(&s, NULL);
+}
+
 /*
  * In a PID namespace of its own, as a container without the host's PIDs
  * runs it, the cgroup backend still batches: its programs know the
@@ -257,6 +354,27 @@ test_pid_namespace(void **state)
 		it_reply_free(&r);
 	}
 	it_reply_free(&r);
+	/* The server is unshare's child: SIGTERM it there (its parent-death
+	 * signal went with its privileges), wait, then reap unshare. */
+	{
+		char cpath[64];
+		long srvpid = 0;
+		FILE *f;
+
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%d/children",
+		    (int)ns.pid, (int)ns.pid);
+		if ((f = fopen(cpath, "r")) != NULL) {
+			if (fscanf(f, "%ld", &srvpid) != 1)
+				srvpid = 0;
+			fclose(f);
+		}
+		assert_true(srvpid > 0);
+		kill((pid_t)srvpid, SIGTERM);
+		for (t0 = it_now(); kill((pid_t)srvpid, 0) == 0 &&
+		    it_now() - t0 < 10; usleep(50000))
+			;
+		assert_int_not_equal(kill((pid_t)srvpid, 0), 0);
+	}
 	it_stop(&ns, NULL);
 }
 
@@ -283,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_burst_counted_exactly),
 		cmocka_unit_test(test_flush_not_recorded),
 		cmocka_unit_test(test_pid_namespace),
+		cmocka_unit_test(test_batch_taken_as_probed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
