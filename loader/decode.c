@@ -96,21 +96,19 @@ ld_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *ev)
 		return 0; /* no address at all, family 0 (AF_UNSPEC) */
 	memcpy(&ev->family, k->addr, sizeof(ev->family));
 
-	/* A short sockaddr leaves the fields it does not reach at zero. */
+	/* A short sockaddr leaves the fields it does not reach at zero.
+	 * sockaddr_in and sockaddr_in6 keep the port at the same place. */
+	if ((ev->family == AF_INET || ev->family == AF_INET6) &&
+	    addrlen >= SA_PORT_OFF + sizeof(port)) {
+		memcpy(&port, k->addr + SA_PORT_OFF, sizeof(port));
+		ev->port = ntohs(port);
+	}
 	switch (ev->family) {
 	case AF_INET:
-		if (addrlen >= SA_PORT_OFF + sizeof(port)) {
-			memcpy(&port, k->addr + SA_PORT_OFF, sizeof(port));
-			ev->port = ntohs(port);
-		}
 		if (addrlen >= SIN_ADDR_OFF + 4)
 			memcpy(ev->ip, k->addr + SIN_ADDR_OFF, 4);
 		break;
 	case AF_INET6:
-		if (addrlen >= SA_PORT_OFF + sizeof(port)) {
-			memcpy(&port, k->addr + SA_PORT_OFF, sizeof(port));
-			ev->port = ntohs(port);
-		}
 		if (addrlen >= SIN6_ADDR_OFF + 16)
 			memcpy(ev->ip, k->addr + SIN6_ADDR_OFF, 16);
 		break;
