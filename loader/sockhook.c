@@ -63,29 +63,18 @@ struct hookset {
 	char result_why[160];
 };
 
-/* The cgroup2 root: the caller's, the host's mount, or one of our own. */
+/* The cgroup2 root: the host's mount, or one of our own. */
 static int
-cgroup_root(const struct ld_env *env, char *dir, size_t n, char *err,
-    size_t errlen)
+cgroup_root(char *dir, size_t n, char *err, size_t errlen)
 {
-	char buf[16384];
-	ssize_t len;
-	int fd, e;
+	int e;
 
-	if (env->cgroup) {
-		snprintf(dir, n, "%s", env->cgroup);
+	if ((e = cg_mount(dir, n)) == 0)
 		return 0;
-	}
-	if ((fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0) {
-		e = -errno;
+	if (e != -ENOENT) {
 		ld_errf(err, errlen, "/proc/self/mountinfo: %s", strerror(-e));
 		return e;
 	}
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[len > 0 ? len : 0] = '\0';
-	if (cg_find_mount(buf, dir, n) == 0)
-		return 0;
 	/* No cgroup2 anywhere (a pure v1 host): mount one of our own, as we
 	 * do tracefs.  Its root is the same hierarchy for every process. */
 	mkdir(OWN_MOUNT, 0700);
@@ -209,7 +198,7 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	h->cgroup_fd = h->outcome_prog = h->outcome_tp = -1;
 	for (i = 0; i < HOOK_N; i++)
 		h->prog_fd[i] = h->link_fd[i] = -1;
-	if ((e = cgroup_root(env, dir, sizeof(dir), err, errlen)) < 0)
+	if ((e = cgroup_root(dir, sizeof(dir), err, errlen)) < 0)
 		goto fail;
 	if ((e = h->cgroup_fd = sys_open_dir(dir)) < 0) {
 		ld_errf(err, errlen, "cgroup2 root %s: %s", dir, strerror(-e));

@@ -1,9 +1,10 @@
 /*
  * The loader's kernel-facing system calls (bpf(), perf_event_open() and
  * the ioctls on their fds) go through here, in one place, so that a test
- * could replace them at link time (-Wl,--wrap=sys_bpf); none does today:
- * the unit tests feed the pure parts (ring.c on a fake mmap page, btf.c
- * and tracefs.c on buffers) instead.  ring.c, tracefs.c and btf.c make
+ * can replace them: tests/unit/test_bpf.c includes bpf.c with sys_bpf
+ * renamed to a fake kernel that answers EAGAIN, ENOSPC or a rejection.
+ * The other unit tests feed the pure parts (ring.c on a fake mmap page,
+ * btf.c and tracefs.c on buffers).  ring.c, tracefs.c and btf.c make
  * their plain file calls (open, read, mmap) themselves.  All return the
  * result (an fd, 0, or a pointer) or -errno.
  */

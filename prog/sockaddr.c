@@ -10,11 +10,11 @@
 
 #include <linux/bpf.h>
 
+#include "prog/abi.h"
 #include "prog/asm.h"
 #include "prog/frame.h"
 #include "prog/insn.h"
 #include "prog/sockaddr.h"
-#include "util/event.h"
 
 enum { L_LEN_OK, L_LEN_OK2, L_ADDR_DONE, L_PPID_DONE, L_NOT_READER };
 

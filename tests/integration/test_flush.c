@@ -19,7 +19,8 @@
 
 #include "tests/integration/itest.h"
 
-#define NBURST 1000             /* 62 batches of 16 and 8 left over */
+#define NBURST 1000             /* about 30 full batches (33 to 38 inet
+                                 * records each) and a part-filled one */
 
 static struct server srv;
 
@@ -163,7 +164,7 @@ test_lone_connect_each_cpu(void **state)
 	}
 }
 
-/* 1000 connects, not a multiple of 16: all of them counted, no more. */
+/* 1000 connects, the last batch part-filled: all of them counted, no more. */
 static void
 test_burst_counted_exactly(void **state)
 {
