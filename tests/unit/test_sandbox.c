@@ -139,12 +139,13 @@ test_allow_list(void **state)
 }
 
 /*
- * Run the filter as the kernel would on one call (a classic BPF
+ * Run filter[0..n) as the kernel would on one call (a classic BPF
  * interpreter for the instructions it uses).  Returns the index of the
  * RET it ends at.
  */
 static size_t
-run_filter(const struct seccomp_data *d)
+run_filter(const struct sock_filter *filter, size_t n,
+    const struct seccomp_data *d)
 {
 	uint32_t a = 0;
 	size_t pc = 0;
@@ -152,7 +153,7 @@ run_filter(const struct seccomp_data *d)
 	for (;;) {
 		const struct sock_filter *f = &filter[pc];
 
-		assert_true(pc < sizeof(filter) / sizeof(filter[0]));
+		assert_true(pc < n);
 		switch (f->code) {
 		case BPF_LD | BPF_W | BPF_ABS:
 			assert_true(f->k + 4 <= sizeof(*d));
@@ -190,14 +191,16 @@ run_filter(const struct seccomp_data *d)
 static void
 test_counts_allowed(void **state)
 {
-	const size_t n = sizeof(filter) / sizeof(filter[0]);
-	uint32_t vals[n + 1];
-	unsigned char hit[n];
+	struct sock_filter filter[FILTER_MAX];
+	const size_t n = build(&arch_cpu, filter, -1);
+	uint32_t vals[FILTER_MAX + 1];
+	unsigned char hit[FILTER_MAX];
 	size_t nvals = 0, i, v, rules = 0, reached = 0;
 	struct seccomp_data d;
 	int nr;
 
 	(void)state;
+	assert_true(n > 0);
 	memset(hit, 0, sizeof(hit));
 	vals[nvals++] = 0;
 	for (i = 0; i < n; i++)
@@ -208,10 +211,10 @@ test_counts_allowed(void **state)
 		for (v = 0; v < nvals; v++) {
 			memset(&d, 0, sizeof(d));
 			d.nr = nr;
-			d.arch = SECCOMP_AUDIT_ARCH;
+			d.arch = arch_cpu.audit;
 			for (i = 0; i < 6; i++)
 				d.args[i] = vals[v];
-			hit[run_filter(&d)] = 1;
+			hit[run_filter(filter, n, &d)] = 1;
 		}
 	for (i = 0; i < n; i++)
 		if (filter[i].code == (BPF_RET | BPF_K) &&
@@ -225,15 +228,44 @@ test_counts_allowed(void **state)
 	assert_int_equal(sandbox_allowed(), rules);
 	assert_int_equal(reached, rules);
 	memset(&d, 0, sizeof(d));
-	d.arch = SECCOMP_AUDIT_ARCH;
+	d.arch = arch_cpu.audit;
 	d.nr = __NR_read;
-	assert_int_equal(filter[run_filter(&d)].k, SECCOMP_RET_ALLOW);
+	assert_int_equal(filter[run_filter(filter, n, &d)].k, SECCOMP_RET_ALLOW);
 	d.nr = __NR_execve;
-	assert_int_not_equal(filter[run_filter(&d)].k, SECCOMP_RET_ALLOW);
+	assert_int_not_equal(filter[run_filter(filter, n, &d)].k, SECCOMP_RET_ALLOW);
 	/* Another architecture's numbers are refused whatever they are. */
 	d.arch = 0;
 	d.nr = __NR_read;
-	assert_int_not_equal(filter[run_filter(&d)].k, SECCOMP_RET_ALLOW);
+	assert_int_not_equal(filter[run_filter(filter, n, &d)].k, SECCOMP_RET_ALLOW);
+}
+
+/*
+ * clone() is allowed with CLONE_THREAD in the argument the architecture's
+ * table names (s390x has the flags second), and not when only another
+ * argument has it.
+ */
+static void
+test_clone_flags_argument(void **state)
+{
+	struct arch t = arch_cpu;
+	struct sock_filter f[FILTER_MAX];
+	struct seccomp_data d;
+	size_t n;
+	int which;
+
+	(void)state;
+	for (which = 0; which < 2; which++) {
+		t.clone_flags = which;
+		assert_true((n = build(&t, f, -1)) > 0);
+		memset(&d, 0, sizeof(d));
+		d.arch = t.audit;
+		d.nr = __NR_clone;
+		d.args[which] = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+		assert_int_equal(f[run_filter(f, n, &d)].k, SECCOMP_RET_ALLOW);
+		d.args[which] = SIGCHLD;        /* fork() */
+		d.args[!which] = CLONE_VM | CLONE_THREAD | CLONE_SIGHAND;
+		assert_int_not_equal(f[run_filter(f, n, &d)].k, SECCOMP_RET_ALLOW);
+	}
 }
 
 int
@@ -242,6 +274,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allow_list),
 		cmocka_unit_test(test_counts_allowed),
+		cmocka_unit_test(test_clone_flags_argument),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
