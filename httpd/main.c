@@ -41,6 +41,7 @@
 struct opts {
 	const char *addr;
 	size_t max_events;
+	unsigned summary_keys;
 	unsigned threads;
 	unsigned timeout_ms;
 	unsigned ring_pages;
@@ -80,7 +81,7 @@ usage(FILE *f)
 	    "                   [-timeout ms] [-ring-pages n] [-max-streams n]\n"
 	    "                   [-max-body-size n] [-max-header-size n]\n"
 	    "                   [-token-file path] [-no-sandbox] [-backend name]\n"
-	    "                   [-v] [-h] [-version]\n"
+	    "                   [-summary-keys n] [-v] [-h] [-version]\n"
 	    "\n"
 	    "Records every connect() and every datagram sent to an explicit address\n"
 	    "on this host with eBPF and serves the events as JSON over HTTP.  Must\n"
@@ -89,6 +90,8 @@ usage(FILE *f)
 	    "  -addr host:port   listen address (default :8080, all interfaces;\n"
 	    "                    127.0.0.1:8080 or [::1]:8080 for loopback only)\n"
 	    "  -max-events n     events kept in memory, newest win (default %d)\n"
+	    "  -summary-keys n   pids, and commands, counted per second for an hour,\n"
+	    "                    1-65536; more keep the heaviest (default %d)\n"
 	    "  -threads n        HTTP worker threads, 1-%d (default %d); each open\n"
 	    "                    connection holds one, idle keep-alive included\n"
 	    "  -timeout ms       HTTP request and keep-alive time-out, 100-600000\n"
@@ -115,7 +118,7 @@ usage(FILE *f)
 	    "API: GET /health, GET /, POST /api/connection-summary,\n"
 	    "     GET|POST /api/list-connections, GET /api/top, GET /api/stream,\n"
 	    "     GET /metrics   (see ebpf-server(8) and README.md)\n",
-	    STORE_DEFAULT_MAX, HTTP_THREADS_MAX, HTTP_THREADS_DEFAULT,
+	    STORE_DEFAULT_MAX, STORE_DEFAULT_KEYS, HTTP_THREADS_MAX, HTTP_THREADS_DEFAULT,
 	    STREAM_DEFAULT_MAX, REQ_BODY_MAX,
 	    HTTP_HEADER_DEFAULT);
 }
@@ -158,6 +161,7 @@ parse(int argc, char **argv, struct opts *o)
 
 	o->addr = ":8080";
 	o->max_events = STORE_DEFAULT_MAX;
+	o->summary_keys = STORE_DEFAULT_KEYS;
 	o->threads = HTTP_THREADS_DEFAULT;
 	o->timeout_ms = 10000;
 	o->ring_pages = 0; /* default_ring_pages() */
@@ -202,6 +206,8 @@ parse(int argc, char **argv, struct opts *o)
 			}
 		} else if (strcmp(a, "-max-events") == 0) {
 			o->max_events = number("-max-events", VALUE(), 1, 1UL << 30);
+		} else if (strcmp(a, "-summary-keys") == 0) {
+			o->summary_keys = (unsigned)number("-summary-keys", VALUE(), 1, 65536);
 		} else if (strcmp(a, "-threads") == 0) {
 			o->threads = (unsigned)number("-threads", VALUE(), 1,
 			    HTTP_THREADS_MAX);
@@ -438,7 +444,8 @@ setup(struct server *sv)
 		log_debug("setrlimit RLIMIT_MEMLOCK: %s (ignored: not needed "
 		    "since Linux 5.11)", strerror(errno));
 
-	if ((sv->store = store_new(sv->o.max_events)) == NULL)
+	if ((sv->store = store_new_keys(sv->o.max_events,
+	    sv->o.summary_keys)) == NULL)
 		fatal("store for %zu events", sv->o.max_events);
 	if ((sv->metrics = metrics_new()) == NULL ||
 	    (sv->hub = hub_new(sv->o.max_streams, STREAM_KEEPALIVE_MS)) == NULL ||

@@ -186,6 +186,12 @@ path_put(struct store *s, struct pstr *e)
 struct store *
 store_new(size_t max_events)
 {
+	return store_new_keys(max_events, STORE_DEFAULT_KEYS);
+}
+
+struct store *
+store_new_keys(size_t max_events, uint32_t keys)
+{
 	struct store *s;
 	int err;
 
@@ -206,7 +212,7 @@ store_new(size_t max_events)
 	    !(s->pidx = calloc(s->pidcap, sizeof(*s->pidx))) ||
 	    !(s->ptab = calloc(s->pbuckets, sizeof(*s->ptab))) ||
 	    !(s->agg = calloc(AGG_SLOTS, sizeof(*s->agg))) ||
-	    !(s->cnt = counters_new()))
+	    !(s->cnt = counters_new(keys)))
 		goto fail;
 	if ((err = pthread_mutex_init(&s->mu, NULL))) {
 		errno = err;
@@ -442,8 +448,9 @@ store_count(struct store *s, int has_pid, uint32_t pid,
     const char *command, uint64_t now_ns, unsigned duration_s,
     struct store_counts *out)
 {
-	struct store_counts c;
+	struct store_counts c = { 0, 0, 0 };
 	char key[EV_COMM_LEN];
+	uint64_t e1, e2;
 
 	if (!has_pid && command) {
 		/* A comm is at most 15 bytes: a longer name matches nothing. */
@@ -457,11 +464,13 @@ store_count(struct store *s, int has_pid, uint32_t pid,
 	pthread_mutex_lock(&s->mu);
 	c.connects = counters_count(s->cnt, has_pid, pid,
 	    has_pid || !command ? NULL : key,
-	    now_ns / NS_PER_S, duration_s, CNT_CONNECT);
+	    now_ns / NS_PER_S, duration_s, CNT_CONNECT, &e1);
 	c.datagrams = counters_count(s->cnt, has_pid, pid,
 	    has_pid || !command ? NULL : key,
-	    now_ns / NS_PER_S, duration_s, CNT_DATAGRAM);
+	    now_ns / NS_PER_S, duration_s, CNT_DATAGRAM, &e2);
 	pthread_mutex_unlock(&s->mu);
+	/* Both kinds share their keys' errors: the larger is the bound. */
+	c.error = e1 > e2 ? e1 : e2;
 	if (out)
 		*out = c;
 	return c.connects + c.datagrams;

@@ -314,7 +314,7 @@ test_count_window(void **state)
 	uint32_t pid;
 
 	(void)state;
-	s = new_store(4);
+	s = new_store_keys(4, 1024);
 	store_stats(s, &st);
 	for (pid = 0; pid < 500; pid++) {
 		ev = inet_ev(pid, "w", t0, pid);

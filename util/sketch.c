@@ -1,0 +1,261 @@
+/*
+ * Space-Saving.  Entries live in parallel arrays indexed 0..alloc-1; an
+ * open-addressing table (linear probing, at most half full) finds a key's
+ * entry, and a binary min-heap on the weights finds the lightest one to
+ * replace in O(log cap).  See sketch.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/sketch.h"
+
+#define MIN_ALLOC 8
+
+static uint32_t
+key_hash(const void *key, uint32_t klen)
+{
+	const uint8_t *p = key;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ klen, x;
+
+	for (; klen >= 8; p += 8, klen -= 8) {
+		memcpy(&x, p, 8);
+		h = (h ^ x) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	if (klen) {
+		x = 0;
+		memcpy(&x, p, klen);
+		h = (h ^ x) * 0xc4ceb9fe1a85ec53ull;
+	}
+	h ^= h >> 29;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+void
+sketch_init(struct sketch *k, uint32_t cap, uint32_t klen, uint32_t psize)
+{
+	memset(k, 0, sizeof(*k));
+	k->cap = cap ? cap : 1;
+	k->klen = klen ? klen : 1;
+	k->psize = psize;
+}
+
+void
+sketch_clear(struct sketch *k)
+{
+	free(k->keys);
+	free(k->pay);
+	free(k->w);
+	free(k->err);
+	free(k->heap);
+	free(k->pos);
+	free(k->slot);
+	sketch_init(k, k->cap, k->klen, k->psize);
+}
+
+static size_t
+bytes_at(uint32_t alloc, uint32_t klen, uint32_t psize)
+{
+	size_t slots = 1;
+
+	if (!alloc)
+		return 0;
+	while (slots < 2 * (size_t)alloc)
+		slots *= 2;
+	return (size_t)alloc * (klen + psize + 2 * sizeof(uint64_t) +
+	    2 * sizeof(uint32_t)) + slots * sizeof(uint32_t);
+}
+
+size_t
+sketch_bytes(const struct sketch *k)
+{
+	return bytes_at(k->alloc, k->klen, k->psize);
+}
+
+size_t
+sketch_max_bytes(uint32_t cap, uint32_t klen, uint32_t psize)
+{
+	return bytes_at(cap, klen, psize);
+}
+
+/* Put entry i in the hash table (its key is not there yet). */
+static void
+slot_put(struct sketch *k, uint32_t i)
+{
+	uint32_t h;
+
+	for (h = key_hash(sketch_key(k, i), k->klen) & k->hmask; k->slot[h];
+	    h = (h + 1) & k->hmask)
+		;
+	k->slot[h] = i + 1;
+}
+
+/* Take entry i out of the hash table; backward-shift deletion keeps every
+ * probe chain unbroken. */
+static void
+slot_del(struct sketch *k, uint32_t i)
+{
+	uint32_t h, j, home;
+
+	for (h = key_hash(sketch_key(k, i), k->klen) & k->hmask;
+	    k->slot[h] != i + 1; h = (h + 1) & k->hmask)
+		;
+	for (j = (h + 1) & k->hmask; k->slot[j]; j = (j + 1) & k->hmask) {
+		home = key_hash(sketch_key(k, k->slot[j] - 1), k->klen) & k->hmask;
+		/* Move j into the hole at h unless its home lies in (h, j]. */
+		if (((j - home) & k->hmask) >= ((j - h) & k->hmask)) {
+			k->slot[h] = k->slot[j];
+			h = j;
+		}
+	}
+	k->slot[h] = 0;
+}
+
+/* Make room for more entries, up to cap.  Returns 0 or -ENOMEM (nothing
+ * changed then). */
+static int
+grow(struct sketch *k)
+{
+	uint32_t na = k->alloc ? k->alloc * 2 : MIN_ALLOC, i;
+	uint32_t slots = 1;
+	void *p[7];
+
+	if (na > k->cap || na < k->alloc)
+		na = k->cap;
+	while (slots < 2 * na)
+		slots *= 2;
+	p[0] = realloc(k->keys, (size_t)na * k->klen);
+	if (p[0])
+		k->keys = p[0];
+	p[1] = realloc(k->pay, (size_t)na * k->psize + 1);
+	if (p[1])
+		k->pay = p[1];
+	p[2] = realloc(k->w, (size_t)na * sizeof(*k->w));
+	if (p[2])
+		k->w = p[2];
+	p[3] = realloc(k->err, (size_t)na * sizeof(*k->err));
+	if (p[3])
+		k->err = p[3];
+	p[4] = realloc(k->heap, (size_t)na * sizeof(*k->heap));
+	if (p[4])
+		k->heap = p[4];
+	p[5] = realloc(k->pos, (size_t)na * sizeof(*k->pos));
+	if (p[5])
+		k->pos = p[5];
+	p[6] = calloc(slots, sizeof(*k->slot));
+	/* A failed realloc left its array as it was: still consistent. */
+	for (i = 0; i < 7; i++) {
+		if (!p[i]) {
+			free(p[6]);
+			return -ENOMEM;
+		}
+	}
+	free(k->slot);
+	k->slot = p[6];
+	k->hmask = slots - 1;
+	k->alloc = na;
+	for (i = 0; i < k->n; i++)
+		slot_put(k, i);
+	return 0;
+}
+
+static void
+heap_swap(struct sketch *k, uint32_t a, uint32_t b)
+{
+	uint32_t t = k->heap[a];
+
+	k->heap[a] = k->heap[b];
+	k->heap[b] = t;
+	k->pos[k->heap[a]] = a;
+	k->pos[k->heap[b]] = b;
+}
+
+/* The weight at heap place h grew: move it down. */
+static void
+sift_down(struct sketch *k, uint32_t h)
+{
+	uint32_t c, m;
+
+	for (;;) {
+		m = h;
+		c = 2 * h + 1;
+		if (c < k->n && k->w[k->heap[c]] < k->w[k->heap[m]])
+			m = c;
+		if (c + 1 < k->n && k->w[k->heap[c + 1]] < k->w[k->heap[m]])
+			m = c + 1;
+		if (m == h)
+			return;
+		heap_swap(k, h, m);
+		h = m;
+	}
+}
+
+static void
+sift_up(struct sketch *k, uint32_t h)
+{
+	while (h && k->w[k->heap[h]] < k->w[k->heap[(h - 1) / 2]]) {
+		heap_swap(k, h, (h - 1) / 2);
+		h = (h - 1) / 2;
+	}
+}
+
+long
+sketch_find(const struct sketch *k, const void *key)
+{
+	uint32_t h;
+
+	if (!k->alloc)
+		return -1;
+	for (h = key_hash(key, k->klen) & k->hmask; k->slot[h];
+	    h = (h + 1) & k->hmask)
+		if (!memcmp(sketch_key(k, k->slot[h] - 1), key, k->klen))
+			return (long)k->slot[h] - 1;
+	return -1;
+}
+
+long
+sketch_add(struct sketch *k, const void *key, uint64_t w, int *fresh)
+{
+	long e = sketch_find(k, key);
+	uint32_t i;
+	uint64_t min;
+
+	if (e >= 0) {
+		i = (uint32_t)e;
+		k->w[i] = k->w[i] + w < k->w[i] ? UINT64_MAX : k->w[i] + w;
+		sift_down(k, k->pos[i]);
+		if (fresh)
+			*fresh = 0;
+		return e;
+	}
+	if (fresh)
+		*fresh = 1;
+	if (k->n == k->alloc && k->alloc < k->cap && grow(k) < 0)
+		return -ENOMEM;
+	if (k->n < k->alloc) {
+		i = k->n++;
+		memcpy(k->keys + (size_t)i * k->klen, key, k->klen);
+		memset(sketch_payload(k, i), 0, k->psize);
+		k->w[i] = w;
+		k->err[i] = 0;
+		k->heap[i] = i;
+		k->pos[i] = i;
+		slot_put(k, i);
+		sift_up(k, i);
+		return i;
+	}
+	/* Full: the lightest key makes room, and its weight is what the new
+	 * one may have had before (its error). */
+	i = k->heap[0];
+	min = k->w[i];
+	slot_del(k, i);
+	memcpy(k->keys + (size_t)i * k->klen, key, k->klen);
+	memset(sketch_payload(k, i), 0, k->psize);
+	k->w[i] = min + w < min ? UINT64_MAX : min + w;
+	k->err[i] = min;
+	slot_put(k, i);
+	sift_down(k, 0);
+	k->replaced++;
+	return i;
+}
