@@ -214,6 +214,31 @@ sketch_find(const struct sketch *k, const void *key)
 	return -1;
 }
 
+void
+sketch_bump(struct sketch *k, uint32_t i, uint64_t w)
+{
+	k->w[i] = k->w[i] + w < k->w[i] ? UINT64_MAX : k->w[i] + w;
+	sift_down(k, k->pos[i]);
+}
+
+long
+sketch_victim(const struct sketch *k)
+{
+	return k->n == k->cap ? (long)k->heap[0] : -1;
+}
+
+void
+sketch_decay(struct sketch *k)
+{
+	uint32_t i;
+
+	/* x -> x / 2 never reorders: the heap stays a heap. */
+	for (i = 0; i < k->n; i++) {
+		k->w[i] /= 2;
+		k->err[i] /= 2;
+	}
+}
+
 long
 sketch_add(struct sketch *k, const void *key, uint64_t w, int *fresh)
 {
@@ -222,9 +247,7 @@ sketch_add(struct sketch *k, const void *key, uint64_t w, int *fresh)
 	uint64_t min;
 
 	if (e >= 0) {
-		i = (uint32_t)e;
-		k->w[i] = k->w[i] + w < k->w[i] ? UINT64_MAX : k->w[i] + w;
-		sift_down(k, k->pos[i]);
+		sketch_bump(k, (uint32_t)e, w);
 		if (fresh)
 			*fresh = 0;
 		return e;

@@ -47,6 +47,17 @@ long sketch_add(struct sketch *k, const void *key, uint64_t w, int *fresh);
 /* The entry of key, or -1. */
 long sketch_find(const struct sketch *k, const void *key);
 
+/* Add w to entry i (from sketch_add() or sketch_find()). */
+void sketch_bump(struct sketch *k, uint32_t i, uint64_t w);
+
+/* The entry a new key would replace, or -1 while there is room. */
+long sketch_victim(const struct sketch *k);
+
+/* Halve every weight and error, so that the summary favours what is
+ * recent; the order of the weights, and so the heap, is kept (the
+ * error bounds then describe the decayed weights). */
+void sketch_decay(struct sketch *k);
+
 /* The most a key that is not kept may weigh, which is also the most any
  * kept weight is over: the lightest kept weight once a key was replaced,
  * 0 before (every weight exact). */

@@ -844,6 +844,60 @@ test_top(void **state)
 	store_free(s);
 }
 
+/*
+ * More distinct destinations than top keeps, with two heavy ones among
+ * them: top says it is not exact, gives the bound, and the heavy ones come
+ * first with counts within it; a window that fits is exact again.
+ */
+static void
+test_top_many_keys(void **state)
+{
+	const size_t N = 3 * TOP_KEYS;
+	struct event *ev = calloc(N, sizeof(*ev));
+	struct store_top t;
+	struct store *s;
+	size_t i;
+
+	(void)state;
+	assert_non_null(ev);
+	s = new_store(N + 100);
+	for (i = 0; i < N; i++) {
+		ev[i] = inet_ev((uint32_t)i, "crawl", fake_now, (uint32_t)i);
+		ev[i].ip[1] = (uint8_t)(i >> 16);
+		ev[i].ip[2] = (uint8_t)(i >> 8);
+		ev[i].ip[3] = (uint8_t)i;
+		/* Every 10th goes to one of two busy resolvers. */
+		if (i % 10 == 0) {
+			memset(ev[i].ip, 0, sizeof(ev[i].ip));
+			ev[i].ip[0] = 9, ev[i].ip[3] = (uint8_t)(1 + i % 20 / 10);
+		}
+	}
+	store_add(s, ev, N);
+	assert_int_equal(store_top(s, STORE_TOP_DESTINATION, NULL, NULL, fake_now,
+	    60, 3, &t), 0);
+	assert_false(t.exact);
+	assert_true(t.error > 0 && t.keys == TOP_KEYS && t.total == N);
+	assert_true(t.n == 3);
+	/* 9.0.0.1 had 308, 9.0.0.2 307: the true count is in
+	 * [count - error, count]. */
+	for (i = 0; i < 2; i++) {
+		uint64_t truth = t.rows[i].ev->ip[3] == 1 ? (N + 19) / 20 : N / 20;
+
+		assert_true(t.rows[i].ev->ip[0] == 9);
+		assert_true(t.rows[i].count >= truth);
+		assert_true(t.rows[i].count - t.rows[i].error <= truth);
+	}
+	assert_true(t.rows[2].ev->ip[0] == 10);
+	store_top_free(&t);
+	/* By command there is one key: exact. */
+	assert_int_equal(store_top(s, STORE_TOP_COMMAND, NULL, NULL, fake_now,
+	    60, 3, &t), 0);
+	assert_true(t.exact && t.error == 0 && t.n == 1 && t.rows[0].count == N);
+	store_top_free(&t);
+	store_free(s);
+	free(ev);
+}
+
 int
 main(void)
 {
@@ -862,6 +916,7 @@ main(void)
 		cmocka_unit_test(test_fold_unix),
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_top),
+		cmocka_unit_test(test_top_many_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
