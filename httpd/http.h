@@ -18,6 +18,9 @@ struct http;
 #define HTTP_THREADS_DEFAULT 128
 #define HTTP_THREADS_MAX 1024
 
+/* The listening socket's accept queue. */
+#define HTTP_BACKLOG 4096
+
 /* civetweb's limit on the request line and headers, in bytes. */
 #define HTTP_HEADER_DEFAULT 16384
 

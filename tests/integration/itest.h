@@ -588,7 +588,7 @@ it_read_reply(int fd)
 
 /* --- crowds of idle and slow clients (test_slow.c, make bench) ------------ */
 
-#define IT_CROWD_MAX 256
+#define IT_CROWD_MAX 1024
 
 /* A new client's GET /health in seconds; 5 when it got no answer. */
 static inline double
