@@ -21,6 +21,9 @@
 _Static_assert(sizeof(((struct store_iter *)0)->key) == EV_COMM_LEN,
     "store_iter's key holds a comm");
 
+/* Lists of more than STORE_SMALL_LIST pids in flight. */
+static unsigned big_lists;
+
 
 /*
  * Step from the record with append number *a in slot *j to the next older
@@ -63,75 +66,66 @@ u32_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* A set of pids, open addressing, pid + 1 stored (0 free). */
-struct pidset {
-	uint32_t *t;
-	size_t cap, n;
-};
-
-static int
-pidset_add(struct pidset *ps, uint32_t pid)
-{
-	size_t i, cap;
-	uint32_t *t;
-
-	if ((ps->n + 1) * 2 > ps->cap) {
-		cap = ps->cap ? ps->cap * 2 : 256;
-		if (!(t = calloc(cap, sizeof(*t))))
-			return -ENOMEM;
-		for (i = 0; i < ps->cap; i++) {
-			size_t j;
-
-			if (!ps->t[i])
-				continue;
-			for (j = pidx_slot(ps->t[i] - 1, cap); t[j]; j = (j + 1) & (cap - 1))
-				;
-			t[j] = ps->t[i];
-		}
-		free(ps->t);
-		ps->t = t;
-		ps->cap = cap;
-	}
-	for (i = pidx_slot(pid, ps->cap); ps->t[i]; i = (i + 1) & (ps->cap - 1))
-		if (ps->t[i] == pid + 1)
-			return 0;
-	ps->t[i] = pid + 1;
-	ps->n++;
-	return 0;
-}
-
 /*
  * The pids with a record the iterator wants, by a chunked walk of the
- * ring (the store's lock is held for one chunk at a time).  Returns 0 or
- * -ENOMEM.
+ * ring (the store's lock is held for one chunk at a time): every match's
+ * pid (runs of one pid once), then sorted and made unique.  At most
+ * STORE_SCANS_MAX walks run at once (scan_turn_take()), which bounds what
+ * they hold meanwhile: 4 bytes a stored record.  Returns 0 or -ENOMEM.
  */
 static int
 pids_by_scan(struct store *s, struct store_iter *it)
 {
-	struct pidset ps = { NULL, 0, 0 };
+	uint32_t *v = NULL, *nv, last = 0;
+	size_t n, i, k, len = 0, cap = 0;
 	struct srec *chunk;
 	struct scan sc;
-	size_t n, i, k;
-	int err = 0;
+	int err = 0, have = 0;
 
 	if (!(chunk = malloc(SCAN_CHUNK * sizeof(*chunk))))
 		return -ENOMEM;
+	scan_turn_take();
 	scan_begin(s, &sc);
 	it->upto = sc.next;
-	while (!err && (n = scan_chunk(s, &sc, chunk, SCAN_CHUNK)) > 0)
-		for (i = 0; i < n && !err; i++)
-			if ((!it->q.has_pid || chunk[i].r.pid == it->q.pid) &&
-			    iter_wants(it, &chunk[i].r, chunk[i].seq))
-				err = pidset_add(&ps, chunk[i].r.pid);
+	while (!err && (n = scan_chunk(s, &sc, chunk, SCAN_CHUNK)) > 0) {
+		for (i = 0; i < n; i++) {
+			const struct rec *r = &chunk[i].r;
+
+			if ((it->q.has_pid && r->pid != it->q.pid) ||
+			    !iter_wants(it, r, chunk[i].seq) ||
+			    (have && r->pid == last))
+				continue;
+			if (len == cap) {
+				cap = cap ? cap * 2 : 1024;
+				if (!(nv = realloc(v, cap * sizeof(*v)))) {
+					err = -ENOMEM;
+					break;
+				}
+				v = nv;
+			}
+			v[len++] = last = r->pid;
+			have = 1;
+		}
+	}
 	free(chunk);
-	if (!err && !(it->pids = malloc((ps.n ? ps.n : 1) * sizeof(*it->pids))))
-		err = -ENOMEM;
-	for (i = k = 0; !err && i < ps.cap; i++)
-		if (ps.t[i])
-			it->pids[k++] = ps.t[i] - 1;
-	it->npids = k;
-	free(ps.t);
-	return err;
+	if (!err && len) {
+		qsort(v, len, sizeof(*v), u32_cmp);
+		for (i = k = 1; i < len; i++)
+			if (v[i] != v[k - 1])
+				v[k++] = v[i];
+		len = k;
+		/* Give back what the duplicates took. */
+		if ((nv = realloc(v, len * sizeof(*v))))
+			v = nv;
+	}
+	scan_turn_give();
+	if (err) {
+		free(v);
+		return err;
+	}
+	it->pids = v;
+	it->npids = len;
+	return 0;
 }
 
 /* At most this many index slots are copied under the lock at once: past
@@ -208,6 +202,16 @@ store_iter_begin(struct store *s, const struct store_query *q,
 		return r;
 	}
 	qsort(it->pids, it->npids, sizeof(*it->pids), u32_cmp);
+	/* A list of many pids holds 4 bytes each for as long as its client
+	 * reads: only STORE_BIG_LISTS such at once. */
+	if (it->npids > STORE_SMALL_LIST) {
+		if (__atomic_add_fetch(&big_lists, 1, __ATOMIC_ACQ_REL) >
+		    STORE_BIG_LISTS) {
+			__atomic_sub_fetch(&big_lists, 1, __ATOMIC_ACQ_REL);
+			return -EBUSY;
+		}
+		it->big = 1;
+	}
 	return 0;
 }
 
@@ -309,6 +313,9 @@ store_iter_events(struct store *s, struct store_iter *it, struct event *ev,
 void
 store_iter_end(struct store_iter *it)
 {
+	if (it->big)
+		__atomic_sub_fetch(&big_lists, 1, __ATOMIC_ACQ_REL);
+	it->big = 0;
 	free(it->pids);
 	it->pids = NULL;
 	it->npids = 0;

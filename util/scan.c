@@ -160,3 +160,26 @@ scan_chunk(struct store *s, struct scan *sc, struct srec *out, size_t max)
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }
+
+static pthread_mutex_t turn_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_cv = PTHREAD_COND_INITIALIZER;
+static unsigned turns;
+
+void
+scan_turn_take(void)
+{
+	pthread_mutex_lock(&turn_mu);
+	while (turns >= STORE_SCANS_MAX)
+		pthread_cond_wait(&turn_cv, &turn_mu);
+	turns++;
+	pthread_mutex_unlock(&turn_mu);
+}
+
+void
+scan_turn_give(void)
+{
+	pthread_mutex_lock(&turn_mu);
+	turns--;
+	pthread_cond_signal(&turn_cv);
+	pthread_mutex_unlock(&turn_mu);
+}

@@ -28,6 +28,8 @@
 #include "util/timefmt.h"
 
 #define PATH_BUCKETS 256
+/* What a unix path reads as once STORE_PATH_BYTES are taken. */
+#define PATH_DROPPED "(path not kept: more distinct unix paths than the store keeps)"
 #define AGG_SLOTS 4096 /* recent datagram records, direct-mapped */
 
 /* Double the table.  Returns 0 or -ENOMEM (the old table stays). */
@@ -151,6 +153,9 @@ path_get(struct store *s, const char *p, size_t len)
 			return e;
 		}
 	}
+	/* A flood of distinct paths shares one stand-in past the budget. */
+	if (s->pbytes + sizeof(*e) + len + 1 > STORE_PATH_BYTES)
+		return s->dropped;
 	if (s->npaths >= s->pbuckets)
 		path_rehash(s);
 	if (!(e = malloc(sizeof(*e) + len + 1)))
@@ -172,7 +177,7 @@ path_put(struct store *s, struct pstr *e)
 {
 	struct pstr **pp;
 
-	if (--e->ref)
+	if (e == s->dropped || --e->ref)
 		return;
 	for (pp = &s->ptab[e->hash & (s->pbuckets - 1)]; *pp != e;
 	    pp = &(*pp)->next)
@@ -212,8 +217,12 @@ store_new_keys(size_t max_events, uint32_t keys)
 	    !(s->pidx = calloc(s->pidcap, sizeof(*s->pidx))) ||
 	    !(s->ptab = calloc(s->pbuckets, sizeof(*s->ptab))) ||
 	    !(s->agg = calloc(AGG_SLOTS, sizeof(*s->agg))) ||
+	    !(s->dropped = calloc(1, sizeof(*s->dropped) + sizeof(PATH_DROPPED))) ||
 	    !(s->cnt = counters_new(keys)))
 		goto fail;
+	memcpy(s->dropped->s, PATH_DROPPED, sizeof(PATH_DROPPED));
+	s->dropped->len = sizeof(PATH_DROPPED) - 1;
+	s->dropped->hash = path_hash(PATH_DROPPED, s->dropped->len);
 	if ((err = pthread_mutex_init(&s->mu, NULL))) {
 		errno = err;
 		goto fail;
@@ -222,6 +231,7 @@ store_new_keys(size_t max_events, uint32_t keys)
 fail:
 	err = errno;
 	counters_free(s->cnt);
+	free(s->dropped);
 	free(s->agg);
 	free(s->ptab);
 	free(s->pidx);
@@ -244,6 +254,7 @@ store_free(struct store *s)
 			path_put(s, r->a.path);
 	pthread_mutex_destroy(&s->mu);
 	counters_free(s->cnt);
+	free(s->dropped);
 	free(s->agg);
 	free(s->ptab);
 	free(s->pidx);

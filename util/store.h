@@ -16,6 +16,9 @@ struct store;
 #define STORE_DEFAULT_MAX 262144
 #define STORE_WINDOW_MAX 3600 /* seconds of per-second counters kept */
 #define STORE_DEFAULT_KEYS 32 /* pids, and commands, counted per second */
+/* Bytes of interned unix paths; past it a new path is stored as a
+ * stand-in that says so. */
+#define STORE_PATH_BYTES (8u << 20)
 
 struct store_stats {
 	uint64_t capacity;  /* max events kept (-max-events) */
@@ -86,9 +89,10 @@ struct store_top {
 };
 
 /* Keys one top query keeps (more distinct keys make it approximate), and
- * how many queries run at once. */
+ * how many walks of the whole ring (top, and the pids of a filtered list)
+ * run at once; more wait for a turn. */
 #define TOP_KEYS 2048
-#define TOP_CONCURRENT 4
+#define STORE_SCANS_MAX 4
 
 struct store_group {
 	uint32_t pid;
@@ -223,9 +227,16 @@ struct store_iter {
 	unsigned taken;             /* events of it given out */
 	int state;                  /* 0 not started, 1 going, 2 done */
 	int truncated;              /* a group had more than q.limit */
+	int big;                    /* one of the STORE_BIG_LISTS */
 };
 
-/* Returns 0 or -ENOMEM; release it with store_iter_end() either way. */
+/* A list of more than STORE_SMALL_LIST pids is big; at most
+ * STORE_BIG_LISTS are in flight at once, each holding 4 bytes a pid. */
+#define STORE_SMALL_LIST 8192
+#define STORE_BIG_LISTS 4
+
+/* Returns 0, -ENOMEM, or -EBUSY when STORE_BIG_LISTS big lists are in
+ * flight already; release it with store_iter_end() either way. */
 int store_iter_begin(struct store *s, const struct store_query *q,
     struct store_iter *it);
 /* The next group: 1 with its pid, 0 after the last.  it->truncated is

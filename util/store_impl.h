@@ -73,6 +73,8 @@ struct store {
 	uint64_t added, evicted, lost;
 	struct pstr **ptab;     /* path hash table, pbuckets chains */
 	size_t pbuckets, npaths, pbytes;
+	struct pstr *dropped;   /* the stand-in past STORE_PATH_BYTES, in no
+	                         * chain and never freed by path_put() */
 	struct counters *cnt;
 	struct pidx *pidx;      /* pidcap slots, a power of two */
 	size_t pidcap, npids;
@@ -191,6 +193,12 @@ struct scan {
 };
 
 void scan_begin(struct store *s, struct scan *sc);
+
+/* A turn among the STORE_SCANS_MAX walks that hold memory while they run
+ * (top's summary, a filtered list's pids): waits for one, on a lock of
+ * its own.  Give it back with scan_turn_give(). */
+void scan_turn_take(void);
+void scan_turn_give(void);
 size_t scan_chunk(struct store *s, struct scan *sc, struct srec *out,
     size_t max);
 

@@ -4,9 +4,9 @@
  * on it for long) into a Space-Saving summary of TOP_KEYS keys (sketch.h):
  * exact while the window has at most TOP_KEYS distinct keys, and
  * otherwise the heaviest with a known error bound, in bounded memory.  At
- * most TOP_CONCURRENT run at once, so that a crowd of clients asking
- * cannot multiply that memory by the number of workers; the others wait
- * for a turn, on their own lock, not on the store's.
+ * most STORE_SCANS_MAX run at once (scan_turn_take()), so that a crowd of
+ * clients asking cannot multiply that memory by the number of workers;
+ * the others wait for a turn, on its own lock, not on the store's.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -38,33 +38,10 @@ struct toppay {
 	uint64_t events;
 };
 
-static pthread_mutex_t turn_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t turn_cv = PTHREAD_COND_INITIALIZER;
-static unsigned running;
-
-static void
-turn_take(void)
-{
-	pthread_mutex_lock(&turn_mu);
-	while (running >= TOP_CONCURRENT)
-		pthread_cond_wait(&turn_cv, &turn_mu);
-	running++;
-	pthread_mutex_unlock(&turn_mu);
-}
-
-static void
-turn_give(void)
-{
-	pthread_mutex_lock(&turn_mu);
-	running--;
-	pthread_cond_signal(&turn_cv);
-	pthread_mutex_unlock(&turn_mu);
-}
-
 size_t
 store_top_max_bytes(void)
 {
-	return TOP_CONCURRENT * (sketch_max_bytes(TOP_KEYS,
+	return STORE_SCANS_MAX * (sketch_max_bytes(TOP_KEYS,
 	    sizeof(struct topkey), sizeof(struct toppay)) +
 	    SCAN_CHUNK * sizeof(struct srec));
 }
@@ -167,7 +144,7 @@ store_top(struct store *s, enum store_top_by by, const char *command,
 	}
 	from = now_ns > (uint64_t)duration_s * NS_PER_S ?
 	    now_ns - (uint64_t)duration_s * NS_PER_S : 0;
-	turn_take();
+	scan_turn_take();
 	sketch_init(&k, TOP_KEYS, sizeof(struct topkey), sizeof(struct toppay));
 	if (!(chunk = malloc(SCAN_CHUNK * sizeof(*chunk)))) {
 		err = -ENOMEM;
@@ -202,7 +179,7 @@ store_top(struct store *s, enum store_top_by by, const char *command,
 out:
 	sketch_clear(&k);
 	free(chunk);
-	turn_give();
+	scan_turn_give();
 	if (err)
 		store_top_free(out);
 	return err;

@@ -898,6 +898,44 @@ test_top_many_keys(void **state)
 	free(ev);
 }
 
+/* A flood of distinct long unix paths: the path table stops at its
+ * budget, later paths read as the stand-in, and the ones kept are intact;
+ * evicting them all gives everything back. */
+static void
+test_path_budget(void **state)
+{
+	const size_t N = 80000;
+	struct store_stats st;
+	struct store_list l;
+	struct event ev;
+	struct store *s;
+	char path[108];
+	size_t i;
+
+	(void)state;
+	s = new_store(N);
+	for (i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "/run/flood/%090zu", i);
+		ev = unix_ev(7, path, fake_now, (uint32_t)i);
+		store_add(s, &ev, 1);
+	}
+	assert_true(s->pbytes <= STORE_PATH_BYTES);
+	assert_true(s->npaths > 50000 && s->npaths < N);
+	list(s, 1, 7, NULL, 1000, &l);
+	/* Newest first: the last ones are the stand-in. */
+	assert_string_equal(l.groups[0].ev[0].path, PATH_DROPPED);
+	store_list_free(&l);
+	store_stats(s, &st);
+	assert_true(st.bytes < N * 88 + STORE_PATH_BYTES + (4u << 20));
+	/* N connects elsewhere push every path out. */
+	for (i = 0; i < N; i++) {
+		ev = inet_ev(8, "x", fake_now, 1);
+		store_add(s, &ev, 1);
+	}
+	assert_true(s->pbytes == 0 && s->npaths == 0);
+	store_free(s);
+}
+
 int
 main(void)
 {
@@ -917,6 +955,7 @@ main(void)
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_top),
 		cmocka_unit_test(test_top_many_keys),
+		cmocka_unit_test(test_path_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
