@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdarg.h>
@@ -583,6 +584,52 @@ it_read_reply(int fd)
 			return -1;
 		if (len >= (size_t)(end + 4 - buf) + strtoul(h + 16, NULL, 10))
 			return 0;
+	}
+}
+
+/* An integer of GET /health. */
+static inline long long
+it_health_int(const struct server *s, const char *key)
+{
+	struct reply r;
+	long long v;
+
+	assert_int_equal(it_http(s->port, "GET", "/health", NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	v = json_integer_value(json_object_get(r.json, key));
+	it_reply_free(&r);
+	return v;
+}
+
+/*
+ * The kernel keeps the count of samples it could not write in the ring and
+ * reports it (PERF_RECORD_LOST) only with the next sample on that CPU.  So
+ * after a storm, write a few events on every CPU to flush those counts.
+ */
+static inline void
+it_flush_lost(void)
+{
+	long cpu, ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (cpu = 0; cpu < ncpu; cpu++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			struct sockaddr_in a = { .sin_family = AF_INET,
+			    .sin_port = htons(9) };
+			cpu_set_t set;
+			int i, fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+			CPU_ZERO(&set);
+			CPU_SET((int)cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+			prctl(PR_SET_NAME, "itest-flush");
+			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			for (i = 0; i < 8; i++)
+				connect(fd, (void *)&a, sizeof(a));
+			_exit(0);
+		}
+		waitpid(pid, NULL, 0);
 	}
 }
 
