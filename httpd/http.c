@@ -288,6 +288,22 @@ badhost:
 	return -EINVAL;
 }
 
+int
+http_addr_loopback(const char *addr)
+{
+	struct listen_spec ls;
+	char err[160];
+
+	if (!addr || !*addr)
+		addr = ":8080";
+	if (parse_addr(addr, &ls, err, sizeof(err)) < 0)
+		return 0;
+	/* civetweb's form: "127.x.y.z:port", "[::1]:port", or both for
+	 * localhost; "+port" and a bare port are every interface. */
+	return strncmp(ls.ports, "127.", 4) == 0 ||
+	    strncmp(ls.ports, "[::1]:", 6) == 0;
+}
+
 /* strerror() wording differs between libcs; say the common ones our way. */
 static const char *
 errno_text(int e)

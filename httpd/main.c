@@ -90,8 +90,7 @@ usage(FILE *f)
 	    "  -addr host:port   listen address (default :8080, all interfaces;\n"
 	    "                    127.0.0.1:8080 or [::1]:8080 for loopback only)\n"
 	    "  -max-events n     events kept in memory, newest win (default %d)\n"
-	    "  -summary-keys n   pids, and commands, counted per second for an hour,\n"
-	    "                    1-65536; more keep the heaviest (default %d)\n"
+	    "  -summary-keys n   pids and commands counted a second, 1-65536 (default %d)\n"
 	    "  -threads n        HTTP worker threads, 1-%d (default %d); each open\n"
 	    "                    connection holds one, idle keep-alive included\n"
 	    "  -timeout ms       HTTP request and keep-alive time-out, 100-600000\n"
@@ -485,6 +484,10 @@ setup(struct server *sv)
 		cap_close(sv->cap);
 		fatalx("%s", err);
 	}
+	if (!sv->token && !http_addr_loopback(sv->o.addr))
+		log_warnx("listening on %s, beyond loopback, without -token-file: "
+		    "anyone who can reach the port sees every process's "
+		    "connections", sv->o.addr);
 	/*
 	 * The reader (this thread; civetweb's workers already exist and keep
 	 * the default) gets a larger share of the CPU: on a busy machine a
