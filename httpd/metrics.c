@@ -39,10 +39,14 @@ static const char *const eps[EP_COUNT] = {
 static const int codes[] = { 200, 400, 404, 405, 413, 500, 503, 0 };
 #define NCODE (sizeof(codes) / sizeof(codes[0]))
 
+/* The syscall label of dgram[k]: enum ev_syscall EV_SENDTO + k. */
+static const char *const dgram_call[3] = { "sendto", "sendmsg",
+    "sendto|sendmsg" };
+
 /* The counts of one series' label sets. */
 struct cnt {
 	uint64_t conn[NPROTO][2];          /* [.][failed] */
-	uint64_t dgram[2][NPROTO][2];      /* [sendmsg][.][failed] */
+	uint64_t dgram[3][NPROTO][2];      /* [enum ev_syscall - 1][.][failed] */
 };
 
 /* A command being weighed: whether it has a series now, and its counts
@@ -235,8 +239,8 @@ metrics_events(struct metrics *m, const struct event *ev, size_t n)
 		    ev[i].result);
 		if (ev[i].syscall == EV_CONNECT)
 			c->conn[p][bad] += cnt;
-		else if (ev[i].syscall == EV_SENDTO || ev[i].syscall == EV_SENDMSG)
-			c->dgram[ev[i].syscall == EV_SENDMSG][p][bad] += cnt;
+		else if (ev[i].syscall >= EV_SENDTO && ev[i].syscall <= EV_SEND)
+			c->dgram[ev[i].syscall - EV_SENDTO][p][bad] += cnt;
 	}
 	pthread_mutex_unlock(&m->mu);
 }
@@ -414,13 +418,13 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 	    "Datagrams sent with sendto() or sendmsg() to an explicit address, "
 	    "by command, syscall, protocol and result.");
 	for (s = 0; s <= c->n; s++)
-		for (k = 0; k < 2; k++)
+		for (k = 0; k < 3; k++)
 			for (p = 0; p < NPROTO; p++)
 				for (r = 0; r < 2; r++)
 					if (c->c[s].dgram[k][p][r])
 						jbuf_printf(&b, "ebpf_server_datagrams_total{command=\"%s\","
 						    "syscall=\"%s\",protocol=\"%s\",result=\"%s\"} "
-						    "%" PRIu64 "\n", lab[s], k ? "sendmsg" : "sendto",
+						    "%" PRIu64 "\n", lab[s], dgram_call[k],
 						    ev_protocols[p], r ? "error" : "ok",
 						    c->c[s].dgram[k][p][r]);
 	head(&b, "ebpf_server_events_total", "counter",
