@@ -82,9 +82,12 @@ pids_by_scan(struct store *s, struct store_iter *it)
 	struct scan sc;
 	int err = 0, have = 0;
 
-	if (!(chunk = malloc(SCAN_CHUNK * sizeof(*chunk))))
-		return -ENOMEM;
+	/* The chunk too is held only with a turn. */
 	scan_turn_take();
+	if (!(chunk = malloc(SCAN_CHUNK * sizeof(*chunk)))) {
+		scan_turn_give();
+		return -ENOMEM;
+	}
 	scan_begin(s, &sc);
 	it->upto = sc.next;
 	while (!err && (n = scan_chunk(s, &sc, chunk, SCAN_CHUNK)) > 0) {
@@ -415,7 +418,9 @@ store_count_filter(struct store *s, int has_pid, uint32_t pid,
 	from = to - (uint64_t)duration_s * NS_PER_S;
 	if (from > to)
 		from = 0;
+	scan_turn_take();
 	if (!(chunk = malloc(SCAN_CHUNK * sizeof(*chunk)))) {
+		scan_turn_give();
 		/* Nothing counted: say so rather than answer 0 as exact. */
 		*exact = 0;
 		return 0;
@@ -442,6 +447,7 @@ store_count_filter(struct store *s, int has_pid, uint32_t pid,
 				c.datagrams += r->count;
 		}
 	}
+	scan_turn_give();
 	free(chunk);
 	/* When the walk reached the ring's oldest record and the ring had
 	 * evicted some, or lost some to eviction during the walk, events of

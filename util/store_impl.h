@@ -194,9 +194,10 @@ struct scan {
 
 void scan_begin(struct store *s, struct scan *sc);
 
-/* A turn among the STORE_SCANS_MAX walks that hold memory while they run
- * (top's summary, a filtered list's pids): waits for one, on a lock of
- * its own.  Give it back with scan_turn_give(). */
+/* A turn among the STORE_SCANS_MAX walks of the ring, which hold memory
+ * while they run (a chunk, and top's summary or a filtered list's pids):
+ * waits for one, on a lock of its own, never the store's.  Give it back
+ * with scan_turn_give(). */
 void scan_turn_take(void);
 void scan_turn_give(void);
 size_t scan_chunk(struct store *s, struct scan *sc, struct srec *out,
