@@ -1,8 +1,8 @@
 /*
  * Space-Saving.  Entries live in parallel arrays indexed 0..alloc-1; an
- * open-addressing table (linear probing, at most half full) finds a key's
- * entry, and a binary min-heap on the weights finds the lightest one to
- * replace in O(log cap).  See sketch.h.
+ * open-addressing table (linear probing, at most half full, each entry's
+ * hash kept) finds a key's entry, and a 4-ary min-heap on the weights
+ * finds the lightest one to replace in O(log cap).  See sketch.h.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 
 #include "util/sketch.h"
 
-#define MIN_ALLOC 8
+#define MIN_ALLOC 4
 
 static uint32_t
 key_hash(const void *key, uint32_t klen)
@@ -49,8 +49,10 @@ sketch_clear(struct sketch *k)
 	free(k->w);
 	free(k->err);
 	free(k->heap);
+	free(k->hw);
 	free(k->pos);
 	free(k->slot);
+	free(k->hv);
 	sketch_init(k, k->cap, k->klen, k->psize);
 }
 
@@ -63,8 +65,8 @@ bytes_at(uint32_t alloc, uint32_t klen, uint32_t psize)
 		return 0;
 	while (slots < 2 * (size_t)alloc)
 		slots *= 2;
-	return (size_t)alloc * (klen + psize + 2 * sizeof(uint64_t) +
-	    2 * sizeof(uint32_t)) + slots * sizeof(uint32_t);
+	return (size_t)alloc * (klen + psize + 3 * sizeof(uint64_t) +
+	    3 * sizeof(uint32_t)) + slots * sizeof(uint32_t);
 }
 
 size_t
@@ -79,14 +81,14 @@ sketch_max_bytes(uint32_t cap, uint32_t klen, uint32_t psize)
 	return bytes_at(cap, klen, psize);
 }
 
-/* Put entry i in the hash table (its key is not there yet). */
+/* Put entry i, whose hash is in hv[i], in the hash table (its key is not
+ * there yet). */
 static void
 slot_put(struct sketch *k, uint32_t i)
 {
 	uint32_t h;
 
-	for (h = key_hash(sketch_key(k, i), k->klen) & k->hmask; k->slot[h];
-	    h = (h + 1) & k->hmask)
+	for (h = k->hv[i] & k->hmask; k->slot[h]; h = (h + 1) & k->hmask)
 		;
 	k->slot[h] = i + 1;
 }
@@ -98,11 +100,10 @@ slot_del(struct sketch *k, uint32_t i)
 {
 	uint32_t h, j, home;
 
-	for (h = key_hash(sketch_key(k, i), k->klen) & k->hmask;
-	    k->slot[h] != i + 1; h = (h + 1) & k->hmask)
+	for (h = k->hv[i] & k->hmask; k->slot[h] != i + 1; h = (h + 1) & k->hmask)
 		;
 	for (j = (h + 1) & k->hmask; k->slot[j]; j = (j + 1) & k->hmask) {
-		home = key_hash(sketch_key(k, k->slot[j] - 1), k->klen) & k->hmask;
+		home = k->hv[k->slot[j] - 1] & k->hmask;
 		/* Move j into the hole at h unless its home lies in (h, j]. */
 		if (((j - home) & k->hmask) >= ((j - h) & k->hmask)) {
 			k->slot[h] = k->slot[j];
@@ -119,7 +120,7 @@ grow(struct sketch *k)
 {
 	uint32_t na = k->alloc ? k->alloc * 2 : MIN_ALLOC, i;
 	uint32_t slots = 1;
-	void *p[7];
+	void *p[9];
 
 	if (na > k->cap || na < k->alloc)
 		na = k->cap;
@@ -143,9 +144,15 @@ grow(struct sketch *k)
 	p[5] = realloc(k->pos, (size_t)na * sizeof(*k->pos));
 	if (p[5])
 		k->pos = p[5];
+	p[7] = realloc(k->hv, (size_t)na * sizeof(*k->hv));
+	if (p[7])
+		k->hv = p[7];
+	p[8] = realloc(k->hw, (size_t)na * sizeof(*k->hw));
+	if (p[8])
+		k->hw = p[8];
 	p[6] = calloc(slots, sizeof(*k->slot));
 	/* A failed realloc left its array as it was: still consistent. */
-	for (i = 0; i < 7; i++) {
+	for (i = 0; i < 9; i++) {
 		if (!p[i]) {
 			free(p[6]);
 			return -ENOMEM;
@@ -164,26 +171,36 @@ static void
 heap_swap(struct sketch *k, uint32_t a, uint32_t b)
 {
 	uint32_t t = k->heap[a];
+	uint64_t tw = k->hw[a];
 
 	k->heap[a] = k->heap[b];
 	k->heap[b] = t;
+	k->hw[a] = k->hw[b];
+	k->hw[b] = tw;
 	k->pos[k->heap[a]] = a;
 	k->pos[k->heap[b]] = b;
 }
+
+/*
+ * The heap is 4-ary: a replaced key sinks from the root on almost every
+ * add once the summary is full of equal weights (a flood of distinct
+ * keys), and half the levels of a binary heap halve that walk.
+ */
+#define ARITY 4
 
 /* The weight at heap place h grew: move it down. */
 static void
 sift_down(struct sketch *k, uint32_t h)
 {
-	uint32_t c, m;
+	uint32_t c, m, end;
 
 	for (;;) {
 		m = h;
-		c = 2 * h + 1;
-		if (c < k->n && k->w[k->heap[c]] < k->w[k->heap[m]])
-			m = c;
-		if (c + 1 < k->n && k->w[k->heap[c + 1]] < k->w[k->heap[m]])
-			m = c + 1;
+		c = ARITY * h + 1;
+		end = c + ARITY < k->n ? c + ARITY : k->n;
+		for (; c < end; c++)
+			if (k->hw[c] < k->hw[m])
+				m = c;
 		if (m == h)
 			return;
 		heap_swap(k, h, m);
@@ -194,30 +211,39 @@ sift_down(struct sketch *k, uint32_t h)
 static void
 sift_up(struct sketch *k, uint32_t h)
 {
-	while (h && k->w[k->heap[h]] < k->w[k->heap[(h - 1) / 2]]) {
-		heap_swap(k, h, (h - 1) / 2);
-		h = (h - 1) / 2;
+	while (h && k->hw[h] < k->hw[(h - 1) / ARITY]) {
+		heap_swap(k, h, (h - 1) / ARITY);
+		h = (h - 1) / ARITY;
 	}
+}
+
+/* The entry of key, whose hash is hash, or -1. */
+static long
+find_hashed(const struct sketch *k, const void *key, uint32_t hash)
+{
+	uint32_t h, e;
+
+	if (!k->alloc)
+		return -1;
+	for (h = hash & k->hmask; k->slot[h]; h = (h + 1) & k->hmask) {
+		e = k->slot[h] - 1;
+		if (k->hv[e] == hash && !memcmp(sketch_key(k, e), key, k->klen))
+			return (long)e;
+	}
+	return -1;
 }
 
 long
 sketch_find(const struct sketch *k, const void *key)
 {
-	uint32_t h;
-
-	if (!k->alloc)
-		return -1;
-	for (h = key_hash(key, k->klen) & k->hmask; k->slot[h];
-	    h = (h + 1) & k->hmask)
-		if (!memcmp(sketch_key(k, k->slot[h] - 1), key, k->klen))
-			return (long)k->slot[h] - 1;
-	return -1;
+	return find_hashed(k, key, key_hash(key, k->klen));
 }
 
 void
 sketch_bump(struct sketch *k, uint32_t i, uint64_t w)
 {
 	k->w[i] = k->w[i] + w < k->w[i] ? UINT64_MAX : k->w[i] + w;
+	k->hw[k->pos[i]] = k->w[i];
 	sift_down(k, k->pos[i]);
 }
 
@@ -236,14 +262,15 @@ sketch_decay(struct sketch *k)
 	for (i = 0; i < k->n; i++) {
 		k->w[i] /= 2;
 		k->err[i] /= 2;
+		k->hw[i] /= 2;
 	}
 }
 
 long
 sketch_add(struct sketch *k, const void *key, uint64_t w, int *fresh)
 {
-	long e = sketch_find(k, key);
-	uint32_t i;
+	uint32_t hash = key_hash(key, k->klen), i;
+	long e = find_hashed(k, key, hash);
 	uint64_t min;
 
 	if (e >= 0) {
@@ -264,6 +291,8 @@ sketch_add(struct sketch *k, const void *key, uint64_t w, int *fresh)
 		k->err[i] = 0;
 		k->heap[i] = i;
 		k->pos[i] = i;
+		k->hw[i] = w;
+		k->hv[i] = hash;
 		slot_put(k, i);
 		sift_up(k, i);
 		return i;
@@ -276,7 +305,9 @@ sketch_add(struct sketch *k, const void *key, uint64_t w, int *fresh)
 	memcpy(k->keys + (size_t)i * k->klen, key, k->klen);
 	memset(sketch_payload(k, i), 0, k->psize);
 	k->w[i] = min + w < min ? UINT64_MAX : min + w;
+	k->hw[0] = k->w[i];
 	k->err[i] = min;
+	k->hv[i] = hash;
 	slot_put(k, i);
 	sift_down(k, 0);
 	k->replaced++;

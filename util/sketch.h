@@ -26,8 +26,11 @@ struct sketch {
 	uint8_t *pay;        /* alloc * psize, zeroed for a new key */
 	uint64_t *w, *err;   /* per entry */
 	uint32_t *heap;      /* entries, a min-heap on w */
+	uint64_t *hw;        /* w of heap[h], beside it: no indirection while
+	                      * sifting */
 	uint32_t *pos;       /* entry -> its place in heap */
 	uint32_t *slot;      /* hash slots: entry + 1, 0 free */
+	uint32_t *hv;        /* each entry's key hash */
 };
 
 /* Set up an empty summary (nothing is allocated before the first add).

@@ -72,7 +72,9 @@ pidx_add(struct store *s, uint32_t pid, size_t slot, struct rec *r)
 		return;
 	}
 	r->prev = UINT32_MAX;
-	if ((s->npids + 1) * 2 > s->pidcap)
+	/* Half full at most, but never past twice the ring: the ring holds
+	 * at most cap pids, so that is room enough (and 12 bytes a slot). */
+	if ((s->npids + 1) * 2 > s->pidcap && s->pidcap < 2 * s->cap)
 		pidx_grow(s);
 	/* The ring holds at most cap pids and the table starts larger than
 	 * half of min(cap, 1024), so a free slot exists even without growth

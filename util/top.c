@@ -19,16 +19,33 @@
 #include "util/store.h"
 #include "util/store_impl.h"
 
-/* A key: a command, a port, or a destination (family, port and address
- * or unix path). */
+/* A key: a command, a port, or a destination (family, port and address,
+ * or for a unix socket two independent 64-bit hashes of its path: 20
+ * bytes, not 110, since every record of the walk hashes its key, and two
+ * paths that collided in 128 bits would only share a row). */
 struct topkey {
 	uint16_t family, port;
 	union {
 		char comm[EV_COMM_LEN];
 		uint8_t ip[16];
-		char path[EV_PATH_MAX + 2];
+		uint64_t path[2];
 	} u;
 };
+
+static void
+path_key(const char *p, uint64_t out[2])
+{
+	uint64_t a = 0xcbf29ce484222325ull, b = 0x9e3779b97f4a7c15ull;
+
+	/* FNV-1a, and a multiply-xorshift of its own. */
+	for (; *p; p++) {
+		a = (a ^ (uint8_t)*p) * 0x100000001b3ull;
+		b = (b + (uint8_t)*p) * 0xff51afd7ed558ccdull;
+		b ^= b >> 29;
+	}
+	out[0] = a;
+	out[1] = b;
+}
 
 /* What a key keeps beside its weight: its newest record, and how many
  * records it had. */
@@ -63,7 +80,7 @@ top_key(enum store_top_by by, const struct srec *c, struct topkey *k)
 	k->family = c->r.family;
 	k->port = c->r.port;
 	if (c->r.family == AF_UNIX)
-		strcpy(k->u.path, c->path);
+		path_key(c->path, k->u.path);
 	else
 		memcpy(k->u.ip, c->r.a.ip, sizeof(k->u.ip));
 }

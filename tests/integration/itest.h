@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -591,16 +592,15 @@ it_read_reply(int fd)
 	}
 }
 
-/* An integer of GET /health. */
+/* An integer of GET /health, or -1 when it did not answer 200. */
 static inline long long
 it_health_int(const struct server *s, const char *key)
 {
 	struct reply r;
-	long long v;
+	long long v = -1;
 
-	assert_int_equal(it_http(s->port, "GET", "/health", NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	v = json_integer_value(json_object_get(r.json, key));
+	if (it_http(s->port, "GET", "/health", NULL, &r) == 0 && r.status == 200)
+		v = json_integer_value(json_object_get(r.json, key));
 	it_reply_free(&r);
 	return v;
 }
@@ -635,6 +635,124 @@ it_flush_lost(void)
 		}
 		waitpid(pid, NULL, 0);
 	}
+}
+
+/* --- floods of connects, with a name each (test_bounded.c, make bench) -- */
+
+#define IT_FLOODERS 2
+
+/* Shared with the forked flooders. */
+struct it_flood {
+	volatile int stop;
+	volatile uint64_t made[IT_FLOODERS];
+};
+
+/*
+ * n connect()s over UDP from IT_FLOODERS processes, to 127.0.0.1 and ports
+ * that vary; with rename, each under a name of its own (prefix and a
+ * number: about 11 bytes, all distinct).  Returns the connects made; the
+ * peak RSS of pid while it ran goes to *peak_kib when pid > 0.
+ */
+static inline uint64_t
+it_flood(const char *prefix, uint64_t n, int rename, pid_t pid, long *peak_kib)
+{
+	struct it_flood *f;
+	pid_t kid[IT_FLOODERS];
+	uint64_t total = 0;
+	long rss;
+	int i, status;
+
+	f = mmap(NULL, sizeof(*f), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (f == MAP_FAILED)
+		return 0;
+	memset((void *)f, 0, sizeof(*f));
+	for (i = 0; i < IT_FLOODERS; i++) {
+		if ((kid[i] = fork()) == 0) {
+			struct sockaddr_in a = { .sin_family = AF_INET };
+			char name[32]; /* the kernel keeps 15 bytes */
+			uint64_t k;
+			int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			prctl(PR_SET_NAME, prefix);
+			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			for (k = (uint64_t)i; k < n && !f->stop; k += IT_FLOODERS) {
+				if (rename) {
+					snprintf(name, sizeof(name), "%s%llu", prefix,
+					    (unsigned long long)k);
+					prctl(PR_SET_NAME, name);
+				}
+				a.sin_port = htons((uint16_t)(1024 + k % 60000));
+				connect(fd, (void *)&a, sizeof(a));
+				f->made[i]++;
+			}
+			_exit(0);
+		}
+	}
+	if (peak_kib)
+		*peak_kib = 0;
+	for (i = 0; i < IT_FLOODERS; i++) {
+		while (waitpid(kid[i], &status, WNOHANG) == 0) {
+			if (pid > 0 && (rss = it_rss_kib(pid)) > *peak_kib)
+				*peak_kib = rss;
+			usleep(50000);
+		}
+		total += f->made[i];
+	}
+	munmap((void *)f, sizeof(*f));
+	return total;
+}
+
+/* One of the heaviest queries on a store full of distinct keys (which
+ * % 4: top by destination, top by command, a filtered list, a filtered
+ * summary).  Returns it_http()'s result; the reply is in *r. */
+static inline int
+it_heavy_query(int port, int which, struct reply *r)
+{
+	static const char *const get[] = {
+		"/api/top?by=destination&duration=3600&limit=1000",
+		"/api/top?by=command&duration=3600&limit=1000",
+		"/api/list-connections?port=1999&limit=1",
+	};
+
+	if (which % 4 == 3)
+		return it_http(port, "POST", "/api/connection-summary",
+		    "{\"command\":\"nothing-such\",\"duration\":3600,"
+		    "\"port\":1999}", r);
+	return it_http(port, "GET", get[which % 4], NULL, r);
+}
+
+/* A client looping it_heavy_query() number which until *stop; counts,
+ * failures and the slowest in its arg. */
+struct it_qarg {
+	int port;
+	atomic_int *stop;
+	int which;
+	unsigned long n, bad;
+	double worst;
+};
+
+static inline void *
+it_query_loop(void *arg)
+{
+	struct it_qarg *q = arg;
+	struct reply r;
+	double t;
+	int rc;
+
+	while (!atomic_load(q->stop)) {
+		t = it_now();
+		rc = it_heavy_query(q->port, q->which, &r);
+		t = it_now() - t;
+		if (rc != 0 || r.status != 200)
+			q->bad++;
+		it_reply_free(&r);
+		if (t > q->worst)
+			q->worst = t;
+		q->n++;
+	}
+	return NULL;
 }
 
 /* --- crowds of idle and slow clients (test_slow.c, make bench) ------------ */
