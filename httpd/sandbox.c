@@ -22,12 +22,12 @@
  * be read for metrics.  As our own uid, that is the world-readable files only.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -432,18 +432,40 @@ capset_only(int cap)
 static uid_t run_uid = SANDBOX_UID;
 static gid_t run_gid = SANDBOX_GID;
 
-/* The system user SANDBOX_USER when the host has one (make install
- * creates it), else SANDBOX_UID:SANDBOX_GID.  getpwnam() reads
- * /etc/passwd (musl, static: no NSS modules), during setup. */
+/*
+ * The system user SANDBOX_USER when the host has one (make install
+ * creates it), else SANDBOX_UID:SANDBOX_GID.  /etc/passwd is read here
+ * rather than through getpwnam(): musl's asks nscd over a unix socket
+ * first, and that connect() would be an event of our own.
+ */
 static void
 choose_ids(void)
 {
-	struct passwd *pw = getpwnam(SANDBOX_USER);
+	char line[512], *p, *end;
+	unsigned long u, g;
+	size_t n = strlen(SANDBOX_USER);
+	FILE *f;
 
-	if (pw && pw->pw_uid != 0 && pw->pw_gid != 0) {
-		run_uid = pw->pw_uid;
-		run_gid = pw->pw_gid;
+	if (!(f = fopen("/etc/passwd", "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		/* name:password:uid:gid:... */
+		if (strncmp(line, SANDBOX_USER, n) != 0 || line[n] != ':' ||
+		    !(p = strchr(line + n + 1, ':')))
+			continue;
+		u = strtoul(p + 1, &end, 10);
+		if (end == p + 1 || *end != ':')
+			break;
+		g = strtoul(end + 1, &p, 10);
+		if (p == end + 1 || *p != ':')
+			break;
+		if (u != 0 && g != 0 && u < 0xffffffffUL && g < 0xffffffffUL) {
+			run_uid = (uid_t)u;
+			run_gid = (gid_t)g;
+		}
+		break;
 	}
+	fclose(f);
 }
 
 void

@@ -39,14 +39,11 @@ section_bounded(void)
 	};
 	uint64_t names = quick ? 200000 : 1000000, storm = names, made;
 	struct rlimit rl = { 8192, 8192 };
-	struct it_qarg q[16];
+	struct it_queried qd;
 	double ms[4][64], cpu_ms[4], ours[2], ng[2], t0;
 	int reps = quick ? 5 : 40, i, k, nport;
 	long peak, after;
 	long long lost0, lost, alone;
-	unsigned long nq = 0, bad = 0;
-	atomic_int stop = 0;
-	pthread_t th[16];
 	struct server srv;
 	struct health h;
 	pid_t ngp;
@@ -91,17 +88,7 @@ section_bounded(void)
 	usleep(500000);
 	alone = it_health_int(&srv, "events_lost") - lost0;
 	lost0 += alone;
-	for (i = 0; i < 16; i++) {
-		q[i] = (struct it_qarg){ srv.port, &stop, i, 0, 0, 0 };
-		pthread_create(&th[i], NULL, it_query_loop, &q[i]);
-	}
-	it_flood("bstorm", storm, 0, 0, NULL);
-	atomic_store(&stop, 1);
-	for (i = 0; i < 16; i++) {
-		pthread_join(th[i], NULL);
-		nq += q[i].n;
-		bad += q[i].bad;
-	}
+	it_storm_queried(srv.port, 16, storm, &qd);
 	it_flush_lost();
 	usleep(500000);
 	lost = it_health_int(&srv, "events_lost") - lost0;
@@ -140,7 +127,7 @@ section_bounded(void)
 		    "misses");
 	fprintf(out, "| events lost to a storm of %llu connects alone / while 16 "
 	    "clients loop those 4 (%lu queries, %lu not 200) | %lld / %lld | "
-	    "0 %s |\n", (unsigned long long)storm, nq, bad, alone, lost,
+	    "0 %s |\n", (unsigned long long)storm, qd.queries, qd.bad, alone, lost,
 	    lost == 0 ? "**holds**" : lost <= alone ? "misses, as much alone: "
 	    "the machine, not the queries" : "misses");
 	for (k = 0; k < 2; k++)

@@ -755,6 +755,52 @@ it_query_loop(void *arg)
 	return NULL;
 }
 
+/* What it_storm_queried() saw. */
+struct it_queried {
+	unsigned long queries, bad;  /* answered, and not with 200 */
+	double worst;                /* the slowest, in seconds */
+	double secs;                 /* the storm's length */
+	uint64_t made;               /* its connects */
+};
+
+/*
+ * nq (at most 16) clients looping it_heavy_query() on port while a storm
+ * of n connects (it_flood(), no renames) runs; their figures in *out.
+ * Returns 0, or -1 when a client thread could not start.
+ */
+static inline int
+it_storm_queried(int port, int nq, uint64_t n, struct it_queried *out)
+{
+	struct it_qarg q[16];
+	pthread_t th[16];
+	atomic_int stop = 0;
+	int i, started, rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (nq > 16)
+		nq = 16;
+	for (started = 0; started < nq; started++) {
+		q[started] = (struct it_qarg){ port, &stop, started, 0, 0, 0 };
+		if (pthread_create(&th[started], NULL, it_query_loop, &q[started])) {
+			rc = -1;
+			break;
+		}
+	}
+	usleep(200000);
+	out->secs = it_now();
+	out->made = it_flood("qstorm", n, 0, 0, NULL);
+	out->secs = it_now() - out->secs;
+	atomic_store(&stop, 1);
+	for (i = 0; i < started; i++) {
+		pthread_join(th[i], NULL);
+		out->queries += q[i].n;
+		out->bad += q[i].bad;
+		if (q[i].worst > out->worst)
+			out->worst = q[i].worst;
+	}
+	return rc;
+}
+
 /* --- crowds of idle and slow clients (test_slow.c, make bench) ------------ */
 
 #define IT_CROWD_MAX 1024

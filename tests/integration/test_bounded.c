@@ -54,15 +54,9 @@ test_name_flood(void **state)
 static void
 test_queries_during_storm(void **state)
 {
-	struct it_qarg q[QUERIERS];
-	pthread_t th[QUERIERS];
-	atomic_int stop = 0;
+	struct it_queried qd;
 	struct server s;
 	long long lost0, lost, alone;
-	unsigned long n = 0, bad = 0;
-	double worst = 0, t0;
-	uint64_t made;
-	int i;
 
 	(void)state;
 	assert_int_equal(it_start(&s, NULL), 0);
@@ -79,31 +73,17 @@ test_queries_during_storm(void **state)
 	usleep(500000);
 	alone = it_health_int(&s, "events_lost") - lost0;
 	lost0 += alone;
-	for (i = 0; i < QUERIERS; i++) {
-		q[i] = (struct it_qarg){ s.port, &stop, i, 0, 0, 0 };
-		assert_int_equal(pthread_create(&th[i], NULL, it_query_loop, &q[i]), 0);
-	}
-	usleep(200000);
-	t0 = it_now();
-	made = it_flood("qstorm", STORM, 0, 0, NULL);
-	t0 = it_now() - t0;
-	atomic_store(&stop, 1);
-	for (i = 0; i < QUERIERS; i++) {
-		pthread_join(th[i], NULL);
-		n += q[i].n;
-		bad += q[i].bad;
-		if (q[i].worst > worst)
-			worst = q[i].worst;
-	}
+	assert_int_equal(it_storm_queried(s.port, QUERIERS, STORM, &qd), 0);
 	it_flush_lost();
 	usleep(500000);
 	lost = it_health_int(&s, "events_lost") - lost0;
 	print_message("storm of %llu connects in %.1f s under %d querying "
 	    "clients: %lu queries (%lu not 200), slowest %.3f s; %lld events "
-	    "lost (%lld by the same storm alone)\n", (unsigned long long)made,
-	    t0, QUERIERS, n, bad, worst, lost, alone);
-	assert_true(n >= QUERIERS);
-	assert_int_equal(bad, 0);
+	    "lost (%lld by the same storm alone)\n",
+	    (unsigned long long)qd.made, qd.secs, QUERIERS, qd.queries, qd.bad,
+	    qd.worst, lost, alone);
+	assert_true(qd.queries >= QUERIERS);
+	assert_int_equal(qd.bad, 0);
 	/* Zero on a quiet machine; on a loaded one, no more than the storm
 	 * loses alone (give or take 1 %). */
 	if (lost > alone + STORM / 100)
