@@ -65,7 +65,8 @@ reap(struct reaper *r, uint64_t now)
 
 		if (!s->used || s->busy || s->reaped || s->fd < 0)
 			continue;
-		if (!s->answered && now - s->since < REAP_HEADER_MS * NS_PER_MS)
+		if (now - s->since < (s->answered ? REAP_IDLE_MS :
+		    REAP_HEADER_MS) * NS_PER_MS)
 			continue;
 		shutdown(s->fd, SHUT_RDWR);
 		s->reaped = 1;

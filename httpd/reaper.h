@@ -6,8 +6,8 @@
  * wait in the accept queue.  The reaper knows which connections are
  * waiting for a request (idle after a reply, or still reading headers)
  * and, while fewer than a reserve of workers are free, ends the ones that
- * waited longest: idle keep-alive at once, unfinished headers after
- * REAP_HEADER_MS.  A request being answered is never touched.
+ * have waited: idle keep-alive after REAP_IDLE_MS, unfinished headers
+ * after REAP_HEADER_MS.  A request being answered is never touched.
  */
 #ifndef REAPER_H
 #define REAPER_H
@@ -15,8 +15,12 @@
 struct reaper;
 struct mg_connection;
 
-/* Unfinished headers get this long while workers are short. */
+/* While workers are short: how long unfinished headers may take, and how
+ * long a kept-alive connection may sit idle.  Not 0 for the idle ones: a
+ * client sends its next request on a kept-alive connection right after
+ * the reply, and ending it just then would fail that request. */
 #define REAP_HEADER_MS 100
+#define REAP_IDLE_MS 250
 
 /* Returns a reaper for threads workers with its thread running, or NULL
  * (errno set).  Stop and free it with reaper_free(). */
