@@ -63,10 +63,13 @@ reap(struct reaper *r, uint64_t now)
 	for (i = 0; i < r->n; i++) {
 		struct slot *s = &r->s[i];
 
-		if (!s->used || s->busy || s->reaped || s->fd < 0)
+		/* Kept-alive connections are left alone: the replies' close
+		 * at three quarters (http.c) already bounds how many workers
+		 * they hold, and ending one races with the client's next
+		 * request on it. */
+		if (!s->used || s->busy || s->answered || s->reaped || s->fd < 0)
 			continue;
-		if (now - s->since < (s->answered ? REAP_IDLE_MS :
-		    REAP_HEADER_MS) * NS_PER_MS)
+		if (now - s->since < REAP_HEADER_MS * NS_PER_MS)
 			continue;
 		shutdown(s->fd, SHUT_RDWR);
 		s->reaped = 1;

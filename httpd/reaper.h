@@ -1,13 +1,14 @@
 /*
- * Workers for new clients when idle and slow ones hold the rest.
- * civetweb gives each connection one worker from accept to close, so a
- * crowd of idle keep-alive clients and clients that never finish their
- * headers can hold every worker until its time-out while new clients
- * wait in the accept queue.  The reaper knows which connections are
- * waiting for a request (idle after a reply, or still reading headers)
- * and, while fewer than a reserve of workers are free, ends the ones that
- * have waited: idle keep-alive after REAP_IDLE_MS, unfinished headers
- * after REAP_HEADER_MS.  A request being answered is never touched.
+ * Workers for new clients when slow ones hold the rest.  civetweb gives
+ * each connection one worker from accept to close, so a crowd of clients
+ * that never finish their headers can hold every worker until the
+ * time-out while new clients wait in the accept queue.  The reaper knows
+ * which connections are still waiting for their first request's headers
+ * and, while fewer than a reserve of workers are free, ends those that
+ * waited REAP_HEADER_MS.  Kept-alive connections between requests are
+ * left alone (replies stop keeping connections alive once three quarters
+ * of the workers are held, in http.c, which bounds what idle clients can
+ * hold), and a request being answered is never touched.
  */
 #ifndef REAPER_H
 #define REAPER_H
@@ -15,12 +16,8 @@
 struct reaper;
 struct mg_connection;
 
-/* While workers are short: how long unfinished headers may take, and how
- * long a kept-alive connection may sit idle.  Not 0 for the idle ones: a
- * client sends its next request on a kept-alive connection right after
- * the reply, and ending it just then would fail that request. */
+/* While workers are short: how long a new connection's headers may take. */
 #define REAP_HEADER_MS 100
-#define REAP_IDLE_MS 250
 
 /* Returns a reaper for threads workers with its thread running, or NULL
  * (errno set).  Stop and free it with reaper_free(). */
