@@ -80,14 +80,7 @@ section_bounded(void)
 
 	/* The same storm alone, then under 16 querying clients: what the
 	 * queries cost is the difference (0 and 0 on a quiet machine). */
-	it_flush_lost();
-	usleep(300000);
-	lost0 = it_health_int(&srv, "events_lost");
-	it_flood("bstorm", storm, 0, 0, NULL);
-	it_flush_lost();
-	usleep(500000);
-	alone = it_health_int(&srv, "events_lost") - lost0;
-	lost0 += alone;
+	alone = it_storm_alone(&srv, storm, &lost0);
 	it_storm_queried(srv.port, 16, storm, &qd);
 	it_flush_lost();
 	usleep(500000);

@@ -763,6 +763,26 @@ it_query_loop(void *arg)
 	return NULL;
 }
 
+/*
+ * A storm of n connects alone (it_flood(), no renames), to tell what a
+ * loaded machine loses from what queries cost: returns the events it
+ * lost, and leaves in *lost_now the server's events_lost after it.
+ */
+static inline long long
+it_storm_alone(const struct server *s, uint64_t n, long long *lost_now)
+{
+	long long before;
+
+	it_flush_lost();
+	usleep(300000);
+	before = it_health_int(s, "events_lost");
+	it_flood("qstorm", n, 0, 0, NULL);
+	it_flush_lost();
+	usleep(500000);
+	*lost_now = it_health_int(s, "events_lost");
+	return *lost_now - before;
+}
+
 /* What it_storm_queried() saw. */
 struct it_queried {
 	unsigned long queries, bad;  /* answered, and not with 200 */
