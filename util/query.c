@@ -204,7 +204,9 @@ store_iter_begin(struct store *s, const struct store_query *q,
 	} else if ((r = pids_by_scan(s, it)) < 0) {
 		return r;
 	}
-	qsort(it->pids, it->npids, sizeof(*it->pids), u32_cmp);
+	/* No pids: it->pids may be NULL, which qsort() must not be given. */
+	if (it->npids)
+		qsort(it->pids, it->npids, sizeof(*it->pids), u32_cmp);
 	/* A list of many pids holds 4 bytes each for as long as its client
 	 * reads: only STORE_BIG_LISTS such at once. */
 	if (it->npids > STORE_SMALL_LIST) {
