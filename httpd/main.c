@@ -128,7 +128,8 @@ setup(struct server *sv)
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
 		log_debug("setrlimit RLIMIT_MEMLOCK: %s (ignored: not needed "
 		    "since Linux 5.11)", strerror(errno));
-	if ((sv->store = store_new(sv->o.max_events)) == NULL)
+	if ((sv->store = store_new_keys(sv->o.max_events,
+	    (uint32_t)sv->o.summary_keys)) == NULL)
 		fatal("store for %lu events", sv->o.max_events);
 	if ((sv->metrics = metrics_new()) == NULL ||
 	    (sv->hub = hub_new((unsigned)sv->o.max_streams, STREAM_KEEPALIVE_MS)) == NULL ||
@@ -167,6 +168,10 @@ setup(struct server *sv)
 		cap_close(sv->cap);
 		fatalx("%s", err);
 	}
+	if (!sv->token && !http_addr_loopback(sv->o.addr))
+		log_warnx("listening on %s, beyond loopback, without -token-file: "
+		    "anyone who can reach the port sees every process's "
+		    "connections", sv->o.addr);
 	/*
 	 * The reader (this thread; civetweb's workers already exist and keep
 	 * the default) gets a larger share of the CPU: on a busy machine a

@@ -32,7 +32,10 @@ static const struct flag flags[] = {
 	  "loopback only", NULL },
 	{ "-max-events", "n", FLAG_NUM, O(max_events), 1, 1UL << 30,
 	  STR(STORE_DEFAULT_MAX), NULL,
-	  "events kept in memory, newest win, 1-1073741824", NULL },
+	  "newest events kept, 1-1073741824", NULL },
+	{ "-summary-keys", "n", FLAG_NUM, O(summary_keys), 1, 65536,
+	  STR(STORE_DEFAULT_KEYS), NULL, "pids and commands counted a second",
+	  NULL },
 	{ "-threads", "n", FLAG_NUM, O(threads), 1, HTTP_THREADS_MAX,
 	  STR(HTTP_THREADS_DEFAULT), NULL, "HTTP worker threads, 1-"
 	  STR(HTTP_THREADS_MAX) "; each open connection holds one, idle "

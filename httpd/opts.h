@@ -10,6 +10,7 @@
 struct opts {
 	const char *addr;
 	unsigned long max_events;
+	unsigned long summary_keys;
 	unsigned long threads;
 	unsigned long timeout_ms;
 	unsigned long ring_pages;       /* 0: the capture's default */

@@ -19,7 +19,7 @@
  *
  * Files: open() and openat() are allowed read-only (no O_WRONLY, O_RDWR,
  * O_CREAT, O_TRUNC, O_APPEND), so that /proc/self/status and the like can
- * be read for metrics.  As nobody, that is the world-readable files only.
+ * be read for metrics.  As our own uid, that is the world-readable files only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +27,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,6 +58,7 @@
 /* Every supported architecture is little-endian: the low word of a 64-bit
  * argument comes first. */
 #define ARG_LO(n) (offsetof(struct seccomp_data, args) + (n) * sizeof(__u64))
+#define ARG_HI(n) (ARG_LO(n) + sizeof(__u32))
 
 #define DENY_ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
 
@@ -93,6 +95,24 @@
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
 	LOAD_NR
 
+/* Denied with e when the low word of argument n equals v; otherwise on to
+ * the next rule. */
+#define DENY_ARG(nr, n, v, e) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4), \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(n)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(e)), \
+	LOAD_NR
+/* Allowed when the whole of argument n (a pointer) is 0. */
+#define ALLOW_ARG_NULL(nr, n) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 6), \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(n)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3), \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_HI(n)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
+	LOAD_NR
+
 #define OPEN_WRITE (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 /* Stands for the flush socket's fd in the filter: -2, which no fd is. */
 #define CONNECT_FD 0xfffffffeu
@@ -107,6 +127,15 @@ static const struct sock_filter filter[] = {
 	/* x32 calls reuse the x86_64 numbers with this bit set. */
 	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),
 	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
+#endif
+
+	/* The flush socket (CONNECT_FD) is for connect() alone: nothing is
+	 * ever sent through it, to where it was connected or elsewhere. */
+	DENY_ARG(__NR_write, 0, CONNECT_FD, EPERM),
+	DENY_ARG(__NR_writev, 0, CONNECT_FD, EPERM),
+	DENY_ARG(__NR_sendto, 0, CONNECT_FD, EPERM),
+#ifdef __NR_send
+	DENY_ARG(__NR_send, 0, CONNECT_FD, EPERM),
 #endif
 
 	/* Memory. */
@@ -314,8 +343,9 @@ static const struct sock_filter filter[] = {
 	ALLOW(__NR_accept4),
 	ALLOW(__NR_recvfrom),
 	ALLOW(__NR_recvmsg),
-	ALLOW(__NR_sendto),
-	ALLOW(__NR_sendmsg),
+	/* send() on a connection, never to an address of our choosing:
+	 * sendto() with no destination only, and no sendmsg(). */
+	ALLOW_ARG_NULL(__NR_sendto, 4),
 	/* 32-bit ARM still has the plain send() and recv(). */
 #ifdef __NR_send
 	ALLOW(__NR_send),
@@ -398,9 +428,57 @@ capset_only(int cap)
 	return (int)syscall(__NR_capset, &hdr, data);
 }
 
+/* The ids sandbox_enter() takes, chosen by sandbox_prepare(). */
+static uid_t run_uid = SANDBOX_UID;
+static gid_t run_gid = SANDBOX_GID;
+
+/*
+ * The system user SANDBOX_USER when the host has one (make install
+ * creates it), else SANDBOX_UID:SANDBOX_GID.  /etc/passwd is read here
+ * rather than through getpwnam(): musl's asks nscd over a unix socket
+ * first, and that connect() would be an event of our own.
+ */
+static void
+choose_ids(void)
+{
+	char line[512], *p, *end;
+	unsigned long u, g;
+	size_t n = strlen(SANDBOX_USER);
+	FILE *f;
+
+	if (!(f = fopen("/etc/passwd", "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		/* name:password:uid:gid:... */
+		if (strncmp(line, SANDBOX_USER, n) != 0 || line[n] != ':' ||
+		    !(p = strchr(line + n + 1, ':')))
+			continue;
+		u = strtoul(p + 1, &end, 10);
+		if (end == p + 1 || *end != ':')
+			break;
+		g = strtoul(end + 1, &p, 10);
+		if (p == end + 1 || *p != ':')
+			break;
+		if (u != 0 && g != 0 && u < 0xffffffffUL && g < 0xffffffffUL) {
+			run_uid = (uid_t)u;
+			run_gid = (gid_t)g;
+		}
+		break;
+	}
+	fclose(f);
+}
+
+void
+sandbox_ids(uid_t *uid, gid_t *gid)
+{
+	*uid = run_uid;
+	*gid = run_gid;
+}
+
 int
 sandbox_prepare(int keep_bind, char *err, size_t errlen)
 {
+	choose_ids();
 	/* A random seed, read from /dev/urandom now rather than on the first
 	 * json_object(), when the sandbox may be in place.  It must be random:
 	 * request bodies are parsed into objects whose keys the client
@@ -430,7 +508,7 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 	long r;
 	int cap;
 
-	/* The one comparison with CONNECT_FD gets the real fd. */
+	/* Every comparison with CONNECT_FD gets the real fd. */
 	memcpy(f, filter, sizeof(f));
 	for (i = 0; connect_fd >= 0 && i < sizeof(f) / sizeof(f[0]); i++)
 		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) && f[i].k == CONNECT_FD)
@@ -449,9 +527,9 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 	 * permitted and effective sets; the C library does it on every
 	 * thread, as POSIX wants set*id() to apply to the process. */
 	if (getuid() == 0 || geteuid() == 0) {
-		if (setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) < 0)
+		if (setresgid(run_gid, run_gid, run_gid) < 0)
 			return errmsg(err, errlen, "setresgid", errno);
-		if (setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) < 0)
+		if (setresuid(run_uid, run_uid, run_uid) < 0)
 			return errmsg(err, errlen, "setresuid", errno);
 	}
 	/* This thread only; the others lost theirs with the uid change, or,

@@ -7,10 +7,23 @@
 #define SANDBOX_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
-/* The user and group the server runs as after setup: nobody/nogroup. */
-#define SANDBOX_UID 65534
-#define SANDBOX_GID 65534
+/*
+ * The user and group the server runs as after setup: a uid of its own,
+ * shared with no other daemon (which could then signal it, ptrace it or
+ * prlimit it).  The system user SANDBOX_USER when the host has one (make
+ * install creates it where useradd or adduser exists); else
+ * SANDBOX_UID:SANDBOX_GID, the highest id that is safe for signed
+ * handling (2^31 - 2), which no distribution assigns and which user
+ * namespaces' usual ranges leave alone.
+ */
+#define SANDBOX_USER "ebpf-server"
+#define SANDBOX_UID 2147483646
+#define SANDBOX_GID 2147483646
+
+/* The uid and gid sandbox_enter() takes (known after sandbox_prepare()). */
+void sandbox_ids(uid_t *uid, gid_t *gid);
 
 /*
  * What must happen while the process is still single-threaded, before
@@ -26,7 +39,7 @@
 int sandbox_prepare(int keep_bind, char *err, size_t errlen);
 
 /*
- * Enter the sandbox, on every thread of the process: become nobody (which
+ * Enter the sandbox, on every thread of the process: become sandbox_ids() (which
  * clears every capability set on every thread: the C library applies
  * set*id() to all threads), empty the bounding and ambient sets, set
  * PR_SET_NO_NEW_PRIVS, and install the seccomp filter with

@@ -1,6 +1,7 @@
 /*
- * `make bench`: the five measurements of issue #3, and the HTTP path of
- * issue #11 (bench_http.h), against the real server
+ * `make bench`: the five measurements of issue #3, the HTTP path of
+ * issue #11 (bench_http.h), and what a busy or hostile host costs, issue
+ * #16 (bench_bounded.h, section 8), against the real server
  * binary ($EBPF_SERVER) and the real kernel, printed as one Markdown table.
  *
  * This machine is shared and noisy, so every comparison is a ratio taken
@@ -16,7 +17,7 @@
  * without the batches (EBPF_SERVER_BATCH=0), to show what they save;
  * sections 3 and 7 measure the default configuration.
  *
- * usage: bench_run [-rounds n] [-quick] [-only 1234567] [-backends a,b]
+ * usage: bench_run [-rounds n] [-quick] [-only 12345678] [-backends a,b]
  *                  [-out file]
  */
 #include <ctype.h>
@@ -24,6 +25,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -632,6 +634,10 @@ section_footprint(void)
 
 #include "tests/bench/bench_http.h"
 
+/* --- 8. bounded memory, queries and clients: in its own file ------------- */
+
+#include "tests/bench/bench_bounded.h"
+
 /* --- main ------------------------------------------------------------------ */
 
 static void
@@ -675,7 +681,7 @@ main(int argc, char **argv)
 			only_backends = argv[++i];
 		else {
 			fprintf(stderr, "usage: bench_run [-rounds n] [-quick] "
-			    "[-only 1234567] [-backends a,b] [-out file]\n");
+			    "[-only 12345678] [-backends a,b] [-out file]\n");
 			return 2;
 		}
 	}
@@ -719,6 +725,9 @@ main(int argc, char **argv)
 	fflush(out);
 	if (!only || strchr(only, '6'))
 		section_http();
+	fflush(out);
+	if (!only || strchr(only, '8'))
+		section_bounded();
 	fflush(out);
 	if (out != stdout) {
 		fclose(out);

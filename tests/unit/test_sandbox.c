@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,17 +48,27 @@ sandboxed(void)
 	cpu_set_t mine, one;
 	pthread_t t;
 	void *ret;
-	int fd, sv[2], flush, other;
+	int fd, sv[2], pair[2], flush, other;
 
 	CHECK(10, sandbox_prepare(0, err, sizeof(err)) == 0);
 	/* The capture's flush socket, and one more that is not it. */
 	CHECK(13, (flush = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
 	CHECK(14, (other = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
+	CHECK(15, socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
 	/* valgrind does not know seccomp(2): nothing to test there. */
 	if ((fd = sandbox_enter(0, flush, err, sizeof(err))) == -ENOSYS)
 		_exit(77);
 	CHECK(11, fd == 0);
-	CHECK(12, geteuid() == SANDBOX_UID && getegid() == SANDBOX_GID);
+	{
+		uid_t u;
+		gid_t g;
+
+		/* Its own uid: the ebpf-server user, or the fixed fallback. */
+		sandbox_ids(&u, &g);
+		CHECK(12, geteuid() == u && getegid() == g && u != 65534 &&
+		    u != 0 && (getpwnam(SANDBOX_USER) ||
+		    (u == SANDBOX_UID && g == SANDBOX_GID)));
+	}
 
 	/* What serving needs. */
 	CHECK(20, clock_gettime(CLOCK_MONOTONIC, &ts) == 0);
@@ -113,6 +124,25 @@ sandboxed(void)
 	errno = 0;
 	CHECK(43, sched_setaffinity((pid_t)syscall(SYS_gettid), sizeof(mine),
 	    &mine) < 0 && errno == EPERM);
+	/* Nothing goes out through the flush socket, and nothing anywhere
+	 * to an address of our choosing. */
+	errno = 0;
+	CHECK(44, send(flush, "x", 1, 0) < 0 && errno == EPERM);
+	errno = 0;
+	CHECK(45, write(flush, "x", 1) < 0 && errno == EPERM);
+	errno = 0;
+	CHECK(46, sendto(other, "x", 1, 0, (struct sockaddr *)&lo,
+	    sizeof(lo)) < 0 && errno == EPERM);
+	{
+		struct iovec iov = { .iov_base = buf, .iov_len = 1 };
+		struct msghdr mh = { .msg_name = &lo, .msg_namelen = sizeof(lo),
+		    .msg_iov = &iov, .msg_iovlen = 1 };
+
+		errno = 0;
+		CHECK(47, sendmsg(other, &mh, 0) < 0 && errno == EPERM);
+	}
+	/* send() on a connected socket still works (the replies). */
+	CHECK(48, send(pair[0], "x", 1, 0) == 1 && recv(pair[1], buf, 1, 0) == 1);
 	_exit(0);
 }
 
