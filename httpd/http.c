@@ -21,6 +21,7 @@
 #include "httpd/http.h"
 #include "httpd/metrics.h"
 #include "httpd/reply.h"
+#include "httpd/sandbox.h"
 #include "httpd/stream.h"
 #include "util/log.h"
 
@@ -135,6 +136,11 @@ conn_open(const struct mg_connection *conn, void **data)
 	(void)data;
 	if (h)
 		__atomic_add_fetch(&h->live, 1, __ATOMIC_RELAXED);
+	/* A worker never needs the exporter's sockets (sandbox.h): they
+	 * are taken away before it reads its first request.  This cannot
+	 * fail once the first filter is in (same program, same thread);
+	 * civetweb ignores what this callback returns in any case. */
+	(void)sandbox_close_net();
 	return 0;
 }
 

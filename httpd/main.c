@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "httpd/api.h"
+#include "httpd/export.h"
 #include "httpd/http.h"
 #include "httpd/request.h"
 #include "httpd/sandbox.h"
@@ -52,6 +53,7 @@ struct opts {
 	int max_streams_set;
 	const char *backend;
 	int verbose;
+	struct export_conf exc;
 };
 
 /* The longest bearer token -token-file may hold. */
@@ -118,6 +120,7 @@ usage(FILE *f)
 	    STORE_DEFAULT_MAX, HTTP_THREADS_MAX, HTTP_THREADS_DEFAULT,
 	    STREAM_DEFAULT_MAX, REQ_BODY_MAX,
 	    HTTP_HEADER_DEFAULT);
+	export_usage(f);
 }
 
 /* Parse a decimal in [min, max] or exit with a message. */
@@ -222,6 +225,8 @@ parse(int argc, char **argv, struct opts *o)
 				fprintf(stderr, "\n");
 				exit(2);
 			}
+		} else if (export_is_flag(a)) {
+			export_flag(&o->exc, a, VALUE());
 		} else if (strcmp(a, "-ring-pages") == 0) {
 			o->ring_pages = (unsigned)number("-ring-pages", VALUE(), 1, 65536);
 			if (o->ring_pages & (o->ring_pages - 1)) {
@@ -358,6 +363,7 @@ publish(void *ctx, const struct event *ev, size_t n, const unsigned char *folded
 
 	metrics_events(sv->metrics, ev, n);
 	hub_publish(sv->hub, ev, n, folded);
+	export_events(sv->st.exporter, ev, n);
 }
 
 static void
@@ -474,6 +480,11 @@ setup(struct server *sv)
 		cap_close(sv->cap);
 		fatalx("%s", err);
 	}
+	if (!(sv->st.exporter = export_start(&sv->o.exc, &sv->st, err,
+	    sizeof(err))))
+		fatalx("%s", err);
+	if (export_uses_net(sv->st.exporter))
+		sandbox_open_net();
 	if ((sv->http = http_start(&hc, &sv->st, err, sizeof(err))) == NULL) {
 		cap_close(sv->cap);
 		fatalx("%s", err);
@@ -500,6 +511,8 @@ setup(struct server *sv)
 		cap_close(sv->cap);
 		fatalx("%s", err);
 	} else {
+		if (sandbox_close_net() < 0)
+			fatal("sandbox: closing the reader's sockets");
 		log_debug("sandbox: uid %d, no capabilities, no_new_privs, "
 		    "seccomp allow-list of %zu system calls (others fail with "
 		    "EPERM%s)", (int)geteuid(), sandbox_allowed(),
@@ -537,6 +550,7 @@ shutdown_all(struct server *sv)
 {
 	log_info("shutting down");
 	cap_close(sv->cap);
+	export_stop(sv->st.exporter);
 	http_stop(sv->http);
 	pump_free(sv->pump);
 	hub_free(sv->hub);

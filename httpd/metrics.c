@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "httpd/export.h"
 #include "httpd/json.h"
 #include "httpd/metrics.h"
 #include "util/event.h"
@@ -310,6 +311,30 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 	    "Events skipped for stream clients that read too slowly.");
 	jbuf_printf(&b, "ebpf_server_stream_dropped_total %" PRIu64 "\n",
 	    x ? x->stream_dropped : 0);
+	if (x && x->nexp) {
+		head(&b, "ebpf_server_export_sent_total", "counter",
+		    "Events (pushes for sink metrics) the engine of each -push-* "
+		    "or -syslog sink took.");
+		for (k = 0; k < x->nexp; k++)
+			jbuf_printf(&b, "ebpf_server_export_sent_total{sink=\"%s\"} "
+			    "%" PRIu64 "\n", x->exp[k].sink, x->exp[k].sent);
+		head(&b, "ebpf_server_export_dropped_total", "counter",
+		    "Events (pushes for sink metrics) given up on: the queue was "
+		    "full, the engine refused them, or the server stopped first.");
+		for (k = 0; k < x->nexp; k++)
+			jbuf_printf(&b, "ebpf_server_export_dropped_total{sink=\"%s\"} "
+			    "%" PRIu64 "\n", x->exp[k].sink, x->exp[k].dropped);
+		head(&b, "ebpf_server_export_failures_total", "counter",
+		    "Attempts to reach an engine that failed and were retried.");
+		for (k = 0; k < x->nexp; k++)
+			jbuf_printf(&b, "ebpf_server_export_failures_total{sink=\"%s\"} "
+			    "%" PRIu64 "\n", x->exp[k].sink, x->exp[k].failures);
+		head(&b, "ebpf_server_export_queued_events", "gauge",
+		    "Events waiting in each event sink's queue.");
+		for (k = 0; k < x->nexp; k++)
+			jbuf_printf(&b, "ebpf_server_export_queued_events{sink=\"%s\"} "
+			    "%" PRIu64 "\n", x->exp[k].sink, x->exp[k].queued);
+	}
 	head(&b, "ebpf_server_http_requests_total", "counter",
 	    "HTTP responses by endpoint and status code (code other for "
 	    "rare ones).");
