@@ -160,21 +160,14 @@ void
 export_usage(FILE *f)
 {
 	fprintf(f,
-	    "  -host name        this host's name in /health and in everything\n"
-	    "                    pushed (default: the system's host name)\n"
-	    "  -push-metrics url POST the /metrics text, with a host label, to\n"
-	    "                    http://host:port/path every -push-interval s\n"
+	    "  -host name        name in /health and all pushed (default the host name)\n"
+	    "  -push-metrics url POST /metrics to this http:// URL (default none)\n"
 	    "  -push-interval s  seconds between metric pushes (default %d)\n"
-	    "  -push-events url  POST the events as NDJSON to http://host:port/path\n"
-	    "                    in batches of at most 1 s or %d events\n"
-	    "  -syslog address   each event as an RFC 5424 line to udp://host:port,\n"
-	    "                    tcp://host:port or unix:/dev/log\n"
-	    "  -export-queue n   events held per event sink while its engine is\n"
-	    "                    slow or down, %zu bytes each (default %d)\n"
-	    "  -export-filter q  export only the events a GET /api/stream query\n"
-	    "                    string q matches (\"port=443&failed=true\")\n",
-	    EXPORT_INTERVAL_DEFAULT, EXPORT_BATCH, sizeof(struct event),
-	    EXPORT_QUEUE_DEFAULT);
+	    "  -push-events url  POST events as NDJSON to this http:// URL (default none)\n"
+	    "  -syslog address   udp://h:p, tcp://h:p or unix:/dev/log (default none)\n"
+	    "  -export-queue n   events held per event sink (default %d)\n"
+	    "  -export-filter q  export what /api/stream?q would send (default all)\n",
+	    EXPORT_INTERVAL_DEFAULT, EXPORT_QUEUE_DEFAULT);
 }
 
 size_t

@@ -78,15 +78,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: ebpf-server [-addr host:port] [-max-events n] [-threads n]\n"
-	    "                   [-timeout ms] [-ring-pages n] [-max-streams n]\n"
-	    "                   [-max-body-size n] [-max-header-size n]\n"
-	    "                   [-token-file path] [-no-sandbox] [-backend name]\n"
-	    "                   [-v] [-h] [-version]\n"
-	    "\n"
-	    "Records every connect() and every datagram sent to an explicit address\n"
-	    "on this host with eBPF and serves the events as JSON over HTTP.  Must\n"
-	    "run as root (or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN).\n"
+	    "usage: ebpf-server [flag ...]  Records every connect() and every datagram\n"
+	    "sent to an explicit address on this host with eBPF and serves the events\n"
+	    "as JSON over HTTP.  Must run as root (or CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN).\n"
 	    "\n"
 	    "  -addr host:port   listen address (default :8080, all interfaces;\n"
 	    "                    127.0.0.1:8080 or [::1]:8080 for loopback only)\n"
@@ -112,15 +106,15 @@ usage(FILE *f)
 	    "                    tracepoint-exit or tracepoint (default auto)\n"
 	    "  -v                debug logging (default off)\n"
 	    "  -h                this help\n"
-	    "  -version          print the version and exit\n"
-	    "\n"
-	    "API: GET /health, GET /, POST /api/connection-summary,\n"
-	    "     GET|POST /api/list-connections, GET /api/top, GET /api/stream,\n"
-	    "     GET /metrics   (see ebpf-server(8) and README.md)\n",
+	    "  -version          print the version and exit\n",
 	    STORE_DEFAULT_MAX, HTTP_THREADS_MAX, HTTP_THREADS_DEFAULT,
 	    STREAM_DEFAULT_MAX, REQ_BODY_MAX,
 	    HTTP_HEADER_DEFAULT);
 	export_usage(f);
+	fprintf(f, "\n"
+	    "API: GET /health, GET /, POST /api/connection-summary,\n"
+	    "     GET|POST /api/list-connections, GET /api/top, GET /api/stream,\n"
+	    "     GET /metrics   (see ebpf-server(8) and README.md)\n");
 }
 
 /* Parse a decimal in [min, max] or exit with a message. */
