@@ -1,0 +1,798 @@
+/*
+ * The fleet (README "Fleet") against the real engines, each started here
+ * on loopback with its data under build/ and stopped at the end:
+ * ClickHouse (clickhouse-server), VictoriaMetrics, Pushgateway with a
+ * Prometheus scraping it, and rsyslog.  None of the packaged services is
+ * used, and no default port.
+ *
+ * The servers see the whole host, where other tests may be running: each
+ * check counts only what a program of this test did, by its command name
+ * (unique per run) and its pid.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include "tests/integration/itest.h"
+
+#define PROBES 25           /* connects per probe run */
+#define STORM 20000         /* connects in the storm */
+#define OUTAGE_S 5          /* ClickHouse down for this long */
+#define SMALL_QUEUE 500     /* -export-queue made too small on purpose */
+#define BATCH_MAX 2000      /* EXPORT_BATCH: duplicates are at most one */
+
+static char dir[400];       /* build/itest-fleet.<pid>, absolute */
+static char PROBE[16], STORMC[16];
+static int ch_port, ch_tcp;
+static pid_t ch_pid;
+
+/* An engine in the background, its output in dir/<name>.log.  Dies with
+ * the test. */
+static pid_t
+spawn(const char *name, const char *const *argv)
+{
+	char log[600];
+	pid_t pid;
+	int fd;
+
+	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* SIGTERM, then SIGKILL after 10 s. */
+static void
+stop_engine(pid_t pid)
+{
+	double t0 = it_now();
+	int status;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (it_now() - t0 > 10) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return;
+		}
+		usleep(20000);
+	}
+}
+
+/* Until GET path on port answers 200, for at most secs; 0 or -1. */
+static int
+wait_ok(int port, const char *path, double secs)
+{
+	double t0 = it_now();
+	struct reply r;
+	int ok;
+
+	while (it_now() - t0 < secs) {
+		ok = it_http(port, "GET", path, NULL, &r) == 0 && r.status == 200;
+		it_reply_free(&r);
+		if (ok)
+			return 0;
+		usleep(100000);
+	}
+	return -1;
+}
+
+static void
+show_log(const char *name)
+{
+	char cmd[700];
+
+	snprintf(cmd, sizeof(cmd), "tail -n 15 '%s/%s.log' >&2", dir, name);
+	if (system(cmd) != 0)
+		fprintf(stderr, "(no %s log)\n", name);
+}
+
+static void
+write_file(const char *name, const char *text)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+}
+
+/* %-encode s for a query string. */
+static void
+urlenc(const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+
+	for (; *s && o + 4 < n; s++) {
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr("-_.~", *s))
+			out[o++] = *s;
+		else
+			o += (size_t)snprintf(out + o, n - o, "%%%02X",
+			    (unsigned char)*s);
+	}
+	out[o] = '\0';
+}
+
+/* ClickHouse, started (again) on its ports with its data in dir/ch. */
+static void
+ch_start(void)
+{
+	char conf[600];
+	const char *argv[] = { "clickhouse-server", conf, NULL };
+	double t0 = it_now();
+
+	snprintf(conf, sizeof(conf), "--config-file=%s/ch-config.xml", dir);
+	ch_pid = spawn("clickhouse", argv);
+	if (wait_ok(ch_port, "/ping", 30) < 0) {
+		show_log("clickhouse");
+		fail_msg("clickhouse-server did not answer /ping within 30 s");
+	}
+	fprintf(stderr, "   clickhouse-server answered in %.2f s\n", it_now() - t0);
+}
+
+/* A query's TSV answer (malloc'd), or a failed test. */
+static char *
+ch_query(const char *sql)
+{
+	struct reply r;
+	char *out;
+
+	assert_int_equal(it_http(ch_port, "POST", "/", sql, &r), 0);
+	if (r.status != 200)
+		fail_msg("ClickHouse: %s: HTTP %d: %s", sql, r.status, r.body);
+	out = strdup(r.body);
+	it_reply_free(&r);
+	return out;
+}
+
+/* Poll a query until its answer is want, for at most secs; the last
+ * answer is returned (malloc'd). */
+static char *
+ch_until(const char *sql, const char *want, double secs)
+{
+	double t0 = it_now();
+	char *got = NULL;
+
+	while (it_now() - t0 < secs) {
+		free(got);
+		got = ch_query(sql);
+		if (strcmp(got, want) == 0)
+			break;
+		usleep(250000);
+	}
+	return got;
+}
+
+/* The table of README "Fleet", exactly. */
+static const char TABLE[] =
+    "CREATE TABLE ebpf_events (\n"
+    "  host String, time DateTime, time_ns UInt32,\n"
+    "  pid UInt32, tid UInt32, ppid UInt32, uid UInt32, gid UInt32,\n"
+    "  command String, destination String, destination_ip String,\n"
+    "  destination_port UInt16, address_family UInt16, protocol String,\n"
+    "  socket_type String, service String, syscall String, count UInt32,\n"
+    "  return_code Nullable(Int32), result String, cgroup_id UInt64,\n"
+    "  timestamp String, cgroup String\n"
+    ") ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time)\n"
+    "ORDER BY (host, time, time_ns)";
+
+static int
+setup(void **state)
+{
+	char cwd[256], cmd[1400], conf[8192];
+
+	(void)state;
+	snprintf(PROBE, sizeof(PROBE), "flp-%d", (int)getpid() % 10000000);
+	snprintf(STORMC, sizeof(STORMC), "fls-%d", (int)getpid() % 10000000);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -1;
+	snprintf(dir, sizeof(dir), "%s/build/itest-fleet.%d", cwd, (int)getpid());
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s/ch'", dir, dir);
+	if (system(cmd) != 0)
+		return -1;
+	ch_port = it_free_port();
+	ch_tcp = it_free_port();
+	snprintf(conf, sizeof(conf),
+	    "<?xml version=\"1.0\"?>\n<yandex>\n"
+	    " <logger><level>warning</level><log>%s/ch/server.log</log>"
+	    "<errorlog>%s/ch/error.log</errorlog></logger>\n"
+	    " <http_port>%d</http_port><tcp_port>%d</tcp_port>\n"
+	    " <listen_host>127.0.0.1</listen_host>\n"
+	    " <path>%s/ch/data/</path><tmp_path>%s/ch/tmp/</tmp_path>\n"
+	    " <user_files_path>%s/ch/files/</user_files_path>\n"
+	    " <format_schema_path>%s/ch/schema/</format_schema_path>\n"
+	    " <mark_cache_size>67108864</mark_cache_size>\n"
+	    " <uncompressed_cache_size>67108864</uncompressed_cache_size>\n"
+	    " <users_config>%s/ch-users.xml</users_config>\n"
+	    " <default_profile>default</default_profile>\n"
+	    " <default_database>default</default_database>\n"
+	    " <timezone>UTC</timezone><mlock_executable>false</mlock_executable>\n"
+	    "</yandex>\n", dir, dir, ch_port, ch_tcp, dir, dir, dir, dir, dir);
+	write_file("ch-config.xml", conf);
+	write_file("ch-users.xml", "<?xml version=\"1.0\"?>\n<yandex>\n"
+	    " <profiles><default></default></profiles>\n"
+	    " <users><default><password></password><networks><ip>127.0.0.1</ip>"
+	    "</networks><profile>default</profile><quota>default</quota>"
+	    "</default></users>\n <quotas><default></default></quotas>\n"
+	    "</yandex>\n");
+	ch_start();
+	free(ch_query(TABLE));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[700];
+
+	(void)state;
+	stop_engine(ch_pid);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * A port nothing listens on and no connect can take as its own: bound on
+ * every address (never listening) by the socket *fd, so that the
+ * kernel's choice of source ports skips it.  Without that a connect to
+ * 127.1.x.y:port from the ephemeral range now and then picks that very
+ * port as its source and connects to itself.  Close *fd when done.
+ */
+static int
+closed_port(int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+
+	assert_true((*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	assert_int_equal(bind(*fd, (void *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(*fd, (void *)&a, &len), 0);
+	return ntohs(a.sin_port);
+}
+
+/* A program of the test: n TCP connects, each to its own address
+ * 127.1.x.y (so that ClickHouse can count them apart even when two share
+ * a timestamp), all refused; pace_us between them.  Returns its pid;
+ * wait with waitpid(). */
+static pid_t
+connects(const char *comm, int n, int port, unsigned pace_us)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	pid_t pid;
+	int i, fd;
+
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_NAME, comm);
+		for (i = 0; i < n; i++) {
+			a.sin_addr.s_addr = htonl(0x7f010000u + (unsigned)i);
+			if ((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0) {
+				connect(fd, (void *)&a, sizeof(a));
+				close(fd);
+			}
+			if (pace_us)
+				usleep(pace_us);
+		}
+		_exit(0);
+	}
+	return pid;
+}
+
+static void
+run_connects(const char *comm, int n)
+{
+	int status, hold, port = closed_port(&hold);
+
+	waitpid(connects(comm, n, port, 0), &status, 0);
+	close(hold);
+}
+
+/* A server with extra flags; fails the test if it does not start. */
+static void
+start(struct server *s, const char *const *args)
+{
+	if (it_start(s, args) < 0) {
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "cat '%s' >&2", s->log);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(no log)\n");
+		fail_msg("ebpf-server did not start");
+	}
+}
+
+/* /health's export_dropped for sink (-1 when absent) and host. */
+static long long
+dropped(const struct server *s, const char *sink, char *host, size_t hn)
+{
+	struct reply r;
+	json_t *v;
+	long long d = -1;
+
+	assert_int_equal(it_http(s->port, "GET", "/health", NULL, &r), 0);
+	if ((v = json_object_get(json_object_get(r.json, "export_dropped"), sink)))
+		d = json_integer_value(v);
+	if (host)
+		snprintf(host, hn, "%s", json_string_value(json_object_get(r.json,
+		    "host")) ?: "");
+	it_reply_free(&r);
+	return d;
+}
+
+/* The value of one series in /metrics, or -1. */
+static double
+metric(const struct server *s, const char *series)
+{
+	struct reply r;
+	const char *p;
+	double v = -1;
+
+	assert_int_equal(it_http(s->port, "GET", "/metrics", NULL, &r), 0);
+	if ((p = strstr(r.body, series)) && p[strlen(series)] == ' ')
+		v = strtod(p + strlen(series) + 1, NULL);
+	it_reply_free(&r);
+	return v;
+}
+
+static double
+vm_value(int port, const char *promql)
+{
+	char path[1024], q[900];
+	struct reply r;
+	json_t *res;
+	double v = -1;
+
+	urlenc(promql, q, sizeof(q));
+	snprintf(path, sizeof(path), "/api/v1/query?query=%s", q);
+	if (it_http(port, "GET", path, NULL, &r) == 0 && r.status == 200) {
+		res = json_object_get(json_object_get(r.json, "data"), "result");
+		if (json_array_size(res) != 1 && getenv("ITEST_DEBUG"))
+			fprintf(stderr, "%s: %s\n", promql, r.body);
+		if (json_array_size(res) == 1)
+			v = strtod(json_string_value(json_array_get(json_object_get(
+			    json_array_get(res, 0), "value"), 1)) ?: "-1", NULL);
+	}
+	it_reply_free(&r);
+	return v;
+}
+
+/*
+ * Three servers, -host a, b and c, push events into one ClickHouse and
+ * metrics into one VictoriaMetrics.  Each sees the same PROBES connects
+ * of the probe: one SQL query gives each host's count, one PromQL query
+ * the sum over the hosts.
+ */
+static void
+test_three_hosts(void **state)
+{
+	char events[300], vmurl[160], vmaddr[64], vmdata[600], sql[600], want[64],
+	    filter[64];
+	const char *vmargv[] = { "victoria-metrics", vmaddr, vmdata,
+		"-retentionPeriod=1d", "-search.latencyOffset=1s",
+		"-search.disableCache", "-loggerLevel=ERROR", NULL };
+	struct server s[3];
+	const char *hosts[3] = { "a", "b", "c" };
+	char promql[200];
+	double sum = -1, t0;
+	pid_t vm, probe;
+	char *got;
+	int vmport, i, status, hold, refused = closed_port(&hold);
+
+	(void)state;
+	vmport = it_free_port();
+	snprintf(vmaddr, sizeof(vmaddr), "-httpListenAddr=127.0.0.1:%d", vmport);
+	snprintf(vmdata, sizeof(vmdata), "-storageDataPath=%s/vm", dir);
+	vm = spawn("victoria-metrics", vmargv);
+	if (wait_ok(vmport, "/health", 30) < 0) {
+		show_log("victoria-metrics");
+		fail_msg("victoria-metrics did not start within 30 s");
+	}
+	snprintf(events, sizeof(events), "http://127.0.0.1:%d/?query=INSERT%%20"
+	    "INTO%%20ebpf_events%%20FORMAT%%20JSONEachRow", ch_port);
+	snprintf(vmurl, sizeof(vmurl), "http://127.0.0.1:%d/api/v1/import/"
+	    "prometheus", vmport);
+	/* Only the probe's events: other tests on this host may storm. */
+	snprintf(filter, sizeof(filter), "command=%s", PROBE);
+	for (i = 0; i < 3; i++) {
+		const char *args[] = { "-host", hosts[i], "-push-events", events,
+			"-push-metrics", vmurl, "-push-interval", "1",
+			"-export-filter", filter, NULL };
+
+		start(&s[i], args);
+	}
+	probe = connects(PROBE, PROBES, refused, 0);
+	waitpid(probe, &status, 0);
+	close(hold);
+
+	snprintf(sql, sizeof(sql), "SELECT host, count() FROM ebpf_events WHERE "
+	    "command = '%s' AND pid = %d GROUP BY host ORDER BY host FORMAT TSV",
+	    PROBE, (int)probe);
+	snprintf(want, sizeof(want), "a\t%d\nb\t%d\nc\t%d\n", PROBES, PROBES,
+	    PROBES);
+	got = ch_until(sql, want, 20);
+	if (strcmp(got, want) != 0)
+		fail_msg("ClickHouse answered\n%s\nwant\n%s", got, want);
+	free(got);
+
+	/* The same connects as counters, summed across the hosts. */
+	snprintf(promql, sizeof(promql), "sum(ebpf_server_connect_attempts_total"
+	    "{command=\"%s\"})", PROBE);
+	for (t0 = it_now(); it_now() - t0 < 30 && sum != 3 * PROBES;
+	    usleep(500000))
+		sum = vm_value(vmport, promql);
+	if (sum != 3 * PROBES) {
+		show_log("victoria-metrics");
+		fail_msg("VictoriaMetrics: %s = %g, want %d", promql, sum,
+		    3 * PROBES);
+	}
+	assert_true(vm_value(vmport, "count(count by (host) "
+	    "(ebpf_server_build_info{host=~\"a|b|c\"}))") == 3);
+	for (i = 0; i < 3; i++) {
+		char host[64];
+
+		assert_int_equal(dropped(&s[i], "events", host, sizeof(host)), 0);
+		assert_string_equal(host, hosts[i]);
+		assert_true(metric(&s[i], "ebpf_server_export_sent_total"
+		    "{sink=\"metrics\"}") >= 1);
+		assert_int_equal(it_stop(&s[i], NULL), 0);
+	}
+	stop_engine(vm);
+}
+
+/*
+ * A storm of STORM connects with ClickHouse down for OUTAGE_S seconds in
+ * the middle.  A queue that holds the outage loses nothing and drops
+ * nothing; one made too small on purpose drops, and counts exactly what
+ * it dropped.  Duplicates (a batch sent again after its answer was lost)
+ * are at most one batch.
+ */
+static void
+test_outage(void **state)
+{
+	char events[300], filter[64], sql[600], *got, qsmall[16];
+	const char *big[] = { "-host", "storm-big", "-push-events", events,
+		"-export-filter", filter, "-export-queue", "65536", NULL };
+	const char *small[] = { "-host", "storm-small", "-push-events", events,
+		"-export-filter", filter, "-export-queue", qsmall, NULL };
+	struct server sb, ss;
+	long long rows, uniq, drop, lost;
+	double t0, down;
+	pid_t storm;
+	int status, hold;
+
+	(void)state;
+	snprintf(events, sizeof(events), "http://127.0.0.1:%d/?query=INSERT%%20"
+	    "INTO%%20ebpf_events%%20FORMAT%%20JSONEachRow", ch_port);
+	snprintf(filter, sizeof(filter), "command=%s", STORMC);
+	snprintf(qsmall, sizeof(qsmall), "%d", SMALL_QUEUE);
+	start(&sb, big);
+	start(&ss, small);
+	/* STORM connects paced over about 8 s. */
+	storm = connects(STORMC, STORM, closed_port(&hold), 350);
+	usleep(1500000);
+	t0 = it_now();
+	stop_engine(ch_pid);
+	down = it_now() - t0;
+	usleep(OUTAGE_S * 1000000);
+	fprintf(stderr, "   ClickHouse stopped in %.2f s, down %d s\n", down,
+	    OUTAGE_S);
+	ch_start();
+	waitpid(storm, &status, 0);
+	close(hold);
+
+	/* Every event of the storm, in at most a batch's duplicates. */
+	snprintf(sql, sizeof(sql), "SELECT uniqExact(destination_ip) FROM "
+	    "ebpf_events WHERE host = 'storm-big' AND command = '%s' FORMAT TSV",
+	    STORMC);
+	{
+		char want[32];
+
+		snprintf(want, sizeof(want), "%d\n", STORM);
+		got = ch_until(sql, want, 60);
+		uniq = atoll(got);
+		free(got);
+	}
+	lost = (long long)metric(&sb, "ebpf_server_events_lost_total");
+	if (uniq != STORM)
+		fail_msg("storm-big: %lld distinct rows of %d (events lost by the "
+		    "kernel: %lld)", uniq, STORM, lost);
+	snprintf(sql, sizeof(sql), "SELECT count() FROM ebpf_events WHERE host = "
+	    "'storm-big' AND command = '%s' FORMAT TSV", STORMC);
+	got = ch_query(sql);
+	rows = atoll(got);
+	free(got);
+	fprintf(stderr, "   storm-big: %lld rows, %lld distinct, %lld "
+	    "duplicates\n", rows, uniq, rows - uniq);
+	assert_true(rows - uniq <= BATCH_MAX);
+	assert_int_equal(dropped(&sb, "events", NULL, 0), 0);
+
+	/* The small queue: wait until it is empty, then every event is a
+	 * row or counted as dropped. */
+	for (t0 = it_now(); it_now() - t0 < 30 &&
+	    metric(&ss, "ebpf_server_export_queued_events{sink=\"events\"}") != 0;
+	    usleep(250000))
+		;
+	drop = dropped(&ss, "events", NULL, 0);
+	snprintf(sql, sizeof(sql), "SELECT uniqExact(destination_ip) FROM "
+	    "ebpf_events WHERE host = 'storm-small' AND command = '%s' FORMAT TSV",
+	    STORMC);
+	got = ch_query(sql);
+	uniq = atoll(got);
+	free(got);
+	fprintf(stderr, "   storm-small (-export-queue %d): %lld rows + %lld "
+	    "dropped = %lld of %d\n", SMALL_QUEUE, uniq, drop, uniq + drop, STORM);
+	assert_true(drop > 0);
+	assert_int_equal(uniq + drop, STORM);
+	assert_int_equal(it_stop(&sb, NULL), 0);
+	assert_int_equal(it_stop(&ss, NULL), 0);
+}
+
+/*
+ * Two servers push their metrics to a Pushgateway, one group per host; a
+ * real Prometheus scrapes the Pushgateway and sees each host's series,
+ * the probe's connects among them.
+ */
+static void
+test_pushgateway(void **state)
+{
+	char pgaddr[64], pgurl[2][200], conf[600], pconf[700], pdata[700],
+	    paddr[64], promql[200], yml[600];
+	const char *pgargv[] = { "prometheus-pushgateway", pgaddr, NULL };
+	const char *pargv[] = { "prometheus", pconf, pdata, paddr,
+		"--log.level=warn", NULL };
+	const char *hosts[2] = { "pg-1", "pg-2" };
+	struct server s[2];
+	int pgport = it_free_port(), pport = it_free_port(), i;
+	double v = -1, t0;
+	pid_t pg, prom;
+
+	(void)state;
+	snprintf(pgaddr, sizeof(pgaddr), "--web.listen-address=127.0.0.1:%d",
+	    pgport);
+	pg = spawn("pushgateway", pgargv);
+	if (wait_ok(pgport, "/-/ready", 30) < 0) {
+		show_log("pushgateway");
+		fail_msg("prometheus-pushgateway did not start within 30 s");
+	}
+	snprintf(yml, sizeof(yml), "global:\n  scrape_interval: 1s\n"
+	    "  scrape_timeout: 1s\nscrape_configs:\n  - job_name: pushgateway\n"
+	    "    honor_labels: true\n    static_configs:\n"
+	    "      - targets: ['127.0.0.1:%d']\n", pgport);
+	write_file("prometheus.yml", yml);
+	snprintf(conf, sizeof(conf), "%s/prometheus.yml", dir);
+	snprintf(pconf, sizeof(pconf), "--config.file=%s", conf);
+	snprintf(pdata, sizeof(pdata), "--storage.tsdb.path=%s/prom", dir);
+	snprintf(paddr, sizeof(paddr), "--web.listen-address=127.0.0.1:%d", pport);
+	prom = spawn("prometheus", pargv);
+	for (i = 0; i < 2; i++) {
+		const char *args[] = { "-host", hosts[i], "-push-metrics", pgurl[i],
+			"-push-interval", "1", NULL };
+
+		snprintf(pgurl[i], sizeof(pgurl[i]), "http://127.0.0.1:%d/metrics/"
+		    "job/ebpf-server/instance/%s", pgport, hosts[i]);
+		start(&s[i], args);
+	}
+	run_connects(PROBE, PROBES);
+	if (wait_ok(pport, "/-/ready", 30) < 0) {
+		show_log("prometheus");
+		fail_msg("prometheus did not start within 30 s");
+	}
+	/* Per host: the same series, from the group of each. */
+	snprintf(promql, sizeof(promql), "sum(ebpf_server_connect_attempts_total"
+	    "{job=\"ebpf-server\",command=\"%s\",host=~\"pg-1|pg-2\"})", PROBE);
+	for (t0 = it_now(); it_now() - t0 < 40 && v != 2 * PROBES;
+	    usleep(500000))
+		v = vm_value(pport, promql);
+	/* Both servers saw this probe run (they did not run during the
+	 * others). */
+	if (v != 2 * PROBES) {
+		show_log("prometheus");
+		show_log("pushgateway");
+		fail_msg("Prometheus: %s = %g, want %d", promql, v, 2 * PROBES);
+	}
+	for (i = 0; i < 2; i++) {
+		snprintf(promql, sizeof(promql), "sum(ebpf_server_connect_attempts_"
+		    "total{instance=\"%s\",host=\"%s\",command=\"%s\"})", hosts[i],
+		    hosts[i], PROBE);
+		for (t0 = it_now(); it_now() - t0 < 10 &&
+		    (v = vm_value(pport, promql)) != PROBES; usleep(250000))
+			;
+		if (v != PROBES)
+			fail_msg("Prometheus: %s = %g, want %d", promql, v, PROBES);
+		assert_int_equal(dropped(&s[i], "metrics", NULL, 0), 0);
+		assert_int_equal(it_stop(&s[i], NULL), 0);
+	}
+	stop_engine(prom);
+	stop_engine(pg);
+}
+
+/* One line of rsyslog's file, as the template below writes it:
+ * PRI|TIMESTAMP|HOSTNAME|APP-NAME|PROCID|MSGID|SD|MSG */
+struct line {
+	int pri;
+	char ts[64], host[64], app[64], procid[16], msgid[16], sd[16];
+	json_t *msg;
+};
+
+static int
+parse_line(char *s, struct line *l)
+{
+	char *f[8], *save = NULL;
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	s[strcspn(s, "\n")] = '\0';
+	for (i = 0; i < 7; i++)
+		if (!(f[i] = strtok_r(i ? NULL : s, "|", &save)))
+			return -1;
+	f[7] = save;
+	l->pri = atoi(f[0]);
+	snprintf(l->ts, sizeof(l->ts), "%s", f[1]);
+	snprintf(l->host, sizeof(l->host), "%s", f[2]);
+	snprintf(l->app, sizeof(l->app), "%s", f[3]);
+	snprintf(l->procid, sizeof(l->procid), "%s", f[4]);
+	snprintf(l->msgid, sizeof(l->msgid), "%s", f[5]);
+	snprintf(l->sd, sizeof(l->sd), "%s", f[6]);
+	while (f[7] && *f[7] == ' ')
+		f[7]++;
+	l->msg = f[7] ? json_loads(f[7], 0, NULL) : NULL;
+	return l->msg ? 0 : -1;
+}
+
+/*
+ * rsyslog receives each event over TCP (octet counting) and over UDP
+ * and writes its fields; every field read back is what was sent.
+ */
+static void
+test_syslog(void **state)
+{
+	char conf[2048], cpath[600], pidf[600], out[600], tcp[64], udp[64],
+	    filter[64], buf[4096];
+	const char *rargv[] = { "rsyslogd", "-n", "-f", cpath, "-i", pidf, NULL };
+	struct server s[2];
+	int tport = it_free_port(), uport = it_free_port(), i, n[2] = { 0 };
+	int hold, refused = closed_port(&hold), status;
+	unsigned char seen[2][PROBES];
+	double t0;
+	pid_t rs, probe;
+	FILE *f;
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s/syslog.out", dir);
+	snprintf(cpath, sizeof(cpath), "%s/rsyslog.conf", dir);
+	snprintf(pidf, sizeof(pidf), "%s/rsyslog.pid", dir);
+	snprintf(conf, sizeof(conf),
+	    "global(workDirectory=\"%s\")\n"
+	    "module(load=\"imtcp\")\ninput(type=\"imtcp\" address=\"127.0.0.1\" "
+	    "port=\"%d\")\n"
+	    "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" "
+	    "port=\"%d\")\n"
+	    "template(name=\"fields\" type=\"string\" string=\"%%PRI%%|"
+	    "%%TIMESTAMP:::date-rfc3339%%|%%HOSTNAME%%|%%APP-NAME%%|%%PROCID%%|"
+	    "%%MSGID%%|%%STRUCTURED-DATA%%|%%msg%%\\n\")\n"
+	    "action(type=\"omfile\" file=\"%s\" template=\"fields\")\n",
+	    dir, tport, uport, out);
+	write_file("rsyslog.conf", conf);
+	rs = spawn("rsyslogd", rargv);
+	/* Ready when it listens on TCP. */
+	for (t0 = it_now(); it_now() - t0 < 20; usleep(100000)) {
+		int fd = it_dial(tport);
+
+		if (fd >= 0) {
+			close(fd);
+			break;
+		}
+	}
+	snprintf(tcp, sizeof(tcp), "tcp://127.0.0.1:%d", tport);
+	snprintf(udp, sizeof(udp), "udp://127.0.0.1:%d", uport);
+	snprintf(filter, sizeof(filter), "command=%s", PROBE);
+	{
+		const char *a0[] = { "-host", "sys-tcp", "-syslog", tcp,
+			"-export-filter", filter, NULL };
+		const char *a1[] = { "-host", "sys-udp", "-syslog", udp,
+			"-export-filter", filter, NULL };
+
+		start(&s[0], a0);
+		start(&s[1], a1);
+	}
+	probe = connects(PROBE, PROBES, refused, 0);
+	waitpid(probe, &status, 0);
+	close(hold);
+	for (t0 = it_now(); it_now() - t0 < 20 &&
+	    (n[0] < PROBES || n[1] < PROBES); usleep(250000)) {
+		n[0] = n[1] = 0;
+		memset(seen, 0, sizeof(seen));
+		if (!(f = fopen(out, "r")))
+			continue;
+		while (fgets(buf, sizeof(buf), f)) {
+			struct line l;
+			char ip[64];
+			json_t *m;
+			int k, hi, lo;
+
+			if (parse_line(buf, &l) < 0)
+				continue;
+			m = l.msg;
+			if (json_integer_value(json_object_get(m, "pid")) != probe) {
+				json_decref(m);
+				continue;
+			}
+			k = strcmp(l.host, "sys-udp") == 0;
+			if (!k && strcmp(l.host, "sys-tcp") != 0)
+				fail_msg("HOSTNAME %s", l.host);
+			/* Every field: daemon.notice for a refused connect, the
+			 * event's time to the microsecond, the host, our name,
+			 * the server's pid, the call, no structured data, and
+			 * the event as JSON with the host in it. */
+			assert_int_equal(l.pri, 3 * 8 + 5);
+			assert_memory_equal(l.ts, json_string_value(json_object_get(m,
+			    "timestamp")), 26);
+			assert_true(strcmp(l.ts + 26, "Z") == 0 ||
+			    strcmp(l.ts + 26, "+00:00") == 0);
+			assert_string_equal(l.app, "ebpf-server");
+			assert_int_equal(atoi(l.procid), s[k].pid);
+			assert_string_equal(l.msgid, "connect");
+			assert_string_equal(l.sd, "-");
+			assert_string_equal(json_string_value(json_object_get(m,
+			    "host")), l.host);
+			assert_string_equal(json_string_value(json_object_get(m,
+			    "command")), PROBE);
+			assert_int_equal(json_integer_value(json_object_get(m,
+			    "destination_port")), refused);
+			/* Each of the probe's addresses once. */
+			snprintf(ip, sizeof(ip), "%s", json_string_value(
+			    json_object_get(m, "destination_ip")) ?: "");
+			assert_int_equal(sscanf(ip, "127.1.%d.%d", &hi, &lo), 2);
+			assert_true(hi * 256 + lo < PROBES);
+			assert_false(seen[k][hi * 256 + lo]);
+			seen[k][hi * 256 + lo] = 1;
+			assert_string_equal(json_string_value(json_object_get(m,
+			    "syscall")), "connect");
+			n[k]++;
+			json_decref(m);
+		}
+		fclose(f);
+	}
+	if (n[0] != PROBES || n[1] != PROBES) {
+		show_log("rsyslogd");
+		fail_msg("rsyslog wrote %d lines over TCP and %d over UDP, want %d "
+		    "each", n[0], n[1], PROBES);
+	}
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(dropped(&s[i], "syslog", NULL, 0), 0);
+		assert_int_equal(it_stop(&s[i], NULL), 0);
+	}
+	stop_engine(rs);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_three_hosts),
+		cmocka_unit_test(test_outage),
+		cmocka_unit_test(test_pushgateway),
+		cmocka_unit_test(test_syslog),
+	};
+
+	/* ITEST_ONLY=test_syslog runs that one alone. */
+	if (getenv("ITEST_ONLY"))
+		cmocka_set_test_filter(getenv("ITEST_ONLY"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
