@@ -26,7 +26,13 @@ struct api_state {
 	const char *backend;      /* how events are captured, for /health */
 	/* Fields the backend knows exactly, NULL-terminated, for /health. */
 	const char *exact_fields[8];
-	const char *blind_spot;   /* what the backend cannot see, or NULL */
+	/* What the backend cannot see here, NULL-terminated, for /health's
+	 * not_seen. */
+	const char *not_seen[9];
+	int batches;              /* events gathered in per-CPU batches */
+	/* The cheaper backends -backend auto passed over and why, NULL-
+	 * terminated, for /health's refused. */
+	const char *refused_name[5], *refused_why[5];
 	size_t max_body;          /* request bodies above this get 413; 0: REQ_BODY_MAX */
 	unsigned timeout_ms;      /* a whole body must arrive within this; 0: 10 s */
 	struct cgmap *cg;         /* cgroup paths; NULL: always "" */

@@ -79,6 +79,15 @@ parse_ip(const char *v, struct req_filter *f, char *err, size_t errlen)
 			    "address?)", v);
 	f->f.has_ip = 1;
 	f->f.prefix = (unsigned)bits;
+	/* ::ffff:a.b.c.d/96+ is an IPv4 network, as destinations of that
+	 * form are to the filters (store_filter_match()). */
+	if (f->f.ip_family == AF_INET6 && bits >= 96 &&
+	    memcmp(f->f.ip, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		memmove(f->f.ip, f->f.ip + 12, 4);
+		memset(f->f.ip + 4, 0, 12);
+		f->f.ip_family = AF_INET;
+		f->f.prefix = (unsigned)bits - 96;
+	}
 	return 0;
 bad:
 	return req_reject(err, errlen, "ip must be an IPv4 or IPv6 address, "

@@ -372,7 +372,7 @@ static void
 setup_capture(struct server *sv)
 {
 	struct cap_conf cc = { 0 };
-	const char *fault, *blind;
+	const char *fault;
 	char err[1024];
 	unsigned bit, n;
 	int e;
@@ -386,6 +386,7 @@ setup_capture(struct server *sv)
 	 * light. */
 	cc.watermark = sv->o.ring_pages * (unsigned)sysconf(_SC_PAGESIZE) / 8;
 	cc.diag = stderr;
+	cc.verbose = sv->o.verbose;
 	/* For the test suite only: a program the verifier must reject, to
 	 * see that its log and a listing are printed.  A variable with this
 	 * exact name and value is not set by accident. */
@@ -411,9 +412,14 @@ setup_capture(struct server *sv)
 	for (bit = 0, n = 0; cap_exact_name(bit) && n < 7; bit++)
 		if (cap_exact(sv->cap) & (1u << bit))
 			sv->st.exact_fields[n++] = cap_exact_name(bit);
-	sv->st.blind_spot = blind = cap_blind_spot(sv->cap);
-	if (blind)
-		log_warnx("capture %s does not see %s", sv->st.backend, blind);
+	n = (unsigned)cap_not_seen(sv->cap, sv->st.not_seen, 8);
+	for (bit = 0; bit < n; bit++)
+		log_warnx("capture %s does not see %s", sv->st.backend,
+		    sv->st.not_seen[bit]);
+	sv->st.batches = cap_batched(sv->cap);
+	for (n = 0; n < 4 && (sv->st.refused_why[n] = cap_refused(sv->cap, n,
+	    &sv->st.refused_name[n])) != NULL; n++)
+		;
 }
 
 /* Everything privileged, in order: store, capture, port; then the

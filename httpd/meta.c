@@ -165,12 +165,24 @@ health_body(struct jbuf *b, const struct api_state *st,
 		jbuf_json_str(b, st->exact_fields[i], strlen(st->exact_fields[i]));
 	}
 	jbuf_close(b, ']', i == 0, pretty ? 1 : -1);
-	if (st->blind_spot) {
-		member_str(b, "not_seen", st->blind_spot, 0, d);
-	} else {
-		jbuf_key(b, "not_seen", 0, d);
-		jbuf_raw(b, "null", 4);
+	jbuf_key(b, "not_seen", 0, d);
+	jbuf_raw(b, "[", 1);
+	for (i = 0; i < 8 && st->not_seen[i]; i++) {
+		jbuf_sep(b, i == 0, pretty ? 2 : -1);
+		jbuf_json_str(b, st->not_seen[i], strlen(st->not_seen[i]));
 	}
+	jbuf_close(b, ']', i == 0, pretty ? 1 : -1);
+	jbuf_key(b, "batches", 0, d);
+	jbuf_raw(b, st->batches ? "true" : "false", st->batches ? 4 : 5);
+	jbuf_key(b, "refused", 0, d);
+	jbuf_raw(b, "{", 1);
+	for (i = 0; i < 4 && st->refused_name[i]; i++) {
+		jbuf_sep(b, i == 0, pretty ? 2 : -1);
+		jbuf_json_str(b, st->refused_name[i], strlen(st->refused_name[i]));
+		jbuf_raw(b, pretty ? ": " : ":", pretty ? 2 : 1);
+		jbuf_json_str(b, st->refused_why[i], strlen(st->refused_why[i]));
+	}
+	jbuf_close(b, '}', i == 0, pretty ? 1 : -1);
 	/* The fleet: this host's name, and what each sink gave up on. */
 	if (st->exporter) {
 		member_str(b, "host", export_host(st->exporter), 0, d);

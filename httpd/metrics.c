@@ -38,13 +38,17 @@ static const char *const eps[EP_COUNT] = {
 static const int codes[] = { 200, 400, 404, 405, 413, 500, 503, 0 };
 #define NCODE (sizeof(codes) / sizeof(codes[0]))
 
+/* The syscall label of dgram[][k][][]: enum ev_syscall EV_SENDTO + k. */
+static const char *const dgram_call[3] = { "sendto", "sendmsg",
+    "sendto|sendmsg" };
+
 struct metrics {
 	pthread_mutex_t mu;
 	char comm[METRICS_COMMANDS][EV_COMM_LEN]; /* zero padded */
 	unsigned ncomm;
 	int16_t chash[CHASH];          /* -1 free, else a slot */
 	uint64_t conn[NSLOT][NPROTO][2];       /* [.][.][failed] */
-	uint64_t dgram[NSLOT][2][NPROTO][2];   /* [.][sendmsg][.][failed] */
+	uint64_t dgram[NSLOT][3][NPROTO][2];   /* [.][enum ev_syscall - 1][.][failed] */
 	uint64_t http[EP_COUNT][NCODE];
 };
 
@@ -127,8 +131,8 @@ metrics_events(struct metrics *m, const struct event *ev, size_t n)
 		cnt = ev[i].count ? ev[i].count : 1;
 		if (ev[i].syscall == EV_CONNECT)
 			m->conn[slot][p][bad] += cnt;
-		else if (ev[i].syscall == EV_SENDTO || ev[i].syscall == EV_SENDMSG)
-			m->dgram[slot][ev[i].syscall == EV_SENDMSG][p][bad] += cnt;
+		else if (ev[i].syscall >= EV_SENDTO && ev[i].syscall <= EV_SEND)
+			m->dgram[slot][ev[i].syscall - EV_SENDTO][p][bad] += cnt;
 	}
 	pthread_mutex_unlock(&m->mu);
 }
@@ -277,13 +281,13 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 	    "Datagrams sent with sendto() or sendmsg() to an explicit address, "
 	    "by command, syscall, protocol and result.");
 	for (s = 0; s < NSLOT; s++)
-		for (k = 0; k < 2; k++)
+		for (k = 0; k < 3; k++)
 			for (p = 0; p < NPROTO; p++)
 				for (r = 0; r < 2; r++)
 					if (c->dgram[s][k][p][r] && (s < c->ncomm || s == OTHER))
 						jbuf_printf(&b, "ebpf_server_datagrams_total{command=\"%s\","
 						    "syscall=\"%s\",protocol=\"%s\",result=\"%s\"} "
-						    "%" PRIu64 "\n", lab[s], k ? "sendmsg" : "sendto",
+						    "%" PRIu64 "\n", lab[s], dgram_call[k],
 						    ev_protocols[p], r ? "error" : "ok",
 						    c->dgram[s][k][p][r]);
 	head(&b, "ebpf_server_events_total", "counter",

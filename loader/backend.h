@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 struct bpf_insn;
+struct ld_features;
 struct prog_kern;
 
 /* What the fault-injection test puts first in a program:
@@ -27,6 +28,13 @@ struct ld_env {
 	 * connects flush a batch and are no events (prog_emit_trigger()). */
 	uint64_t trigger;
 	const struct prog_kern *k;      /* BTF offsets; k->valid 0 without */
+	/* What the kernel's verifier took (loader/probe.h): each backend
+	 * chooses its instructions from it, or refuses naming what lacks. */
+	const struct ld_features *f;
+	/* The batch is taken with BPF_XCHG (LD_F_XCHG); without it only
+	 * programs of process context share it (prog/frame.c take_batch()):
+	 * the TCP outcome program, which softirqs run, outputs alone. */
+	int xchg;
 };
 
 struct ld_backend {
@@ -41,9 +49,13 @@ struct ld_backend {
 	    size_t errlen);
 	/* Detach and free. */
 	void (*close)(void *state);
-	/* CAP_EXACT_* bits this kernel denies the open backend, and what it
-	 * means to a user (cap_blind_spot()); NULL when none. */
-	unsigned (*missing)(void *state, const char **why);
+	/* CAP_EXACT_* bits this kernel denies the open backend, and what
+	 * each means to a user in why[0..n), NULL-terminated when shorter
+	 * (cap_not_seen()). */
+	unsigned (*missing)(void *state, const char **why, size_t n);
+	/* The ways to reach an address this backend never sees, by its
+	 * design and on any kernel, NULL-terminated (cap_not_seen()). */
+	const char *const *never;
 };
 
 /* Cheapest first: the order -backend auto tries them in. */
@@ -51,6 +63,10 @@ extern const struct ld_backend ld_backend_cgroup;
 extern const struct ld_backend ld_backend_fexit;
 extern const struct ld_backend ld_backend_tracepoint_exit;
 extern const struct ld_backend ld_backend_tracepoint;
+
+/* What the syscall-level backends (tracepoint, tracepoint-exit, fexit)
+ * never see; tracepoint.c. */
+extern const char *const ld_syscall_never[];
 
 /* A printf into err, for the backends' messages. */
 void ld_errf(char *err, size_t n, const char *fmt, ...)

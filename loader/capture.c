@@ -20,6 +20,7 @@
 #include "loader/bpf.h"
 #include "loader/btf.h"
 #include "loader/capture.h"
+#include "loader/probe.h"
 #include "loader/ring.h"
 #include "loader/sys.h"
 #include "loader/tracefs.h"
@@ -29,11 +30,13 @@
 #include "util/event.h"
 
 #define MAX_CPUS 1024
+#define NBACKEND_MAX 8
 
 struct capture {
 	const struct ld_backend *be;
 	void *state;
 	struct prog_kern k;
+	struct ld_features f;   /* ld_probe()'s answers */
 	int events_fd;
 	struct ld_batch b;      /* per-CPU batches; b.map_fd -1 without */
 	struct ld_ring *rings;
@@ -41,6 +44,12 @@ struct capture {
 	int epfd;
 	struct cap_stats st;
 	int64_t lost_total;     /* see report_lost() */
+	/* Why -backend auto passed over the cheaper backends, in order. */
+	struct {
+		const char *name;
+		char why[256];
+	} refused[NBACKEND_MAX];
+	size_t nrefused;
 	/* The caller's callbacks, while a drain runs. */
 	ld_sample_fn sample;
 	ld_lost_fn lost;
@@ -57,6 +66,7 @@ static const struct ld_backend *const backends[] = {
 	&ld_backend_tracepoint,
 };
 #define NBACKEND (sizeof(backends) / sizeof(backends[0]))
+_Static_assert(NBACKEND <= NBACKEND_MAX, "capture: refused[] too short");
 
 void
 ld_errf(char *err, size_t n, const char *fmt, ...)
@@ -417,6 +427,15 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 		return -ENOMEM;
 	c->events_fd = c->epfd = c->b.map_fd = c->b.sock_fd = -1;
 	resolve_kern(conf, &c->k);
+	if ((e = ld_probe(&c->f)) < 0) {
+		ld_errf(err, errlen, "create a BPF map: %s%s", strerror(-e),
+		    ld_hint(e));
+		goto fail;
+	}
+	if (conf->diag && conf->verbose) {
+		ld_probe_list(&c->f, why, sizeof(why));
+		fprintf(conf->diag, "ebpf-server: kernel takes: %s\n", why);
+	}
 	if ((e = open_rings(c, conf, err, errlen)) < 0)
 		goto fail;
 	if (conf->batch && ld_batch_open(&c->b, c->rings, c->nrings, why,
@@ -434,6 +453,8 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	env.batch_fd = c->b.map_fd;
 	env.trigger = c->b.trigger;
 	env.k = &c->k;
+	env.f = &c->f;
+	env.xchg = ld_has(&c->f, LD_F_XCHG);
 	if (be) {
 		/* Forced: this one or nothing, with its reason. */
 		if ((e = be->open(&env, &c->state, why, sizeof(why))) < 0) {
@@ -457,6 +478,10 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 			len += (size_t)snprintf(why + len, len < sizeof(why) ?
 			    sizeof(why) - len : 0, "%s%s: %s", len ? "; " : "",
 			    backends[i]->name, one);
+			c->refused[c->nrefused].name = backends[i]->name;
+			snprintf(c->refused[c->nrefused].why,
+			    sizeof(c->refused[0].why), "%s", one);
+			c->nrefused++;
 			if (len >= sizeof(why))
 				len = sizeof(why) - 1;
 			if (conf->diag && i + 1 < NBACKEND)
@@ -623,21 +648,41 @@ unsigned
 cap_exact(const struct capture *c)
 {
 	unsigned bits = c->be->exact;
-	const char *why;
+	const char *why[CAP_NOT_SEEN_MAX];
 
 	if (c->be->missing)
-		bits &= ~c->be->missing(c->state, &why);
+		bits &= ~c->be->missing(c->state, why, CAP_NOT_SEEN_MAX);
 	return bits;
 }
 
-const char *
-cap_blind_spot(const struct capture *c)
+size_t
+cap_not_seen(const struct capture *c, const char **out, size_t n)
 {
-	const char *why = NULL;
+	const char *why[CAP_NOT_SEEN_MAX] = { NULL };
+	size_t k = 0, i;
 
-	if (c->be->missing && c->be->missing(c->state, &why))
-		return why;
-	return NULL;
+	for (i = 0; c->be->never && c->be->never[i] && k < n; i++)
+		out[k++] = c->be->never[i];
+	if (c->be->missing)
+		c->be->missing(c->state, why, CAP_NOT_SEEN_MAX);
+	for (i = 0; i < CAP_NOT_SEEN_MAX && why[i] && k < n; i++)
+		out[k++] = why[i];
+	return k;
+}
+
+int
+cap_batched(const struct capture *c)
+{
+	return c->b.map_fd >= 0;
+}
+
+const char *
+cap_refused(const struct capture *c, size_t i, const char **name)
+{
+	if (i >= c->nrefused)
+		return NULL;
+	*name = c->refused[i].name;
+	return c->refused[i].why;
 }
 
 const char *const *

@@ -44,6 +44,7 @@ struct cap_conf {
 	 * off, with a line on diag, where that thread cannot reach every
 	 * CPU.  0: one perf output per event. */
 	int batch;
+	int verbose;            /* -v: say what the kernel's probes found */
 };
 
 /* Which event fields a backend knows exactly (cap_exact()). */
@@ -95,10 +96,20 @@ void cap_stats(const struct capture *c, struct cap_stats *out);
 const char *cap_backend(const struct capture *c);
 /* CAP_EXACT_* bits of the backend in use. */
 unsigned cap_exact(const struct capture *c);
-/* What this backend cannot see on this kernel, for /health and the log
- * ("unix connects (kernel before 6.7): use -backend tracepoint-exit"),
- * or NULL. */
-const char *cap_blind_spot(const struct capture *c);
+/* What this backend cannot see on this kernel, for /health's not_seen
+ * and the log: the ways to reach an address it never sees ("datagrams
+ * sent with sendmmsg(): use -backend cgroup") and the fields this kernel
+ * denies it ("unix socket connects ... (Linux 6.7+)").  Fills out[0..n)
+ * with static strings; returns how many. */
+#define CAP_NOT_SEEN_MAX 8
+size_t cap_not_seen(const struct capture *c, const char **out, size_t n);
+
+/* 1 when the programs gather events in per-CPU batches. */
+int cap_batched(const struct capture *c);
+
+/* The i-th backend -backend auto passed over before the one in use, and
+ * why (one line), or NULL past the last; *name its name. */
+const char *cap_refused(const struct capture *c, size_t i, const char **name);
 
 /* Names -backend accepts, NULL-terminated, cheapest first ("auto" too). */
 const char *const *cap_backend_names(void);

@@ -17,6 +17,7 @@
 #include "loader/bpf.h"
 #include "loader/btf.h"
 #include "loader/capture.h"
+#include "loader/probe.h"
 #include "loader/sys.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
@@ -68,6 +69,8 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		    "(/sys/kernel/btf/vmlinux)");
 		goto fail;
 	}
+	if ((e = ld_need(env->f, LD_F_TP_TASK_BTF, "fexit", err, errlen)) < 0)
+		goto fail;
 	if ((e = ld_btf_load("/sys/kernel/btf/vmlinux", &b)) < 0) {
 		ld_errf(err, errlen, "/sys/kernel/btf/vmlinux: %s", strerror(-e));
 		goto fail;
@@ -76,6 +79,7 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.k = *env->k;
 	c.events_fd = env->events_fd;
 	c.batch_fd = env->batch_fd;
+	c.xchg = env->xchg;
 	c.trigger = env->trigger;
 	c.stash_fd = -1;
 	c.cast = c.k.cast_valid;
@@ -120,9 +124,13 @@ retry:
 				    "refused: the socket walk takes probe reads\n");
 			goto retry;
 		}
-		if (e == -EPERM)
+		if (e == -EPERM) {
+			/* Not a verifier's no: the kernel takes no fexit
+			 * program at all here (a refusal, exit status 3). */
 			ld_errf(err, errlen, "load BPF program %s: fexit refused "
 			    "with EPERM (kernel lockdown, or not root)", names[i]);
+			e = -EOPNOTSUPP;
+		}
 		if (e < 0)
 			goto fail;
 		f->prog_fd[i] = e;
@@ -158,4 +166,5 @@ const struct ld_backend ld_backend_fexit = {
 	.batched = 1,
 	.open = fx_open,
 	.close = fx_close,
+	.never = ld_syscall_never,
 };

@@ -164,7 +164,10 @@ open_outcome(struct hookset *h, const struct ld_env *env, char *err,
 	}
 	memset(&c, 0, sizeof(c));
 	c.events_fd = env->events_fd;
-	c.batch_fd = env->batch_fd;
+	/* Softirqs run it: it may interrupt a hook that holds the batch, and
+	 * only the atomic exchange keeps the two apart (frame.c). */
+	c.batch_fd = env->xchg ? env->batch_fd : -1;
+	c.xchg = env->xchg;
 	c.sock_err = env->k->sock_err;
 	if ((e = ld_tp_field(tracefs, grp, tp, "skaddr", &c.skaddr, &size)) < 0 ||
 	    (e = ld_tp_field(tracefs, grp, tp, "oldstate", &c.oldstate, &size)) < 0 ||
@@ -297,26 +300,33 @@ fail:
 }
 
 static unsigned
-hook_missing(void *state, const char **why)
+hook_missing(void *state, const char **why, size_t n)
 {
 	struct hookset *h = state;
 	unsigned bits = 0;
+	size_t i = 0;
 
-	*why = NULL;
 	if (h->no_ppid) {
 		bits |= CAP_EXACT_PPID;
-		*why = "the parent pid (ppid stays 0: this kernel has no BTF)";
+		if (i < n)
+			why[i++] = "the parent pid (ppid stays 0: this kernel has "
+			    "no BTF)";
 	}
 	if (h->no_result) {
 		bits |= CAP_EXACT_TCP_RESULT;
-		*why = "the outcome of TCP connects (result stays unknown)";
+		if (i < n)
+			why[i++] = "the outcome of TCP connects (result stays "
+			    "unknown)";
 	}
 	if (h->no_unix) {
 		bits |= CAP_EXACT_UNIX;
-		*why = "unix socket connects and sends (this kernel has no "
-		    "cgroup unix socket hooks, Linux 6.7+): use -backend "
-		    "tracepoint-exit to see them";
+		if (i < n)
+			why[i++] = "unix socket connects and sends (this kernel "
+			    "has no cgroup unix socket hooks, Linux 6.7+): use "
+			    "-backend tracepoint-exit to see them";
 	}
+	if (i < n)
+		why[i] = NULL;
 	return bits;
 }
 

@@ -15,6 +15,7 @@
 #include <linux/perf_event.h>
 
 #include "loader/backend.h"
+#include "loader/probe.h"
 #include "loader/bpf.h"
 #include "loader/capture.h"
 #include "loader/sys.h"
@@ -222,8 +223,12 @@ tp_exit_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		    "struct pt_regs of x86-64 or arm64");
 		goto fail;
 	}
+	if ((e = ld_need(env->f, LD_F_TP_TASK_BTF, "tracepoint-exit", err, errlen)) < 0 ||
+	    (e = ld_need(env->f, LD_F_TP_PT_REGS, "tracepoint-exit", err, errlen)) < 0)
+		goto fail;
 	p->exit_only = 1;
 	c.batch_fd = env->batch_fd;
+	c.xchg = env->xchg;
 	c.trigger = env->trigger;
 	c.cast = c.k.cast_valid;
 	for (i = 0; i < NCALL; i++) {
@@ -296,16 +301,31 @@ fail:
 
 /* Without BTF the programs cannot walk the task to the socket. */
 static unsigned
-tp_missing(void *state, const char **why)
+tp_missing(void *state, const char **why, size_t n)
 {
 	const struct tp *p = state;
 
-	*why = NULL;
+	if (n)
+		why[0] = NULL;
 	if (!p->no_btf)
 		return 0;
-	*why = "socket type, protocol and ppid (this kernel has no BTF)";
+	if (n)
+		why[0] = "socket type, protocol and ppid (this kernel has no BTF)";
+	if (n > 1)
+		why[1] = NULL;
 	return CAP_EXACT_SOCKET | CAP_EXACT_PPID;
 }
+
+/* What no system call tracepoint sees: calls made inside the kernel on
+ * a process's behalf, and the calls these backends do not trace.  fexit,
+ * on __sys_connect() and the others, misses the same. */
+const char *const ld_syscall_never[] = {
+	"io_uring connects and sends (IORING_OP_CONNECT, IORING_OP_SENDMSG "
+	    "run no system call): use -backend cgroup",
+	"datagrams sent with sendmmsg(): use -backend cgroup",
+	"TCP Fast Open connects made by sendto(MSG_FASTOPEN): use -backend cgroup",
+	NULL,
+};
 
 const struct ld_backend ld_backend_tracepoint_exit = {
 	.name = "tracepoint-exit",
@@ -315,6 +335,7 @@ const struct ld_backend ld_backend_tracepoint_exit = {
 	.open = tp_exit_open,
 	.close = tp_close,
 	.missing = tp_missing,
+	.never = ld_syscall_never,
 };
 
 const struct ld_backend ld_backend_tracepoint = {
@@ -324,4 +345,5 @@ const struct ld_backend ld_backend_tracepoint = {
 	.open = tp_pair_open,
 	.close = tp_close,
 	.missing = tp_missing,
+	.never = ld_syscall_never,
 };

@@ -241,7 +241,7 @@ prog_connect_enter(struct prog_asm *a, const struct prog_conf *c)
 	asm_label(a, L_OUT);
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
-	prog_emit_trigger(a, c->events_fd, -1, trigger(c), 0);  /* trigger: no stash, return 0 */
+	prog_emit_trigger(a, c->events_fd, -1, 1, trigger(c), 0); /* trigger: no stash, return 0 */
 	return asm_finish(a);
 }
 
@@ -423,12 +423,12 @@ prog_call_exit(struct prog_asm *a, const struct prog_conf *c)
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_10, BPF_REG_1, E(ret))); /* e.ret = r1 */
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));      /* r0 = ktime */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(ts))); /* e.ts = r0 */
-	prog_emit_event(a, c->events_fd, c->batch_fd,
+	prog_emit_event(a, c->events_fd, c->batch_fd, c->xchg,
 	    sizeof(struct kevent));                             /* hand e over */
 	asm_label(a, L_OUT);
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
-	prog_emit_trigger(a, c->events_fd, c->batch_fd, trigger(c), 0); /* trigger: flush, return 0 */
+	prog_emit_trigger(a, c->events_fd, c->batch_fd, c->xchg, trigger(c), 0); /* trigger: flush, return 0 */
 	return asm_finish(a);
 }
 

@@ -64,6 +64,7 @@ struct prog_conf {
 	int stash_fd;           /* LRU hash: u64 pid_tgid -> STASH_VALUE bytes */
 	int events_fd;          /* perf event array */
 	int batch_fd;           /* exit-only: per-CPU struct kbatch, or -1 */
+	int xchg;               /* take it with BPF_XCHG (else plain) */
 	/* The reader thread's pid_tgid, or 0: its connect() flushes this
 	 * CPU's batch and is no event (prog_emit_trigger()).  Used by the
 	 * connect programs only, the trigger being a connect. */

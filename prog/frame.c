@@ -187,10 +187,21 @@ output_batch(struct prog_asm *a, int events_fd, int sent, int reset)
 	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_7, offsetof(struct kbatch, n), 0)); /* b->n = b->len = 0 */
 }
 
-/* r7 = this CPU's batch, owned: looked up, then busy taken with an atomic
- * exchange; else goto fail.  Uses the KEY slot for the zero key. */
+/*
+ * r7 = this CPU's batch, owned: looked up, then busy taken with an atomic
+ * exchange (xchg), or on a kernel without one (before 5.12) with a plain
+ * load and store; else goto fail.  Uses the KEY slot for the zero key.
+ *
+ * The plain form is safe where programs that share a batch cannot
+ * interleave: the loader gives the batch only to programs that run in
+ * process context (the cgroup hooks, the exit programs) and lets the TCP
+ * outcome, which softirqs run, output each event on its own; and up to
+ * 5.10 migrate_disable() is preempt_disable() outside PREEMPT_RT, so no
+ * other task runs a program on that CPU in between.  (5.11 with full
+ * preemption is the one gap: there two tasks could both see busy 0.)
+ */
 static void
-take_batch(struct prog_asm *a, int batch_fd, int fail)
+take_batch(struct prog_asm *a, int batch_fd, int xchg, int fail)
 {
 	asm_emit(a, BPF_ST_MEM(BPF_DW, BPF_REG_10, KEY, 0));    /* key = 0 */
 	asm_ld_map_fd(a, BPF_REG_1, batch_fd);                  /* r1 = &batch */
@@ -199,6 +210,14 @@ take_batch(struct prog_asm *a, int batch_fd, int fail)
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));   /* r0 = this CPU's batch */
 	asm_jmp_imm(a, BPF_JEQ, BPF_REG_0, 0, fail);            /* if (!r0) goto fail */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_7, BPF_REG_0));       /* r7 = b */
+	if (!xchg) {
+		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
+		    offsetof(struct kbatch, busy)));                /* r1 = b->busy */
+		asm_jmp_imm(a, BPF_JNE, BPF_REG_1, 0, fail);        /* if (r1) goto fail: not ours */
+		asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_7,
+		    offsetof(struct kbatch, busy), 1));             /* b->busy = 1 */
+		return;
+	}
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_1, 1));               /* r1 = 1 */
 	asm_emit(a, BPF_ATOMIC_XCHG(BPF_W, BPF_REG_7, BPF_REG_1,
 	    offsetof(struct kbatch, busy)));                    /* r1 = xchg(&b->busy, r1) */
@@ -237,10 +256,10 @@ take_batch(struct prog_asm *a, int batch_fd, int fail)
  * the same CPU can observe.
  */
 void
-prog_emit_slot(struct prog_asm *a, int events_fd, int batch_fd)
+prog_emit_slot(struct prog_asm *a, int events_fd, int batch_fd, int xchg)
 {
 	if (batch_fd >= 0) {
-		take_batch(a, batch_fd, L_FRAME_DIRECT);            /* r7 = b, owned */
+		take_batch(a, batch_fd, xchg, L_FRAME_DIRECT);           /* r7 = b, owned */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
 		    offsetof(struct kbatch, len)));                 /* r1 = b->len */
 		asm_jmp_imm(a, BPF_JGT, BPF_REG_1, KBATCH_FULL, L_FRAME_FULL); /* if (r1 > FULL) goto full */
@@ -331,7 +350,8 @@ prog_emit_commit(struct prog_asm *a, int events_fd, int batch_fd,
  *	commit(rec, size);                  // prog_emit_commit()
  */
 void
-prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int size)
+prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int xchg,
+    int size)
 {
 	int off, sized = size == (int)sizeof(struct kevent), short_size = KEV_SIZE(32);
 
@@ -345,7 +365,7 @@ prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int size)
 	} else {
 		asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_10, E(size), size)); /* e.size = SIZE */
 	}
-	prog_emit_slot(a, events_fd, batch_fd);                 /* r9 = rec, r7 = b or NULL */
+	prog_emit_slot(a, events_fd, batch_fd, xchg);           /* r9 = rec, r7 = b or NULL */
 	if (batch_fd >= 0) {
 		asm_jmp_imm(a, BPF_JEQ, BPF_REG_7, 0, L_FRAME_COPIED); /* if (!b) goto copied: rec is e */
 		for (off = 0; off < size; off += 8) {
@@ -374,14 +394,14 @@ prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int size)
  *	return RET;                         // allow, no event
  */
 void
-prog_emit_trigger(struct prog_asm *a, int events_fd, int batch_fd,
+prog_emit_trigger(struct prog_asm *a, int events_fd, int batch_fd, int xchg,
     uint64_t trigger, int ret)
 {
 	if (!trigger)
 		return;
 	asm_label(a, L_FRAME_TRIGGER);
 	if (batch_fd >= 0) {
-		take_batch(a, batch_fd, L_FLUSH_DONE);              /* r7 = b, owned */
+		take_batch(a, batch_fd, xchg, L_FLUSH_DONE);        /* r7 = b, owned */
 		asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_7,
 		    offsetof(struct kbatch, flushes)));             /* r1 = b->flushes */
 		asm_emit(a, BPF_ALU64_IMM(BPF_ADD, BPF_REG_1, 1));  /* r1 += 1 */

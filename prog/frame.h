@@ -126,9 +126,11 @@ void prog_emit_task_ids(struct prog_asm *a, uint64_t trigger,
  * map or another program on this CPU holds the batch, r9 = fp + EV with
  * the HDR ahead of it zeroed (r7 = 0).  The program then stores every
  * field of the record through r9 (the batch holds older records' bytes)
- * and ends with prog_emit_commit().  Clobbers r0-r5; r6 must hold ctx.
+ * and ends with prog_emit_commit().  The batch is taken with an atomic
+ * exchange when xchg, else with a plain load and store (take_batch() in
+ * frame.c says when that is safe).  Clobbers r0-r5; r6 must hold ctx.
  */
-void prog_emit_slot(struct prog_asm *a, int events_fd, int batch_fd);
+void prog_emit_slot(struct prog_asm *a, int events_fd, int batch_fd, int xchg);
 
 /*
  * Hand over the record of size bytes that prog_emit_slot() gave r9 to
@@ -148,7 +150,8 @@ void prog_emit_commit(struct prog_asm *a, int events_fd, int batch_fd,
  * goes out as KEV_SIZE(32) bytes: the rest is unused address room.
  * Clobbers r8 then too.
  */
-void prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int size);
+void prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int xchg,
+    int size);
 
 /*
  * The trigger path, placed at the end of a program whose
@@ -160,7 +163,7 @@ void prog_emit_event(struct prog_asm *a, int events_fd, int batch_fd, int size);
  * the reader needs no bpf() to do it.
  */
 void prog_emit_trigger(struct prog_asm *a, int events_fd, int batch_fd,
-    uint64_t trigger, int ret);
+    int xchg, uint64_t trigger, int ret);
 
 /* r0 = bpf_probe_read_kernel(fp + dst, size, src + off); clobbers r1-r5. */
 void prog_read_kernel(struct prog_asm *a, int dst, int size, int src, int off);

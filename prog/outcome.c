@@ -63,7 +63,7 @@ prog_tcp_outcome(struct prog_asm *a, const struct prog_outcome_conf *c)
 	}
 	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));      /* r0 = ktime */
 	asm_emit(a, BPF_STX_MEM(BPF_DW, BPF_REG_10, BPF_REG_0, E(ts))); /* e.ts = r0 */
-	prog_emit_event(a, c->events_fd, c->batch_fd, KEV_HEAD); /* hand e over, no address */
+	prog_emit_event(a, c->events_fd, c->batch_fd, c->xchg, KEV_HEAD); /* hand e over, no address */
 	asm_label(a, L_OUT);
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 0));               /* r0 = 0 */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */

@@ -12,6 +12,7 @@ struct prog_asm;
 struct prog_outcome_conf {
 	int events_fd;          /* perf event array */
 	int batch_fd;           /* per-CPU struct kbatch, or -1 */
+	int xchg;               /* take it with BPF_XCHG (else plain) */
 	/* Field offsets in the tracepoint's record (tracefs format file). */
 	int skaddr, oldstate, newstate, protocol;
 	int sock_err;           /* struct sock.sk_err from BTF, -1 unknown */

@@ -190,7 +190,8 @@ task_fields(struct prog_asm *a, const struct prog_kern *k)
  *		rec->cgroup_id = bpf_get_current_cgroup_id();
  *	}
  *	rec->count = 1;
- *	rec->syscall = HOOK is a connect ? connect : sendmsg;
+ *	rec->syscall = HOOK is a connect ? connect : EV_SEND; // sendto or
+ *	                                // sendmsg: the hook cannot tell
  *	rec->flags = KEV_RET_UNKNOWN;   // runs before the call's work
  *	rec->size = SIZE; rec->pad1 = 0;
  *	rec->ret = 0;
@@ -227,7 +228,7 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
 	prog_emit_pid_tgid(a, trigger);                         /* r0 = id; the reader's? */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_8, BPF_REG_0));       /* r8 = id */
-	prog_emit_slot(a, c->events_fd, c->batch_fd);           /* r9 = rec, r7 = b or NULL */
+	prog_emit_slot(a, c->events_fd, c->batch_fd, c->xchg); /* r9 = rec, r7 = b or NULL */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_8, R(tid))); /* rec->tid = r8 */
 	asm_emit(a, BPF_ALU64_IMM(BPF_RSH, BPF_REG_8, 32));     /* r8 >>= 32 */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_8, R(pid))); /* rec->pid = r8 */
@@ -237,7 +238,7 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 		prog_emit_ids(a, NULL, 0, BPF_REG_9, 0);            /* uid, gid, comm, cgroup id: helpers */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_9, R(count), 1)); /* rec->count = 1 */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_9, R(syscall),
-	    connect ? EV_CONNECT : EV_SENDMSG));                /* rec->syscall = connect or sendmsg */
+	    connect ? EV_CONNECT : EV_SEND));                   /* rec->syscall = connect, or a send of unknown call */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_9, R(flags), KEV_RET_UNKNOWN)); /* rec->flags = RET_UNKNOWN */
 	asm_emit(a, BPF_ST_MEM(BPF_H, BPF_REG_9, R(size), size)); /* rec->size = SIZE */
 	asm_emit(a, BPF_ST_MEM(BPF_W, BPF_REG_9, R(pad1), 0));  /* rec->pad1 = 0 */
@@ -276,6 +277,6 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	prog_emit_commit(a, c->events_fd, c->batch_fd, -1, size);   /* count it in, or send it */
 	asm_emit(a, BPF_MOV64_IMM(BPF_REG_0, 1));               /* r0 = 1: allow */
 	asm_emit(a, BPF_EXIT_INSN());                           /* return r0 */
-	prog_emit_trigger(a, c->events_fd, c->batch_fd, trigger, 1); /* trigger: flush, allow */
+	prog_emit_trigger(a, c->events_fd, c->batch_fd, c->xchg, trigger, 1); /* trigger: flush, allow */
 	return asm_finish(a);
 }

@@ -29,6 +29,7 @@ struct prog_sa_conf {
 	int events_fd;          /* perf event array */
 	int batch_fd;           /* per-CPU struct kbatch, or -1: one output
 	                         * per event */
+	int xchg;               /* take it with BPF_XCHG (else plain) */
 	/* The reader thread's pid_tgid, or 0: its IPv4 connect() flushes
 	 * this CPU's batch and is no event (prog_emit_trigger()).  Used by
 	 * the connect4 program only, the trigger being one. */

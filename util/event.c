@@ -265,8 +265,17 @@ ev_syscall_name(const struct event *ev)
 		return "sendto";
 	case EV_SENDMSG:
 		return "sendmsg";
+	case EV_SEND:
+		return "sendto|sendmsg";
 	}
 	return "UNKNOWN";
+}
+
+int
+ev_syscall_matches(unsigned want, unsigned have)
+{
+	return have == want || (have == EV_SEND &&
+	    (want == EV_SENDTO || want == EV_SENDMSG));
 }
 
 /* Sorted by port for the binary search in ev_service(). */

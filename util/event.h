@@ -15,6 +15,11 @@ enum ev_syscall {
 	EV_CONNECT = 0,
 	EV_SENDTO = 1,
 	EV_SENDMSG = 2,
+	/* A datagram to an explicit address whose call is not known: the
+	 * cgroup sendmsg hooks run for sendto(), sendmsg(), sendmmsg() and
+	 * io_uring alike and cannot tell which.  Its name is
+	 * "sendto|sendmsg", and a sendto or a sendmsg filter matches it. */
+	EV_SEND = 3,
 };
 
 /*
@@ -125,6 +130,9 @@ extern const char *const ev_protocols[EV_NPROTO];
 unsigned ev_protocol(const struct event *ev);
 const char *ev_type_name(const struct event *ev);     /* "STREAM", "DGRAM", ... */
 const char *ev_syscall_name(const struct event *ev);  /* "connect", ... */
+/* 1 when an event of syscall have matches a filter for want: the same
+ * call, or a datagram of unknown call (EV_SEND) for sendto or sendmsg. */
+int ev_syscall_matches(unsigned want, unsigned have);
 const char *ev_result_name(const struct event *ev);   /* "ok", "refused", ... */
 /* Whether a call failed: its return code when known, else its result. */
 int ev_failed(int32_t ret, int ret_unknown, uint8_t result);

@@ -64,25 +64,34 @@ prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
 /* The filter test on the fields both struct rec and struct event have
  * (ip is NULL for unix sockets, which have no address to match); the
  * protocol name is derived from family, protocol and socket type, as
- * ev_protocol_name() does. */
+ * ev_protocol_name() does.  An IPv4-mapped IPv6 destination
+ * (::ffff:a.b.c.d, a dual-stack program's IPv4 peer) is the IPv4 address
+ * it is to the family and ip filters; the event keeps its own family. */
 static int
 fields_match(const struct store_filter *f, uint64_t ts, uint16_t family,
     uint16_t port, uint16_t protocol, uint16_t sock_type, int failed,
     uint8_t syscall, const uint8_t *ip)
 {
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	uint16_t match_family = family;
 	struct event pe;
 
+	if (family == AF_INET6 && ip && memcmp(ip, mapped, sizeof(mapped)) == 0) {
+		match_family = AF_INET;
+		ip += sizeof(mapped);
+	}
 	if (ts < f->since_ns)
 		return 0;
 	if (f->has_port && (port != f->port || family == AF_UNIX))
 		return 0;
-	if (f->has_family && family != f->family)
+	if (f->has_family && match_family != f->family)
 		return 0;
 	if (f->has_failed && failed != (f->failed != 0))
 		return 0;
-	if (f->has_syscall && syscall != f->syscall)
+	if (f->has_syscall && !ev_syscall_matches(f->syscall, syscall))
 		return 0;
-	if (f->has_ip && (family != f->ip_family || !ip ||
+	if (f->has_ip && (match_family != f->ip_family || !ip ||
 	    !prefix_eq(ip, f->ip, f->prefix)))
 		return 0;
 	if (f->has_protocol) {

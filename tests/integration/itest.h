@@ -374,16 +374,20 @@ it_header(const struct reply *r, const char *name, char *v, size_t n)
  */
 /*
  * A server asked for a backend this kernel cannot run refuses to start
- * with "backend NAME unavailable: why".  That is not a failure of the
- * test: say why and exit 77, which make test reports as skipped.
+ * with "backend NAME unavailable: why" and exit status 3 (a helper or an
+ * attach type the kernel lacks, no BTF, fexit under lockdown: each named
+ * in one line).  That is not a failure of the test: say why and exit 77,
+ * which make test reports as skipped.  Any other way to die, a verifier
+ * rejection above all (exit status 1), is a failure.
  */
 static inline void
-it_skip_unavailable(const struct server *s)
+it_skip_unavailable(const struct server *s, int status)
 {
 	char line[1024];
 	FILE *f;
 
-	if (!getenv("ITEST_BACKEND") || (f = fopen(s->log, "r")) == NULL)
+	if (!getenv("ITEST_BACKEND") || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 3 || (f = fopen(s->log, "r")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f))
 		if (strstr(line, "unavailable:")) {
@@ -501,7 +505,7 @@ it_start(struct server *s, const char *const *extra)
 		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
 			it_track(0, s->pid);
 			s->pid = 0;
-			it_skip_unavailable(s);
+			it_skip_unavailable(s, status);
 			return -1;
 		}
 		if (it_http(s->port, "GET", "/health", NULL, &r) == 0 && r.status == 200) {

@@ -25,6 +25,8 @@ static int udp_port, refused_port;
 static char start_time[64];     /* RFC 3339, before the child ran */
 /* What sendto() shows as: the socket hooks (cgroup backend) see a
  * datagram's destination but not which call sent it. */
+/* How a sendto() shows: the cgroup hooks cannot tell it from sendmsg()
+ * and say so; the filters still find it as sendto. */
 static const char *SENDTO = "sendto";
 static int sendto_exact = 1;
 
@@ -67,7 +69,7 @@ setup(void **state)
 	if (it_start(&srv, NULL) < 0)
 		return -1;
 	if (!it_knows(&srv, "syscall")) {
-		SENDTO = "sendmsg";
+		SENDTO = "sendto|sendmsg";
 		sendto_exact = 0;
 	}
 	udp_port = it_free_port();
@@ -155,7 +157,7 @@ test_datagrams_folded(void **state)
 	double t0;
 
 	(void)state;
-	snprintf(q, sizeof(q), "syscall=%s&port=%d&family=AF_INET", SENDTO,
+	snprintf(q, sizeof(q), "syscall=sendto&port=%d&family=AF_INET",
 	    udp_port);
 	/* With per-CPU batches (the default) the kernel hands events over
 	 * 16 at a time or at the reader's next flush: wait for the whole
@@ -278,7 +280,7 @@ test_summary_filters(void **state)
 	(void)state;
 	/* The syscall filter asks for datagrams: they are what is counted. */
 	snprintf(b, sizeof(b), "{\"command\":\"%s\",\"duration\":60,"
-	    "\"syscall\":\"%s\"}", COMM, SENDTO);
+	    "\"syscall\":\"sendto\"}", COMM);
 	assert_int_equal(it_http(srv.port, "POST", "/api/connection-summary", b, &r), 0);
 	assert_int_equal(r.status, 200);
 	/* Under the socket hooks the sendmsg to [::1] counts too. */

@@ -746,6 +746,7 @@ test_trigger(void **state)
 	(void)state;
 	c.trigger = TRIGGER;
 	c.batch_fd = BATCH_FD;
+	c.xchg = 1;
 	build_call_exit(&p, &c);
 	check_common(&p);
 	assert_true(check_trigger(&p, TRIGGER, 1) > 10);
@@ -759,6 +760,7 @@ test_trigger(void **state)
 	asm_free(&p.a);
 
 	c.batch_fd = BATCH_FD;
+	c.xchg = 1;
 	c.fexit_nargs = 3;
 	assert_int_equal(asm_init(&p.a), 0);
 	p.n = prog_fexit(&p.a, &c);
@@ -779,6 +781,7 @@ test_trigger(void **state)
 		c = conf_regs(call);
 		c.trigger = TRIGGER;
 		c.batch_fd = BATCH_FD;
+		c.xchg = 1;
 		build_call_exit(&p, &c);
 		check_common(&p);
 		assert_int_equal(trigger_jump(&p, TRIGGER), -1);
@@ -787,6 +790,7 @@ test_trigger(void **state)
 	/* And none without a trigger. */
 	c = conf_regs(EV_CONNECT);
 	c.batch_fd = BATCH_FD;
+	c.xchg = 1;
 	build_call_exit(&p, &c);
 	assert_int_equal(trigger_jump(&p, 0), -1);
 	asm_free(&p.a);

@@ -371,6 +371,13 @@ test_names(void **state)
 
 	ev.syscall = EV_SENDMSG;
 	assert_string_equal(ev_syscall_name(&ev), "sendmsg");
+	ev.syscall = EV_SEND;
+	assert_string_equal(ev_syscall_name(&ev), "sendto|sendmsg");
+	assert_true(ev_syscall_matches(EV_SENDTO, EV_SEND));
+	assert_true(ev_syscall_matches(EV_SENDMSG, EV_SEND));
+	assert_false(ev_syscall_matches(EV_CONNECT, EV_SEND));
+	assert_false(ev_syscall_matches(EV_SENDTO, EV_SENDMSG));
+	assert_true(ev_syscall_matches(EV_SENDMSG, EV_SENDMSG));
 	ev.syscall = 9;
 	assert_string_equal(ev_syscall_name(&ev), "UNKNOWN");
 }

@@ -94,6 +94,7 @@ test_outcome_shape(void **state)
 
 	/* Through the connect's CPU batch when there is one. */
 	c.batch_fd = BATCH_FD;
+	c.xchg = 1;
 	assert_int_equal(asm_init(&p.a), 0);
 	p.n = prog_tcp_outcome(&p.a, &c);
 	check_common(&p);

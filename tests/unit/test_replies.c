@@ -137,7 +137,10 @@ setup(void **state)
 	/* /health lists these; a string with a quote is escaped. */
 	st.exact_fields[0] = "socket_type";
 	st.exact_fields[1] = "ppid";
-	st.blind_spot = "datagrams sent with \"sendmmsg\"";
+	st.not_seen[0] = "datagrams sent with \"sendmmsg\"";
+	st.batches = 1;
+	st.refused_name[0] = "fexit";
+	st.refused_why[0] = "backend fexit needs \"BTF\"";
 	st.metrics = metrics;
 	st.hub = hub;
 	for (tries = 0; tries < 20 && !server; tries++) {

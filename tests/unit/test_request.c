@@ -503,6 +503,15 @@ test_query_filters(void **state)
 	assert_int_equal(req_parse_list_query("ip=0.0.0.0/0", &q, &pretty, err,
 	    sizeof(err)), 0);
 	assert_true(q.filter.f.prefix == 0);
+	/* An IPv4-mapped network is the IPv4 network it maps. */
+	assert_int_equal(req_parse_list_query("ip=::ffff:10.1.0.0/112", &q,
+	    &pretty, err, sizeof(err)), 0);
+	assert_true(q.filter.f.ip_family == AF_INET && q.filter.f.prefix == 16);
+	assert_true(q.filter.f.ip[0] == 10 && q.filter.f.ip[1] == 1 &&
+	    q.filter.f.ip[4] == 0);
+	assert_int_equal(req_parse_list_query("ip=::fffe:0:0/96", &q,
+	    &pretty, err, sizeof(err)), 0);
+	assert_true(q.filter.f.ip_family == AF_INET6 && q.filter.f.prefix == 96);
 
 	filter_bad("port=-1", "port must be between 0 and 65535");
 	filter_bad("port=http", "port must be an integer");

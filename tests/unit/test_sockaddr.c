@@ -28,6 +28,7 @@ conf(int hook, int btf)
 	c.hook = hook;
 	c.events_fd = EVENTS_FD;
 	c.batch_fd = -1;
+	c.xchg = 1;
 	c.k.valid = btf;
 	c.k.task_real_parent = 1448;
 	c.k.task_tgid = 1436;
@@ -162,7 +163,7 @@ test_hooks_shape(void **state)
 		assert_true(stores_imm(&p, BPF_H, R(size), size));
 		assert_true(stores_imm(&p, BPF_H, R(flags), KEV_RET_UNKNOWN));
 		assert_true(stores_imm(&p, BPF_H, R(syscall),
-		    connect ? EV_CONNECT : EV_SENDMSG));
+		    connect ? EV_CONNECT : EV_SEND));
 		assert_true(loads_ctx(&p, CTX(type), BPF_W));
 		assert_true(loads_ctx(&p, CTX(protocol), BPF_W));
 		assert_true(loads_ctx(&p, CTX(sk), BPF_DW));
@@ -237,6 +238,51 @@ test_hooks_batched(void **state)
 		for (k = 0; k < size; k++)
 			if (!w[k])
 				fail_msg("hook %d: record byte %d not written", hook, k);
+		asm_free(&p.a);
+	}
+}
+
+/*
+ * A kernel without BPF_XCHG (before 5.12): the batch is taken with a
+ * plain load of busy, a jump away when set, and a store of 1, in that
+ * order and on the looked-up batch; no atomic instruction at all.  The
+ * trigger's flush takes it the same way.
+ */
+static void
+test_hooks_batched_plain(void **state)
+{
+	struct prog p;
+	long i, load = -1, store = -1;
+	int hook, busy = (int)offsetof(struct kbatch, busy);
+
+	(void)state;
+	for (hook = 0; hook < HOOK_N; hook++) {
+		struct prog_sa_conf sc = conf(hook, 1);
+
+		sc.batch_fd = BATCH_FD;
+		sc.xchg = 0;
+		sc.trigger = 0x1234567800000001ULL;
+		build_hook(&p, &sc);
+		check_common(&p);
+		assert_false(has_xchg(&p));
+		for (i = 0; i < p.n; i++)
+			assert_false(BPF_CLASS(p.a.insn[i].code) == BPF_STX &&
+			    BPF_MODE(p.a.insn[i].code) == BPF_ATOMIC);
+		load = store = -1;
+		for (i = 0; i < p.n && store < 0; i++) {
+			struct bpf_insn in = p.a.insn[i];
+
+			if (in.code == (BPF_LDX | BPF_W | BPF_MEM) &&
+			    in.src_reg == BPF_REG_7 && in.off == busy && load < 0)
+				load = i;
+			if (in.code == (BPF_ST | BPF_W | BPF_MEM) &&
+			    in.dst_reg == BPF_REG_7 && in.off == busy && in.imm == 1)
+				store = i;
+		}
+		assert_true(load >= 0);
+		assert_true(store == load + 2);
+		assert_int_equal(BPF_CLASS(p.a.insn[load + 1].code), BPF_JMP);
+		assert_int_equal(BPF_OP(p.a.insn[load + 1].code), BPF_JNE);
 		asm_free(&p.a);
 	}
 }
@@ -431,6 +477,7 @@ main(void)
 		cmocka_unit_test(test_hooks_batched),
 		cmocka_unit_test(test_hooks_coarse),
 		cmocka_unit_test(test_unix_cast),
+		cmocka_unit_test(test_hooks_batched_plain),
 		cmocka_unit_test(test_hooks_plain_ids),
 		cmocka_unit_test(test_hooks_trigger),
 		cmocka_unit_test(test_unix_needs_layout),

@@ -787,6 +787,56 @@ test_filters(void **state)
 	store_free(s);
 }
 
+/*
+ * A destination ::ffff:127.0.0.1 is the IPv4 address it is to the family
+ * and ip filters (and only to them: the event keeps AF_INET6), and a
+ * datagram of unknown call (EV_SEND) is found by a sendto and by a
+ * sendmsg filter, never by connect.
+ */
+static void
+test_filter_mapped_and_send(void **state)
+{
+	struct store_filter f;
+	struct event ev;
+
+	(void)state;
+	memset(&ev, 0, sizeof(ev));
+	ev.family = AF_INET6;
+	ev.port = 53;
+	ev.syscall = EV_SEND;
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", ev.ip);
+	memset(&f, 0, sizeof(f));
+	f.has_family = 1;
+	f.family = AF_INET;
+	assert_true(store_filter_match(&f, &ev));
+	f.family = AF_INET6;
+	assert_false(store_filter_match(&f, &ev));
+	memset(&f, 0, sizeof(f));
+	f.has_ip = 1;
+	f.ip_family = AF_INET;
+	f.ip[0] = 127;
+	f.prefix = 8;
+	assert_true(store_filter_match(&f, &ev));
+	f.ip[0] = 10;
+	assert_false(store_filter_match(&f, &ev));
+	/* A real IPv6 address is not mapped: ::1 stays IPv6. */
+	inet_pton(AF_INET6, "::1", ev.ip);
+	f.ip[0] = 0;
+	f.prefix = 0;
+	assert_false(store_filter_match(&f, &ev));
+	memset(&f, 0, sizeof(f));
+	f.has_syscall = 1;
+	f.syscall = EV_SENDTO;
+	assert_true(store_filter_match(&f, &ev));
+	f.syscall = EV_SENDMSG;
+	assert_true(store_filter_match(&f, &ev));
+	f.syscall = EV_CONNECT;
+	assert_false(store_filter_match(&f, &ev));
+	ev.syscall = EV_SENDMSG;
+	f.syscall = EV_SENDTO;
+	assert_false(store_filter_match(&f, &ev));
+}
+
 static void
 test_top(void **state)
 {
@@ -861,6 +911,7 @@ main(void)
 		cmocka_unit_test(test_fold_datagrams),
 		cmocka_unit_test(test_fold_unix),
 		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_filter_mapped_and_send),
 		cmocka_unit_test(test_top),
 	};
 

@@ -246,8 +246,11 @@ find(json_t *arr, const char *syscall_, const char *dest)
 		const char *d = json_string_value(json_object_get(e, "destination"));
 		const char *s = json_string_value(json_object_get(e, "syscall"));
 
-		if (d && s && strcmp(d, dest) == 0 && (no_syscall ||
-		    strcmp(s, syscall_) == 0))
+		/* A backend that cannot tell sendto from sendmsg says
+		 * "sendto|sendmsg"; a connect is always known. */
+		if (d && s && strcmp(d, dest) == 0 && (strcmp(s, syscall_) == 0 ||
+		    (no_syscall && strcmp(syscall_, "connect") != 0 &&
+		    strcmp(s, "sendto|sendmsg") == 0)))
 			return e;
 	}
 	return NULL;
