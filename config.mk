@@ -60,4 +60,4 @@ PKGS_TEST = libcmocka-dev valgrind clang libclang-rt-dev wrk prometheus \
 # make test-vm: the emulators and the initramfs tools
 PKGS_VM = qemu-system-x86 qemu-system-arm cpio gzip
 # make bench: the load generator and the static-file ceiling
-PKGS_BENCH = wrk nginx
+PKGS_BENCH = wrk nginx clickhouse-server

@@ -1,6 +1,7 @@
 /*
- * `make bench`: the five measurements of issue #3, and the HTTP path of
- * issue #11 (bench_http.h), against the real server
+ * `make bench`: the five measurements of issue #3, the HTTP path of
+ * issue #11 (bench_http.h) and the fleet of issue #19 (bench_fleet.h),
+ * against the real server
  * binary ($EBPF_SERVER) and the real kernel, printed as one Markdown table.
  *
  * This machine is shared and noisy, so every comparison is a ratio taken
@@ -16,7 +17,7 @@
  * without the batches (EBPF_SERVER_BATCH=0), to show what they save;
  * sections 3 and 7 measure the default configuration.
  *
- * usage: bench_run [-rounds n] [-quick] [-only 1234567] [-backends a,b]
+ * usage: bench_run [-rounds n] [-quick] [-only 12345678] [-backends a,b]
  *                  [-out file]
  */
 #include <ctype.h>
@@ -655,6 +656,9 @@ machine(void)
 	    sysconf(_SC_NPROCESSORS_ONLN), model, line);
 }
 
+/* Section 8 uses the helpers above. */
+#include "tests/bench/bench_fleet.h"
+
 int
 main(int argc, char **argv)
 {
@@ -675,7 +679,7 @@ main(int argc, char **argv)
 			only_backends = argv[++i];
 		else {
 			fprintf(stderr, "usage: bench_run [-rounds n] [-quick] "
-			    "[-only 1234567] [-backends a,b] [-out file]\n");
+			    "[-only 12345678] [-backends a,b] [-out file]\n");
 			return 2;
 		}
 	}
@@ -719,6 +723,9 @@ main(int argc, char **argv)
 	fflush(out);
 	if (!only || strchr(only, '6'))
 		section_http();
+	fflush(out);
+	if (!only || strchr(only, '8'))
+		section_fleet();
 	fflush(out);
 	if (out != stdout) {
 		fclose(out);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "tests/integration/itest.h"
+#include "tests/integration/fleet.h"
 
 #define PROBES 25           /* connects per probe run */
 #define STORM 20000         /* connects in the storm */
@@ -27,138 +28,29 @@
 #define SMALL_QUEUE 500     /* -export-queue made too small on purpose */
 #define BATCH_MAX 2000      /* EXPORT_BATCH: duplicates are at most one */
 
-static char dir[400];       /* build/itest-fleet.<pid>, absolute */
 static char PROBE[16], STORMC[16];
 static int ch_port, ch_tcp;
 static pid_t ch_pid;
 
-/* An engine in the background, its output in dir/<name>.log.  Dies with
- * the test. */
-static pid_t
-spawn(const char *name, const char *const *argv)
-{
-	char log[600];
-	pid_t pid;
-	int fd;
-
-	snprintf(log, sizeof(log), "%s/%s.log", dir, name);
-	if ((pid = fork()) == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* SIGTERM, then SIGKILL after 10 s. */
-static void
-stop_engine(pid_t pid)
-{
-	double t0 = it_now();
-	int status;
-
-	if (pid <= 0)
-		return;
-	kill(pid, SIGTERM);
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (it_now() - t0 > 10) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return;
-		}
-		usleep(20000);
-	}
-}
-
-/* Until GET path on port answers 200, for at most secs; 0 or -1. */
-static int
-wait_ok(int port, const char *path, double secs)
-{
-	double t0 = it_now();
-	struct reply r;
-	int ok;
-
-	while (it_now() - t0 < secs) {
-		ok = it_http(port, "GET", path, NULL, &r) == 0 && r.status == 200;
-		it_reply_free(&r);
-		if (ok)
-			return 0;
-		usleep(100000);
-	}
-	return -1;
-}
-
-static void
-show_log(const char *name)
-{
-	char cmd[700];
-
-	snprintf(cmd, sizeof(cmd), "tail -n 15 '%s/%s.log' >&2", dir, name);
-	if (system(cmd) != 0)
-		fprintf(stderr, "(no %s log)\n", name);
-}
-
-static void
-write_file(const char *name, const char *text)
-{
-	char path[600];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_non_null(f = fopen(path, "w"));
-	fputs(text, f);
-	fclose(f);
-}
-
-/* %-encode s for a query string. */
-static void
-urlenc(const char *s, char *out, size_t n)
-{
-	size_t o = 0;
-
-	for (; *s && o + 4 < n; s++) {
-		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr("-_.~", *s))
-			out[o++] = *s;
-		else
-			o += (size_t)snprintf(out + o, n - o, "%%%02X",
-			    (unsigned char)*s);
-	}
-	out[o] = '\0';
-}
-
-/* ClickHouse, started (again) on its ports with its data in dir/ch. */
+/* ClickHouse, started (again) on its ports with its data in fl_dir/ch. */
 static void
 ch_start(void)
 {
-	char conf[600];
-	const char *argv[] = { "clickhouse-server", conf, NULL };
-	double t0 = it_now();
+	double secs;
 
-	snprintf(conf, sizeof(conf), "--config-file=%s/ch-config.xml", dir);
-	ch_pid = spawn("clickhouse", argv);
-	if (wait_ok(ch_port, "/ping", 30) < 0) {
-		show_log("clickhouse");
+	if ((ch_pid = fl_ch_start(ch_port, &secs)) < 0)
 		fail_msg("clickhouse-server did not answer /ping within 30 s");
-	}
-	fprintf(stderr, "   clickhouse-server answered in %.2f s\n", it_now() - t0);
+	fprintf(stderr, "   clickhouse-server answered in %.2f s\n", secs);
 }
 
 /* A query's TSV answer (malloc'd), or a failed test. */
 static char *
 ch_query(const char *sql)
 {
-	struct reply r;
-	char *out;
+	char *out = fl_ch_query(ch_port, sql);
 
-	assert_int_equal(it_http(ch_port, "POST", "/", sql, &r), 0);
-	if (r.status != 200)
-		fail_msg("ClickHouse: %s: HTTP %d: %s", sql, r.status, r.body);
-	out = strdup(r.body);
-	it_reply_free(&r);
+	if (!out)
+		fail_msg("ClickHouse did not answer %s", sql);
 	return out;
 }
 
@@ -180,60 +72,27 @@ ch_until(const char *sql, const char *want, double secs)
 	return got;
 }
 
-/* The table of README "Fleet", exactly. */
-static const char TABLE[] =
-    "CREATE TABLE ebpf_events (\n"
-    "  host String, time DateTime, time_ns UInt32,\n"
-    "  pid UInt32, tid UInt32, ppid UInt32, uid UInt32, gid UInt32,\n"
-    "  command String, destination String, destination_ip String,\n"
-    "  destination_port UInt16, address_family UInt16, protocol String,\n"
-    "  socket_type String, service String, syscall String, count UInt32,\n"
-    "  return_code Nullable(Int32), result String, cgroup_id UInt64,\n"
-    "  timestamp String, cgroup String\n"
-    ") ENGINE = MergeTree() PARTITION BY toYYYYMMDD(time)\n"
-    "ORDER BY (host, time, time_ns)";
-
 static int
 setup(void **state)
 {
-	char cwd[256], cmd[1400], conf[8192];
+	char cwd[256], cmd[1000];
 
 	(void)state;
 	snprintf(PROBE, sizeof(PROBE), "flp-%d", (int)getpid() % 10000000);
 	snprintf(STORMC, sizeof(STORMC), "fls-%d", (int)getpid() % 10000000);
 	if (!getcwd(cwd, sizeof(cwd)))
 		return -1;
-	snprintf(dir, sizeof(dir), "%s/build/itest-fleet.%d", cwd, (int)getpid());
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s/ch'", dir, dir);
+	snprintf(fl_dir, sizeof(fl_dir), "%s/build/itest-fleet.%d", cwd,
+	    (int)getpid());
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fl_dir);
 	if (system(cmd) != 0)
 		return -1;
 	ch_port = it_free_port();
 	ch_tcp = it_free_port();
-	snprintf(conf, sizeof(conf),
-	    "<?xml version=\"1.0\"?>\n<yandex>\n"
-	    " <logger><level>warning</level><log>%s/ch/server.log</log>"
-	    "<errorlog>%s/ch/error.log</errorlog></logger>\n"
-	    " <http_port>%d</http_port><tcp_port>%d</tcp_port>\n"
-	    " <listen_host>127.0.0.1</listen_host>\n"
-	    " <path>%s/ch/data/</path><tmp_path>%s/ch/tmp/</tmp_path>\n"
-	    " <user_files_path>%s/ch/files/</user_files_path>\n"
-	    " <format_schema_path>%s/ch/schema/</format_schema_path>\n"
-	    " <mark_cache_size>67108864</mark_cache_size>\n"
-	    " <uncompressed_cache_size>67108864</uncompressed_cache_size>\n"
-	    " <users_config>%s/ch-users.xml</users_config>\n"
-	    " <default_profile>default</default_profile>\n"
-	    " <default_database>default</default_database>\n"
-	    " <timezone>UTC</timezone><mlock_executable>false</mlock_executable>\n"
-	    "</yandex>\n", dir, dir, ch_port, ch_tcp, dir, dir, dir, dir, dir);
-	write_file("ch-config.xml", conf);
-	write_file("ch-users.xml", "<?xml version=\"1.0\"?>\n<yandex>\n"
-	    " <profiles><default></default></profiles>\n"
-	    " <users><default><password></password><networks><ip>127.0.0.1</ip>"
-	    "</networks><profile>default</profile><quota>default</quota>"
-	    "</default></users>\n <quotas><default></default></quotas>\n"
-	    "</yandex>\n");
+	if (fl_ch_config(ch_port, ch_tcp) < 0)
+		return -1;
 	ch_start();
-	free(ch_query(TABLE));
+	free(ch_query(FL_TABLE));
 	return 0;
 }
 
@@ -243,55 +102,19 @@ teardown(void **state)
 	char cmd[700];
 
 	(void)state;
-	stop_engine(ch_pid);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	fl_stop(ch_pid);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fl_dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/*
- * A port nothing listens on and no connect can take as its own: bound on
- * every address (never listening) by the socket *fd, so that the
- * kernel's choice of source ports skips it.  Without that a connect to
- * 127.1.x.y:port from the ephemeral range now and then picks that very
- * port as its source and connects to itself.  Close *fd when done.
- */
+/* fl_closed_port(), or a failed test. */
 static int
 closed_port(int *fd)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
+	int port = fl_closed_port(fd);
 
-	assert_true((*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
-	assert_int_equal(bind(*fd, (void *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(*fd, (void *)&a, &len), 0);
-	return ntohs(a.sin_port);
-}
-
-/* A program of the test: n TCP connects, each to its own address
- * 127.1.x.y (so that ClickHouse can count them apart even when two share
- * a timestamp), all refused; pace_us between them.  Returns its pid;
- * wait with waitpid(). */
-static pid_t
-connects(const char *comm, int n, int port, unsigned pace_us)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	pid_t pid;
-	int i, fd;
-
-	if ((pid = fork()) == 0) {
-		prctl(PR_SET_NAME, comm);
-		for (i = 0; i < n; i++) {
-			a.sin_addr.s_addr = htonl(0x7f010000u + (unsigned)i);
-			if ((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0) {
-				connect(fd, (void *)&a, sizeof(a));
-				close(fd);
-			}
-			if (pace_us)
-				usleep(pace_us);
-		}
-		_exit(0);
-	}
-	return pid;
+	assert_true(port > 0);
+	return port;
 }
 
 static void
@@ -299,7 +122,7 @@ run_connects(const char *comm, int n)
 {
 	int status, hold, port = closed_port(&hold);
 
-	waitpid(connects(comm, n, port, 0), &status, 0);
+	waitpid(fl_connects(comm, n, port, 0), &status, 0);
 	close(hold);
 }
 
@@ -358,7 +181,7 @@ vm_value(int port, const char *promql)
 	json_t *res;
 	double v = -1;
 
-	urlenc(promql, q, sizeof(q));
+	fl_urlenc(promql, q, sizeof(q));
 	snprintf(path, sizeof(path), "/api/v1/query?query=%s", q);
 	if (it_http(port, "GET", path, NULL, &r) == 0 && r.status == 200) {
 		res = json_object_get(json_object_get(r.json, "data"), "result");
@@ -397,10 +220,10 @@ test_three_hosts(void **state)
 	(void)state;
 	vmport = it_free_port();
 	snprintf(vmaddr, sizeof(vmaddr), "-httpListenAddr=127.0.0.1:%d", vmport);
-	snprintf(vmdata, sizeof(vmdata), "-storageDataPath=%s/vm", dir);
-	vm = spawn("victoria-metrics", vmargv);
-	if (wait_ok(vmport, "/health", 30) < 0) {
-		show_log("victoria-metrics");
+	snprintf(vmdata, sizeof(vmdata), "-storageDataPath=%s/vm", fl_dir);
+	vm = fl_spawn("victoria-metrics", vmargv);
+	if (fl_wait_ok(vmport, "/health", 30) < 0) {
+		fl_show_log("victoria-metrics");
 		fail_msg("victoria-metrics did not start within 30 s");
 	}
 	snprintf(events, sizeof(events), "http://127.0.0.1:%d/?query=INSERT%%20"
@@ -416,7 +239,7 @@ test_three_hosts(void **state)
 
 		start(&s[i], args);
 	}
-	probe = connects(PROBE, PROBES, refused, 0);
+	probe = fl_connects(PROBE, PROBES, refused, 0);
 	waitpid(probe, &status, 0);
 	close(hold);
 
@@ -437,7 +260,7 @@ test_three_hosts(void **state)
 	    usleep(500000))
 		sum = vm_value(vmport, promql);
 	if (sum != 3 * PROBES) {
-		show_log("victoria-metrics");
+		fl_show_log("victoria-metrics");
 		fail_msg("VictoriaMetrics: %s = %g, want %d", promql, sum,
 		    3 * PROBES);
 	}
@@ -452,7 +275,7 @@ test_three_hosts(void **state)
 		    "{sink=\"metrics\"}") >= 1);
 		assert_int_equal(it_stop(&s[i], NULL), 0);
 	}
-	stop_engine(vm);
+	fl_stop(vm);
 }
 
 /*
@@ -484,10 +307,10 @@ test_outage(void **state)
 	start(&sb, big);
 	start(&ss, small);
 	/* STORM connects paced over about 8 s. */
-	storm = connects(STORMC, STORM, closed_port(&hold), 350);
+	storm = fl_connects(STORMC, STORM, closed_port(&hold), 350);
 	usleep(1500000);
 	t0 = it_now();
-	stop_engine(ch_pid);
+	fl_stop(ch_pid);
 	down = it_now() - t0;
 	usleep(OUTAGE_S * 1000000);
 	fprintf(stderr, "   ClickHouse stopped in %.2f s, down %d s\n", down,
@@ -565,21 +388,21 @@ test_pushgateway(void **state)
 	(void)state;
 	snprintf(pgaddr, sizeof(pgaddr), "--web.listen-address=127.0.0.1:%d",
 	    pgport);
-	pg = spawn("pushgateway", pgargv);
-	if (wait_ok(pgport, "/-/ready", 30) < 0) {
-		show_log("pushgateway");
+	pg = fl_spawn("pushgateway", pgargv);
+	if (fl_wait_ok(pgport, "/-/ready", 30) < 0) {
+		fl_show_log("pushgateway");
 		fail_msg("prometheus-pushgateway did not start within 30 s");
 	}
 	snprintf(yml, sizeof(yml), "global:\n  scrape_interval: 1s\n"
 	    "  scrape_timeout: 1s\nscrape_configs:\n  - job_name: pushgateway\n"
 	    "    honor_labels: true\n    static_configs:\n"
 	    "      - targets: ['127.0.0.1:%d']\n", pgport);
-	write_file("prometheus.yml", yml);
-	snprintf(conf, sizeof(conf), "%s/prometheus.yml", dir);
+	assert_int_equal(fl_write_file("prometheus.yml", yml), 0);
+	snprintf(conf, sizeof(conf), "%s/prometheus.yml", fl_dir);
 	snprintf(pconf, sizeof(pconf), "--config.file=%s", conf);
-	snprintf(pdata, sizeof(pdata), "--storage.tsdb.path=%s/prom", dir);
+	snprintf(pdata, sizeof(pdata), "--storage.tsdb.path=%s/prom", fl_dir);
 	snprintf(paddr, sizeof(paddr), "--web.listen-address=127.0.0.1:%d", pport);
-	prom = spawn("prometheus", pargv);
+	prom = fl_spawn("prometheus", pargv);
 	for (i = 0; i < 2; i++) {
 		const char *args[] = { "-host", hosts[i], "-push-metrics", pgurl[i],
 			"-push-interval", "1", NULL };
@@ -589,8 +412,8 @@ test_pushgateway(void **state)
 		start(&s[i], args);
 	}
 	run_connects(PROBE, PROBES);
-	if (wait_ok(pport, "/-/ready", 30) < 0) {
-		show_log("prometheus");
+	if (fl_wait_ok(pport, "/-/ready", 30) < 0) {
+		fl_show_log("prometheus");
 		fail_msg("prometheus did not start within 30 s");
 	}
 	/* Per host: the same series, from the group of each. */
@@ -602,8 +425,8 @@ test_pushgateway(void **state)
 	/* Both servers saw this probe run (they did not run during the
 	 * others). */
 	if (v != 2 * PROBES) {
-		show_log("prometheus");
-		show_log("pushgateway");
+		fl_show_log("prometheus");
+		fl_show_log("pushgateway");
 		fail_msg("Prometheus: %s = %g, want %d", promql, v, 2 * PROBES);
 	}
 	for (i = 0; i < 2; i++) {
@@ -618,8 +441,8 @@ test_pushgateway(void **state)
 		assert_int_equal(dropped(&s[i], "metrics", NULL, 0), 0);
 		assert_int_equal(it_stop(&s[i], NULL), 0);
 	}
-	stop_engine(prom);
-	stop_engine(pg);
+	fl_stop(prom);
+	fl_stop(pg);
 }
 
 /* One line of rsyslog's file, as the template below writes it:
@@ -689,9 +512,9 @@ test_syslog(void **state)
 	FILE *f;
 
 	(void)state;
-	snprintf(out, sizeof(out), "%s/syslog.out", dir);
-	snprintf(cpath, sizeof(cpath), "%s/rsyslog.conf", dir);
-	snprintf(pidf, sizeof(pidf), "%s/rsyslog.pid", dir);
+	snprintf(out, sizeof(out), "%s/syslog.out", fl_dir);
+	snprintf(cpath, sizeof(cpath), "%s/rsyslog.conf", fl_dir);
+	snprintf(pidf, sizeof(pidf), "%s/rsyslog.pid", fl_dir);
 	snprintf(conf, sizeof(conf),
 	    "global(workDirectory=\"%s\")\n"
 	    "module(load=\"imtcp\")\ninput(type=\"imtcp\" address=\"127.0.0.1\" "
@@ -702,9 +525,9 @@ test_syslog(void **state)
 	    "%%TIMESTAMP:::date-rfc3339%%|%%HOSTNAME%%|%%APP-NAME%%|%%PROCID%%|"
 	    "%%MSGID%%|%%STRUCTURED-DATA%%|%%msg%%\\n\")\n"
 	    "action(type=\"omfile\" file=\"%s\" template=\"fields\")\n",
-	    dir, tport, uport, out);
-	write_file("rsyslog.conf", conf);
-	rs = spawn("rsyslogd", rargv);
+	    fl_dir, tport, uport, out);
+	assert_int_equal(fl_write_file("rsyslog.conf", conf), 0);
+	rs = fl_spawn("rsyslogd", rargv);
 	/* Ready when it listens on TCP. */
 	for (t0 = it_now(); it_now() - t0 < 20; usleep(100000)) {
 		int fd = it_dial(tport);
@@ -726,7 +549,7 @@ test_syslog(void **state)
 		start(&s[0], a0);
 		start(&s[1], a1);
 	}
-	probe = connects(PROBE, PROBES, refused, 0);
+	probe = fl_connects(PROBE, PROBES, refused, 0);
 	waitpid(probe, &status, 0);
 	close(hold);
 	for (t0 = it_now(); it_now() - t0 < 20 &&
@@ -785,7 +608,7 @@ test_syslog(void **state)
 		fclose(f);
 	}
 	if (n[0] != PROBES || n[1] != PROBES) {
-		show_log("rsyslogd");
+		fl_show_log("rsyslogd");
 		fail_msg("rsyslog wrote %d lines over TCP and %d over UDP, want %d "
 		    "each", n[0], n[1], PROBES);
 	}
@@ -793,7 +616,7 @@ test_syslog(void **state)
 		assert_int_equal(dropped(&s[i], "syslog", NULL, 0), 0);
 		assert_int_equal(it_stop(&s[i], NULL), 0);
 	}
-	stop_engine(rs);
+	fl_stop(rs);
 }
 
 int
