@@ -271,6 +271,21 @@ warn_once(struct sink *s, const char *what, const char *msg)
 	    s->addr.hosthdr, m);
 }
 
+/* A POST that got status st (or -errno) and msg, to retry: logged once;
+ * returns a negative errno. */
+static int
+post_failed(struct sink *s, int st, const char *msg)
+{
+	char what[32];
+
+	if (st < 0)
+		snprintf(what, sizeof(what), "%s", strerror(-st));
+	else
+		snprintf(what, sizeof(what), "HTTP %d", st);
+	warn_once(s, what, msg);
+	return st < 0 ? st : -EIO;
+}
+
 /* POST ev[0..n) as NDJSON.  Returns the events the engine took, or
  * -errno (retry).  A batch the engine refuses for its content (4xx other
  * than 408 and 429) would be refused again: it counts as taken, and those
@@ -278,7 +293,7 @@ warn_once(struct sink *s, const char *what, const char *msg)
 static long
 send_events(struct sink *s, const struct event *ev, size_t n, size_t *refused)
 {
-	char msg[MSG_MAX], what[32];
+	char msg[MSG_MAX];
 	size_t i;
 	int st;
 
@@ -300,12 +315,7 @@ send_events(struct sink *s, const struct event *ev, size_t n, size_t *refused)
 		*refused = i;
 		return (long)i;
 	}
-	if (st < 0)
-		snprintf(what, sizeof(what), "%s", strerror(-st));
-	else
-		snprintf(what, sizeof(what), "HTTP %d", st);
-	warn_once(s, what, msg);
-	return st < 0 ? st : -EIO;
+	return post_failed(s, st, msg);
 }
 
 /* Write ev[0..n) as syslog messages.  Returns n, or -errno (reconnect and
@@ -495,7 +505,7 @@ with_host(struct jbuf *out, const char *text, size_t len, const char *host)
 static int
 push_metrics(struct sink *s)
 {
-	char msg[MSG_MAX], what[32];
+	char msg[MSG_MAX];
 	size_t len = 0;
 	char *text;
 	int st;
@@ -512,12 +522,7 @@ push_metrics(struct sink *s)
 	    HTTP_TIMEOUT_MS, msg, sizeof(msg));
 	if (st / 100 == 2)
 		return 0;
-	if (st < 0)
-		snprintf(what, sizeof(what), "%s", strerror(-st));
-	else
-		snprintf(what, sizeof(what), "HTTP %d", st);
-	warn_once(s, what, msg);
-	return st < 0 ? st : -EIO;
+	return post_failed(s, st, msg);
 }
 
 /* The metrics sink's thread: a push every interval, and one at stop so

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "../../httpd/export.c"
+#include "httpd/metrics.h"
 
 #include <netinet/in.h>
 
@@ -198,6 +199,37 @@ test_bad_addresses(void **state)
 	assert_false(host_ok(""));
 }
 
+/* /metrics shows each sink's figures, a series per sink. */
+static void
+test_metrics_series(void **state)
+{
+	struct export_stat es[2] = {
+		{ "events", 10, 7, 2, 3 }, { "syslog", 1, 0, 0, 0 },
+	};
+	struct metrics_extra mx = { .exp = es, .nexp = 2 };
+	struct store_stats ss = { 0 };
+	struct metrics *m;
+	size_t len;
+	char *t;
+
+	(void)state;
+	assert_non_null(m = metrics_new());
+	assert_non_null(t = metrics_render(m, &ss, &mx, &len));
+	assert_non_null(strstr(t, "\nebpf_server_export_sent_total{sink=\"events\"} 10\n"));
+	assert_non_null(strstr(t, "\nebpf_server_export_dropped_total{sink=\"events\"} 7\n"));
+	assert_non_null(strstr(t, "\nebpf_server_export_failures_total{sink=\"events\"} 2\n"));
+	assert_non_null(strstr(t, "\nebpf_server_export_queued_events{sink=\"events\"} 3\n"));
+	assert_non_null(strstr(t, "\nebpf_server_export_sent_total{sink=\"syslog\"} 1\n"));
+	assert_non_null(strstr(t, "# TYPE ebpf_server_export_queued_events gauge\n"));
+	free(t);
+	/* Without sinks, no such series. */
+	mx.nexp = 0;
+	assert_non_null(t = metrics_render(m, &ss, &mx, &len));
+	assert_null(strstr(t, "ebpf_server_export_"));
+	free(t);
+	metrics_free(m);
+}
+
 int
 main(void)
 {
@@ -208,6 +240,7 @@ main(void)
 		cmocka_unit_test(test_queue_bound),
 		cmocka_unit_test(test_filter_and_memory),
 		cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_metrics_series),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

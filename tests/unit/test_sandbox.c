@@ -116,17 +116,18 @@ sandboxed(void)
 	_exit(0);
 }
 
+/* fn in a child as root, which exits with the number of the check that
+ * failed, 0, or 77 where seccomp cannot be tested. */
 static void
-test_allow_list(void **state)
+in_child(void (*fn)(void))
 {
 	pid_t pid;
 	int status;
 
-	(void)state;
 	if (geteuid() != 0)
 		skip();
 	if ((pid = fork()) == 0)
-		sandboxed();
+		fn();
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (!WIFEXITED(status))
 		fail_msg("the sandboxed child was killed by signal %d",
@@ -136,6 +137,13 @@ test_allow_list(void **state)
 	if (WEXITSTATUS(status) != 0)
 		fail_msg("check %d failed in the sandboxed child",
 		    WEXITSTATUS(status));
+}
+
+static void
+test_allow_list(void **state)
+{
+	(void)state;
+	in_child(sandboxed);
 }
 
 /* The exporter's thread: created before the sandbox, it keeps socket()
@@ -233,23 +241,8 @@ sandboxed_net(void)
 static void
 test_net(void **state)
 {
-	pid_t pid;
-	int status;
-
 	(void)state;
-	if (geteuid() != 0)
-		skip();
-	if ((pid = fork()) == 0)
-		sandboxed_net();
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status))
-		fail_msg("the sandboxed child was killed by signal %d",
-		    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	if (WEXITSTATUS(status) == 77)
-		skip();
-	if (WEXITSTATUS(status) != 0)
-		fail_msg("check %d failed in the sandboxed child",
-		    WEXITSTATUS(status));
+	in_child(sandboxed_net);
 }
 
 static void
