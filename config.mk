@@ -29,7 +29,7 @@ ARCH =
 # guest's kernel cannot run is reported skipped, with the server's
 # reason), the guests as arch:Debian-suite, how many boot at once, and
 # each one's time-out in seconds
-VM_BACKENDS = tracepoint-exit tracepoint cgroup fexit
+VM_BACKENDS = auto tracepoint-exit tracepoint cgroup fexit
 VM_GUESTS = x86_64:bullseye x86_64:bookworm x86_64:trixie x86_64:trixie-backports \
 	aarch64:bullseye aarch64:bookworm aarch64:trixie-backports \
 	armhf:bullseye armhf:bookworm armhf:trixie

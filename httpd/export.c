@@ -31,7 +31,6 @@
 #include "util/store.h"
 #include "util/timefmt.h"
 
-#define QUEUE_MAX (1u << 22)     /* -export-queue at most */
 #define BATCH_WAIT_NS 1000000000ull /* a batch waits at most a second */
 #define BACKOFF_MIN_MS 250       /* after a failure, doubling ... */
 #define BACKOFF_MAX_MS 8000      /* ... up to this */
@@ -79,15 +78,6 @@ struct exporter {
 	int on[EXPORT_SINKS];
 };
 
-static void
-die2(const char *fmt, const char *a, const char *b)
-{
-	fprintf(stderr, "ebpf-server: ");
-	fprintf(stderr, fmt, a, b);
-	fprintf(stderr, "\n");
-	exit(2);
-}
-
 /* RFC 1123 host names and what else is safe in a JSON string, a label
  * value, a URL path and RFC 5424's HOSTNAME unescaped. */
 static int
@@ -102,72 +92,34 @@ host_ok(const char *h)
 }
 
 int
-export_is_flag(const char *flag)
+export_conf_check(const struct export_conf *c, char *err, size_t errlen)
 {
-	static const char *const ours[] = { "-host", "-push-metrics",
-		"-push-interval", "-push-events", "-syslog", "-export-queue",
-		"-export-filter", NULL };
-	const char *const *o;
-
-	for (o = ours; *o && strcmp(*o, flag) != 0; o++)
-		;
-	return *o != NULL;
-}
-
-void
-export_flag(struct export_conf *c, const char *flag, const char *val)
-{
-	unsigned long v;
-	char *end, err[REQ_ERR_MAX];
+	const char *what = "";
 	struct req_stream rq;
+	char e[REQ_ERR_MAX];
+	struct xaddr a;
 
-	if (!val || !*val)
-		die2("%s needs a value%s", flag, "");
-	if (strcmp(flag, "-host") == 0) {
-		if (!host_ok(val))
-			die2("-host: \"%s\" is not a host name (1-255 of "
-			    "A-Z a-z 0-9 . - _ :)%s", val, "");
-		snprintf(c->host, sizeof(c->host), "%s", val);
-	} else if (strcmp(flag, "-push-metrics") == 0) {
-		c->metrics_url = val;
-	} else if (strcmp(flag, "-push-events") == 0) {
-		c->events_url = val;
-	} else if (strcmp(flag, "-syslog") == 0) {
-		c->syslog = val;
-	} else if (strcmp(flag, "-export-filter") == 0) {
-		if (req_parse_stream_query(val, &rq, err, sizeof(err)) < 0)
-			die2("-export-filter: %s%s", err, "");
-		c->filter = val;
-	} else {
-		int q = strcmp(flag, "-export-queue") == 0;
-
-		errno = 0;
-		v = strtoul(val, &end, 10);
-		if (*val < '0' || *val > '9' || errno || *end || v < 1 ||
-		    v > (q ? QUEUE_MAX : 86400))
-			die2(q ? "-export-queue: invalid value \"%s\" (want an "
-			    "integer from 1 to 4194304)%s" : "-push-interval: "
-			    "invalid value \"%s\" (want seconds, 1 to 86400)%s",
-			    val, "");
-		if (q)
-			c->queue = v;
-		else
-			c->interval = (unsigned)v;
+	if (c->host && !host_ok(c->host)) {
+		snprintf(err, errlen, "-host: \"%s\" is not a host name (1-255 of "
+		    "A-Z a-z 0-9 . - _ :)", c->host);
+		return -EINVAL;
 	}
-}
-
-void
-export_usage(FILE *f)
-{
-	fprintf(f,
-	    "  -host name        name in /health and all pushed (default the host name)\n"
-	    "  -push-metrics url POST /metrics to this http:// URL (default none)\n"
-	    "  -push-interval s  seconds between metric pushes (default %d)\n"
-	    "  -push-events url  POST events as NDJSON to this http:// URL (default none)\n"
-	    "  -syslog address   udp://h:p, tcp://h:p or unix:/dev/log (default none)\n"
-	    "  -export-queue n   events held per event sink (default %d)\n"
-	    "  -export-filter q  export what /api/stream?q would send (default all)\n",
-	    EXPORT_INTERVAL_DEFAULT, EXPORT_QUEUE_DEFAULT);
+	if (c->filter && req_parse_stream_query(c->filter, &rq, e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "-export-filter: %s", e);
+		return -EINVAL;
+	}
+	/* The addresses, resolved once here to say what is wrong with them
+	 * as a flag's error, and again by export_start(). */
+	if ((c->metrics_url && xaddr_url(c->metrics_url, &a, e, sizeof(e)) < 0 &&
+	    (what = "-push-metrics")) ||
+	    (c->events_url && xaddr_url(c->events_url, &a, e, sizeof(e)) < 0 &&
+	    (what = "-push-events")) ||
+	    (c->syslog && xaddr_syslog(c->syslog, &a, e, sizeof(e)) < 0 &&
+	    (what = "-syslog"))) {
+		snprintf(err, errlen, "%s: %s", what, e);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 size_t
@@ -596,8 +548,8 @@ sink_init(struct exporter *x, int kind, size_t cap, const char *where,
 }
 
 struct exporter *
-export_start(struct export_conf *c, const struct api_state *st, char *err,
-    size_t errlen)
+export_start(const struct export_conf *c, const struct api_state *st,
+    char *err, size_t errlen)
 {
 	size_t cap = c->queue ? c->queue : EXPORT_QUEUE_DEFAULT;
 	struct exporter *x;
@@ -610,16 +562,17 @@ export_start(struct export_conf *c, const struct api_state *st, char *err,
 	}
 	x->st = st;
 	x->self = getpid();
-	x->interval = c->interval ? c->interval : EXPORT_INTERVAL_DEFAULT;
-	if (!c->host[0] && (gethostname(c->host, sizeof(c->host) - 1) < 0 ||
-	    !host_ok(c->host)))
-		snprintf(c->host, sizeof(c->host), "localhost");
-	snprintf(x->host, sizeof(x->host), "%s", c->host);
+	x->interval = c->interval ? (unsigned)c->interval :
+	    EXPORT_INTERVAL_DEFAULT;
+	if (export_conf_check(c, err, errlen) < 0)
+		goto fail;
+	if (c->host)
+		snprintf(x->host, sizeof(x->host), "%s", c->host);
+	else if (gethostname(x->host, sizeof(x->host) - 1) < 0 ||
+	    !host_ok(x->host))
+		snprintf(x->host, sizeof(x->host), "localhost");
 	if (c->filter) {
-		if (req_parse_stream_query(c->filter, &x->rq, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "-export-filter: %s", e);
-			goto fail;
-		}
+		req_parse_stream_query(c->filter, &x->rq, e, sizeof(e));
 		/* "since" is relative to the start. */
 		api_store_filter(&x->rq.filter, time_now_ns(), &x->f);
 		x->has_filter = 1;

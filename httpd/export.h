@@ -29,32 +29,29 @@
 #define EXPORT_BATCH_BYTES (1u << 20) /* and at most this much NDJSON */
 #define EXPORT_INTERVAL_DEFAULT 15 /* -push-interval, seconds */
 #define EXPORT_HOST_MAX 255        /* -host, as RFC 5424's HOSTNAME */
+#define EXPORT_QUEUE_MAX 4194304   /* -export-queue at most */
 
 struct api_state;
 struct event;
 struct exporter;
 
-/* The flags, as parsed; strings point into argv. */
+/* The flags, as httpd/opts.c's table parses them; strings point into
+ * argv, NULL when not given. */
 struct export_conf {
-	char host[EXPORT_HOST_MAX + 1]; /* "" until export_flag() or _start() */
+	const char *host;               /* -host; NULL: the system's name */
 	const char *metrics_url;        /* -push-metrics */
-	unsigned interval;              /* -push-interval, 0: the default */
+	unsigned long interval;         /* -push-interval, seconds */
 	const char *events_url;         /* -push-events */
 	const char *syslog;             /* -syslog */
+	unsigned long queue;            /* -export-queue, events per sink */
 	const char *filter;             /* -export-filter, a stream query */
-	size_t queue;                   /* -export-queue, 0: the default */
 };
 
-/* Whether flag is one of ours: -host, -push-metrics, -push-interval,
- * -push-events, -syslog, -export-queue, -export-filter. */
-int export_is_flag(const char *flag);
-
-/* Store one of our flags with its value (NULL when missing) in c.  Exits
- * with a message and status 2 on a bad value, like every flag of main.c. */
-void export_flag(struct export_conf *c, const char *flag, const char *val);
-
-/* The flags' lines of the usage text. */
-void export_usage(FILE *f);
+/* What opts.c's table cannot say: -host is a host name, -export-filter
+ * a query /api/stream takes, the URLs and the syslog address are well
+ * formed and their hosts resolve.  Returns 0, or -EINVAL with a message
+ * in err (the caller exits 2). */
+int export_conf_check(const struct export_conf *c, char *err, size_t errlen);
 
 /*
  * The most memory the exporter holds for configuration c, in bytes: the
@@ -71,8 +68,8 @@ size_t export_memory(const struct export_conf *c);
  * in err when an address is wrong; with no sink configured it returns an
  * exporter that does nothing but answer export_stats() with its host.
  */
-struct exporter *export_start(struct export_conf *c, const struct api_state *st,
-    char *err, size_t errlen);
+struct exporter *export_start(const struct export_conf *c,
+    const struct api_state *st, char *err, size_t errlen);
 
 /* Whether any sink needs sockets of its own. */
 int export_uses_net(const struct exporter *x);

@@ -1,7 +1,10 @@
 /*
  * The filters every event endpoint takes, from the query string or a JSON
  * body alike: port, ip (exact or CIDR), protocol, family, failed, since,
- * syscall.  Pure functions, like the rest of the request parsing.
+ * syscall; and the checks that query strings (qs.c) and JSON bodies
+ * (request.c) share: req_reject(), req_query_uint(), req_check_name().
+ * The floor below both, so that neither needs the other.  Pure
+ * functions, like the rest of the request parsing.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,6 +19,76 @@
 #include "httpd/request_impl.h"
 #include "util/event.h"
 #include "util/timefmt.h"
+
+/* Write the message for the client and return -EINVAL, so that every error
+ * path is one line. */
+int
+req_reject(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/*
+ * A decimal integer in [min, max]: digits only, so "12abc", " 1", "+1",
+ * "0x10" and "1.5" are all refused.  Accumulation stops once past max, so
+ * "99999999999999999999" cannot overflow; it is reported as out of range.
+ */
+int
+req_query_uint(const char *name, const char *s, unsigned long min,
+    unsigned long max, unsigned long *out, char *err, size_t errlen)
+{
+	const char *p = s;
+	unsigned long v = 0;
+	int neg = 0, over = 0;
+
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	if (*p == '\0')
+		goto notint;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9')
+			goto notint;
+		if (v > max)
+			over = 1;
+		else
+			v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (neg || over || v < min || v > max)
+		return req_reject(err, errlen, "%s must be between %lu and %lu, got %.32s%s",
+		    name, min, max, s, strlen(s) > 32 ? "..." : "");
+	*out = v;
+	return 0;
+notint:
+	return req_reject(err, errlen, "%s must be an integer between %lu and %lu, "
+	    "got \"%.32s%s\"", name, min, max, s, strlen(s) > 32 ? "..." : "");
+}
+
+/* A command name as the kernel stores it: 1 to REQ_COMM_MAX bytes.  A
+ * longer name could never match, so it is an error rather than an empty
+ * result.  The caller has rejected embedded NULs already. */
+int
+req_check_name(const char *field, const char *s, size_t n, char *out, char *err,
+    size_t errlen)
+{
+	if (n == 0)
+		return req_reject(err, errlen, "%s must not be empty", field);
+	if (n > REQ_COMM_MAX)
+		return req_reject(err, errlen, "%s is %zu bytes long, but the kernel "
+		    "keeps only the first %d bytes of a command name", field, n,
+		    REQ_COMM_MAX);
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
 
 /* The names of the shared filters, in the order of req_filter_names[]. */
 const char *const req_filter_names[REQ_NFILTER] = {

@@ -1,7 +1,8 @@
 /*
- * civetweb setup.  We use it as a plain HTTP/1.1 server for seven
- * resources (JSON, NDJSON or SSE streams, Prometheus text): no files (built with NO_FILES, and no document_root), no TLS,
- * no CGI.  Its log goes to log_debug(), except that we keep the reason a
+ * civetweb setup.  We use it as a plain HTTP/1.1 server for eight
+ * resources (http_start() registers them: JSON, NDJSON or SSE streams,
+ * Prometheus text): no files (built with NO_FILES, and no
+ * document_root), no TLS, no CGI.  Its log goes to log_debug(), except that we keep the reason a
  * listening socket failed, because civetweb itself only reports "Failed to
  * setup server ports" and a user needs to hear "address already in use".
  */

@@ -199,6 +199,10 @@ reserve(struct jbuf *b, size_t n)
 		return -1;
 	if (b->len + n + 1 <= b->cap)
 		return 0;
+	if (b->fixed) {
+		b->err = -ENOSPC;
+		return -1;
+	}
 	for (cap = b->cap > 4096 ? b->cap : 4096; cap < b->len + n + 1;
 	    cap *= 2)
 		;
@@ -224,7 +228,17 @@ jbuf_init(struct jbuf *b, char *room, size_t n)
 	b->cap = n;
 	b->err = 0;
 	b->borrowed = 1;
+	b->fixed = 0;
+	b->full = NULL;
 	room[0] = '\0';
+}
+
+void
+jbuf_fixed(struct jbuf *b, char *room, size_t n, int (*full)(struct jbuf *b))
+{
+	jbuf_init(b, room, n);
+	b->fixed = 1;
+	b->full = full;
 }
 
 void
@@ -240,6 +254,19 @@ jbuf_free(struct jbuf *b)
 void
 jbuf_raw(struct jbuf *b, const char *s, size_t n)
 {
+	size_t room;
+	int e;
+
+	/* A fixed buffer that drains is filled to its last byte, then
+	 * drained: out.c's chunks are all of the buffer's size. */
+	while (b->full && !b->err && n > (room = b->cap - 1 - b->len)) {
+		memcpy(b->p + b->len, s, room);
+		b->len += room;
+		s += room;
+		n -= room;
+		if ((e = b->full(b)) < 0)
+			b->err = e;
+	}
 	if (reserve(b, n) < 0)
 		return;
 	/* Most pieces are a few bytes: a plain loop beats the "rep movsb"
@@ -268,6 +295,19 @@ jbuf_printf(struct jbuf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0) {
 		b->err = -EINVAL;
+		return;
+	}
+	if (b->full) {
+		/* Through jbuf_raw(), which drains: short lines only. */
+		char line[256];
+
+		va_start(ap, fmt);
+		vsnprintf(line, sizeof(line), fmt, ap);
+		va_end(ap);
+		if ((size_t)n >= sizeof(line))
+			b->err = -ENOSPC;
+		else
+			jbuf_raw(b, line, (size_t)n);
 		return;
 	}
 	if (reserve(b, (size_t)n) < 0)

@@ -48,18 +48,28 @@ json_t *json_error_new(int status, const char *msg);
 char *json_body(const json_t *v, int pretty, size_t *len);
 
 /*
- * The growing output buffer, the one buffer type of httpd/: the event
- * encoder below writes into it (building events as jansson objects, a
- * hash table and a dozen allocations each, cost more than everything else
- * a list did), and so do the metrics.  Zero-initialise it to start on the
- * heap (free p when done), or jbuf_init() it on the caller's storage
- * (jbuf_free() when done, which does either).
+ * The output buffer, the one buffer type of httpd/: the event encoder
+ * below writes into it (building events as jansson objects, a hash table
+ * and a dozen allocations each, cost more than everything else a list
+ * did), and so do the metrics, the replies' heads (reply.c) and the
+ * replies of any size (out.c).  Three ways to start it:
+ *   zeroed          it grows on the heap (free p, or jbuf_free(), when done)
+ *   jbuf_init()     on the caller's storage, moving to the heap when a
+ *                   document outgrows it (jbuf_free() when done)
+ *   jbuf_fixed()    on the caller's storage only: when it is full, full()
+ *                   drains it (out.c sends a chunk), or without full()
+ *                   the append fails with -ENOSPC
  */
 struct jbuf {
 	char *p;
 	size_t len, cap;
-	int err;        /* -ENOMEM once an append failed; sticky */
+	int err;        /* -ENOMEM, -ENOSPC or full()'s error once an append
+	                 * failed; sticky */
 	int borrowed;   /* p is the caller's storage, not malloc'd */
+	int fixed;      /* never moves to the heap */
+	/* jbuf_fixed(): send or keep b->p[0..len) and set len to 0; returns
+	 * 0, or -errno to fail b. */
+	int (*full)(struct jbuf *b);
 };
 
 /*
@@ -70,6 +80,13 @@ struct jbuf {
  * flush each other's TLBs.  A longer document moves to the heap.
  */
 void jbuf_init(struct jbuf *b, char *room, size_t n);
+
+/*
+ * Start b on the caller's n bytes at room (n >= 2: one is for the NUL),
+ * never to move: appends that do not fit fill it to the last byte and
+ * call full() to drain it, as often as it takes; full NULL fails them.
+ */
+void jbuf_fixed(struct jbuf *b, char *room, size_t n, int (*full)(struct jbuf *b));
 
 /* Free what b holds on the heap, if anything; b is empty afterwards. */
 void jbuf_free(struct jbuf *b);

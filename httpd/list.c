@@ -30,14 +30,6 @@
 
 #define PIECE 64             /* events copied per lock */
 
-/* Pass what b holds to the reply and empty it. */
-static void
-pass(struct out *o, struct jbuf *b)
-{
-	out_raw(o, b->p, b->len);
-	b->len = 0;
-}
-
 /*
  * {"total_pids":N,"connections":{"<pid>":[event,...],...},"truncated":B,
  * "message":"..."}, newest first within each pid, pids ascending.  Returns
@@ -50,11 +42,11 @@ stream_list(struct mg_connection *conn, const struct api_state *st,
 {
 	struct event ev[PIECE];
 	struct store_iter it;
-	struct jbuf b = { 0 };
+	struct jbuf *b;
 	struct out o;
 	char cg[1024], msg[128], num[16];
 	size_t n, i, nev = 0, ngroups = 0, inpid;
-	int d = pretty ? 0 : -1, rc;
+	int d = pretty ? 0 : -1;
 	uint32_t pid;
 
 	if (store_iter_begin(st->store, sq, &it) < 0) {
@@ -65,49 +57,40 @@ stream_list(struct mg_connection *conn, const struct api_state *st,
 		store_iter_end(&it);
 		return api_reply(conn, 500, NULL, pretty, NULL);
 	}
-	jbuf_key(&b, "total_pids", 1, d);
-	jbuf_int(&b, (long long)it.npids);
-	jbuf_key(&b, "connections", 0, d);
+	b = &o.b;
+	jbuf_key(b, "total_pids", 1, d);
+	jbuf_int(b, (long long)it.npids);
+	jbuf_key(b, "connections", 0, d);
 	while (store_iter_group(&it, &pid) && !out_failed(&o)) {
 		snprintf(num, sizeof(num), "%u", pid);
-		jbuf_key(&b, num, ngroups == 0, pretty ? 1 : -1);
-		jbuf_raw(&b, "[", 1);
+		jbuf_key(b, num, ngroups == 0, pretty ? 1 : -1);
+		jbuf_raw(b, "[", 1);
 		inpid = 0;
 		while ((n = store_iter_events(st->store, &it, ev, PIECE)) > 0) {
 			for (i = 0; i < n; i++, inpid++) {
-				jbuf_sep(&b, inpid == 0, pretty ? 3 : -1);
-				jbuf_event(&b, &ev[i], cg, cg_path(st->cg,
+				jbuf_sep(b, inpid == 0, pretty ? 3 : -1);
+				jbuf_event(b, &ev[i], cg, cg_path(st->cg,
 				    ev[i].cgroup_id, cg, sizeof(cg)), pretty ? 3 : -1);
 			}
-			pass(&o, &b);
 		}
-		jbuf_close(&b, ']', inpid == 0, pretty ? 2 : -1);
+		jbuf_close(b, ']', inpid == 0, pretty ? 2 : -1);
 		nev += inpid;
 		ngroups++;
 	}
 	if (ngroups == 0)
-		jbuf_raw(&b, "{", 1);
-	jbuf_close(&b, '}', ngroups == 0, pretty ? 1 : -1);
+		jbuf_raw(b, "{", 1);
+	jbuf_close(b, '}', ngroups == 0, pretty ? 1 : -1);
 	snprintf(msg, sizeof(msg), "Found %zu connection %s from %zu %s", nev,
 	    api_plural(nev, "event", "events"), ngroups,
 	    api_plural(ngroups, "process", "processes"));
-	jbuf_key(&b, "truncated", 0, d);
-	jbuf_str(&b, it.truncated ? "true" : "false");
-	jbuf_key(&b, "message", 0, d);
-	jbuf_json_str(&b, msg, strlen(msg));
-	jbuf_close(&b, '}', 0, d);
-	jbuf_raw(&b, "\n", 1);
+	jbuf_key(b, "truncated", 0, d);
+	jbuf_str(b, it.truncated ? "true" : "false");
+	jbuf_key(b, "message", 0, d);
+	jbuf_json_str(b, msg, strlen(msg));
+	jbuf_close(b, '}', 0, d);
+	jbuf_raw(b, "\n", 1);
 	store_iter_end(&it);
-	if (b.err) {
-		/* Out of memory for a few hundred bytes: the reply is cut. */
-		free(b.p);
-		reply_close_after(conn);
-		return out_end(&o, NULL, 0);
-	}
-	pass(&o, &b);
-	free(b.p);
-	rc = out_end(&o, key, version);
-	return rc;
+	return out_end(&o, key, version);
 }
 
 /* The cache's key of a GET: its query string, when nothing in it depends

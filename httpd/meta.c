@@ -139,6 +139,23 @@ member_int(struct jbuf *b, const char *key, uint64_t v, int d)
 	jbuf_int(b, (long long)v);
 }
 
+/* "key": [v[0], ...] of the first max strings of v, up to a NULL; one
+ * level deep in the /health object. */
+static void
+member_strs(struct jbuf *b, const char *key, const char *const *v,
+    size_t max, int pretty)
+{
+	size_t i;
+
+	jbuf_key(b, key, 0, pretty ? 0 : -1);
+	jbuf_raw(b, "[", 1);
+	for (i = 0; i < max && v[i]; i++) {
+		jbuf_sep(b, i == 0, pretty ? 2 : -1);
+		jbuf_json_str(b, v[i], strlen(v[i]));
+	}
+	jbuf_close(b, ']', i == 0, pretty ? 1 : -1);
+}
+
 /* The body of /health into b, in the bytes jansson would dump
  * (tests/unit/test_replies.c holds them). */
 static void
@@ -158,20 +175,8 @@ health_body(struct jbuf *b, const struct api_state *st,
 	member_int(b, "events_lost", ss->lost, d);
 	member_int(b, "max_events", ss->capacity, d);
 	member_str(b, "backend", st->backend ? st->backend : "", 0, d);
-	jbuf_key(b, "exact_fields", 0, d);
-	jbuf_raw(b, "[", 1);
-	for (i = 0; i < 8 && st->exact_fields[i]; i++) {
-		jbuf_sep(b, i == 0, pretty ? 2 : -1);
-		jbuf_json_str(b, st->exact_fields[i], strlen(st->exact_fields[i]));
-	}
-	jbuf_close(b, ']', i == 0, pretty ? 1 : -1);
-	jbuf_key(b, "not_seen", 0, d);
-	jbuf_raw(b, "[", 1);
-	for (i = 0; i < 8 && st->not_seen[i]; i++) {
-		jbuf_sep(b, i == 0, pretty ? 2 : -1);
-		jbuf_json_str(b, st->not_seen[i], strlen(st->not_seen[i]));
-	}
-	jbuf_close(b, ']', i == 0, pretty ? 1 : -1);
+	member_strs(b, "exact_fields", st->exact_fields, 8, pretty);
+	member_strs(b, "not_seen", st->not_seen, 8, pretty);
 	jbuf_key(b, "batches", 0, d);
 	jbuf_raw(b, st->batches ? "true" : "false", st->batches ? 4 : 5);
 	jbuf_key(b, "refused", 0, d);

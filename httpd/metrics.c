@@ -5,7 +5,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -19,6 +18,7 @@
 #include "httpd/json.h"
 #include "httpd/metrics.h"
 #include "util/event.h"
+#include "util/file.h"
 #include "util/store.h"
 
 #define OTHER METRICS_COMMANDS        /* the slot of command="other" */
@@ -203,6 +203,15 @@ head(struct jbuf *b, const char *name, const char *type, const char *help)
 	jbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric of one sample without labels: its HELP, TYPE and value. */
+static void
+single(struct jbuf *b, const char *name, const char *type, const char *help,
+    uint64_t v)
+{
+	head(b, name, type, help);
+	jbuf_printf(b, "%s %" PRIu64 "\n", name, v);
+}
+
 /* Process figures from /proc/self: what the Go client library exports. */
 static void
 process_figures(struct jbuf *b)
@@ -217,15 +226,9 @@ process_figures(struct jbuf *b)
 	ssize_t n;
 	FILE *f;
 	DIR *d;
-	int fd;
 
-	if ((fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC)) < 0)
+	if ((n = file_read("/proc/self/stat", st, sizeof(st))) <= 0)
 		return;
-	n = read(fd, st, sizeof(st) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	st[n] = '\0';
 	/* The command may hold spaces and parentheses: skip to the last ')'. */
 	if (!(p = strrchr(st, ')')))
 		return;
@@ -310,30 +313,23 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 						    "%" PRIu64 "\n", lab[s], dgram_call[k],
 						    ev_protocols[p], r ? "error" : "ok",
 						    c->dgram[s][k][p][r]);
-	head(&b, "ebpf_server_events_total", "counter",
-	    "Events read from the kernel.");
-	jbuf_printf(&b, "ebpf_server_events_total %" PRIu64 "\n", ss->added);
-	head(&b, "ebpf_server_events_lost_total", "counter",
-	    "Events the kernel dropped because a perf ring was full.");
-	jbuf_printf(&b, "ebpf_server_events_lost_total %" PRIu64 "\n", ss->lost);
-	head(&b, "ebpf_server_events_evicted_total", "counter",
-	    "Stored events pushed out by newer ones.");
-	jbuf_printf(&b, "ebpf_server_events_evicted_total %" PRIu64 "\n", ss->evicted);
-	head(&b, "ebpf_server_store_events", "gauge",
-	    "Event records in memory now.");
-	jbuf_printf(&b, "ebpf_server_store_events %" PRIu64 "\n", ss->stored);
-	head(&b, "ebpf_server_store_capacity_events", "gauge",
-	    "Event records kept at most (-max-events).");
-	jbuf_printf(&b, "ebpf_server_store_capacity_events %" PRIu64 "\n", ss->capacity);
-	head(&b, "ebpf_server_store_bytes", "gauge",
-	    "Memory held by the event store.");
-	jbuf_printf(&b, "ebpf_server_store_bytes %" PRIu64 "\n", ss->bytes);
-	head(&b, "ebpf_server_stream_clients", "gauge",
-	    "Clients connected to /api/stream.");
-	jbuf_printf(&b, "ebpf_server_stream_clients %u\n", x ? x->stream_clients : 0);
-	head(&b, "ebpf_server_stream_dropped_total", "counter",
-	    "Events skipped for stream clients that read too slowly.");
-	jbuf_printf(&b, "ebpf_server_stream_dropped_total %" PRIu64 "\n",
+	single(&b, "ebpf_server_events_total", "counter",
+	    "Events read from the kernel.", ss->added);
+	single(&b, "ebpf_server_events_lost_total", "counter",
+	    "Events lost: dropped by the kernel (a perf ring full) or not "
+	    "decodable.", ss->lost);
+	single(&b, "ebpf_server_events_evicted_total", "counter",
+	    "Stored events pushed out by newer ones.", ss->evicted);
+	single(&b, "ebpf_server_store_events", "gauge",
+	    "Event records in memory now.", ss->stored);
+	single(&b, "ebpf_server_store_capacity_events", "gauge",
+	    "Event records kept at most (-max-events).", ss->capacity);
+	single(&b, "ebpf_server_store_bytes", "gauge",
+	    "Memory held by the event store.", ss->bytes);
+	single(&b, "ebpf_server_stream_clients", "gauge",
+	    "Clients connected to /api/stream.", x ? x->stream_clients : 0);
+	single(&b, "ebpf_server_stream_dropped_total", "counter",
+	    "Events skipped for stream clients that read too slowly.",
 	    x ? x->stream_dropped : 0);
 	for (e = 0; x && x->nexp && e < sizeof(xseries) / sizeof(xseries[0]);
 	    e++) {

@@ -8,6 +8,7 @@
  *            p + REPLY_ROOM ^
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,8 @@ static __thread size_t tl_len;
 static __thread int tl_status;
 static __thread const char *tl_ctype;
 
+static int drain(struct jbuf *b);
+
 int
 out_begin(struct out *o, struct mg_connection *conn, int status,
     const char *ctype)
@@ -36,8 +39,9 @@ out_begin(struct out *o, struct mg_connection *conn, int status,
 	if (!tl_buf && !(tl_buf = malloc(REPLY_ROOM + OUT_CAP + TAIL)))
 		return -ENOMEM;
 	tl_valid = 0; /* about to be overwritten */
+	/* OUT_CAP bytes of body, and one for the jbuf's NUL, from TAIL. */
+	jbuf_fixed(&o->b, tl_buf + REPLY_ROOM, OUT_CAP + 1, drain);
 	o->conn = conn;
-	o->p = tl_buf;
 	o->status = status;
 	o->ctype = ctype;
 	return 0;
@@ -63,7 +67,7 @@ size_line(char *end, size_t n)
 static void
 flush(struct out *o, int last)
 {
-	char *body = o->p + REPLY_ROOM, *start = body, *end = body + o->len;
+	char *body = o->b.p, *start = body, *end = body + o->b.len;
 	char head[REPLY_ROOM];
 	int hlen = 0;
 
@@ -84,8 +88,8 @@ flush(struct out *o, int last)
 			return;
 		}
 	}
-	if (o->chunked && o->len) {
-		start = size_line(body, o->len);
+	if (o->chunked && o->b.len) {
+		start = size_line(body, o->b.len);
 		*end++ = '\r';
 		*end++ = '\n';
 	}
@@ -99,25 +103,17 @@ flush(struct out *o, int last)
 	memcpy(start, head, (size_t)hlen);
 	if (end > start && reply_write(o->conn, start, (size_t)(end - start)) < 0)
 		o->err = -EPIPE;
-	o->len = 0;
+	o->b.len = 0;
 }
 
-void
-out_raw(struct out *o, const char *s, size_t n)
+/* The jbuf is full: its bytes go out as the next piece. */
+static int
+drain(struct jbuf *b)
 {
-	size_t room;
+	struct out *o = (struct out *)((char *)b - offsetof(struct out, b));
 
-	while (n && !o->err) {
-		if (o->len == OUT_CAP)
-			flush(o, 0);
-		room = OUT_CAP - o->len;
-		if (room > n)
-			room = n;
-		memcpy(o->p + REPLY_ROOM + o->len, s, room);
-		o->len += room;
-		s += room;
-		n -= room;
-	}
+	flush(o, 0);
+	return o->err;
 }
 
 int
@@ -127,13 +123,13 @@ out_end(struct out *o, const char *key, uint64_t version)
 		flush(o, 1);
 		return o->status;
 	}
-	if (o->err)
+	if (o->err || o->b.err)
 		return o->status;
-	reply_send_room(o->conn, o->status, o->ctype, o->p, o->len, NULL, NULL);
+	reply_send_room(o->conn, o->status, o->ctype, tl_buf, o->b.len, NULL, NULL);
 	if (key && strlen(key) < sizeof(tl_key)) {
 		strcpy(tl_key, key);
 		tl_version = version;
-		tl_len = o->len;
+		tl_len = o->b.len;
 		tl_status = o->status;
 		tl_ctype = o->ctype;
 		tl_valid = 1;

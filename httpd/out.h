@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "httpd/json.h" /* struct jbuf */
 #include "httpd/reply.h" /* REPLY_ROOM */
 
 struct mg_connection;
@@ -22,9 +23,11 @@ struct mg_connection;
 #define OUT_CAP (64 * 1024)
 
 struct out {
+	/* The body, written with the jbuf_*() functions: the worker's
+	 * buffer from REPLY_ROOM on, OUT_CAP bytes, sent as a chunk when
+	 * full. */
+	struct jbuf b;
 	struct mg_connection *conn;
-	char *p;            /* the worker's buffer: the body at p + REPLY_ROOM */
-	size_t len;         /* body bytes in the buffer */
 	int status;
 	const char *ctype;
 	int streaming;      /* the head went out: chunks follow */
@@ -38,30 +41,11 @@ struct out {
 int out_begin(struct out *o, struct mg_connection *conn, int status,
     const char *ctype);
 
-/* Append n bytes of body; a full buffer goes out as a chunk. */
-void out_raw(struct out *o, const char *s, size_t n);
-
-static inline void
-out_str(struct out *o, const char *s, size_t n)
-{
-	/* Most pieces are a few bytes and fit: no call. */
-	if (n < 32 && o->len + n <= OUT_CAP && !o->err) {
-		char *d = o->p + REPLY_ROOM + o->len;
-		size_t i;
-
-		for (i = 0; i < n; i++)
-			d[i] = s[i];
-		o->len += n;
-		return;
-	}
-	out_raw(o, s, n);
-}
-
 /* Whether the reply cannot go on (the client went away): stop early. */
 static inline int
 out_failed(const struct out *o)
 {
-	return o->err != 0;
+	return o->err != 0 || o->b.err != 0;
 }
 
 /*

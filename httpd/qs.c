@@ -121,43 +121,6 @@ query_split(const char *qs, struct qparam *p, size_t np, char *err,
 	return 0;
 }
 
-/*
- * A decimal integer in [min, max]: digits only, so "12abc", " 1", "+1",
- * "0x10" and "1.5" are all refused.  Accumulation stops once past max, so
- * "99999999999999999999" cannot overflow; it is reported as out of range.
- */
-int
-req_query_uint(const char *name, const char *s, unsigned long min,
-    unsigned long max, unsigned long *out, char *err, size_t errlen)
-{
-	const char *p = s;
-	unsigned long v = 0;
-	int neg = 0, over = 0;
-
-	if (*p == '-') {
-		neg = 1;
-		p++;
-	}
-	if (*p == '\0')
-		goto notint;
-	for (; *p; p++) {
-		if (*p < '0' || *p > '9')
-			goto notint;
-		if (v > max)
-			over = 1;
-		else
-			v = v * 10 + (unsigned long)(*p - '0');
-	}
-	if (neg || over || v < min || v > max)
-		return req_reject(err, errlen, "%s must be between %lu and %lu, got %.32s%s",
-		    name, min, max, s, strlen(s) > 32 ? "..." : "");
-	*out = v;
-	return 0;
-notint:
-	return req_reject(err, errlen, "%s must be an integer between %lu and %lu, "
-	    "got \"%.32s%s\"", name, min, max, s, strlen(s) > 32 ? "..." : "");
-}
-
 /* ?pretty, ?pretty=1 and ?pretty=true indent; 0 and false do not. */
 static int
 query_pretty(const struct qparam *q, int *pretty, char *err, size_t errlen)
@@ -228,7 +191,7 @@ pid_command(const struct qparam *pid, const struct qparam *command,
 		*has_pid = 1;
 		*outpid = (uint32_t)v;
 	}
-	if (command->seen && (rc = req_check_command(command->value,
+	if (command->seen && (rc = req_check_name("command", command->value,
 	    strlen(command->value), outcmd, err, errlen)) < 0)
 		return rc;
 	return 0;
@@ -315,7 +278,7 @@ req_parse_top_query(const char *qs, struct req_top *out, int *pretty,
 			return rc;
 		out->limit = (unsigned)v;
 	}
-	if (p[COMMAND].seen && (rc = req_check_command(p[COMMAND].value,
+	if (p[COMMAND].seen && (rc = req_check_name("command", p[COMMAND].value,
 	    strlen(p[COMMAND].value), out->command, err, errlen)) < 0)
 		return rc;
 	if ((rc = filter_apply(p + FILTERS, &out->filter, err, errlen)) < 0)

@@ -114,58 +114,42 @@ date_now(void)
 	return tl_date;
 }
 
+/* A reply's head: REPLY_ROOM bytes at most, in a jbuf that never grows
+ * (a longer head fails it). */
 struct head {
-	char p[REPLY_ROOM];
-	size_t n;
-	int err;
+	struct jbuf b;
+	char room[REPLY_ROOM + 1];
 };
 
 static void
-put(struct head *h, const char *s, size_t n)
+header(struct jbuf *h, const char *name, const char *value)
 {
-	if (h->err || n > sizeof(h->p) - h->n) {
-		h->err = 1;
-		return;
-	}
-	memcpy(h->p + h->n, s, n);
-	h->n += n;
-}
-
-static void
-puts_(struct head *h, const char *s)
-{
-	put(h, s, strlen(s));
-}
-
-static void
-header(struct head *h, const char *name, const char *value)
-{
-	puts_(h, name);
-	put(h, ": ", 2);
-	puts_(h, value);
-	put(h, "\r\n", 2);
+	jbuf_str(h, name);
+	jbuf_raw(h, ": ", 2);
+	jbuf_str(h, value);
+	jbuf_raw(h, "\r\n", 2);
 }
 
 /* The head of a reply, byte for byte what mg_response_header_start(),
  * _add() for each of ours and _send() wrote.  Returns 0 or -1. */
 static int
-build_head(struct head *h, struct mg_connection *conn,
+build_head(struct head *hd, struct mg_connection *conn,
     const struct mg_request_info *ri, int status, const char *ctype,
     size_t len, const char *hname, const char *hvalue)
 {
+	struct jbuf *h = &hd->b;
 	char num[24];
 
-	h->n = 0;
-	h->err = 0;
+	jbuf_fixed(h, hd->room, sizeof(hd->room), NULL);
 	if (status < 100 || status > 999)
 		status = 500;
-	put(h, "HTTP/", 5);
-	puts_(h, ri && ri->http_version ? ri->http_version : "1.0");
-	put(h, " ", 1);
-	put(h, num, fmt_u64(num, (uint64_t)status));
-	put(h, " ", 1);
-	puts_(h, mg_get_response_code_text(conn, status));
-	put(h, "\r\n", 2);
+	jbuf_raw(h, "HTTP/", 5);
+	jbuf_str(h, ri && ri->http_version ? ri->http_version : "1.0");
+	jbuf_raw(h, " ", 1);
+	jbuf_raw(h, num, fmt_u64(num, (uint64_t)status));
+	jbuf_raw(h, " ", 1);
+	jbuf_str(h, mg_get_response_code_text(conn, status));
+	jbuf_raw(h, "\r\n", 2);
 	header(h, "Content-Type", ctype);
 	if (len == REPLY_UNTIL_CLOSE) {
 		reply_close_after(conn);
@@ -183,7 +167,7 @@ build_head(struct head *h, struct mg_connection *conn,
 		header(h, hname, hvalue);
 	header(h, "Date", date_now());
 	header(h, "Connection", keeps_alive(conn, ri) ? "keep-alive" : "close");
-	put(h, "\r\n", 2);
+	jbuf_raw(h, "\r\n", 2);
 	return h->err ? -1 : 0;
 }
 
@@ -196,8 +180,8 @@ reply_head(struct mg_connection *conn, int status, const char *ctype,
 	if (build_head(&h, conn, mg_get_request_info(conn), status, ctype, len,
 	    hname, hvalue) < 0)
 		return -1;
-	memcpy(dst, h.p, h.n);
-	return (int)h.n;
+	memcpy(dst, h.b.p, h.b.len);
+	return (int)h.b.len;
 }
 
 /* A response to HEAD has the headers of the GET but no body. */
@@ -246,14 +230,14 @@ reply_send(struct mg_connection *conn, int status, const char *ctype,
 		return -1;
 	if (is_head(ri))
 		len = 0;
-	if (h.n + len <= sizeof(one)) {
-		memcpy(one, h.p, h.n);
+	if (h.b.len + len <= sizeof(one)) {
+		memcpy(one, h.b.p, h.b.len);
 		if (len)
-			memcpy(one + h.n, body, len);
-		return write_all(conn, one, h.n + len);
+			memcpy(one + h.b.len, body, len);
+		return write_all(conn, one, h.b.len + len);
 	}
 	/* Large: the copy would cost more than the second write. */
-	write_all(conn, h.p, h.n);
+	write_all(conn, h.b.p, h.b.len);
 	return write_all(conn, body, len);
 }
 
@@ -269,9 +253,9 @@ reply_send_room(struct mg_connection *conn, int status, const char *ctype,
 		return -1;
 	if (is_head(ri))
 		len = 0;
-	start = buf + REPLY_ROOM - h.n;
-	memcpy(start, h.p, h.n);
-	return write_all(conn, start, h.n + len);
+	start = buf + REPLY_ROOM - h.b.len;
+	memcpy(start, h.b.p, h.b.len);
+	return write_all(conn, start, h.b.len + len);
 }
 
 /* --- JSON replies, errors and the checks every handler makes ------------ */

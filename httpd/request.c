@@ -8,7 +8,6 @@
  * filter.c.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -19,21 +18,6 @@
 #include "httpd/request_impl.h"
 #include "util/event.h"
 #include "util/store.h"
-
-/* Write the message for the client and return -EINVAL, so that every error
- * path is one line. */
-int
-req_reject(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 /* "got a string": the type of what the client sent, for messages. */
 static const char *
@@ -121,30 +105,6 @@ get_int(const json_t *v, const char *name, json_int_t min, json_int_t max,
 	return 0;
 }
 
-/* A command name as the kernel stores it: 1 to REQ_COMM_MAX bytes.  A
- * longer name could never match, so it is an error rather than an empty
- * result.  The caller has rejected embedded NULs already. */
-static int
-check_name(const char *field, const char *s, size_t n, char *out, char *err,
-    size_t errlen)
-{
-	if (n == 0)
-		return req_reject(err, errlen, "%s must not be empty", field);
-	if (n > REQ_COMM_MAX)
-		return req_reject(err, errlen, "%s is %zu bytes long, but the kernel "
-		    "keeps only the first %d bytes of a command name", field, n,
-		    REQ_COMM_MAX);
-	memcpy(out, s, n);
-	out[n] = '\0';
-	return 0;
-}
-
-int
-req_check_command(const char *s, size_t n, char *out, char *err, size_t errlen)
-{
-	return check_name("command", s, n, out, err, errlen);
-}
-
 /* "command", or "process_name", the original server's other name for it. */
 static int
 get_name(const char *field, const json_t *v, char *out, char *err,
@@ -153,7 +113,7 @@ get_name(const char *field, const json_t *v, char *out, char *err,
 	if (!json_is_string(v))
 		return req_reject(err, errlen, "%s must be a string, got %s", field,
 		    type_name(v));
-	return check_name(field, json_string_value(v), json_string_length(v),
+	return req_check_name(field, json_string_value(v), json_string_length(v),
 	    out, err, errlen);
 }
 
@@ -161,6 +121,27 @@ static int
 get_command(const json_t *v, char *out, char *err, size_t errlen)
 {
 	return get_name("command", v, out, err, errlen);
+}
+
+/* "pid" or "command", which both bodies take: 1 when key is one of them,
+ * with *rc the result of its check; 0 for any other key. */
+static int
+pid_or_command(const char *key, const json_t *v, int *has_pid, uint32_t *pid,
+    char *command, int *rc, char *err, size_t errlen)
+{
+	json_int_t n = 0;
+
+	if (strcmp(key, "pid") == 0) {
+		*rc = get_int(v, "pid", 1, REQ_PID_MAX, &n, err, errlen);
+		*has_pid = 1;
+		*pid = (uint32_t)n;
+		return 1;
+	}
+	if (strcmp(key, "command") == 0) {
+		*rc = get_command(v, command, err, errlen);
+		return 1;
+	}
+	return 0;
 }
 
 /* A filter from a JSON member: port, since and family may be integers,
@@ -210,13 +191,9 @@ req_parse_summary(const char *body, size_t len, struct req_summary *out,
 	if (!(root = load_object(body, len, err, errlen)))
 		return -EINVAL;
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "pid") == 0) {
-			rc = get_int(v, "pid", 1, REQ_PID_MAX, &n, err, errlen);
-			out->has_pid = 1;
-			out->pid = (uint32_t)n;
-		} else if (strcmp(key, "command") == 0) {
-			rc = get_command(v, out->command, err, errlen);
-			has_command = 1;
+		if (pid_or_command(key, v, &out->has_pid, &out->pid, out->command,
+		    &rc, err, errlen)) {
+			has_command |= strcmp(key, "command") == 0;
 		} else if (strcmp(key, "process_name") == 0) {
 			rc = get_name("process_name", v, pname, err, errlen);
 			has_pname = 1;
@@ -291,12 +268,9 @@ req_parse_list_body(const char *body, size_t len, struct req_list *out,
 	if (!(root = load_object(body, len, err, errlen)))
 		return -EINVAL;
 	json_object_foreach(root, key, v) {
-		if (strcmp(key, "pid") == 0) {
-			rc = get_int(v, "pid", 1, REQ_PID_MAX, &n, err, errlen);
-			out->has_pid = 1;
-			out->pid = (uint32_t)n;
-		} else if (strcmp(key, "command") == 0) {
-			rc = get_command(v, out->command, err, errlen);
+		if (pid_or_command(key, v, &out->has_pid, &out->pid, out->command,
+		    &rc, err, errlen)) {
+			/* done: rc says how it went */
 		} else if (strcmp(key, "limit") == 0) {
 			rc = get_int(v, "limit", 1, REQ_LIMIT_MAX, &n, err, errlen);
 			out->limit = (unsigned)n;

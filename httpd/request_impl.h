@@ -1,7 +1,7 @@
 /*
- * What the three files of request parsing share (request.c: JSON bodies,
- * qs.c: query strings, filter.c: the filters of both); everyone else sees
- * request.h.
+ * What the three files of request parsing share, all of it in filter.c,
+ * the one below request.c (JSON bodies) and qs.c (query strings);
+ * everyone else sees request.h.
  */
 #ifndef REQUEST_IMPL_H
 #define REQUEST_IMPL_H
@@ -19,10 +19,11 @@ int req_reject(char *err, size_t errlen, const char *fmt, ...)
 int req_query_uint(const char *name, const char *s, unsigned long min,
     unsigned long max, unsigned long *out, char *err, size_t errlen);
 
-/* A command name of n bytes (1 to REQ_COMM_MAX, no NUL) into out; 0 or
+/* A command name of n bytes (1 to REQ_COMM_MAX, no NUL) into out, field
+ * naming it in the message; 0 or
  * -EINVAL. */
-int req_check_command(const char *s, size_t n, char *out, char *err,
-    size_t errlen);
+int req_check_name(const char *field, const char *s, size_t n, char *out,
+    char *err, size_t errlen);
 
 /* The names of the shared filters, and whether name is one. */
 #define REQ_NFILTER 7

@@ -72,20 +72,20 @@
 #define DENY(nr, e) \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
 	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(e))
+/* Allowed when the jump after loading the low word of argument n falls
+ * through (one instruction, the variadic part: it holds commas). */
+#define ALLOW_IF(nr, n, ...) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4), \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(n)), \
+	__VA_ARGS__, \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
+	LOAD_NR
 /* Allowed when the low word of argument n equals v. */
 #define ALLOW_ARG(nr, n, v) \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4), \
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(n)), \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 0, 1), \
-	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
-	LOAD_NR
+	ALLOW_IF(nr, n, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 0, 1))
 /* Allowed when the low word of argument n has no bit of mask set. */
 #define ALLOW_ARG_NONE(nr, n, mask) \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4), \
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(n)), \
-	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (mask), 1, 0), \
-	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
-	LOAD_NR
+	ALLOW_IF(nr, n, BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, (mask), 1, 0))
 /* Allowed when the low word of argument n has every bit of mask set. */
 #define ALLOW_ARG_ALL(nr, n, mask) \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 5), \
@@ -563,4 +563,23 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 		return errmsg(err, errlen, "seccomp", errno);
 	atomic_store(&net_entered, 1);
 	return 0;
+}
+
+int
+sandbox_privileged(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	FILE *f;
+
+	if (geteuid() == 0)
+		return 1;
+	if ((f = fopen("/proc/self/status", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (eff & (1ULL << CAP_BPF) && eff & (1ULL << CAP_PERFMON)) ||
+	    eff & (1ULL << CAP_SYS_ADMIN);
 }

@@ -55,6 +55,12 @@ int sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen);
 void sandbox_open_net(void);
 int sandbox_close_net(void);
 
+/* Whether the process is root, or holds the capabilities loading and
+ * attaching need (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): checked
+ * first, so that the user gets one clear message instead of an EPERM
+ * from deep inside.  1 or 0. */
+int sandbox_privileged(void);
+
 /* The number of system calls the filter allows, for the log. */
 size_t sandbox_allowed(void);
 

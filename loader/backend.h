@@ -1,6 +1,7 @@
 /*
- * What capture.c hands a backend and what a backend gives back.  Private
- * to loader/: main and the rest of the program see loader/capture.h only.
+ * What capture.c hands a backend and what a backend gives back, and the
+ * helpers every backend shares (load.c, below capture.c).  Private to
+ * loader/: main and the rest of the program see loader/capture.h only.
  */
 #ifndef LD_BACKEND_H
 #define LD_BACKEND_H
@@ -10,6 +11,7 @@
 #include <stdio.h>
 
 struct bpf_insn;
+struct btf;
 struct ld_features;
 struct prog_kern;
 
@@ -21,13 +23,18 @@ struct prog_kern;
 struct ld_env {
 	FILE *diag;                     /* verifier logs; NULL while auto tries */
 	int fault_verifier;             /* tests: break the first program */
-	const char *cgroup;             /* cap_conf.cgroup */
 	int events_fd;                  /* the perf event array */
 	int batch_fd;                   /* per-CPU struct kbatch, or -1 */
 	/* The reader thread's pid_tgid when batch_fd >= 0, else 0: its
 	 * connects flush a batch and are no events (prog_emit_trigger()). */
 	uint64_t trigger;
+	/* The flush socket's cookie when the socket hooks may ask for it
+	 * (LD_F_SA_COOKIE), else 0: they then know the flush by trigger. */
+	uint64_t trigger_cookie;
 	const struct prog_kern *k;      /* BTF offsets; k->valid 0 without */
+	/* The kernel's BTF, read once by cap_open() for every backend
+	 * (about 5 MiB to parse), or NULL; freed when cap_open() returns. */
+	const struct btf *btf;
 	/* What the kernel's verifier took (loader/probe.h): each backend
 	 * chooses its instructions from it, or refuses naming what lacks. */
 	const struct ld_features *f;
@@ -58,7 +65,12 @@ struct ld_backend {
 	const char *const *never;
 };
 
-/* Cheapest first: the order -backend auto tries them in. */
+/* What a backend on the system calls' exit (tracepoints, fexit) knows
+ * exactly: the CAP_EXACT_* bits of loader/capture.h. */
+#define LD_EXACT_AT_EXIT (CAP_EXACT_RETURN_CODE | CAP_EXACT_SOCKET | \
+    CAP_EXACT_PPID | CAP_EXACT_UNIX | CAP_EXACT_SYSCALL)
+
+/* In the order -backend auto tries them (capture.c says why). */
 extern const struct ld_backend ld_backend_cgroup;
 extern const struct ld_backend ld_backend_fexit;
 extern const struct ld_backend ld_backend_tracepoint_exit;

@@ -1,19 +1,25 @@
 /*
- * Per-CPU batches: one bpf_perf_event_output() per 16 events instead of
- * one per event.  A record waits in its CPU's batch until 15 more come or
- * until the reader flushes that CPU, every FLUSH_MS: it moves itself to
+ * Per-CPU batches: one bpf_perf_event_output() per batch instead of one
+ * per event.  A batch is KBATCH_CAP (4 KiB) of records of their own size
+ * (prog/abi.h), sent once fewer than a whole struct kevent's bytes are
+ * left: 33 to 38 inet events (104 to 120 bytes each), 20 unix ones.  A
+ * record waits in its CPU's batch until the batch is full or until the
+ * reader flushes that CPU, every FLUSH_MS: it moves itself to
  * the CPU (sched_setaffinity()) and connects a UDP socket of its own to
- * 127.0.0.1:9, which sends nothing but runs every backend's connect
- * program there; each recognises the reader's pid_tgid, hands the batch
- * over instead of recording an event (prog_emit_trigger()), and lets the
+ * 127.0.0.1:KTRIGGER_PORT, which sends nothing but runs every backend's
+ * connect program there; each recognises the reader (the syscall
+ * backends by its pid_tgid, the cgroup programs by that address and,
+ * where the kernel has it, the socket's cookie), hands the batch over
+ * instead of recording an event (prog_emit_trigger()), and lets the
  * connect go on.  No bpf() call, which the sandboxed reader may not make
  * (and before Linux 6.5 BPF_PROG_TEST_RUN needed privileges), and no
  * timer: a cpu-clock perf event does not fire on an idle CPU of a VM.
  *
  * So batches are only on when the reader can reach every CPU that has a
- * ring; otherwise (an offline CPU, a cpuset of a container, a PID
- * namespace) a record could wait there for ever, and the programs output
- * each event instead.
+ * ring and every program recognises it; otherwise (an offline CPU, a
+ * cpuset of a container, a PID namespace under the syscall backends) a
+ * record could wait there for ever, and the programs output each event
+ * instead.
  */
 #include <errno.h>
 #include <sched.h>
@@ -30,10 +36,9 @@
 #include "loader/bpf.h"
 #include "loader/ring.h"
 #include "loader/sys.h"
-#include "prog/frame.h"
+#include "prog/abi.h"
 
 #define FLUSH_MS 200
-#define TRIGGER_PORT 9          /* discard; nothing is sent anyway */
 #define MAX_CPUS 1024
 
 static uint64_t
@@ -69,7 +74,7 @@ flush_all(struct ld_batch *b, const struct ld_ring *rings, int n, int *bad)
 			err = err ? err : e;
 			continue;
 		}
-		sys_connect_lo(b->sock_fd, TRIGGER_PORT);
+		sys_connect_lo(b->sock_fd, KTRIGGER_PORT);
 		b->flushes++;
 	}
 	if ((e = sys_set_affinity(&mine)) < 0 && !err) {
@@ -114,14 +119,18 @@ ld_batch_open(struct ld_batch *b, const struct ld_ring *rings, int n,
 		return affinity_err(err, errlen, bad, e);
 	b->tid = (int)syscall(SYS_gettid);
 	b->trigger = (uint64_t)getpid() << 32 | (uint32_t)b->tid;
+	/* What the socket hooks know the flush by (Linux 4.12+; 0 without:
+	 * then by the pid_tgid above, which a PID namespace hides). */
+	if (sys_socket_cookie(b->sock_fd, &b->cookie) < 0)
+		b->cookie = 0;
 	return 0;
 }
 
 /*
  * Every ring's CPU must show a run of the flush in its batch (struct
- * kbatch.flushes).  This catches what the pid_tgid cannot see coming: a
- * PID namespace (the kernel's pid is not getpid()), a cap_conf.cgroup the
- * server is not in.
+ * kbatch.flushes).  This catches what the trigger cannot see coming: a
+ * PID namespace for the backends that know the flush by its pid_tgid
+ * (the kernel's pid is not getpid()), a cgroup the server is not in.
  */
 int
 ld_batch_check(struct ld_batch *b, const struct ld_ring *rings, int n,
@@ -150,7 +159,8 @@ ld_batch_check(struct ld_batch *b, const struct ld_ring *rings, int n,
 			;
 		if (j == np || v[j].flushes == 0) {
 			ld_errf(err, errlen, "the reader's connect did not reach "
-			    "the %s program on CPU %d (PID namespace, or a "
+			    "the %s program on CPU %d (a PID namespace, which "
+			    "hides its pid from the syscall backends, or a "
 			    "cgroup the server is not in?)", backend, rings[i].cpu);
 			free(v);
 			return -ESRCH;

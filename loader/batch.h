@@ -15,6 +15,7 @@ struct ld_batch {
 	int map_fd;             /* per-CPU struct kbatch, -1: batches off */
 	int sock_fd;            /* the reader's UDP socket, -1 */
 	uint64_t trigger;       /* the reader thread's pid_tgid, 0 when off */
+	uint64_t cookie;        /* sock_fd's SO_COOKIE, 0 when unknown */
 	int tid;                /* the reader thread */
 	uint64_t last_ns;       /* the last flush, CLOCK_MONOTONIC */
 	uint64_t flushes;       /* flush connects made, one per CPU */

@@ -79,13 +79,6 @@ load(unsigned type, unsigned attach, unsigned btf_id, const char *name,
 }
 
 int
-ld_prog_load(unsigned type, const char *name, const struct bpf_insn *insn,
-    size_t n, char **logp)
-{
-	return ld_prog_load_attach(type, 0, 0, name, insn, n, logp);
-}
-
-int
 ld_prog_load_attach(unsigned type, unsigned attach, unsigned btf_id,
     const char *name, const struct bpf_insn *insn, size_t n, char **logp)
 {
@@ -166,16 +159,3 @@ ld_map_lookup(int fd, const void *key, void *value)
 	return sys_bpf(BPF_MAP_LOOKUP_ELEM, &attr, sizeof(attr));
 }
 
-int
-ld_next_id(int cmd, uint32_t id, uint32_t *next)
-{
-	union bpf_attr attr;
-	int e;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.start_id = id;
-	if ((e = sys_bpf(cmd, &attr, sizeof(attr))) < 0)
-		return e;
-	*next = attr.next_id;
-	return 0;
-}

@@ -15,17 +15,14 @@ int ld_map_create(unsigned type, const char *name, unsigned key_size,
 int ld_map_update(int fd, const void *key, const void *value, uint64_t flags);
 
 /*
- * Load a program.  Returns its fd or -errno.  On failure, when log is not
- * NULL, the load is retried with the verifier log on (the buffer grows on
- * ENOSPC) and *log receives the whole log, NUL-terminated, to be freed by
- * the caller.
+ * Load a program of type, with expected_attach_type attach (which cgroup
+ * socket-address programs need: BPF_CGROUP_INET4_CONNECT, ...; 0 for
+ * none) and for tracing programs the BTF id of the kernel function they
+ * attach to (0: none).  Returns its fd or -errno.  EAGAIN (the verifier
+ * interrupted) is retried.  On failure, when log is not NULL, the load is
+ * retried with the verifier log on (the buffer grows on ENOSPC) and *log
+ * receives the whole log, NUL-terminated, to be freed by the caller.
  */
-int ld_prog_load(unsigned type, const char *name, const struct bpf_insn *insn,
-    size_t n, char **log);
-
-/* The same with expected_attach_type set, which cgroup socket-address
- * programs need (BPF_CGROUP_INET4_CONNECT, ...), and for tracing programs
- * the BTF id of the kernel function they attach to (0: none). */
 int ld_prog_load_attach(unsigned type, unsigned attach, unsigned btf_id,
     const char *name, const struct bpf_insn *insn, size_t n, char **log);
 
@@ -41,9 +38,5 @@ int ld_link_create(int prog_fd, int target_fd, unsigned attach);
 /* Look key up in map fd into value (of a per-CPU map: one value per
  * possible CPU, each rounded up to 8 bytes).  Returns 0 or -errno. */
 int ld_map_lookup(int fd, const void *key, void *value);
-
-/* BPF_PROG_GET_NEXT_ID or BPF_LINK_GET_NEXT_ID (cmd) after id: 0 and
- * *next, or -ENOENT at the end. */
-int ld_next_id(int cmd, uint32_t id, uint32_t *next);
 
 #endif

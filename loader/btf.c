@@ -15,6 +15,7 @@
 #include <linux/btf.h>
 
 #include "loader/btf.h"
+#include "util/file.h"
 
 struct btf {
 	uint8_t *data;
@@ -170,26 +171,19 @@ slurp(int fd, struct btf *b)
 			return -ENOMEM;
 	}
 	b->data = buf;
-	for (;;) {
-		if (len == cap) {
-			if (b->maplen)
-				return -EFBIG; /* longer than its stat() size */
-			cap *= 2;
-			if ((p = realloc(buf, cap)) == NULL)
-				return -ENOMEM;
-			b->data = buf = p;
+	while ((r = file_read_fd(fd, buf + len, cap - len)) >= 0) {
+		if ((len += (size_t)r) < cap) {
+			b->len = len;
+			return 0;
 		}
-		if ((r = read(fd, buf + len, cap - len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
+		if (b->maplen)
+			return -EFBIG; /* longer than its stat() size */
+		cap *= 2;
+		if ((p = realloc(buf, cap)) == NULL)
+			return -ENOMEM;
+		b->data = buf = p;
 	}
-	b->len = len;
-	return 0;
+	return (int)r;
 }
 
 int

@@ -8,6 +8,9 @@
 
 struct btf;
 
+/* Where the running kernel's BTF is. */
+#define BTF_VMLINUX "/sys/kernel/btf/vmlinux"
+
 /* Parse BTF from a buffer (copied).  Returns 0 and *out, or -EINVAL for a
  * malformed blob, -ENOMEM. */
 int ld_btf_parse(const void *data, size_t len, struct btf **out);

@@ -1,19 +1,17 @@
 /*
  * The capture interface (see capture.h): the perf event array and the
- * per-CPU rings every backend writes to, the choice of backend, and what
- * the backends share (BTF offsets, program loading with the verifier's
- * log, parallel close).
+ * per-CPU rings every backend writes to, the kernel's BTF offsets they
+ * are given, the choice of backend, and the split of perf samples into
+ * records.  What the backends share below it is in load.c.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/bpf.h>
-#include <linux/perf_event.h>
 
 #include "loader/backend.h"
 #include "loader/batch.h"
@@ -23,11 +21,8 @@
 #include "loader/probe.h"
 #include "loader/ring.h"
 #include "loader/sys.h"
-#include "loader/tracefs.h"
-#include "prog/asm.h"
+#include "prog/abi.h"
 #include "prog/connect.h"
-#include "prog/frame.h"
-#include "util/event.h"
 
 #define MAX_CPUS 1024
 #define NBACKEND_MAX 8
@@ -56,9 +51,11 @@ struct capture {
 	void *ctx;
 };
 
-/* Cheapest first.  "auto" tries them in this order.  fexit is as cheap as
- * the socket hooks and exact, but has only been run where it is refused:
- * it comes second until the qemu guests have run it. */
+/* The order "auto" tries them in.  cgroup first: it needs neither BTF
+ * nor BPF trampolines and taxes only the socket calls.  fexit is as cheap
+ * and exact, and passes in the qemu guests that have trampolines, but
+ * lockdown refuses it (this machine).  The tracepoint pair last: it taxes
+ * every system call but needs no BTF. */
 static const struct ld_backend *const backends[] = {
 	&ld_backend_cgroup,
 	&ld_backend_fexit,
@@ -67,132 +64,6 @@ static const struct ld_backend *const backends[] = {
 };
 #define NBACKEND (sizeof(backends) / sizeof(backends[0]))
 _Static_assert(NBACKEND <= NBACKEND_MAX, "capture: refused[] too short");
-
-void
-ld_errf(char *err, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, n, fmt, ap);
-	va_end(ap);
-}
-
-const char *
-ld_hint(int e)
-{
-	if (e == -EPERM || e == -EACCES)
-		return " (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)";
-	return "";
-}
-
-int
-ld_load(const struct ld_env *env, unsigned type, unsigned attach,
-    unsigned btf_id, const char *name, struct bpf_insn *insn, size_t n,
-    char *err, size_t errlen)
-{
-	char *log = NULL;
-	int fd;
-
-	fd = ld_prog_load_attach(type, attach, btf_id, name, insn, n,
-	    env->diag ? &log : NULL);
-	if (fd < 0) {
-		/* The whole story: the verifier's log and what it was given. */
-		if (env->diag) {
-			fprintf(env->diag, "ebpf-server: program %s rejected: %s\n"
-			    "--- verifier log ---\n%s\n--- program (%zu "
-			    "instructions) ---\n", name, strerror(-fd),
-			    log ? log : "(none)", n);
-			asm_dump(insn, n, env->diag);
-		}
-		ld_errf(err, errlen, "load BPF program %s: %s%s", name,
-		    strerror(-fd), ld_hint(fd));
-	}
-	free(log);
-	return fd;
-}
-
-int
-ld_tp_attach(const char *tracefs, const char *cat, const char *name,
-    int prog_fd, char *err, size_t errlen)
-{
-	struct perf_event_attr attr;
-	int id, fd, e;
-
-	id = ld_tp_id(tracefs, cat, name);
-	if (id < 0) {
-		ld_errf(err, errlen, "tracepoint %s:%s: %s", cat, name,
-		    id == -ENOENT ? "not found (kernel without "
-		    "CONFIG_FTRACE_SYSCALLS?)" : strerror(-id));
-		return id;
-	}
-	memset(&attr, 0, sizeof(attr));
-	attr.size = sizeof(attr);
-	attr.type = PERF_TYPE_TRACEPOINT;
-	attr.config = (uint64_t)id;
-	attr.sample_period = 1;
-	attr.wakeup_events = 1;
-	/* One event on CPU 0 for all tasks: the program hangs off the
-	 * tracepoint itself and runs on every CPU. */
-	fd = sys_perf_event_open(&attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0) {
-		ld_errf(err, errlen, "perf_event_open %s:%s: %s%s", cat, name,
-		    strerror(-fd), ld_hint(fd));
-		return fd;
-	}
-	if ((e = sys_ioctl(fd, PERF_EVENT_IOC_SET_BPF, (unsigned long)prog_fd)) < 0 ||
-	    (e = sys_ioctl(fd, PERF_EVENT_IOC_ENABLE, 0)) < 0) {
-		ld_errf(err, errlen, "attach to %s:%s: %s%s", cat, name,
-		    strerror(-e), ld_hint(e));
-		sys_close(fd);
-		return e;
-	}
-	return fd;
-}
-
-static void *
-close_one(void *arg)
-{
-	sys_close((int)(intptr_t)arg);
-	return NULL;
-}
-
-void
-ld_close_parallel(int *fds, int n)
-{
-	pthread_t t[LD_CLOSE_MAX];
-	int started[LD_CLOSE_MAX] = { 0 };
-	int i;
-
-	/* One thread per fd (the sandbox allows threads): grace periods
-	 * overlap instead of adding up. */
-	for (i = 0; i < n; i++) {
-		if (fds[i] < 0)
-			continue;
-		if (i < LD_CLOSE_MAX && pthread_create(&t[i], NULL, close_one,
-		    (void *)(intptr_t)fds[i]) == 0)
-			started[i] = 1;
-		else
-			sys_close(fds[i]);
-	}
-	for (i = 0; i < n && i < LD_CLOSE_MAX; i++)
-		if (started[i])
-			pthread_join(t[i], NULL);
-	for (i = 0; i < n; i++)
-		fds[i] = -1;
-}
-
-void
-ld_close_fds(int *fds, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		if (fds[i] >= 0)
-			sys_close(fds[i]);
-		fds[i] = -1;
-	}
-}
 
 /* A struct member whose offset goes to prog_kern at off; size, when not
  * 0, is the size it must have. */
@@ -298,31 +169,26 @@ resolve_cast(const struct btf *b, struct prog_kern *k)
 		k->sak_btf_id = 0;
 }
 
-/* Resolve the kernel struct offsets the enter program walks.  Without
- * them the probe still works, but socket type and protocol are unknown. */
+/* Resolve the kernel struct offsets the programs walk from b (NULL: no
+ * BTF).  Without them the programs still work, but socket type and
+ * protocol are unknown. */
 static void
-resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
+resolve_kern(const struct cap_conf *conf, const struct btf *b,
+    struct prog_kern *k)
 {
-	const char *path = conf->btf_path ? conf->btf_path : "/sys/kernel/btf/vmlinux";
-	struct btf *b;
 	size_t i;
 	int err, usz, lsz;
 
 	memset(k, 0, sizeof(*k));
 	k->sock_err = -1;
-	if ((err = ld_btf_load(path, &b)) < 0) {
-		if (conf->diag)
-			fprintf(conf->diag, "ebpf-server: %s: %s: socket type and "
-			    "protocol will be unknown\n", path, strerror(-err));
+	if (b == NULL)
 		return;
-	}
 	if ((err = resolve_fields(b, kmembers, sizeof(kmembers) /
 	    sizeof(kmembers[0]), k, &i)) < 0) {
 		if (conf->diag)
 			fprintf(conf->diag, "ebpf-server: BTF: %s.%s: %s: socket "
 			    "type and protocol will be unknown\n",
 			    kmembers[i].s, kmembers[i].m, strerror(-err));
-		ld_btf_free(b);
 		return;
 	}
 	k->valid = 1;
@@ -339,7 +205,6 @@ resolve_kern(const struct cap_conf *conf, struct prog_kern *k)
 	    ld_btf_member(b, "bpf_sock_addr_kern", "uaddrlen", &k->sak_uaddrlen, &lsz) == 0 &&
 	    usz == 8 && lsz == 4)
 		k->sak_valid = 1;
-	ld_btf_free(b);
 }
 
 
@@ -348,11 +213,20 @@ open_rings(struct capture *c, const struct cap_conf *conf, char *err,
     size_t errlen)
 {
 	int cpus[MAX_CPUS], n, i, e;
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned pages, mark;
 
 	if ((n = ld_possible_cpus(cpus, MAX_CPUS)) < 0) {
 		ld_errf(err, errlen, "possible CPUs: %s", strerror(-n));
 		return n;
 	}
+	pages = conf->ring_pages ? conf->ring_pages :
+	    ld_ring_pages(sysconf(_SC_NPROCESSORS_CONF), page);
+	/* Wake the reader when an eighth of the ring is full: thousands of
+	 * events per wakeup, and seven eighths left for a reader that is slow
+	 * to get a CPU.  cap_poll()'s time-out bounds latency when traffic
+	 * is light. */
+	mark = conf->watermark ? conf->watermark : pages * (unsigned)page / 8;
 	/* The perf event array is indexed by CPU number. */
 	e = ld_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "events", 4, 4,
 	    (unsigned)cpus[n - 1] + 1);
@@ -372,7 +246,7 @@ open_rings(struct capture *c, const struct cap_conf *conf, char *err,
 		struct ld_ring *r = &c->rings[c->nrings];
 		uint32_t key = (uint32_t)cpus[i];
 
-		e = ld_ring_open(r, cpus[i], conf->ring_pages, conf->watermark);
+		e = ld_ring_open(r, cpus[i], pages, mark);
 		if (e == -ENODEV)
 			continue; /* possible but offline */
 		if (e < 0) {
@@ -411,6 +285,7 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
     size_t errlen)
 {
 	struct ld_env env;
+	struct btf *btf = NULL;
 	struct capture *c;
 	const struct ld_backend *be = NULL;
 	char why[512];
@@ -426,7 +301,11 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
 	c->events_fd = c->epfd = c->b.map_fd = c->b.sock_fd = -1;
-	resolve_kern(conf, &c->k);
+	/* Read once, for the offsets here and the backends' own lookups. */
+	if ((e = ld_btf_load(BTF_VMLINUX, &btf)) < 0 && conf->diag)
+		fprintf(conf->diag, "ebpf-server: %s: %s: socket type and "
+		    "protocol will be unknown\n", BTF_VMLINUX, strerror(-e));
+	resolve_kern(conf, btf, &c->k);
 	if ((e = ld_probe(&c->f)) < 0) {
 		ld_errf(err, errlen, "create a BPF map: %s%s", strerror(-e),
 		    ld_hint(e));
@@ -448,10 +327,11 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	memset(&env, 0, sizeof(env));
 	env.diag = conf->diag;
 	env.fault_verifier = conf->fault_verifier;
-	env.cgroup = conf->cgroup;
+	env.btf = btf;
 	env.events_fd = c->events_fd;
 	env.batch_fd = c->b.map_fd;
 	env.trigger = c->b.trigger;
+	env.trigger_cookie = ld_has(&c->f, LD_F_SA_COOKIE) ? c->b.cookie : 0;
 	env.k = &c->k;
 	env.f = &c->f;
 	env.xchg = ld_has(&c->f, LD_F_XCHG);
@@ -510,6 +390,7 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 		env.diag = conf->diag;
 		env.batch_fd = -1;
 		env.trigger = 0;
+		env.trigger_cookie = 0;
 		if ((e = c->be->open(&env, &c->state, why, sizeof(why))) < 0) {
 			ld_errf(err, errlen, "backend %s unavailable: %s",
 			    c->be->name, why);
@@ -517,17 +398,13 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 			goto fail;
 		}
 	}
+	ld_btf_free(btf);
 	*out = c;
 	return 0;
 fail:
+	ld_btf_free(btf);
 	cap_close(c);
 	return e;
-}
-
-int
-cap_fd(const struct capture *c)
-{
-	return c->epfd;
 }
 
 int
@@ -566,7 +443,7 @@ count_lost(void *ctx, uint64_t n)
  * record says its size (struct kevent.size, KEV_SIZE()).  The kernel pads
  * raw samples to 8 bytes, so up to 7 bytes after the last record are not
  * one.  A sample that does not parse goes to the callback whole from the
- * first bad record on (ev_decode() refuses it, and it is counted).
+ * first bad record on (ld_decode() refuses it, and it is counted).
  */
 static void
 split(void *ctx, const void *data, uint32_t len)
@@ -706,6 +583,19 @@ cap_exact_name(unsigned bit)
 	};
 
 	return bit < sizeof(names) / sizeof(names[0]) ? names[bit] : NULL;
+}
+
+size_t
+cap_exact_names(const struct capture *c, const char **out, size_t max)
+{
+	unsigned bits = cap_exact(c), bit;
+	size_t n = 0;
+
+	for (bit = 0; cap_exact_name(bit) && n + 1 < max; bit++)
+		if (bits & (1u << bit))
+			out[n++] = cap_exact_name(bit);
+	out[n] = NULL;
+	return n;
 }
 
 void

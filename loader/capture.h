@@ -5,8 +5,8 @@
  * perf event array and per-CPU rings, which this module owns and drains.
  *
  *	cap_open()    pick and attach a backend, map the rings
- *	cap_fd()      the one fd to poll (readable when a ring passed its
- *	              watermark)
+ *	cap_poll()    wait until a ring passed its watermark (or a
+ *	              time-out), then cap_drain()
  *	cap_drain()   hand every pending record to a callback
  *	cap_stats()   what was read and lost
  *	cap_close()   detach everything
@@ -26,19 +26,16 @@
 struct capture;
 
 struct cap_conf {
-	unsigned ring_pages;    /* per CPU, power of two */
-	unsigned watermark;     /* bytes pending before a wakeup */
+	unsigned ring_pages;    /* per CPU, power of two; 0: ld_ring_pages() */
+	unsigned watermark;     /* bytes pending before a wakeup; 0: an
+	                         * eighth of a ring */
 	FILE *diag;             /* where the verifier log goes, or NULL */
-	const char *btf_path;   /* NULL: /sys/kernel/btf/vmlinux */
 	/* Tests only: make the first program read beyond the stack so that
 	 * the verifier rejects it (main sets it from EBPF_SERVER_FAULT). */
 	int fault_verifier;
 	/* NULL or "auto": the cheapest backend that works here; else one of
 	 * cap_backend_names(), or fail saying why it cannot run. */
 	const char *backend;
-	/* cgroup backend: the cgroup2 directory to attach to; NULL: the
-	 * root of the cgroup2 mount (mounted when there is none). */
-	const char *cgroup;
 	/* 1: gather events in per-CPU batches, which the thread that calls
 	 * cap_open() and cap_drain() flushes (see loader/batch.c); turned
 	 * off, with a line on diag, where that thread cannot reach every
@@ -68,9 +65,6 @@ struct cap_stats {
 int cap_open(const struct cap_conf *conf, struct capture **out, char *err,
     size_t errlen);
 
-/* The fd to poll for input (an epoll fd over the rings). */
-int cap_fd(const struct capture *c);
-
 /* The socket the flush connect()s (a sandbox allows connect() on it
  * alone, and sched_setaffinity()), or -1 when batches are off. */
 int cap_trigger_fd(const struct capture *c);
@@ -86,7 +80,8 @@ int cap_trigger_fd(const struct capture *c);
 long cap_drain(struct capture *c, ld_sample_fn sample, ld_lost_fn lost,
     void *ctx);
 
-/* Wait up to timeout_ms for cap_fd(), then cap_drain(). */
+/* Wait up to timeout_ms for a ring to pass its watermark (an epoll over
+ * the rings), then cap_drain(). */
 long cap_poll(struct capture *c, int timeout_ms, ld_sample_fn sample,
     ld_lost_fn lost, void *ctx);
 
@@ -117,6 +112,10 @@ const char *const *cap_backend_names(void);
 /* The CAP_EXACT_* bits as JSON-ish field names: "return_code", ...;
  * NULL past the last.  i from 0. */
 const char *cap_exact_name(unsigned bit);
+
+/* The names of cap_exact(c)'s bits into out[0..max-1), NULL after the
+ * last.  Returns how many. */
+size_t cap_exact_names(const struct capture *c, const char **out, size_t max);
 
 /* Detach and free everything; NULL is fine. */
 void cap_close(struct capture *c);

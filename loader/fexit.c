@@ -19,10 +19,10 @@
 #include "loader/capture.h"
 #include "loader/probe.h"
 #include "loader/sys.h"
+#include "prog/abi.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
 #include "prog/insn.h"
-#include "util/event.h"
 
 #define NFUNC 3
 
@@ -55,7 +55,7 @@ static int
 fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 {
 	struct prog_conf c;
-	struct btf *b = NULL;
+	const struct btf *b = env->btf;
 	struct fx *f;
 	int i, e, id, nargs;
 
@@ -63,18 +63,13 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 		return -ENOMEM;
 	for (i = 0; i < NFUNC; i++)
 		f->prog_fd[i] = f->link_fd[i] = -1;
-	if (!env->k->valid) {
+	if (!env->k->valid || b == NULL) {
 		e = -EOPNOTSUPP;
-		ld_errf(err, errlen, "backend fexit needs BTF "
-		    "(/sys/kernel/btf/vmlinux)");
+		ld_errf(err, errlen, "backend fexit needs BTF (" BTF_VMLINUX ")");
 		goto fail;
 	}
 	if ((e = ld_need(env->f, LD_F_TP_TASK_BTF, "fexit", err, errlen)) < 0)
 		goto fail;
-	if ((e = ld_btf_load("/sys/kernel/btf/vmlinux", &b)) < 0) {
-		ld_errf(err, errlen, "/sys/kernel/btf/vmlinux: %s", strerror(-e));
-		goto fail;
-	}
 	memset(&c, 0, sizeof(c));
 	c.k = *env->k;
 	c.events_fd = env->events_fd;
@@ -150,19 +145,16 @@ retry:
 		}
 		f->link_fd[i] = e;
 	}
-	ld_btf_free(b);
 	*state = f;
 	return 0;
 fail:
-	ld_btf_free(b);
 	fx_close(f);
 	return e;
 }
 
 const struct ld_backend ld_backend_fexit = {
 	.name = "fexit",
-	.exact = CAP_EXACT_RETURN_CODE | CAP_EXACT_SOCKET | CAP_EXACT_PPID |
-	    CAP_EXACT_UNIX | CAP_EXACT_SYSCALL,
+	.exact = LD_EXACT_AT_EXIT,
 	.batched = 1,
 	.open = fx_open,
 	.close = fx_close,

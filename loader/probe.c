@@ -31,7 +31,7 @@ static const struct {
 	[LD_F_SA_TASK] = { "sa_task", "bpf_get_current_task() and "
 	    "bpf_probe_read_kernel() in cgroup socket programs" },
 	[LD_F_SA_SPILL] = { "sa_spill", "a socket pointer on the stack read by "
-	    "a helper (Linux 5.11)" },
+	    "a helper, to a privileged program" },
 	[LD_F_SA_COOKIE] = { "sa_cookie", "bpf_get_socket_cookie() in cgroup "
 	    "socket programs" },
 	[LD_F_TP_READ_KERNEL] = { "tp_read_kernel", "bpf_probe_read_kernel() "

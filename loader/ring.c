@@ -9,6 +9,7 @@
 
 #include "loader/ring.h"
 #include "loader/sys.h"
+#include "util/file.h"
 
 /* The layout of the records we ask for (sample_type = PERF_SAMPLE_RAW). */
 struct sample {
@@ -22,6 +23,31 @@ struct lost {
 	uint64_t id;
 	uint64_t lost;
 };
+
+/*
+ * One process bursting on one CPU fills only that CPU's ring, so small
+ * machines get deep rings: 4 MiB is about 20 000 events, 40 ms of
+ * back-to-back connects, enough to ride out the reader losing its CPU for
+ * a while without losing an event.
+ */
+unsigned
+ld_ring_pages(long cpus, long page)
+{
+	unsigned long per, pages = 1;
+
+	if (cpus < 1)
+		cpus = 1;
+	if (page < 4096)
+		page = 4096;
+	per = (8UL << 20) / (unsigned long)cpus;
+	if (per > 4UL << 20)
+		per = 4UL << 20;
+	if (per < 256UL << 10)
+		per = 256UL << 10;
+	while (pages * 2 * (unsigned long)page <= per)
+		pages *= 2;
+	return (unsigned)pages;
+}
 
 int
 ld_ring_open(struct ld_ring *r, int cpu, unsigned pages, unsigned watermark)
@@ -194,16 +220,13 @@ ld_parse_cpus(const char *s, int *cpus, int n)
 int
 ld_possible_cpus(int *cpus, int n)
 {
-	char buf[256];
+	char buf[4096];
 	ssize_t len;
-	int fd;
 
-	if ((fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
+	if ((len = file_read("/sys/devices/system/cpu/possible", buf,
+	    sizeof(buf))) < 0)
+		return (int)len;
+	if (len == 0)
 		return -EIO;
-	buf[len] = '\0';
 	return ld_parse_cpus(buf, cpus, n);
 }

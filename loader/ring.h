@@ -35,6 +35,12 @@ int ld_ring_open(struct ld_ring *r, int cpu, unsigned pages, unsigned watermark)
 void ld_ring_close(struct ld_ring *r);
 
 /*
+ * Pages per ring when the user gives none, for cpus CPUs of page bytes:
+ * 8 MiB of rings in all, from 256 KiB to 4 MiB per CPU, a power of two.
+ */
+unsigned ld_ring_pages(long cpus, long page);
+
+/*
  * Consume every record published so far.  Returns the number of records
  * read, or -EINVAL if the ring is corrupt (a record with an impossible
  * size: the rest is skipped).  data_tail is released once, at the end.

@@ -23,6 +23,7 @@
 #include "loader/backend.h"
 #include "loader/bpf.h"
 #include "loader/capture.h"
+#include "loader/probe.h"
 #include "loader/sys.h"
 #include "prog/asm.h"
 #include "prog/insn.h"
@@ -62,29 +63,18 @@ struct hookset {
 	char result_why[160];
 };
 
-/* The cgroup2 root: the caller's, the host's mount, or one of our own. */
+/* The cgroup2 root: the host's mount, or one of our own. */
 static int
-cgroup_root(const struct ld_env *env, char *dir, size_t n, char *err,
-    size_t errlen)
+cgroup_root(char *dir, size_t n, char *err, size_t errlen)
 {
-	char buf[16384];
-	ssize_t len;
-	int fd, e;
+	int e;
 
-	if (env->cgroup) {
-		snprintf(dir, n, "%s", env->cgroup);
+	if ((e = cg_mount(dir, n)) == 0)
 		return 0;
-	}
-	if ((fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0) {
-		e = -errno;
+	if (e != -ENOENT) {
 		ld_errf(err, errlen, "/proc/self/mountinfo: %s", strerror(-e));
 		return e;
 	}
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[len > 0 ? len : 0] = '\0';
-	if (cg_find_mount(buf, dir, n) == 0)
-		return 0;
 	/* No cgroup2 anywhere (a pure v1 host): mount one of our own, as we
 	 * do tracefs.  Its root is the same hierarchy for every process. */
 	mkdir(OWN_MOUNT, 0700);
@@ -208,19 +198,31 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	h->cgroup_fd = h->outcome_prog = h->outcome_tp = -1;
 	for (i = 0; i < HOOK_N; i++)
 		h->prog_fd[i] = h->link_fd[i] = -1;
-	if ((e = cgroup_root(env, dir, sizeof(dir), err, errlen)) < 0)
+	if ((e = cgroup_root(dir, sizeof(dir), err, errlen)) < 0)
 		goto fail;
 	if ((e = h->cgroup_fd = sys_open_dir(dir)) < 0) {
 		ld_errf(err, errlen, "cgroup2 root %s: %s", dir, strerror(-e));
 		goto fail;
 	}
+	/* What the programs cannot do without, each refused in one line. */
+	if ((e = ld_need(env->f, LD_F_SA_IDS, "cgroup", err, errlen)) < 0 ||
+	    (e = ld_need(env->f, LD_F_SA_OUTPUT, "cgroup", err, errlen)) < 0 ||
+	    (e = ld_need(env->f, LD_F_SA_SPILL, "cgroup", err, errlen)) < 0)
+		goto fail;
 	memset(&c, 0, sizeof(c));
 	c.events_fd = env->events_fd;
 	c.batch_fd = env->batch_fd;
+	c.xchg = env->xchg;
 	c.trigger = env->trigger;
+	c.trigger_cookie = env->trigger_cookie;
 	c.k = *env->k;
-	c.task_btf = c.k.valid;
-	c.coarse_time = 1;
+	/* The cheapest form the kernel takes (loader/probe.c): the coarse
+	 * clock, the task's fields by plain loads from the BTF-typed task,
+	 * else the parent pid by probe reads, else none. */
+	c.coarse_time = ld_has(env->f, LD_F_SA_COARSE);
+	c.task_btf = c.k.valid && ld_has(env->f, LD_F_SA_TASK_BTF);
+	if (c.k.valid && !c.task_btf && !ld_has(env->f, LD_F_SA_TASK))
+		c.k.valid = 0;
 	c.cast = c.k.cast_valid && c.k.sak_btf_id > 0;
 	/* Without BTF there is no task walk: ppid stays 0. */
 	if (!c.k.valid)
@@ -233,29 +235,11 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 			h->no_unix = 1;
 			continue;
 		}
-		/* The first hook finds what this kernel takes, quietly while
-		 * there is something to fall back on; the verifier's log of
-		 * the last try is printed whole. */
-		e = load_hook(env, &c, i == 0, unix_hook || (i == 0 &&
-		    (c.coarse_time || c.task_btf)) ? NULL : env->diag, err, errlen);
-		if (e < 0 && i == 0 && c.coarse_time && !env->fault_verifier) {
-			/* Before 5.11: no coarse clock for BPF, the fine one. */
-			c.coarse_time = 0;
-			e = load_hook(env, &c, 1, c.task_btf ? NULL : env->diag,
-			    err, errlen);
-		}
-		if (e < 0 && i == 0 && c.task_btf && !env->fault_verifier) {
-			/* No BTF-typed task here: probe reads. */
-			c.task_btf = 0;
-			e = load_hook(env, &c, 1, env->diag, err, errlen);
-		}
-		if (e < 0 && i == 0 && c.k.valid && !env->fault_verifier) {
-			/* A kernel that refuses bpf_get_current_task() or
-			 * probe reads here: the event without ppid. */
-			c.k.valid = 0;
-			h->no_ppid = 1;
-			e = load_hook(env, &c, 1, env->diag, err, errlen);
-		}
+		/* Chosen from the probes' answers: a rejection is a bug and
+		 * its verifier log is printed whole.  The unix hooks are
+		 * tried quietly: before 6.7 there is no such attach type. */
+		e = load_hook(env, &c, i == 0, unix_hook ? NULL : env->diag,
+		    err, errlen);
 		if (e < 0 && unix_hook && c.cast && !env->fault_verifier) {
 			/* The path's pointer and length by probe reads. */
 			c.cast = 0;

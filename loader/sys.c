@@ -127,6 +127,14 @@ sys_connect_lo(int fd, unsigned port)
 }
 
 int
+sys_socket_cookie(int fd, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0 ? -errno : 0;
+}
+
+int
 sys_get_affinity(void *set)
 {
 	return sched_getaffinity(0, sizeof(cpu_set_t), set) < 0 ? -errno : 0;

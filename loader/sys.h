@@ -1,9 +1,10 @@
 /*
  * The loader's kernel-facing system calls (bpf(), perf_event_open() and
  * the ioctls on their fds) go through here, in one place, so that a test
- * could replace them at link time (-Wl,--wrap=sys_bpf); none does today:
- * the unit tests feed the pure parts (ring.c on a fake mmap page, btf.c
- * and tracefs.c on buffers) instead.  ring.c, tracefs.c and btf.c make
+ * can replace them: tests/unit/test_bpf.c includes bpf.c with sys_bpf
+ * renamed to a fake kernel that answers EAGAIN, ENOSPC or a rejection.
+ * The other unit tests feed the pure parts (ring.c on a fake mmap page,
+ * btf.c and tracefs.c on buffers).  ring.c, tracefs.c and btf.c make
  * their plain file calls (open, read, mmap) themselves.  All return the
  * result (an fd, 0, or a pointer) or -errno.
  */
@@ -11,6 +12,7 @@
 #define SYS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 union bpf_attr;
 struct perf_event_attr;
@@ -39,6 +41,9 @@ int sys_epoll_wait(int epfd, int timeout_ms);
  * set is a cpu_set_t of CPU_SETSIZE bits. */
 int sys_udp_socket(void);
 int sys_connect_lo(int fd, unsigned port);
+/* The socket's cookie (getsockopt SO_COOKIE), what bpf_get_socket_cookie()
+ * returns for it in a program.  0 or -errno. */
+int sys_socket_cookie(int fd, uint64_t *cookie);
 int sys_get_affinity(void *set);
 int sys_set_affinity(const void *set);
 

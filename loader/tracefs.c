@@ -10,6 +10,7 @@
 
 #include "loader/sys.h"
 #include "loader/tracefs.h"
+#include "util/file.h"
 
 static const char *const dirs[] = {
 	"/sys/kernel/tracing",
@@ -47,32 +48,6 @@ ld_tracefs_find(char *dir, size_t n)
 	return 1;
 }
 
-/* Read a small file into buf (NUL-terminated).  Returns length or -errno. */
-static int
-slurp(const char *path, char *buf, size_t n)
-{
-	size_t len = 0;
-	ssize_t r;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	while (len + 1 < n && (r = read(fd, buf + len, n - 1 - len)) != 0) {
-		if (r < 0) {
-			int err = -errno;
-
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return err;
-		}
-		len += (size_t)r;
-	}
-	buf[len] = '\0';
-	close(fd);
-	return (int)len;
-}
-
 int
 ld_tp_id(const char *tracefs, const char *group, const char *name)
 {
@@ -81,7 +56,7 @@ ld_tp_id(const char *tracefs, const char *group, const char *name)
 	int r;
 
 	snprintf(path, sizeof(path), "%s/events/%s/%s/id", tracefs, group, name);
-	if ((r = slurp(path, buf, sizeof(buf))) < 0)
+	if ((r = (int)file_read(path, buf, sizeof(buf))) < 0)
 		return r;
 	id = strtol(buf, &end, 10);
 	if (end == buf || id < 0 || id > 0x7fffffff)
@@ -131,7 +106,7 @@ ld_tp_field(const char *tracefs, const char *group, const char *name,
 	int r;
 
 	snprintf(path, sizeof(path), "%s/events/%s/%s/format", tracefs, group, name);
-	if ((r = slurp(path, buf, sizeof(buf))) < 0)
+	if ((r = (int)file_read(path, buf, sizeof(buf))) < 0)
 		return r;
 	return ld_tp_format_field(buf, field, off, size);
 }

@@ -20,10 +20,10 @@
 #include "loader/capture.h"
 #include "loader/sys.h"
 #include "loader/tracefs.h"
+#include "prog/abi.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
 #include "prog/insn.h"
-#include "util/event.h"
 
 #define STASH_ENTRIES 16384 /* connects in flight at once */
 
@@ -169,27 +169,20 @@ tp_close(void *state)
 	free(p);
 }
 
-static struct tp *
-tp_new(void)
+/* A new *pp, tracefs and the offsets both designs share; 0 or -errno
+ * with err (*pp, if not NULL, for tp_close()). */
+static int
+tp_prepare(const struct ld_env *env, struct tp **pp, struct prog_conf *c,
+    char *err, size_t errlen)
 {
 	struct tp *p;
-	int i;
+	int i, e;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return NULL;
+	if ((*pp = p = calloc(1, sizeof(*p))) == NULL)
+		return -ENOMEM;
 	p->stash_fd = -1;
 	for (i = 0; i < NPROG; i++)
 		p->prog_fd[i] = p->tp_fd[i] = -1;
-	return p;
-}
-
-/* Tracefs and the offsets both designs share; 0 or -errno with err. */
-static int
-tp_prepare(struct tp *p, const struct ld_env *env, struct prog_conf *c,
-    char *err, size_t errlen)
-{
-	int e;
-
 	if ((e = ld_tracefs_find(p->tracefs, sizeof(p->tracefs))) < 0) {
 		ld_errf(err, errlen, "tracefs: not mounted and mounting it at "
 		    "/sys/kernel/tracing failed: %s%s", strerror(-e), ld_hint(e));
@@ -210,12 +203,10 @@ static int
 tp_exit_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 {
 	struct prog_conf c;
-	struct tp *p;
+	struct tp *p = NULL;
 	int i, e;
 
-	if ((p = tp_new()) == NULL)
-		return -ENOMEM;
-	if ((e = tp_prepare(p, env, &c, err, errlen)) < 0)
+	if ((e = tp_prepare(env, &p, &c, err, errlen)) < 0)
 		goto fail;
 	if (!c.k.valid || !c.k.regs_valid) {
 		e = -EOPNOTSUPP;
@@ -266,12 +257,10 @@ static int
 tp_pair_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 {
 	struct prog_conf c;
-	struct tp *p;
+	struct tp *p = NULL;
 	int i, e;
 
-	if ((p = tp_new()) == NULL)
-		return -ENOMEM;
-	if ((e = tp_prepare(p, env, &c, err, errlen)) < 0)
+	if ((e = tp_prepare(env, &p, &c, err, errlen)) < 0)
 		goto fail;
 	e = ld_map_create(BPF_MAP_TYPE_LRU_HASH, "stash", sizeof(uint64_t),
 	    STASH_VALUE, STASH_ENTRIES);
@@ -329,8 +318,7 @@ const char *const ld_syscall_never[] = {
 
 const struct ld_backend ld_backend_tracepoint_exit = {
 	.name = "tracepoint-exit",
-	.exact = CAP_EXACT_RETURN_CODE | CAP_EXACT_SOCKET | CAP_EXACT_PPID |
-	    CAP_EXACT_UNIX | CAP_EXACT_SYSCALL,
+	.exact = LD_EXACT_AT_EXIT,
 	.batched = 1,
 	.open = tp_exit_open,
 	.close = tp_close,
@@ -340,8 +328,7 @@ const struct ld_backend ld_backend_tracepoint_exit = {
 
 const struct ld_backend ld_backend_tracepoint = {
 	.name = "tracepoint",
-	.exact = CAP_EXACT_RETURN_CODE | CAP_EXACT_SOCKET | CAP_EXACT_PPID |
-	    CAP_EXACT_UNIX | CAP_EXACT_SYSCALL,
+	.exact = LD_EXACT_AT_EXIT,
 	.open = tp_pair_open,
 	.close = tp_close,
 	.missing = tp_missing,

@@ -9,11 +9,11 @@
 
 #include <linux/bpf.h>
 
+#include "prog/abi.h"
 #include "prog/asm.h"
 #include "prog/connect.h"
 #include "prog/frame.h"
 #include "prog/insn.h"
-#include "util/event.h"
 
 enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK, L_WALKED };
 

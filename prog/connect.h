@@ -1,9 +1,12 @@
 /*
- * The probes: per system call two tracepoint programs.  sys_enter_<call>
- * stashes a struct kevent (after a zeroed header) keyed by thread; sys_exit_<call> adds the return
- * code and sends it through the perf event array.  connect() is always
- * recorded; sendto() and sendmsg() only when they carry an explicit IPv4 or
- * IPv6 destination on a datagram socket.
+ * The programs of the system-call backends, three designs of one event:
+ * the tracepoint pair (prog_connect_enter() at sys_enter_<call> stashes a
+ * struct kevent after a zeroed header, keyed by thread, and
+ * prog_connect_exit() at sys_exit_<call> adds the return code and sends
+ * it), one exit-only program per call (prog_call_exit()), and the same as
+ * fexit (prog_fexit()).  connect() is always recorded; sendto() and
+ * sendmsg() only when they carry an explicit destination on a datagram
+ * socket.  The cgroup backend's programs are in sockaddr.h.
  */
 #ifndef CONNECT_H
 #define CONNECT_H

@@ -15,12 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/event.h"
+#include "prog/abi.h"
 
 struct prog_asm;
 
 _Static_assert(sizeof(struct kevent) == 200, "kevent layout changed: fix EV");
-_Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
 
 #define EV  (-(int)sizeof(struct kevent))
 #define HDR (EV - (int)sizeof(struct kbatch_hdr))
@@ -29,43 +28,6 @@ _Static_assert(sizeof(struct kevent) % 8 == 0, "kevent must be 8-byte sized");
 #define SPAN (KEY - SPAN_MAX)
 #define SPAN_MAX 64
 #define E(field) (EV + (int)offsetof(struct kevent, field))
-
-/*
- * A CPU's batch of events, the value of a one-entry BPF_MAP_TYPE_PERCPU_ARRAY:
- * programs write their records here, one after the other, each of its own
- * size (struct kevent.size), and hand the whole buffer at once to
- * bpf_perf_event_output(), whose cost per call is about that of the rest
- * of the program.  It goes out when fewer than sizeof(struct kevent)
- * bytes are left, so that the next record always fits.  See
- * prog_emit_slot() for how two programs on one CPU (preemption,
- * interrupts) stay out of each other's way.
- */
-#define KBATCH_CAP 4096
-struct kbatch {
-	uint32_t busy;          /* 1 while a program owns the batch */
-	/* Runs of the flush on this CPU (prog_emit_trigger()), which the
-	 * loader reads back once at start-up to see that its trigger works. */
-	uint32_t flushes;
-	uint32_t n;             /* records in buf */
-	uint32_t len;           /* bytes of buf they fill */
-	struct kbatch_hdr {     /* sent ahead of the records */
-		/* Batches the perf ring refused since the last one that got
-		 * through: the kernel counts each as one lost record, but it
-		 * held this many events. */
-		uint32_t dropped_events;
-		uint32_t dropped_samples;
-	} hdr;
-	uint8_t buf[KBATCH_CAP];
-};
-/* The header and the records go out in one piece: no padding between;
- * n and len are reset with one 8-byte store. */
-_Static_assert(offsetof(struct kbatch, buf) ==
-    offsetof(struct kbatch, hdr) + sizeof(struct kbatch_hdr),
-    "kbatch: hdr must be right before buf");
-_Static_assert(offsetof(struct kbatch, len) == offsetof(struct kbatch, n) + 4 &&
-    offsetof(struct kbatch, n) % 8 == 0, "kbatch: n, len must share a u64");
-/* The last record's end, the most a batch holds before it goes out. */
-#define KBATCH_FULL (KBATCH_CAP - (int)sizeof(struct kevent))
 
 /* Labels the emitters below place; the programs' own labels stay below
  * 50. */

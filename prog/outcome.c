@@ -4,11 +4,11 @@
 
 #include <linux/bpf.h>
 
+#include "prog/abi.h"
 #include "prog/asm.h"
 #include "prog/frame.h"
 #include "prog/insn.h"
 #include "prog/outcome.h"
-#include "util/event.h"
 
 #define TCP_SYN_SENT 2
 

@@ -2,19 +2,21 @@
  * The cgroup socket-address programs, hand-assembled, with their pseudo-C
  * above and a comment on every instruction.  The frame is prog/frame.h's.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
 #include <linux/bpf.h>
 
+#include "prog/abi.h"
 #include "prog/asm.h"
 #include "prog/frame.h"
 #include "prog/insn.h"
 #include "prog/sockaddr.h"
-#include "util/event.h"
 
-enum { L_LEN_OK, L_LEN_OK2, L_ADDR_DONE, L_PPID_DONE };
+enum { L_LEN_OK, L_LEN_OK2, L_ADDR_DONE, L_PPID_DONE, L_NOT_READER };
 
 #define CTX(field) ((int)offsetof(struct bpf_sock_addr, field))
 /* The record's fields, through r9 (prog_emit_slot()). */
@@ -173,11 +175,39 @@ task_fields(struct prog_asm *a, const struct prog_kern *k)
 }
 
 /*
+ * The reader's flush connect, told by its socket (connect4 only): the
+ * destination first, two loads from the context that every other
+ * connect pays, then the socket's cookie, a helper call that only
+ * connects to that one address pay.  No pid is involved, so a PID
+ * namespace (a container) changes nothing.
+ *
+ *	if (ctx->user_port == KTRIGGER_PORT && ctx->user_ip4 == loopback &&
+ *	    bpf_get_socket_cookie(ctx) == COOKIE)
+ *		goto trigger;               // prog_emit_trigger()
+ */
+static void
+reader_socket(struct prog_asm *a, uint64_t cookie)
+{
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_6, CTX(user_port))); /* r1 = ctx->user_port */
+	asm_jmp_imm(a, BPF_JNE, BPF_REG_1, htons(KTRIGGER_PORT), L_NOT_READER); /* if (r1 != port) goto not_reader */
+	asm_emit(a, BPF_LDX_MEM(BPF_W, BPF_REG_1, BPF_REG_6, CTX(user_ip4))); /* r1 = ctx->user_ip4 */
+	asm_jmp_imm(a, BPF_JNE, BPF_REG_1, (int32_t)htonl(INADDR_LOOPBACK),
+	    L_NOT_READER);                                      /* if (r1 != 127.0.0.1) goto not_reader */
+	asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));       /* r1 = ctx */
+	asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_get_socket_cookie)); /* r0 = the socket's cookie */
+	asm_ld_imm64(a, BPF_REG_1, cookie);                     /* r1 = COOKIE */
+	asm_jmp_reg(a, BPF_JEQ, BPF_REG_0, BPF_REG_1, L_FRAME_TRIGGER); /* if (r0 == r1) goto trigger */
+	asm_label(a, L_NOT_READER);
+}
+
+/*
  * cgroup/{connect4,connect6,sendmsg4,sendmsg6,connect_unix,sendmsg_unix},
  * the record written in place, in this CPU's batch (prog/frame.c):
  *
+ *	if (HOOK == connect4 && COOKIE)
+ *		reader_socket();            // the flush: goto trigger
  *	u64 id = bpf_get_current_pid_tgid();
- *	if (HOOK == connect4 && TRIGGER && id == TRIGGER)
+ *	if (HOOK == connect4 && !COOKIE && TRIGGER && id == TRIGGER)
  *		goto trigger;               // flush, return 1: prog/frame.c
  *	struct kevent *rec = slot();    // the batch's next record, or &e
  *	rec->tid = id; rec->pid = id >> 32;
@@ -218,15 +248,19 @@ prog_sock_addr(struct prog_asm *a, const struct prog_sa_conf *c)
 	    c->hook == HOOK_CONNECT_UNIX;
 	int size, plain;
 
-	/* The reader's flush connect is an IPv4 one. */
+	/* The reader's flush connect is an IPv4 one, told by its socket's
+	 * cookie where the kernel gives it, else by its pid_tgid. */
 	uint64_t trigger = c->hook == HOOK_CONNECT4 ? c->trigger : 0;
+	uint64_t cookie = trigger ? c->trigger_cookie : 0;
 
 	if (c->hook < 0 || c->hook >= HOOK_N || (unix_hook && !k->sak_valid))
 		return -EINVAL;
 	size = record_size(c->hook);
 	plain = k->valid && c->task_btf;
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_6, BPF_REG_1));       /* r6 = ctx */
-	prog_emit_pid_tgid(a, trigger);                         /* r0 = id; the reader's? */
+	if (cookie)
+		reader_socket(a, cookie);                           /* the reader's flush? goto trigger */
+	prog_emit_pid_tgid(a, cookie ? 0 : trigger);            /* r0 = id; the reader's? */
 	asm_emit(a, BPF_MOV64_REG(BPF_REG_8, BPF_REG_0));       /* r8 = id */
 	prog_emit_slot(a, c->events_fd, c->batch_fd, c->xchg); /* r9 = rec, r7 = b or NULL */
 	asm_emit(a, BPF_STX_MEM(BPF_W, BPF_REG_9, BPF_REG_8, R(tid))); /* rec->tid = r8 */

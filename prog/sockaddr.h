@@ -34,6 +34,10 @@ struct prog_sa_conf {
 	 * this CPU's batch and is no event (prog_emit_trigger()).  Used by
 	 * the connect4 program only, the trigger being one. */
 	uint64_t trigger;
+	/* The reader's flush socket's cookie (SO_COOKIE), or 0: with it the
+	 * flush is told by its socket, not by trigger (see reader_socket()
+	 * in sockaddr.c), so a PID namespace does not hide it. */
+	uint64_t trigger_cookie;
 	/* ppid read from the BTF-typed task (bpf_get_current_task_btf(),
 	 * plain loads) when 1, else with probe reads. */
 	int task_btf;

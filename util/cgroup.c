@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/cgroup.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
@@ -221,26 +222,30 @@ rescan(struct cgmap *m)
 	m->used = used;
 }
 
+int
+cg_mount(char *out, size_t n)
+{
+	ssize_t len;
+	char *buf;
+	int e;
+
+	/* To the end: a host with many mounts has more than a page of it. */
+	if ((len = file_read_all("/proc/self/mountinfo", 16 << 20, &buf)) < 0)
+		return (int)len;
+	e = cg_find_mount(buf, out, n);
+	free(buf);
+	return e;
+}
+
 struct cgmap *
 cg_new(const char *root)
 {
-	char buf[1 << 16], mnt[CG_PATH_MAX];
+	char mnt[CG_PATH_MAX];
 	struct cgmap *m;
-	ssize_t len;
-	int fd, err;
+	int err;
 
 	if (!root) {
-		if ((fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
-			return NULL;
-		len = read(fd, buf, sizeof(buf) - 1);
-		err = errno;
-		close(fd);
-		if (len < 0) {
-			errno = err;
-			return NULL;
-		}
-		buf[len] = '\0';
-		if ((err = cg_find_mount(buf, mnt, sizeof(mnt))) < 0) {
+		if ((err = cg_mount(mnt, sizeof(mnt))) < 0) {
 			errno = -err;
 			return NULL;
 		}

@@ -22,6 +22,10 @@ struct cgmap;
  */
 int cg_find_mount(const char *mountinfo, char *out, size_t n);
 
+/* The same from this process's /proc/self/mountinfo, read to its end.
+ * Returns 0 or -errno. */
+int cg_mount(char *out, size_t n);
+
 /*
  * A map for the cgroup2 tree at root (NULL: find it in
  * /proc/self/mountinfo).  Returns NULL with errno set (ENOENT: no

@@ -51,31 +51,7 @@ vlog(int err, const char *fmt, va_list ap)
 }
 
 void
-log_warn(const char *fmt, ...)
-{
-	va_list ap;
-	int err = errno;
-
-	va_start(ap, fmt);
-	vlog(err, fmt, ap);
-	va_end(ap);
-	errno = err;
-}
-
-void
 log_warnx(const char *fmt, ...)
-{
-	va_list ap;
-	int err = errno;
-
-	va_start(ap, fmt);
-	vlog(0, fmt, ap);
-	va_end(ap);
-	errno = err;
-}
-
-void
-log_info(const char *fmt, ...)
 {
 	va_list ap;
 	int err = errno;
@@ -121,14 +97,4 @@ fatalx(const char *fmt, ...)
 	vlog(0, fmt, ap);
 	va_end(ap);
 	exit(1);
-}
-
-void *
-ecalloc(size_t n, size_t size)
-{
-	void *p;
-
-	if (!(p = calloc(n, size)))
-		fatal("ecalloc: %zu * %zu bytes", n, size);
-	return p;
 }

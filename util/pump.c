@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loader/decode.h"
 #include "util/event.h"
 #include "util/log.h"
 #include "util/pump.h"
@@ -42,7 +43,6 @@ struct pump {
 	void *ctx;
 	int64_t mono_to_real;
 	uint64_t last_sync;     /* CLOCK_MONOTONIC of the last clock check */
-	uint64_t bad;
 	size_t n;
 	unsigned char folded[BATCH];
 	struct event batch[BATCH];
@@ -218,8 +218,10 @@ pump_sample(void *ctx, const void *data, uint32_t len)
 			return;
 		}
 	}
-	if (ev_decode(data, len, p->mono_to_real, &p->batch[p->n]) < 0) {
-		p->bad++;
+	if (ld_decode(data, len, p->mono_to_real, &p->batch[p->n]) < 0) {
+		/* A record that does not decode is an event lost, and
+		 * shown as one (/health events_lost, /metrics). */
+		store_lost(p->store, 1);
 		return;
 	}
 	wait_result(p, data, &p->batch[p->n]);
@@ -247,10 +249,4 @@ pump_flush(struct pump *p)
 		p->mono_to_real = time_mono_to_real();
 		p->last_sync = now;
 	}
-}
-
-uint64_t
-pump_bad(const struct pump *p)
-{
-	return p->bad;
 }

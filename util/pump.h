@@ -32,7 +32,4 @@ void pump_lost(void *ctx, uint64_t n);
  * wall-clock steps (NTP).  Call after each drain. */
 void pump_flush(struct pump *p);
 
-/* Records that could not be decoded. */
-uint64_t pump_bad(const struct pump *p);
-
 #endif

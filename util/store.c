@@ -183,6 +183,18 @@ path_put(struct store *s, struct pstr *e)
 	free(e);
 }
 
+/* Everything store_new() allocates, and s itself. */
+static void
+free_tables(struct store *s)
+{
+	counters_free(s->cnt);
+	free(s->agg);
+	free(s->ptab);
+	free(s->pidx);
+	free(s->ring);
+	free(s);
+}
+
 struct store *
 store_new(size_t max_events)
 {
@@ -215,12 +227,7 @@ store_new(size_t max_events)
 	return s;
 fail:
 	err = errno;
-	counters_free(s->cnt);
-	free(s->agg);
-	free(s->ptab);
-	free(s->pidx);
-	free(s->ring);
-	free(s);
+	free_tables(s);
 	errno = err;
 	return NULL;
 }
@@ -237,12 +244,7 @@ store_free(struct store *s)
 		if (r->family == AF_UNIX && r->a.path)
 			path_put(s, r->a.path);
 	pthread_mutex_destroy(&s->mu);
-	counters_free(s->cnt);
-	free(s->agg);
-	free(s->ptab);
-	free(s->pidx);
-	free(s->ring);
-	free(s);
+	free_tables(s);
 }
 
 static void
@@ -375,15 +377,22 @@ store_add(struct store *s, const struct event *ev, size_t n)
 	store_add_marked(s, ev, n, NULL);
 }
 
+/* One counter of s, read under its lock. */
+static uint64_t
+read_locked(struct store *s, const uint64_t *v)
+{
+	uint64_t r;
+
+	pthread_mutex_lock(&s->mu);
+	r = *v;
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
 uint64_t
 store_appended(struct store *s)
 {
-	uint64_t a;
-
-	pthread_mutex_lock(&s->mu);
-	a = s->appended;
-	pthread_mutex_unlock(&s->mu);
-	return a;
+	return read_locked(s, &s->appended);
 }
 
 int
@@ -413,12 +422,7 @@ store_lost(struct store *s, uint64_t n)
 uint64_t
 store_added(struct store *s)
 {
-	uint64_t n;
-
-	pthread_mutex_lock(&s->mu);
-	n = s->added;
-	pthread_mutex_unlock(&s->mu);
-	return n;
+	return read_locked(s, &s->added);
 }
 
 void

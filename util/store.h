@@ -21,7 +21,9 @@ struct store_stats {
 	uint64_t stored;    /* events in the ring now */
 	uint64_t added;     /* events ever added */
 	uint64_t evicted;   /* events pushed out by newer ones */
-	uint64_t lost;      /* events the kernel dropped (PERF_RECORD_LOST) */
+	uint64_t lost;      /* events the kernel dropped (PERF_RECORD_LOST,
+	                     * refused batches) and records that did not
+	                     * decode */
 	uint64_t bytes;     /* memory held by the store */
 };
 

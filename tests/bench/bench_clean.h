@@ -17,6 +17,8 @@
 
 #include <linux/bpf.h>
 
+#include "tests/bpf_ids.h"
+
 /* A bare getppid() takes ~170 ns here; over this something taxes it. */
 #define BENCH_GETPPID_MAX_NS 400.0
 
@@ -55,16 +57,10 @@ bench_syscall_tp_enabled(char *why, size_t n)
 static int
 bench_tracing_prog(char *why, size_t n)
 {
-	union bpf_attr attr;
 	struct bpf_prog_info info;
 	uint32_t id = 0;
 
-	for (;;) {
-		memset(&attr, 0, sizeof(attr));
-		attr.start_id = id;
-		if (syscall(__NR_bpf, BPF_PROG_GET_NEXT_ID, &attr, sizeof(attr)) < 0)
-			return 0;
-		id = attr.next_id;
+	while (bpf_next_id(BPF_PROG_GET_NEXT_ID, &id) == 0) {
 		if (it_bpf_info(BPF_PROG_GET_FD_BY_ID, id, &info, sizeof(info)) < 0)
 			continue;
 		switch (info.type) {
@@ -88,6 +84,7 @@ bench_tracing_prog(char *why, size_t n)
 			break;
 		}
 	}
+	return 0;
 }
 
 /* NULL when the baseline looks clean, else why not (in why).  bare_ns is

@@ -453,6 +453,10 @@ it_knows(const struct server *s, const char *field)
 	return strstr(s->exact, key) != NULL;
 }
 
+/* A command the server runs under, NULL-terminated (unshare ...), or
+ * NULL: the next it_start() puts it before the server's own argv. */
+static const char *const *it_wrap;
+
 static inline int
 it_start(struct server *s, const char *const *extra)
 {
@@ -472,6 +476,10 @@ it_start(struct server *s, const char *const *extra)
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", s->port);
 	snprintf(s->log, sizeof(s->log), "/tmp/ebpf-server-itest.%d.%d.log",
 	    (int)getpid(), s->port);
+	while (it_wrap && it_wrap[i] && i < 8) {
+		argv[i] = it_wrap[i];
+		i++;
+	}
 	argv[i++] = it_binary();
 	argv[i++] = "-addr";
 	argv[i++] = addr;

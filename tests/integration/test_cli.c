@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <grp.h>
 
@@ -20,6 +21,7 @@
 #include <linux/bpf.h>
 #include <linux/capability.h>
 
+#include "tests/bpf_ids.h"
 #include "tests/integration/itest.h"
 
 /* Run the binary with args; capture stdout+stderr.  Returns exit status. */
@@ -56,22 +58,175 @@ run(const char *const *args, uid_t uid, char *out, size_t n)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static void
-test_help_lists_every_flag(void **state)
+/* The whole of a file of the source tree (the tests run from its top),
+ * malloc'd. */
+static char *
+source_file(const char *path)
 {
-	static const char *const flags[] = { "-addr", "-max-events", "-threads",
-	    "-timeout", "-ring-pages", "-v", "-h", "-version", ":8080", "262144",
-	    "-max-body-size", "-max-header-size", "-token-file", "-no-sandbox",
-	    "-max-streams" };
+	char *buf = NULL;
+	long n;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		fail_msg("%s: %s (run from the top of the source tree)", path,
+		    strerror(errno));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	assert_true(n > 0);
+	buf = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* s with roff's \- as -, \fB, \fR, \fI and \(en dropped, and every run of
+ * white space one space, in place. */
+static char *
+unroff(char *s)
+{
+	char *w = s, *r = s;
+
+	while (*r) {
+		if (r[0] == '\\' && r[1] == '-') {
+			*w++ = '-';
+			r += 2;
+		} else if (r[0] == '\\' && r[1] == 'f' && r[2]) {
+			r += 3;
+		} else if (r[0] == '\\' && r[1] == '(' && r[2] && r[3]) {
+			*w++ = '-';
+			r += 4;
+		} else if (isspace((unsigned char)*r)) {
+			if (w > s && w[-1] != ' ')
+				*w++ = ' ';
+			r++;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return s;
+}
+
+/*
+ * The paragraph of ebpf-server(8)'s flattened OPTIONS (unroff()) for
+ * name: its ".B -name" or ".BI -name \" arg\"" line and text, up to the
+ * next .TP, into par; *arg its argument ("" for none).  0, or -1 when
+ * there is none.
+ */
+static int
+man_flag(const char *opts, const char *name, char *arg, char *par, size_t n)
+{
+	char kind[4], nm[64];
+	const char *p, *e;
+
+	for (p = opts; (p = strstr(p, ".TP .B")) != NULL; p++) {
+		arg[0] = '\0';
+		if (sscanf(p + 4, ".%3s %63s \" %63[^\"]\"", kind, nm, arg) < 2 ||
+		    strcmp(nm, name) != 0)
+			continue;
+		e = strstr(p + 4, ".TP ");
+		snprintf(par, n, "%.*s", e ? (int)(e - p) : (int)strlen(p), p);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * -h is the one list of flags (httpd/opts.c's table).  The README's
+ * "Command line" block must be -h verbatim; ebpf-server(8) must show every
+ * flag of -h in its synopsis and in its options, with the same argument
+ * and default, and no flag that -h lacks; the binary must know every flag
+ * -h shows.
+ */
+static void
+test_help_matches_docs(void **state)
+{
 	const char *args[] = { "-h", NULL };
-	char out[8192];
-	size_t i;
+	char out[8192], help[1024], par[4096], *readme, *man, *p, *q, *opts;
+	const char *block = "## Command line\n\n```\n";
+	int nflags = 0;
 
 	(void)state;
 	assert_int_equal(run(args, 0, out, sizeof(out)), 0);
-	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (strstr(out, flags[i]) == NULL)
-			fail_msg("-h does not mention %s", flags[i]);
+	readme = source_file("README.md");
+	if ((p = strstr(readme, block)) == NULL)
+		fail_msg("README.md has no \"Command line\" block");
+	p += strlen(block);
+	if ((q = strstr(p, "```")) == NULL)
+		fail_msg("README.md: the Command line block does not end");
+	*q = '\0';
+	if (strcmp(p, out) != 0)
+		fail_msg("README.md's Command line block is not -h:\n%s\n--- -h:\n%s",
+		    p, out);
+	free(readme);
+
+	man = unroff(source_file("httpd/dist/ebpf-server.8"));
+	if ((opts = strstr(man, ".SH OPTIONS ")) == NULL ||
+	    (q = strstr(opts + 1, ".SH ")) == NULL)
+		fail_msg("ebpf-server(8) has no OPTIONS section");
+	*q = '\0';
+	/* Each flag paragraph of -h: "  -name [arg]  help (default d)",
+	 * running to the next flag or a blank line. */
+	for (p = out; (p = strstr(p, "\n  -")) != NULL; p++) {
+		char name[64], arg[64] = "", marg[64], want[160], *d;
+		size_t len = strlen(p + 1);
+
+		if ((q = strstr(p + 1, "\n  -")) != NULL)
+			len = (size_t)(q - (p + 1));
+		if ((d = strstr(p + 1, "\n\n")) != NULL && (size_t)(d - (p + 1)) < len)
+			len = (size_t)(d - (p + 1));
+		snprintf(help, sizeof(help), "%.*s", (int)len, p + 1);
+		assert_int_equal(sscanf(help, "%63s", name), 1);
+		/* The argument follows the name after one space; the help
+		 * after two or more. */
+		q = help + 2 + strlen(name);
+		if (q[0] == ' ' && q[1] != ' ')
+			snprintf(arg, sizeof(arg), "%.*s", (int)strcspn(q + 1, " "), q + 1);
+		unroff(help);
+		nflags++;
+		/* ".RB [ \-name" and ".IR arg ]", flattened. */
+		snprintf(want, sizeof(want), "[ %s%s%s ]", name, arg[0] ? " .IR " : "",
+		    arg);
+		if (strstr(man, want) == NULL)
+			fail_msg("ebpf-server(8): the SYNOPSIS lacks \"%s\"", want);
+		if (man_flag(opts, name, marg, par, sizeof(par)) < 0)
+			fail_msg("ebpf-server(8): OPTIONS has no paragraph for %s", name);
+		if (strcmp(marg, arg) != 0)
+			fail_msg("ebpf-server(8): %s takes \"%s\", -h says \"%s\"", name,
+			    marg, arg);
+		if ((d = strstr(help, "(default ")) != NULL) {
+			d += 9;
+			d[strcspn(d, ")")] = '\0';
+			if (strstr(par, "default") == NULL || strstr(par, d) == NULL)
+				fail_msg("ebpf-server(8): %s: no \"default %s\" in: %s",
+				    name, d, par);
+		}
+		/* The binary knows it: given a wrong value, it is refused for
+		 * that value, not as an unknown flag. */
+		if (strcmp(name, "-h") != 0 && strcmp(name, "-version") != 0) {
+			char flag[160], res[4096];
+			const char *bad[] = { flag, NULL };
+
+			snprintf(flag, sizeof(flag), "%s=%s", name, arg[0] ? "" : "maybe");
+			if (run(bad, 0, res, sizeof(res)) != 2 ||
+			    strstr(res, "unknown flag") || strstr(res, name) == NULL)
+				fail_msg("%s: not a flag the binary knows: %s", name, res);
+		}
+	}
+	assert_true(nflags >= 14);
+	/* No flag in the man page that -h lacks. */
+	for (q = opts; (q = strstr(q, ".TP .B")) != NULL; q++) {
+		char name[64], want[80];
+
+		if (sscanf(q + 4, ".%*s %63s", name) == 1 && name[0] == '-') {
+			snprintf(want, sizeof(want), "\n  %s ", name);
+			if (strstr(out, want) == NULL)
+				fail_msg("ebpf-server(8) documents %s, which -h lacks",
+				    name);
+		}
+	}
+	free(man);
 }
 
 static void
@@ -538,23 +693,18 @@ test_sigterm_under_load(void **state)
 static int
 link_of(const uint32_t *ids, int n)
 {
-	union bpf_attr attr;
 	struct bpf_link_info info;
 	uint32_t id = 0;
 	int i;
 
-	for (;;) {
-		memset(&attr, 0, sizeof(attr));
-		attr.start_id = id;
-		if (syscall(__NR_bpf, BPF_LINK_GET_NEXT_ID, &attr, sizeof(attr)) < 0)
-			return 0;
-		id = attr.next_id;
+	while (bpf_next_id(BPF_LINK_GET_NEXT_ID, &id) == 0) {
 		if (it_bpf_info(BPF_LINK_GET_FD_BY_ID, id, &info, sizeof(info)) < 0)
 			continue;
 		for (i = 0; i < n; i++)
 			if (info.prog_id == ids[i])
 				return 1;
 	}
+	return 0;
 }
 
 /* kill -9 leaves nothing attached: the cgroup programs hang off links,
@@ -684,7 +834,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_help_lists_every_flag),
+		cmocka_unit_test(test_help_matches_docs),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_bad_flags),
 		cmocka_unit_test(test_not_root),

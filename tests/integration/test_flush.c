@@ -13,12 +13,14 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <sched.h>
 #include <sys/prctl.h>
 
 #include "tests/integration/itest.h"
 
-#define NBURST 1000             /* 62 batches of 16 and 8 left over */
+#define NBURST 1000             /* about 30 full batches (33 to 38 inet
+                                 * records each) and a part-filled one */
 
 static struct server srv;
 
@@ -162,7 +164,7 @@ test_lone_connect_each_cpu(void **state)
 	}
 }
 
-/* 1000 connects, not a multiple of 16: all of them counted, no more. */
+/* 1000 connects, the last batch part-filled: all of them counted, no more. */
 static void
 test_burst_counted_exactly(void **state)
 {
@@ -201,6 +203,181 @@ test_flush_not_recorded(void **state)
 	it_reply_free(&r);
 }
 
+/* The id of the program called name that process pid holds, from its
+ * fds' fdinfo ("prog_id:"), or 0. */
+static uint32_t
+prog_of(pid_t pid, const char *name)
+{
+	struct bpf_prog_info info;
+	char dir[64], path[320], line[128];
+	struct dirent *d;
+	uint32_t id, found = 0;
+	DIR *dp;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)pid);
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while (!found && (d = readdir(dp)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "prog_id: %u", &id) == 1 &&
+			    it_bpf_info(BPF_PROG_GET_FD_BY_ID, id, &info,
+			    sizeof(info)) == 0 && strcmp(info.name, name) == 0)
+				found = id;
+		fclose(f);
+	}
+	closedir(dp);
+	return found;
+}
+
+/*
+ * The loader takes the batch the way its probe of the kernel said it may
+ * (loader/probe.c, printed by -v): with the atomic exchange where the
+ * verifier took BPF_XCHG, with a plain load and store where it did not.
+ * The kernel's own copy of the program (its translated instructions) is
+ * what is looked at.
+ */
+static void
+test_batch_taken_as_probed(void **state)
+{
+	static const char *const v[] = { "-v", NULL };
+	struct bpf_prog_info info;
+	struct bpf_insn insn[4096];
+	union bpf_attr attr;
+	struct server s;
+	char line[512];
+	uint32_t id = 0;
+	int probed = -1, atomic = 0, fd;
+	unsigned i;
+	double t0;
+	FILE *f;
+
+	(void)state;
+	if (strcmp(srv.backend, "cgroup") != 0) {
+		print_message("backend %s: checked under cgroup only\n", srv.backend);
+		return;
+	}
+	assert_int_equal(it_start(&s, v), 0);
+	assert_non_null(f = fopen(s.log, "r"));
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "kernel takes:") && strstr(line, " xchg="))
+			probed = strstr(line, " xchg=1") != NULL;
+	fclose(f);
+	assert_true(probed >= 0);
+	for (t0 = it_now(); !(id = prog_of(s.pid, "es_connect4")) &&
+	    it_now() - t0 < 5; usleep(50000))
+		;
+	assert_true(id > 0);
+	assert_int_equal(it_bpf_info(BPF_PROG_GET_FD_BY_ID, id, &info,
+	    sizeof(info)), 0);
+	assert_true(info.xlated_prog_len <= sizeof(insn));
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_id = id;
+	assert_true((fd = (int)syscall(__NR_bpf, BPF_PROG_GET_FD_BY_ID, &attr,
+	    sizeof(attr))) >= 0);
+	memset(&info, 0, sizeof(info));
+	info.xlated_prog_len = sizeof(insn);
+	info.xlated_prog_insns = (uint64_t)(uintptr_t)insn;
+	memset(&attr, 0, sizeof(attr));
+	attr.info.bpf_fd = (uint32_t)fd;
+	attr.info.info_len = sizeof(info);
+	attr.info.info = (uint64_t)(uintptr_t)&info;
+	assert_int_equal(syscall(__NR_bpf, BPF_OBJ_GET_INFO_BY_FD, &attr,
+	    sizeof(attr)), 0);
+	close(fd);
+	for (i = 0; i < info.xlated_prog_len / sizeof(insn[0]); i++)
+		if (insn[i].code == (BPF_STX | BPF_W | BPF_ATOMIC) &&
+		    insn[i].imm == BPF_XCHG)
+			atomic = 1;
+	if (atomic != probed)
+		fail_msg("the kernel took BPF_XCHG: %s; es_connect4 takes its "
+		    "batch %s", probed ? "yes" : "no", atomic ? "atomically" :
+		    "with a plain load and store");
+	it_stop(&s, NULL);
+}
+
+/*
+ * In a PID namespace of its own, as a container without the host's PIDs
+ * runs it, the cgroup backend still batches: its programs know the
+ * reader's flush by its socket, not by a pid the namespace changes.  A
+ * connect of ours then shows, flushed, within a few flush periods.  The
+ * syscall backends know the flush by its pid_tgid and turn batches off
+ * there (the README says so); tracepoint has none.
+ */
+static void
+test_pid_namespace(void **state)
+{
+	static const char *const wrap[] = { "/usr/bin/unshare", "--pid", "--fork",
+	    "--mount-proc", "--kill-child=SIGTERM", NULL };
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct server ns;
+	struct reply r;
+	char path[128], key[32];
+	json_t *b;
+	double t0;
+	int fd, port = it_free_port(), want;
+
+	(void)state;
+	it_wrap = wrap;
+	if (it_start(&ns, NULL) < 0) {
+		it_wrap = NULL;
+		fail_msg("no server in a PID namespace (see %s)", ns.log);
+	}
+	it_wrap = NULL;
+	assert_int_equal(it_http(ns.port, "GET", "/health", NULL, &r), 0);
+	b = json_object_get(r.json, "batches");
+	want = strcmp(ns.backend, "cgroup") == 0;
+	if (!json_is_boolean(b) || json_is_true(b) != want)
+		fail_msg("backend %s in a PID namespace: batches %s, want %s: %s",
+		    ns.backend, json_is_true(b) ? "on" : "off", want ? "on" : "off",
+		    r.body);
+	it_reply_free(&r);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	connect(fd, (void *)&a, sizeof(a));
+	close(fd);
+	snprintf(path, sizeof(path), "/api/list-connections?pid=%d&port=%d",
+	    (int)getpid(), port);
+	snprintf(key, sizeof(key), "%d", (int)getpid());
+	for (t0 = it_now();; usleep(50000)) {
+		assert_int_equal(it_http(ns.port, "GET", path, NULL, &r), 0);
+		if (json_array_size(json_object_get(json_object_get(r.json,
+		    "connections"), key)) == 1)
+			break;
+		if (it_now() - t0 > 3)
+			fail_msg("our connect to port %d not listed within 3 s: %s",
+			    port, r.body);
+		it_reply_free(&r);
+	}
+	it_reply_free(&r);
+	/* The server is unshare's child: SIGTERM it there (its parent-death
+	 * signal went with its privileges), wait, then reap unshare. */
+	{
+		char cpath[64];
+		long srvpid = 0;
+		FILE *f;
+
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%d/children",
+		    (int)ns.pid, (int)ns.pid);
+		if ((f = fopen(cpath, "r")) != NULL) {
+			if (fscanf(f, "%ld", &srvpid) != 1)
+				srvpid = 0;
+			fclose(f);
+		}
+		assert_true(srvpid > 0);
+		kill((pid_t)srvpid, SIGTERM);
+		for (t0 = it_now(); kill((pid_t)srvpid, 0) == 0 &&
+		    it_now() - t0 < 10; usleep(50000))
+			;
+		assert_int_not_equal(kill((pid_t)srvpid, 0), 0);
+	}
+	it_stop(&ns, NULL);
+}
+
 static int
 setup(void **state)
 {
@@ -223,6 +400,8 @@ main(void)
 		cmocka_unit_test(test_lone_connect_each_cpu),
 		cmocka_unit_test(test_burst_counted_exactly),
 		cmocka_unit_test(test_flush_not_recorded),
+		cmocka_unit_test(test_pid_namespace),
+		cmocka_unit_test(test_batch_taken_as_probed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -340,8 +340,9 @@ trigger_jump(const struct prog *p, uint64_t trigger)
 }
 
 /*
- * The reader's trigger: right after bpf_get_current_pid_tgid() (nothing
- * between but the compare), r0 compared with all 64 bits of trigger; from
+ * The reader's trigger: right after bpf_get_current_pid_tgid() (or, with
+ * check_trigger_after(), another helper: the socket's cookie), nothing
+ * between but the compare, r0 compared with all 64 bits of trigger; from
  * the jump's target, every path reaches an exit (with PROG_RET:
  * check_common()) without recording an event: no call that fills one
  * (uid, comm, time), no stash update, and an output only of the batch
@@ -349,7 +350,8 @@ trigger_jump(const struct prog *p, uint64_t trigger)
  * Returns the number of instructions on the trigger path.
  */
 static long
-check_trigger(const struct prog *p, uint64_t trigger, int batched)
+check_trigger_after(const struct prog *p, uint64_t trigger, int batched,
+    int helper)
 {
 	const struct bpf_insn *in = p->a.insn;
 	uint8_t *reach = calloc(1, (size_t)p->n);
@@ -359,7 +361,7 @@ check_trigger(const struct prog *p, uint64_t trigger, int batched)
 	assert_non_null(reach);
 	assert_true(j >= 3);
 	assert_int_equal(in[j - 3].code, BPF_JMP | BPF_CALL);
-	assert_int_equal(in[j - 3].imm, BPF_FUNC_get_current_pid_tgid);
+	assert_int_equal(in[j - 3].imm, helper);
 	t = j + 1 + in[j].off;
 	assert_true(t > j && t < p->n);
 	/* Forward jumps only (check_common()): one pass marks what the
@@ -412,6 +414,13 @@ check_trigger(const struct prog *p, uint64_t trigger, int batched)
 	assert_int_equal(lookups, batched ? 1 : 0);
 	free(reach);
 	return n;
+}
+
+static long
+check_trigger(const struct prog *p, uint64_t trigger, int batched)
+{
+	return check_trigger_after(p, trigger, batched,
+	    BPF_FUNC_get_current_pid_tgid);
 }
 
 #endif

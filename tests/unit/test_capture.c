@@ -135,8 +135,8 @@ test_split_bad(void **state)
 }
 
 /*
- * Two batches of 16 refused: the kernel says 2 records lost, the next
- * header says 32 events in 2 samples.  Either order: 32 lost in all, and
+ * Two batches of 16 events each refused: the kernel says 2 records
+ * lost, the next header says 32 events in 2 samples.  Either order: 32 lost in all, and
  * never more than the truth on the way.
  */
 static void

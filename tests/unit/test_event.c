@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "../../util/event.c"
+#include "loader/decode.h"
 
 #include <sys/un.h>
 
@@ -46,7 +47,7 @@ test_decode_inet(void **state)
 	(void)state;
 	inet_pton(AF_INET, "93.184.216.34", &sin.sin_addr);
 	k = kev(&sin, sizeof(sin));
-	assert_int_equal(ev_decode(&k, sizeof(k), 5000, &ev), 0);
+	assert_int_equal(ld_decode(&k, sizeof(k), 5000, &ev), 0);
 	assert_true(ev.ts == 6000);
 	assert_true(ev.cgroup_id == 77);
 	assert_int_equal(ev.pid, 10);
@@ -76,7 +77,7 @@ test_decode_inet(void **state)
 
 	/* A negative offset (boot before the epoch would be odd, but the
 	 * arithmetic must not care). */
-	assert_int_equal(ev_decode(&k, sizeof(k), -500, &ev), 0);
+	assert_int_equal(ld_decode(&k, sizeof(k), -500, &ev), 0);
 	assert_true(ev.ts == 500);
 }
 
@@ -100,12 +101,12 @@ test_results(void **state)
 
 	k = kev(&sin, sizeof(sin));
 	k.ret = -ECONNREFUSED;
-	assert_int_equal(ev_decode(&k, sizeof(k), 0, &ev), 0);
+	assert_int_equal(ld_decode(&k, sizeof(k), 0, &ev), 0);
 	assert_int_equal(ev.ret_unknown, 0);
 	assert_string_equal(ev_result_name(&ev), "refused");
 	k.flags = KEV_RET_UNKNOWN;
 	k.ret = 0;
-	assert_int_equal(ev_decode(&k, sizeof(k), 0, &ev), 0);
+	assert_int_equal(ld_decode(&k, sizeof(k), 0, &ev), 0);
 	assert_int_equal(ev.ret_unknown, 1);
 	assert_string_equal(ev_result_name(&ev), "unknown");
 	ev.result = EV_RESULT_PENDING;  /* in progress shows as unknown */
@@ -130,7 +131,7 @@ test_decode_inet6(void **state)
 	k.protocol = IPPROTO_UDP;
 	k.syscall = EV_SENDTO;
 	k.count = 7;
-	assert_int_equal(ev_decode(&k, sizeof(k), 0, &ev), 0);
+	assert_int_equal(ld_decode(&k, sizeof(k), 0, &ev), 0);
 	assert_int_equal(ev.family, AF_INET6);
 	assert_int_equal(ev.port, 53);
 	assert_int_equal(ev.count, 7);
@@ -146,13 +147,13 @@ test_decode_inet6(void **state)
 
 	inet_pton(AF_INET6, "::1", &sin6.sin6_addr);
 	k = kev(&sin6, sizeof(sin6));
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	ev_ip(&ev, buf, sizeof(buf));
 	assert_string_equal(buf, "::1");
 
 	/* Too short for the address: the port is there, the address is not. */
 	k = kev(&sin6, 8);
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_int_equal(ev.family, AF_INET6);
 	assert_int_equal(ev.port, 53);
 	ev_ip(&ev, buf, sizeof(buf));
@@ -171,7 +172,7 @@ test_decode_unix(void **state)
 	strcpy(sun.sun_path, "/run/systemd/journal/socket");
 	k = kev(&sun, offsetof(struct sockaddr_un, sun_path) + 28);
 	k.protocol = PF_UNIX; /* what socket(AF_UNIX, ..., PF_UNIX) leaves */
-	assert_int_equal(ev_decode(&k, sizeof(k), 0, &ev), 0);
+	assert_int_equal(ld_decode(&k, sizeof(k), 0, &ev), 0);
 	assert_int_equal(ev.family, AF_UNIX);
 	assert_int_equal(ev.port, 0);
 	assert_int_equal(ev.protocol, 0);
@@ -186,23 +187,23 @@ test_decode_unix(void **state)
 
 	/* sizeof(sun) as addrlen: the path still ends at its NUL. */
 	k = kev(&sun, sizeof(sun));
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_string_equal(ev.path, "/run/systemd/journal/socket");
 
 	/* addrlen cuts a path short: only what addrlen covers counts. */
 	k = kev(&sun, offsetof(struct sockaddr_un, sun_path) + 4);
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_string_equal(ev.path, "/run");
 
 	/* A full 108-byte path without a NUL. */
 	memset(sun.sun_path, 'x', sizeof(sun.sun_path));
 	k = kev(&sun, sizeof(sun));
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_int_equal(strlen(ev.path), 108);
 
 	/* Unnamed (autobind) socket: just the family. */
 	k = kev(&sun, 2);
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_int_equal(ev.family, AF_UNIX);
 	assert_string_equal(ev.path, "");
 	ev_destination(&ev, buf, sizeof(buf));
@@ -220,7 +221,7 @@ test_decode_abstract(void **state)
 	(void)state;
 	memcpy(sun.sun_path, "\0/tmp/.X11-unix/X0", 18);
 	k = kev(&sun, offsetof(struct sockaddr_un, sun_path) + 18);
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_string_equal(ev.path, "@/tmp/.X11-unix/X0");
 	ev_destination(&ev, buf, sizeof(buf));
 	assert_string_equal(buf, "@/tmp/.X11-unix/X0");
@@ -229,21 +230,21 @@ test_decode_abstract(void **state)
 	memset(sun.sun_path, 0, sizeof(sun.sun_path));
 	memcpy(sun.sun_path, "\0ab\0c", 5);
 	k = kev(&sun, offsetof(struct sockaddr_un, sun_path) + 7);
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_string_equal(ev.path, "@ab@c@@");
 
 	/* A lone NUL: the empty abstract name. */
 	k = kev(&sun, offsetof(struct sockaddr_un, sun_path) + 1);
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_string_equal(ev.path, "@");
 
 	/* addrlen past sun_path (EV_ADDR_MAX is 112) stops at 108 bytes. */
 	k = kev(&sun, sizeof(sun));
 	k.addrlen = EV_ADDR_MAX;
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_int_equal(strlen(ev.path), 108);
 	k.addrlen = 60000;
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_int_equal(strlen(ev.path), 108);
 }
 
@@ -257,41 +258,41 @@ test_decode_short_and_padded(void **state)
 
 	(void)state;
 	memset(&ev, 0x5a, sizeof(ev));
-	assert_int_equal(ev_decode(&k, KEV_HEAD - 1, 0, &ev), -EINVAL);
-	assert_int_equal(ev_decode(&k, 0, 0, &ev), -EINVAL);
+	assert_int_equal(ld_decode(&k, KEV_HEAD - 1, 0, &ev), -EINVAL);
+	assert_int_equal(ld_decode(&k, 0, 0, &ev), -EINVAL);
 
 	/* A short record (KEV_SIZE(16) for inet4) decodes whole; one cut
 	 * inside its address gives the address up to the cut only. */
-	assert_int_equal(ev_decode(&k, KEV_SIZE(16), 0, &ev), 0);
+	assert_int_equal(ld_decode(&k, KEV_SIZE(16), 0, &ev), 0);
 	assert_int_equal(ev.port, 80);
-	assert_int_equal(ev_decode(&k, KEV_HEAD + 2, 0, &ev), 0);
+	assert_int_equal(ld_decode(&k, KEV_HEAD + 2, 0, &ev), 0);
 	assert_int_equal(ev.family, AF_INET);
 	assert_int_equal(ev.port, 0);
-	assert_int_equal(ev_decode(&k, KEV_HEAD, 0, &ev), 0);
+	assert_int_equal(ld_decode(&k, KEV_HEAD, 0, &ev), 0);
 	assert_int_equal(ev.family, 0);
-	assert_int_equal(ev_decode(NULL, sizeof(k), 0, &ev), -EINVAL);
+	assert_int_equal(ld_decode(NULL, sizeof(k), 0, &ev), -EINVAL);
 
 	/* perf pads raw samples to 8 bytes: longer records are fine. */
 	memcpy(big, &k, sizeof(k));
 	memset(big + sizeof(k), 0xee, 4);
-	assert_int_equal(ev_decode(big, sizeof(big), 0, &ev), 0);
+	assert_int_equal(ld_decode(big, sizeof(big), 0, &ev), 0);
 	assert_int_equal(ev.port, 80);
 	assert_string_equal(ev_service(&ev), "http");
 
 	/* No address at all, and one too short for a family. */
 	k = kev(&sin, 0);
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_int_equal(ev.family, 0);
 	assert_string_equal(ev_family_name(&ev), "UNKNOWN");
 	k = kev(&sin, 1);
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_int_equal(ev.family, 0);
 
 	/* count 0 is still one attempt; comm is always terminated. */
 	k = kev(&sin, sizeof(sin));
 	k.count = 0;
 	memset(k.comm, 'a', sizeof(k.comm));
-	ev_decode(&k, sizeof(k), 0, &ev);
+	ld_decode(&k, sizeof(k), 0, &ev);
 	assert_int_equal(ev.count, 1);
 	assert_int_equal(strlen(ev.comm), 15);
 }
@@ -309,7 +310,7 @@ test_decode_misaligned(void **state)
 
 	(void)state;
 	memcpy(p, &k, sizeof(k));
-	assert_int_equal(ev_decode(p, sizeof(k), 5000, &ev), 0);
+	assert_int_equal(ld_decode(p, sizeof(k), 5000, &ev), 0);
 	assert_true(ev.ts == 6000);
 	assert_true(ev.cgroup_id == 77);
 	assert_int_equal(ev.port, 443);

@@ -126,7 +126,7 @@ test_queue_bound(void **state)
 	size_t i;
 
 	(void)state;
-	strcpy(c.host, "q");
+	c.host = "q";
 	for (i = 0; i < 250; i++)
 		sample(&ev[i], 5000000 + (uint32_t)i); /* above pid_max */
 	assert_non_null(x = export_start(&c, &st0, err, sizeof(err)));
@@ -156,7 +156,7 @@ test_filter_and_memory(void **state)
 	char err[256];
 
 	(void)state;
-	strcpy(c.host, "f");
+	c.host = "f";
 	sample(&ev[0], 5);
 	sample(&ev[1], 5);
 	ev[1].port = 80;
@@ -193,6 +193,17 @@ test_bad_addresses(void **state)
 	c.metrics_url = "http://127.0.0.1:99999/";
 	assert_null(export_start(&c, &st0, err, sizeof(err)));
 	assert_non_null(strstr(err, "1-65535"));
+	c.metrics_url = NULL;
+	c.host = "a b";
+	assert_int_equal(export_conf_check(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "-host"));
+	assert_null(export_start(&c, &st0, err, sizeof(err)));
+	c.host = NULL;
+	c.filter = "port=x";
+	assert_int_equal(export_conf_check(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "-export-filter"));
+	c.filter = "port=443&command=curl";
+	assert_int_equal(export_conf_check(&c, err, sizeof(err)), 0);
 	assert_true(host_ok("a-b.c_d:1"));
 	assert_false(host_ok("a b"));
 	assert_false(host_ok("a\"b"));

@@ -419,8 +419,36 @@ test_hooks_trigger(void **state)
 	assert_true(check_trigger(&p, TRIGGER, 0) >= 2);
 	asm_free(&p.a);
 
-	/* The other hooks do not look for it; nor does connect4 without. */
+	/* Told by its socket: the destination 127.0.0.1:9 from the context
+	 * first (two loads and two compares, which every other connect
+	 * pays), then the cookie; no pid compare at all. */
 	sc.batch_fd = BATCH_FD;
+	sc.trigger_cookie = 0xc00c1e0000000042ULL;
+	build_hook(&p, &sc);
+	check_common(&p);
+	assert_true(check_trigger_after(&p, sc.trigger_cookie, 1,
+	    BPF_FUNC_get_socket_cookie) > 10);
+	assert_int_equal(trigger_jump(&p, TRIGGER), -1);
+	assert_true(loads_ctx(&p, CTX(user_port), BPF_W));
+	assert_true(loads_ctx(&p, CTX(user_ip4), BPF_W));
+	{
+		int port_seen = 0, ip_seen = 0;
+		long i;
+
+		for (i = 0; i < p.n; i++) {
+			const struct bpf_insn *x = &p.a.insn[i];
+
+			if (x->code != (BPF_JMP | BPF_JNE | BPF_K))
+				continue;
+			port_seen |= x->imm == htons(KTRIGGER_PORT);
+			ip_seen |= x->imm == (int32_t)htonl(INADDR_LOOPBACK);
+		}
+		assert_true(port_seen && ip_seen);
+	}
+	asm_free(&p.a);
+	sc.trigger_cookie = 0;
+
+	/* The other hooks do not look for it; nor does connect4 without. */
 	for (hook = 0; hook < HOOK_N; hook++) {
 		sc.hook = hook;
 		sc.trigger = hook == HOOK_CONNECT4 ? 0 : TRIGGER;

@@ -173,7 +173,7 @@ test_live(void **state)
 
 	/* The id agrees with the format file's own ID: line. */
 	snprintf(path, sizeof(path), "%s/events/syscalls/sys_enter_connect/format", dir);
-	r = slurp(path, fmt, sizeof(fmt));
+	r = (int)file_read(path, fmt, sizeof(fmt));
 	assert_true(r > 0);
 	snprintf(idline, sizeof(idline), "\nID: %d\n", id);
 	assert_non_null(strstr(fmt, idline));

@@ -49,6 +49,7 @@
 
 #include <jansson.h>
 
+#include "tests/integration/paths.h"
 #include "tests/vm/vmlib.h"
 
 #define SERVER "/bin/ebpf-server"
@@ -58,6 +59,7 @@
 #define MAX_IDS 256
 
 static const char *backend;
+static const char *asked;       /* -backend as given: "auto" stays so */
 static int nobtf, port = 8080;
 /* Fields /health's exact_fields does not claim: not checked. */
 static int no_proto, no_ppid, no_ret, no_unix, no_syscall;
@@ -415,12 +417,94 @@ start_server(void)
 	return pid;
 }
 
+/* The server's "kernel takes: ..." line (its feature probes), as a note
+ * of what this guest's kernel gave. */
+static void
+note_kernel(void)
+{
+	char line[512];
+	FILE *f;
+
+	if ((f = fopen(logpath, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "kernel takes:")) {
+			line[strcspn(line, "\n")] = '\0';
+			printf("VMNOTE %s: %s\n", backend, strstr(line, "kernel takes:"));
+			break;
+		}
+	fclose(f);
+}
+
+/*
+ * The paths of tests/integration/paths.h, made by a child of their own
+ * name: each recorded exactly or named in not_seen (ns), as itest_paths
+ * asks on the build machine; this is the proof on each guest kernel.
+ */
+static void
+check_paths(const char *ns)
+{
+	int pp[P_N], i, rc, l1, l2, p[2], uerr = 0, st;
+	char q[128], key[32], why[1024];
+	struct reply r;
+	json_t *arr = NULL;
+	pid_t c;
+	double t0;
+
+	for (i = 0; i < P_N; i++)
+		pp[i] = 20000 + i;
+	pp[P_URING_TCP] = it_paths_listener(&l1);
+	pp[P_TFO] = it_paths_listener(&l2);
+	if (pipe(p) < 0 || (c = fork()) < 0) {
+		fail("paths: fork: %s", strerror(errno));
+		return;
+	}
+	if (c == 0) {
+		prctl(PR_SET_NAME, "vm-paths");
+		uerr = it_paths_make(pp);
+		write(p[1], &uerr, sizeof(uerr));
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &uerr, sizeof(uerr)) != sizeof(uerr))
+		uerr = EIO;
+	close(p[0]);
+	waitpid(c, &st, 0);
+	close(l1);
+	close(l2);
+	snprintf(q, sizeof(q), "/api/list-connections?pid=%d&limit=1000", (int)c);
+	snprintf(key, sizeof(key), "%d", (int)c);
+	memset(&r, 0, sizeof(r));
+	for (t0 = now();; usleep(200000)) {
+		reply_free(&r);
+		if (http(port, "GET", q, NULL, &r) == 0 && r.status == 200)
+			arr = json_object_get(json_object_get(r.json, "connections"), key);
+		if (it_paths_done(arr, pp, ns) || now() - t0 > 10)
+			break;
+	}
+	for (i = 0; i < P_N; i++) {
+		if (i <= P_URING_SENDMSG && uerr) {
+			printf("VMNOTE %s: %s not made: io_uring refused (%s)\n",
+			    backend, it_paths[i].what, strerror(uerr));
+			continue;
+		}
+		rc = it_paths_check(i, arr, pp, ns, "vm-paths", !no_syscall,
+		    !no_proto, why, sizeof(why));
+		if (rc < 0)
+			fail("paths: %s", why);
+		else if (rc == 0)
+			printf("VMNOTE %s: %s not seen, as not_seen says\n",
+			    backend, it_paths[i].what);
+	}
+	reply_free(&r);
+}
+
 static int
 run(void)
 {
 	uint32_t before[MAX_IDS], during[MAX_IDS], after[MAX_IDS];
 	int nbefore, nduring, nafter, st, i, ours = 0;
-	char why[512], v[128], q[128], key[32];
+	char why[512], v[128], q[128], key[32], ns[4096];
 	struct reply r;
 	json_t *arr = NULL;
 	pid_t srv;
@@ -448,7 +532,7 @@ run(void)
 		if (waitpid(srv, &st, WNOHANG) == srv) {
 			last_line(why, sizeof(why));
 			if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
-				printf("VMRESULT %s %s skipped (%s)\n", backend,
+				printf("VMRESULT %s %s skipped (%s)\n", asked,
 				    nobtf ? "no-btf" : "btf", why);
 				return 1;
 			}
@@ -468,10 +552,22 @@ run(void)
 		}
 	}
 	want_str(r.json, "/health", "status", "healthy");
+	note_kernel();
+	if (strcmp(backend, "auto") == 0) {
+		/* The cheapest backend runs on every kernel we support. */
+		want_str(r.json, "/health", "backend", "cgroup");
+		if (json_object_size(json_object_get(r.json, "refused")) != 0)
+			fail("/health: auto passed over cheaper backends: %s", r.body);
+		backend = "cgroup";
+	}
 	want_str(r.json, "/health", "backend", backend);
+	/* Every batched backend runs with its per-CPU batches. */
+	if (strcmp(backend, "tracepoint") != 0 &&
+	    !json_is_true(json_object_get(r.json, "batches")))
+		fail("/health: per-CPU batches off: %s", r.body);
+	it_paths_not_seen(r.json, ns, sizeof(ns));
 	{
 		json_t *ex = json_object_get(r.json, "exact_fields"), *f;
-		const char *ns = json_string_value(json_object_get(r.json, "not_seen"));
 		int sock = 0, ppid = 0, ret = 0, unx = 0, sys = 0;
 		size_t j;
 
@@ -489,7 +585,7 @@ run(void)
 		no_proto = !sock, no_ppid = !ppid, no_ret = !ret;
 		no_unix = !unx, no_syscall = !sys;
 		/* What a kernel without BTF costs must be said, with its cause. */
-		if (nobtf && no_proto && (!ns || !strstr(ns, "BTF")))
+		if (nobtf && no_proto && !strstr(ns, "BTF"))
 			fail("/health: not_seen does not say what no BTF costs: %s", r.body);
 	}
 	reply_free(&r);
@@ -530,6 +626,7 @@ run(void)
 	if (arr)
 		check_events(arr);
 	reply_free(&r);
+	check_paths(ns);
 	if (no_proto || no_ppid || no_ret || no_unix || no_syscall)
 		printf("VMNOTE %s:%s%s%s%s%s not checked: not in /health's "
 		    "exact_fields here\n", backend,
@@ -587,13 +684,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: vmclient -backend name [-port n]\n");
 		return 2;
 	}
+	asked = backend;
 	nobtf = access("/sys/kernel/btf/vmlinux", R_OK) != 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	rc = run();
 	if (rc == 0)
-		printf("VMRESULT %s %s pass\n", backend, nobtf ? "no-btf" : "btf");
+		printf("VMRESULT %s %s pass\n", asked, nobtf ? "no-btf" : "btf");
 	else if (rc < 0)
-		printf("VMRESULT %s %s FAIL %s (%d problems)\n", backend,
+		printf("VMRESULT %s %s FAIL %s (%d problems)\n", asked,
 		    nobtf ? "no-btf" : "btf", first, failed ? failed : 1);
 	return rc < 0;
 }

@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 
+#include "tests/bpf_ids.h"
 #include "tests/vm/vmlib.h"
 
 double
@@ -109,29 +110,17 @@ http(int port, const char *method, const char *path, const char *body,
 
 /* --- the kernel's view --------------------------------------------- */
 
-static long
-sys_bpf(int cmd, union bpf_attr *attr)
-{
-	return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
-}
-
 /* The ids of every BPF program loaded into the kernel. */
 int
 prog_ids(uint32_t *ids, int max)
 {
-	union bpf_attr attr;
 	uint32_t id = 0;
-	int n = 0;
+	int n = 0, e;
 
-	for (;;) {
-		memset(&attr, 0, sizeof(attr));
-		attr.start_id = id;
-		if (sys_bpf(BPF_PROG_GET_NEXT_ID, &attr) < 0)
-			return errno == ENOENT ? n : -1;
-		id = attr.next_id;
+	while ((e = bpf_next_id(BPF_PROG_GET_NEXT_ID, &id)) == 0)
 		if (n < max)
 			ids[n++] = id;
-	}
+	return e == -ENOENT ? n : -1;
 }
 
 int
