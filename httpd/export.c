@@ -55,7 +55,7 @@ struct sink {
 	struct event *q;         /* cap events; NULL for the metrics sink */
 	size_t cap;
 	uint64_t head, tail;
-	uint64_t since;          /* monotonic ns the oldest unsent came; 0 */
+	uint64_t since;          /* monotonic ns it first saw these unsent; 0 */
 	uint64_t sent, dropped, failures;
 	int stopping;
 	uint64_t linger_end;     /* monotonic ns to give up at, once stopping */
