@@ -523,19 +523,24 @@ failed(json_t *m)
 }
 
 /*
- * rsyslog receives each event over TCP (octet counting) and over UDP
- * and writes its fields; every field read back is what was sent.
+ * rsyslog receives each event over TCP (octet counting), over UDP and on
+ * a local unix socket (as busybox syslogd would on /dev/log) and writes
+ * its fields; every field read back is what was sent.
  */
+#define SINKS 3
+static const char *const sys_hosts[SINKS] = { "sys-tcp", "sys-udp",
+	"sys-unix" };
+
 static void
 test_syslog(void **state)
 {
-	char conf[2048], cpath[600], pidf[600], out[600], tcp[64], udp[64],
+	char conf[4096], cpath[600], pidf[600], out[600], addr[SINKS][600],
 	    filter[64], buf[4096];
 	const char *rargv[] = { "rsyslogd", "-n", "-f", cpath, "-i", pidf, NULL };
-	struct server s[2];
-	int tport = it_free_port(), uport = it_free_port(), i, n[2] = { 0 };
-	int hold, refused = closed_port(&hold), status;
-	unsigned char seen[2][PROBES];
+	struct server s[SINKS];
+	int tport = it_free_port(), uport = it_free_port(), i, k, n[SINKS];
+	int hold, refused = closed_port(&hold), status, all;
+	unsigned char seen[SINKS][PROBES];
 	double t0;
 	pid_t rs, probe;
 	FILE *f;
@@ -550,11 +555,15 @@ test_syslog(void **state)
 	    "port=\"%d\")\n"
 	    "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" "
 	    "port=\"%d\")\n"
+	    "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
+	    "input(type=\"imuxsock\" Socket=\"%s/log.sock\" "
+	    "UseSpecialParser=\"off\" ParseHostname=\"on\" "
+	    "IgnoreTimestamp=\"off\")\n"
 	    "template(name=\"fields\" type=\"string\" string=\"%%PRI%%|"
 	    "%%TIMESTAMP:::date-rfc3339%%|%%HOSTNAME%%|%%APP-NAME%%|%%PROCID%%|"
 	    "%%MSGID%%|%%STRUCTURED-DATA%%|%%msg%%\\n\")\n"
 	    "action(type=\"omfile\" file=\"%s\" template=\"fields\")\n",
-	    fl_dir, tport, uport, out);
+	    fl_dir, tport, uport, fl_dir, out);
 	assert_int_equal(fl_write_file("rsyslog.conf", conf), 0);
 	rs = fl_spawn("rsyslogd", rargv);
 	/* Ready when it listens on TCP. */
@@ -566,24 +575,22 @@ test_syslog(void **state)
 			break;
 		}
 	}
-	snprintf(tcp, sizeof(tcp), "tcp://127.0.0.1:%d", tport);
-	snprintf(udp, sizeof(udp), "udp://127.0.0.1:%d", uport);
+	snprintf(addr[0], sizeof(addr[0]), "tcp://127.0.0.1:%d", tport);
+	snprintf(addr[1], sizeof(addr[1]), "udp://127.0.0.1:%d", uport);
+	snprintf(addr[2], sizeof(addr[2]), "unix:%s/log.sock", fl_dir);
 	snprintf(filter, sizeof(filter), "command=%s", PROBE);
-	{
-		const char *a0[] = { "-host", "sys-tcp", "-syslog", tcp,
-			"-export-filter", filter, NULL };
-		const char *a1[] = { "-host", "sys-udp", "-syslog", udp,
+	for (k = 0; k < SINKS; k++) {
+		const char *a[] = { "-host", sys_hosts[k], "-syslog", addr[k],
 			"-export-filter", filter, NULL };
 
-		start(&s[0], a0);
-		start(&s[1], a1);
+		start(&s[k], a);
 	}
 	probe = fl_connects(PROBE, PROBES, refused, 0);
 	waitpid(probe, &status, 0);
 	close(hold);
-	for (t0 = it_now(); it_now() - t0 < 20 &&
-	    (n[0] < PROBES || n[1] < PROBES); usleep(250000)) {
-		n[0] = n[1] = 0;
+	for (t0 = it_now(), all = 0; it_now() - t0 < 20 && !all;
+	    usleep(250000)) {
+		memset(n, 0, sizeof(n));
 		memset(seen, 0, sizeof(seen));
 		if (!(f = fopen(out, "r")))
 			continue;
@@ -591,7 +598,7 @@ test_syslog(void **state)
 			struct line l;
 			char ip[64];
 			json_t *m;
-			int k, hi, lo;
+			int hi, lo;
 
 			if (parse_line(buf, &l) < 0)
 				continue;
@@ -600,8 +607,9 @@ test_syslog(void **state)
 				json_decref(m);
 				continue;
 			}
-			k = strcmp(l.host, "sys-udp") == 0;
-			if (!k && strcmp(l.host, "sys-tcp") != 0)
+			for (k = 0; k < SINKS && strcmp(l.host, sys_hosts[k]); k++)
+				;
+			if (k == SINKS)
 				fail_msg("HOSTNAME %s", l.host);
 			/* Every field: daemon.notice for a failed call, the
 			 * event's time to the microsecond, the host, our name,
@@ -635,13 +643,15 @@ test_syslog(void **state)
 			json_decref(m);
 		}
 		fclose(f);
+		for (k = 0, all = 1; k < SINKS; k++)
+			all &= n[k] == PROBES;
 	}
-	if (n[0] != PROBES || n[1] != PROBES) {
+	if (!all) {
 		fl_show_log("rsyslogd");
-		fail_msg("rsyslog wrote %d lines over TCP and %d over UDP, want %d "
-		    "each", n[0], n[1], PROBES);
+		fail_msg("rsyslog wrote %d lines over TCP, %d over UDP and %d from "
+		    "its unix socket, want %d each", n[0], n[1], n[2], PROBES);
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < SINKS; i++) {
 		assert_int_equal(dropped(&s[i], "syslog", NULL, 0), 0);
 		assert_int_equal(it_stop(&s[i], NULL), 0);
 	}
