@@ -24,6 +24,7 @@
 #include "httpd/metrics.h"
 #include "httpd/reaper.h"
 #include "httpd/reply.h"
+#include "httpd/sandbox.h"
 #include "httpd/stream.h"
 #include "util/log.h"
 
@@ -156,6 +157,12 @@ conn_open(const struct mg_connection *conn, void **data)
 			shutdown(ebpf_conn_socket(conn), SHUT_RDWR);
 		pthread_mutex_unlock(&h->ready_mu);
 	}
+	/* A worker never needs the exporter's sockets (sandbox.h): they
+	 * are taken away before it reads its first request, once the
+	 * sandbox is in (ready).  This cannot fail then (same program,
+	 * same thread); civetweb ignores what this callback returns. */
+	if (h->ready)
+		(void)sandbox_close_net();
 	__atomic_add_fetch(&h->live, 1, __ATOMIC_RELAXED);
 	reaper_open(h->reaper, conn, data);
 	return 0;

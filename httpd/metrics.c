@@ -8,11 +8,13 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "httpd/export.h"
 #include "httpd/json.h"
 #include "httpd/metrics.h"
 #include "util/event.h"
@@ -289,6 +291,25 @@ metrics_label(const char *s, size_t len, char *out, size_t n)
 	return o;
 }
 
+/* The fleet sinks' series (httpd/export.h), each with a sink label. */
+static const struct {
+	const char *name, *type, *help;
+	size_t off;            /* of the uint64_t in struct export_stat */
+} xseries[] = {
+	{ "ebpf_server_export_sent_total", "counter", "Events (pushes for "
+	  "sink metrics) the engine of each -push-* or -syslog sink took.",
+	  offsetof(struct export_stat, sent) },
+	{ "ebpf_server_export_dropped_total", "counter", "Events (pushes for "
+	  "sink metrics) given up on: the queue was full, the engine refused "
+	  "them, or the server stopped first.",
+	  offsetof(struct export_stat, dropped) },
+	{ "ebpf_server_export_failures_total", "counter", "Attempts to reach "
+	  "an engine that failed and were retried.",
+	  offsetof(struct export_stat, failures) },
+	{ "ebpf_server_export_queued_events", "gauge", "Events waiting in "
+	  "each event sink's queue.", offsetof(struct export_stat, queued) },
+};
+
 static void
 head(struct jbuf *b, const char *name, const char *type, const char *help)
 {
@@ -448,6 +469,14 @@ metrics_render(struct metrics *m, const struct store_stats *ss,
 	single(&b, "ebpf_server_stream_dropped_total", "counter",
 	    "Events skipped for stream clients that read too slowly.",
 	    x ? x->stream_dropped : 0);
+	for (e = 0; x && x->nexp && e < sizeof(xseries) / sizeof(xseries[0]);
+	    e++) {
+		head(&b, xseries[e].name, xseries[e].type, xseries[e].help);
+		for (k = 0; k < x->nexp; k++)
+			jbuf_printf(&b, "%s{sink=\"%s\"} %" PRIu64 "\n",
+			    xseries[e].name, x->exp[k].sink, *(const uint64_t *)
+			    (const void *)((const char *)&x->exp[k] + xseries[e].off));
+	}
 	head(&b, "ebpf_server_http_requests_total", "counter",
 	    "HTTP responses by endpoint and status code (code other for "
 	    "rare ones).");

@@ -17,6 +17,7 @@
 #define METRICS_COMMANDS 64
 
 struct event;
+struct export_stat;
 struct metrics;
 struct store_stats;
 
@@ -30,6 +31,8 @@ enum metrics_ep {
 struct metrics_extra {
 	unsigned stream_clients;
 	uint64_t stream_dropped;
+	const struct export_stat *exp; /* the fleet sinks' figures, nexp */
+	size_t nexp;
 };
 
 /* Returns new metrics, or NULL (errno set).  Free with metrics_free(). */

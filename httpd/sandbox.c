@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include <asm/ioctls.h>
@@ -389,6 +391,84 @@ static const struct sock_filter filter[] = {
 	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
 };
 
+/*
+ * The exporter's sockets (httpd/export.c), added before the final DENY
+ * only after sandbox_open_net(): socket() of IPv4, IPv6 or unix, stream
+ * or datagram, connect() on any fd, and seccomp() to stack a filter.
+ * Seccomp cannot read the address
+ * connect() is given, so the engines' addresses are resolved before the
+ * sandbox and these calls are taken away again, thread by thread, by
+ * sandbox_close_net() from every thread that is not the exporter's.
+ */
+static const struct sock_filter net_rules[] = {
+	/* Stacking a filter, for sandbox_close_net(): one can only ever
+	 * take more away. */
+	ALLOW_ARG(__NR_seccomp, 0, SECCOMP_SET_MODE_FILTER),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 10),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 5),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)),
+	/* The type without SOCK_CLOEXEC and SOCK_NONBLOCK. */
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_DGRAM, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
+	/* (The accumulator still holds the number here.) */
+	ALLOW(__NR_connect),
+};
+
+/* What sandbox_close_net() stacks on a thread: socket() refused, and
+ * connect() on the flush socket alone, as in the filter above. */
+static const struct sock_filter net_close[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	/* Another architecture's calls are refused by the first filter. */
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_AUDIT_ARCH, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	LOAD_NR,
+	DENY(__NR_socket, EPERM),
+	ALLOW_ARG(__NR_connect, 0, CONNECT_FD),
+	DENY(__NR_connect, EPERM),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+
+static int net_open;             /* sandbox_open_net() was called */
+static atomic_int net_entered;   /* the filter with net_rules is in place */
+static int net_connect_fd = -1;  /* the flush socket, for net_close */
+static __thread int net_closed;  /* this thread stacked net_close */
+
+void
+sandbox_open_net(void)
+{
+	net_open = 1;
+}
+
+int
+sandbox_close_net(void)
+{
+	struct sock_filter f[sizeof(net_close) / sizeof(net_close[0])];
+	struct sock_fprog prog = {
+		.len = (unsigned short)(sizeof(f) / sizeof(f[0])),
+		.filter = f,
+	};
+	size_t i;
+
+	if (!net_open || net_closed || !atomic_load(&net_entered))
+		return 0;
+	memcpy(f, net_close, sizeof(f));
+	for (i = 0; net_connect_fd >= 0 && i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) && f[i].k == CONNECT_FD)
+			f[i].k = (__u32)net_connect_fd;
+	/* No TSYNC: this thread only.  No new privileges is already set on
+	 * every thread by sandbox_enter(). */
+	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -errno;
+	net_closed = 1;
+	return 0;
+}
+
 size_t
 sandbox_allowed(void)
 {
@@ -498,9 +578,11 @@ sandbox_prepare(int keep_bind, char *err, size_t errlen)
 int
 sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 {
-	struct sock_filter f[sizeof(filter) / sizeof(filter[0])];
+	enum { NBASE = sizeof(filter) / sizeof(filter[0]),
+	       NNET = sizeof(net_rules) / sizeof(net_rules[0]) };
+	struct sock_filter f[NBASE + NNET];
 	struct sock_fprog prog = {
-		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
+		.len = (unsigned short)NBASE,
 		.filter = f,
 	};
 	unsigned flags = SECCOMP_FILTER_FLAG_TSYNC;
@@ -508,9 +590,17 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 	long r;
 	int cap;
 
-	/* Every comparison with CONNECT_FD gets the real fd. */
-	memcpy(f, filter, sizeof(f));
-	for (i = 0; connect_fd >= 0 && i < sizeof(f) / sizeof(f[0]); i++)
+	/* Every comparison with CONNECT_FD gets the real fd.  The
+	 * exporter's rules go before the final DENY: each rule's jumps stay
+	 * within itself. */
+	memcpy(f, filter, sizeof(filter));
+	if (net_open) {
+		memcpy(f + NBASE - 1, net_rules, sizeof(net_rules));
+		f[NBASE + NNET - 1] = filter[NBASE - 1];
+		prog.len = (unsigned short)(NBASE + NNET);
+	}
+	net_connect_fd = connect_fd;
+	for (i = 0; connect_fd >= 0 && i < prog.len; i++)
 		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) && f[i].k == CONNECT_FD)
 			f[i].k = (__u32)connect_fd;
 
@@ -549,6 +639,7 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 	}
 	if (r < 0)
 		return errmsg(err, errlen, "seccomp", errno);
+	atomic_store(&net_entered, 1);
 	return 0;
 }
 

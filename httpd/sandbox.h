@@ -53,6 +53,21 @@ int sandbox_prepare(int keep_bind, char *err, size_t errlen);
  */
 int sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen);
 
+/*
+ * The fleet exporter (httpd/export.c) opens sockets of its own after the
+ * sandbox is in place.  Called before sandbox_enter(), sandbox_open_net()
+ * adds socket() (IPv4, IPv6, unix; stream or datagram) and connect() on
+ * any fd to the filter of every thread.  sandbox_close_net() then takes
+ * both away again from the calling thread (connect() stays allowed on
+ * the flush socket): main calls it on the reader, and each civetweb
+ * worker on its first connection, so that only the exporter's threads
+ * (and civetweb's accepting thread) keep them.  It returns 0 at once
+ * when there is nothing to take away (no exporter, no sandbox yet, done
+ * already), else 0 or -errno.
+ */
+void sandbox_open_net(void);
+int sandbox_close_net(void);
+
 /* Whether the process is root, or holds the capabilities loading and
  * attaching need (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN): checked
  * first, so that the user gets one clear message instead of an EPERM

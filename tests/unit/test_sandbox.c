@@ -146,17 +146,18 @@ sandboxed(void)
 	_exit(0);
 }
 
+/* fn in a child as root, which exits with the number of the check that
+ * failed, 0, or 77 where seccomp cannot be tested. */
 static void
-test_allow_list(void **state)
+in_child(void (*fn)(void))
 {
 	pid_t pid;
 	int status;
 
-	(void)state;
 	if (geteuid() != 0)
 		skip();
 	if ((pid = fork()) == 0)
-		sandboxed();
+		fn();
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (!WIFEXITED(status))
 		fail_msg("the sandboxed child was killed by signal %d",
@@ -218,6 +219,112 @@ run_filter(const struct seccomp_data *d)
  * an earlier one.  And the filter allows read() and denies execve().
  */
 static void
+test_allow_list(void **state)
+{
+	(void)state;
+	in_child(sandboxed);
+}
+
+/* The exporter's thread: created before the sandbox, it keeps socket()
+ * and connect() after main took them from itself.  Returns a check that
+ * failed, or NULL. */
+static int go[2];
+static struct sockaddr_in listening;
+
+static void *
+exporter_main(void *arg)
+{
+	char c;
+	int fd;
+
+	(void)arg;
+	if (read(go[0], &c, 1) != 1)
+		return (void *)50;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return (void *)51;
+	if (connect(fd, (struct sockaddr *)&listening, sizeof(listening)) < 0)
+		return (void *)52;
+	close(fd);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) < 0)
+		return (void *)53;
+	close(fd);
+	/* Not a family or type a sink uses, and never a server. */
+	errno = 0;
+	if (socket(AF_INET, SOCK_RAW, IPPROTO_UDP) >= 0 || errno != EPERM)
+		return (void *)54;
+	errno = 0;
+	if (socket(AF_NETLINK, SOCK_DGRAM, 0) >= 0 || errno != EPERM)
+		return (void *)55;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	if (listen(fd, 1) == 0 || errno != EPERM)
+		return (void *)56;
+	close(fd);
+	return NULL;
+}
+
+static void *
+late_main(void *arg)
+{
+	(void)arg;
+	errno = 0;
+	return socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM ? NULL :
+	    (void *)60;
+}
+
+/* With sandbox_open_net(): the exporter's thread connects, main (after
+ * sandbox_close_net()) and the threads it starts cannot. */
+static void
+sandboxed_net(void)
+{
+	socklen_t len = sizeof(listening);
+	char err[256];
+	pthread_t ex, late;
+	void *ret;
+	int lfd, flush, other, fd;
+
+	listening.sin_family = AF_INET;
+	listening.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(10, sandbox_prepare(0, err, sizeof(err)) == 0);
+	CHECK(13, (flush = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
+	CHECK(14, (other = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
+	CHECK(15, (lfd = socket(AF_INET, SOCK_STREAM, 0)) >= 0 &&
+	    bind(lfd, (struct sockaddr *)&listening, sizeof(listening)) == 0 &&
+	    listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&listening,
+	    &len) == 0);
+	CHECK(16, pipe(go) == 0);
+	CHECK(17, pthread_create(&ex, NULL, exporter_main, NULL) == 0);
+	sandbox_open_net();
+	if ((fd = sandbox_enter(0, flush, err, sizeof(err))) == -ENOSYS)
+		_exit(77);
+	CHECK(11, fd == 0);
+	CHECK(18, sandbox_close_net() == 0 && sandbox_close_net() == 0);
+	CHECK(19, write(go[1], "x", 1) == 1);
+	CHECK(20, pthread_join(ex, &ret) == 0);
+	if (ret)
+		_exit((int)(intptr_t)ret);
+	errno = 0;
+	CHECK(30, socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM);
+	errno = 0;
+	CHECK(31, connect(other, (struct sockaddr *)&listening,
+	    sizeof(listening)) < 0 && errno == EPERM);
+	CHECK(32, connect(flush, (struct sockaddr *)&listening,
+	    sizeof(listening)) == 0);
+	CHECK(33, pthread_create(&late, NULL, late_main, NULL) == 0 &&
+	    pthread_join(late, &ret) == 0);
+	if (ret)
+		_exit((int)(intptr_t)ret);
+	_exit(0);
+}
+
+static void
+test_net(void **state)
+{
+	(void)state;
+	in_child(sandboxed_net);
+}
+
+static void
 test_counts_allowed(void **state)
 {
 	const size_t n = sizeof(filter) / sizeof(filter[0]);
@@ -271,6 +378,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allow_list),
+		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_counts_allowed),
 	};
 
