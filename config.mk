@@ -57,9 +57,10 @@ DEPS_SRC = civetweb jansson
 
 # Debian packages the build and the tests need
 PKGS_BUILD = musl-tools linux-libc-dev dpkg-dev xz-utils file gcc make
-PKGS_TEST = libcmocka-dev valgrind clang libclang-rt-dev wrk prometheus
+PKGS_TEST = libcmocka-dev valgrind clang libclang-rt-dev wrk prometheus \
+	clickhouse-server victoria-metrics prometheus-pushgateway rsyslog
 # make test-vm: the emulators and the initramfs tools
 PKGS_VM = qemu-system-x86 qemu-system-arm qemu-system-misc qemu-system-ppc \
 	qemu-system-mips qemu-system-data cpio gzip
 # make bench: the load generator and the static-file ceiling
-PKGS_BENCH = wrk nginx
+PKGS_BENCH = wrk nginx clickhouse-server

@@ -48,7 +48,7 @@ api_summary(struct mg_connection *conn, void *cbdata)
 	struct store_counts c;
 	struct req_summary q;
 	struct store_filter f;
-	char err[REQ_ERR_MAX], msg[256], who[64], dg[64], *body;
+	char err[REQ_ERR_MAX], msg[320], who[64], dg[64], bound[96], *body;
 	size_t len;
 	uint64_t total, now;
 	json_t *o;
@@ -83,12 +83,22 @@ api_summary(struct mg_connection *conn, void *cbdata)
 	if (c.datagrams && total == c.connects)
 		snprintf(dg, sizeof(dg), " (and %" PRIu64 " %s)", c.datagrams,
 		    api_plural(c.datagrams, "datagram", "datagrams"));
+	/* The counters keep the heaviest pids and commands of each second:
+	 * past that, a count is a lower bound and the reply says by how
+	 * much it may be short. */
+	bound[0] = '\0';
+	if (c.error) {
+		exact = 0;
+		snprintf(bound, sizeof(bound), " (more distinct processes "
+		    "than counted per second: up to %" PRIu64 " more)", c.error);
+	}
 	snprintf(msg, sizeof(msg), "Found %" PRIu64 " %s from %s over %u "
-	    "%s%s%s", total, f.has_syscall && f.syscall != EV_CONNECT ?
+	    "%s%s%s%s", total, f.has_syscall && f.syscall != EV_CONNECT ?
 	    api_plural(total, "datagram", "datagrams") :
 	    api_plural(total, "connection attempt", "connection attempts"), who,
 	    q.duration, api_plural(q.duration, "second", "seconds"), dg,
-	    exact ? "" : " (older events were evicted: at least this many)");
+	    exact || c.error ? "" : " (older events were evicted: at least "
+	    "this many)", bound);
 	if (!(o = json_object()))
 		return api_reply(conn, 500, NULL, pretty, NULL);
 	rc |= json_set(o, "total_attempts", json_integer((json_int_t)total));
@@ -98,6 +108,7 @@ api_summary(struct mg_connection *conn, void *cbdata)
 	rc |= json_set(o, "command", json_string(q.command));
 	rc |= json_set(o, "duration", json_integer(q.duration));
 	rc |= json_set(o, "exact", json_boolean(exact));
+	rc |= json_set(o, "error_bound", json_integer((json_int_t)c.error));
 	rc |= json_set(o, "message", json_str_new(msg, strlen(msg)));
 	return api_reply_built(conn, o, rc, pretty);
 }
@@ -160,6 +171,7 @@ api_top(struct mg_connection *conn, void *cbdata)
 		}
 		rc |= json_set(row, "count", json_integer((json_int_t)t.rows[i].count));
 		rc |= json_set(row, "events", json_integer((json_int_t)t.rows[i].events));
+		rc |= json_set(row, "error", json_integer((json_int_t)t.rows[i].error));
 		if (json_array_append_new(arr, row) < 0)
 			rc = -ENOMEM;
 	}
@@ -167,6 +179,8 @@ api_top(struct mg_connection *conn, void *cbdata)
 	rc |= json_set(o, "duration", json_integer(q.duration));
 	rc |= json_set(o, "total", json_integer((json_int_t)t.total));
 	rc |= json_set(o, "keys", json_integer((json_int_t)t.keys));
+	rc |= json_set(o, "exact", json_boolean(t.exact));
+	rc |= json_set(o, "error_bound", json_integer((json_int_t)t.error));
 	rc |= json_set(o, "top", arr);
 	store_top_free(&t);
 	return api_reply_built(conn, o, rc, pretty);

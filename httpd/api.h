@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct cgmap;
+struct exporter;
 struct hub;
 struct metrics;
 struct mg_connection;
@@ -37,6 +38,9 @@ struct api_state {
 	struct cgmap *cg;         /* cgroup paths; NULL: always "" */
 	struct metrics *metrics;  /* NULL: /metrics counts nothing */
 	struct hub *hub;          /* live streams; NULL: /api/stream is 503 */
+	/* The fleet sinks, for /health's host and export_dropped and for
+	 * /metrics; NULL: neither is shown. */
+	struct exporter *exporter;
 };
 
 /*
@@ -51,6 +55,14 @@ int api_summary(struct mg_connection *conn, void *cbdata); /* api.c */
 int api_top(struct mg_connection *conn, void *cbdata);     /* api.c */
 int api_list(struct mg_connection *conn, void *cbdata);    /* list.c */
 int api_stream(struct mg_connection *conn, void *cbdata);  /* stream.c */
+
+/*
+ * The text of GET /metrics, with x's sinks' figures (x may be NULL):
+ * what a scrape gets and what the exporter pushes.  Returns a string to
+ * free() with its length in *len, or NULL when out of memory.
+ */
+char *api_metrics_text(const struct api_state *st, const struct exporter *x,
+    size_t *len);
 
 /* Free what the calling worker thread keeps between requests. */
 void api_thread_exit(void);

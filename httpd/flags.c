@@ -12,6 +12,7 @@
 /* -h lines are at most this wide; flag help starts at column HELP_COL. */
 #define WIDTH 72
 #define HELP_COL 20
+#define SYNOPSIS_LINES 2   /* flags in the synopsis up to this many lines */
 
 static void __attribute__((noreturn))
 bad(const struct flag_cmd *c, const char *fmt, const char *a, const char *b)
@@ -185,30 +186,57 @@ wrap(FILE *f, const char *s, int indent, int *col)
 	}
 }
 
-void
-flag_usage(const struct flag_cmd *c, FILE *f)
+/* The synopsis "usage: name [-flag arg] ..." to f (NULL: nowhere).
+ * Returns the lines it takes. */
+static int
+synopsis(const struct flag_cmd *c, FILE *f)
 {
-	char item[64], dflt[128];
-	const char *const *v;
+	char item[64];
 	const struct flag *r;
-	int col, indent;
+	int col, indent, lines = 1;
 	size_t i;
 
-	col = indent = fprintf(f, "usage: %s", c->name) + 1;
+	col = indent = (int)strlen("usage: ") + (int)strlen(c->name) + 1;
+	if (f)
+		fprintf(f, "usage: %s", c->name);
 	for (i = 0; i < c->n; i++) {
 		r = &c->t[i];
 		snprintf(item, sizeof(item), "[%s%s%s]", r->name, r->arg ? " " : "",
 		    r->arg ? r->arg : "");
 		/* An item is never split across lines. */
 		if (col + 1 + (int)strlen(item) > WIDTH) {
-			fprintf(f, "\n%*s", indent, "");
+			if (f)
+				fprintf(f, "\n%*s", indent, "");
 			col = indent;
+			lines++;
 		} else {
-			fputc(' ', f);
+			if (f)
+				fputc(' ', f);
 			col++;
 		}
-		col += fprintf(f, "%s", item);
+		col += (int)strlen(item);
+		if (f)
+			fputs(item, f);
 	}
+	return lines;
+}
+
+void
+flag_usage(const struct flag_cmd *c, FILE *f)
+{
+	char dflt[128];
+	const char *const *v;
+	const struct flag *r;
+	int col;
+	size_t i;
+
+	/* Every flag in the synopsis while that takes two lines at most;
+	 * past that "[flag ...]", since the paragraphs below list them all
+	 * and -h should fit on one screen. */
+	if (synopsis(c, NULL) <= SYNOPSIS_LINES)
+		synopsis(c, f);
+	else
+		fprintf(f, "usage: %s [flag ...]", c->name);
 	fprintf(f, "\n\n%s\n", c->about);
 	for (i = 0; i < c->n; i++) {
 		r = &c->t[i];

@@ -7,6 +7,7 @@
  * setup server ports" and a user needs to hear "address already in use".
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,9 @@
 #include "httpd/api.h"
 #include "httpd/http.h"
 #include "httpd/metrics.h"
+#include "httpd/reaper.h"
 #include "httpd/reply.h"
+#include "httpd/sandbox.h"
 #include "httpd/stream.h"
 #include "util/log.h"
 
@@ -39,11 +42,15 @@ struct http {
 	int socket_failed; /* socket() failed: no such address family */
 	const char *token; /* bearer token or NULL; owned by main */
 	int ready;         /* set by http_ready(), read by the workers */
+	int stopping;      /* http_stop() began */
+	pthread_mutex_t ready_mu; /* with ready_cv: workers wait for ready */
+	pthread_cond_t ready_cv;
 	unsigned threads;  /* civetweb's workers */
 	/* Connections open, each holding a worker from accept to close:
 	 * civetweb serves a connection on one thread for as long as it
 	 * lasts, keep-alive waits included. */
 	unsigned live;
+	struct reaper *reaper; /* ends idle and slow connections when short */
 };
 
 /* Where and how to listen, derived from -addr. */
@@ -110,6 +117,7 @@ begin_request(struct mg_connection *conn)
 	if (!h)
 		return 0;
 	reply_begin();
+	reaper_busy(h->reaper, mg_get_user_connection_data(conn), 1);
 	/* An idle keep-alive connection holds its worker until the client's
 	 * next request or the time-out.  Once three quarters of the workers
 	 * hold connections, replies close theirs, so that idle clients can
@@ -127,16 +135,48 @@ begin_request(struct mg_connection *conn)
 	return api_authorize(conn, h->token);
 }
 
-/* A connection is accepted and handed to a worker, or closed. */
+/*
+ * A connection is handed to a worker, before civetweb reads a byte of it.
+ * Until main has entered the sandbox (http_ready()) the worker waits here:
+ * nothing a client sends is parsed, and nothing answered, with root's
+ * privileges.  A server stopping before that ends the connection unread.
+ */
 static int
 conn_open(const struct mg_connection *conn, void **data)
 {
 	struct http *h = mg_get_user_context_data(conn);
 
-	(void)data;
-	if (h)
-		__atomic_add_fetch(&h->live, 1, __ATOMIC_RELAXED);
+	*data = NULL;
+	if (!h)
+		return 0;
+	if (!__atomic_load_n(&h->ready, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&h->ready_mu);
+		while (!h->ready && !h->stopping)
+			pthread_cond_wait(&h->ready_cv, &h->ready_mu);
+		if (!h->ready)
+			shutdown(ebpf_conn_socket(conn), SHUT_RDWR);
+		pthread_mutex_unlock(&h->ready_mu);
+	}
+	/* A worker never needs the exporter's sockets (sandbox.h): they
+	 * are taken away before it reads its first request, once the
+	 * sandbox is in (ready).  This cannot fail then (same program,
+	 * same thread); civetweb ignores what this callback returns. */
+	if (h->ready)
+		(void)sandbox_close_net();
+	__atomic_add_fetch(&h->live, 1, __ATOMIC_RELAXED);
+	reaper_open(h->reaper, conn, data);
 	return 0;
+}
+
+/* A reply is out: the connection waits for the next request. */
+static void
+end_request(const struct mg_connection *conn, int status)
+{
+	struct http *h = mg_get_user_context_data(conn);
+
+	(void)status;
+	if (h)
+		reaper_busy(h->reaper, mg_get_user_connection_data(conn), 0);
 }
 
 static void
@@ -144,8 +184,10 @@ conn_close(const struct mg_connection *conn)
 {
 	struct http *h = mg_get_user_context_data(conn);
 
-	if (h)
-		__atomic_sub_fetch(&h->live, 1, __ATOMIC_RELAXED);
+	if (!h)
+		return;
+	reaper_close(h->reaper, mg_get_user_connection_data(conn));
+	__atomic_sub_fetch(&h->live, 1, __ATOMIC_RELAXED);
 }
 
 /* Each handler through one wrapper that counts its response for /metrics. */
@@ -254,6 +296,22 @@ badhost:
 	return -EINVAL;
 }
 
+int
+http_addr_loopback(const char *addr)
+{
+	struct listen_spec ls;
+	char err[160];
+
+	if (!addr || !*addr)
+		addr = ":8080";
+	if (parse_addr(addr, &ls, err, sizeof(err)) < 0)
+		return 0;
+	/* civetweb's form: "127.x.y.z:port", "[::1]:port", or both for
+	 * localhost; "+port" and a bare port are every interface. */
+	return strncmp(ls.ports, "127.", 4) == 0 ||
+	    strncmp(ls.ports, "[::1]:", 6) == 0;
+}
+
 /* strerror() wording differs between libcs; say the common ones our way. */
 static const char *
 errno_text(int e)
@@ -291,10 +349,11 @@ start(struct http *h, const char *ports, const struct http_conf *conf,
 		.log_message = log_message,
 		.http_error = http_error,
 		.begin_request = begin_request,
+		.end_request = end_request,
 		.init_connection = conn_open,
 		.connection_close = conn_close,
 	};
-	char threads[16], timeout[16], maxreq[16];
+	char threads[16], timeout[16], maxreq[16], backlog[16];
 	const char *opts[] = {
 		"listening_ports", ports,
 		"num_threads", threads,
@@ -306,6 +365,10 @@ start(struct http *h, const char *ports, const struct http_conf *conf,
 		 * waited for the client's delayed ACK, 40 ms a time. */
 		"tcp_nodelay", "1",
 		"max_request_size", maxreq,
+		/* Clients beyond the workers wait in the kernel's accept queue:
+		 * room for a crowd (the kernel caps it at somaxconn), so that a
+		 * new client's SYN is not dropped and retried a second later. */
+		"listen_backlog", backlog,
 		NULL,
 	};
 	struct mg_init_data init = {
@@ -325,6 +388,7 @@ start(struct http *h, const char *ports, const struct http_conf *conf,
 	    conf->timeout_ms ? conf->timeout_ms : DEFAULT_TIMEOUT_MS);
 	snprintf(maxreq, sizeof(maxreq), "%u",
 	    conf->max_header ? conf->max_header : HTTP_HEADER_DEFAULT);
+	snprintf(backlog, sizeof(backlog), "%u", HTTP_BACKLOG);
 	h->bind_errno = 0;
 	h->socket_failed = 0;
 	cwerr[0] = '\0';
@@ -352,6 +416,14 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 	}
 	h->token = conf->token;
 	h->st = st;
+	pthread_mutex_init(&h->ready_mu, NULL);
+	pthread_cond_init(&h->ready_cv, NULL);
+	if (!(h->reaper = reaper_new(conf->threads ? conf->threads :
+	    HTTP_THREADS_DEFAULT))) {
+		snprintf(err, errlen, "http: %s", strerror(errno));
+		free(h);
+		return NULL;
+	}
 	mg_init_library(0);
 	if (ls.fallback[0] && !have_ipv6())
 		h->ctx = start(h, ls.fallback, conf, cwerr, sizeof(cwerr));
@@ -372,6 +444,7 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 		else
 			snprintf(err, errlen, "http: cannot start civetweb: %s",
 			    cwerr[0] ? cwerr : "unknown error");
+		reaper_free(h->reaper);
 		free(h);
 		mg_exit_library();
 		return NULL;
@@ -380,8 +453,9 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 	/* Each civetweb handler also gets paths below its own ("/health/x");
 	 * the handlers compare the path exactly and answer 404.  "/" catches
 	 * every path without a handler.  Until main calls http_ready(),
-	 * after entering the sandbox, every request gets a JSON 503 from
-	 * begin_request(). */
+	 * after entering the sandbox, workers wait in conn_open() before
+	 * reading a byte; begin_request() would answer a JSON 503 should
+	 * one get past. */
 	mg_set_request_handler(h->ctx, "/health", h_health, st);
 	mg_set_request_handler(h->ctx, "/api/connection-summary", h_summary, st);
 	mg_set_request_handler(h->ctx, "/api/list-connections", h_list, st);
@@ -396,8 +470,11 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 void
 http_ready(struct http *h)
 {
-	/* Pairs with the acquire load in begin_request(). */
+	/* Pairs with the acquire loads in conn_open() and begin_request(). */
+	pthread_mutex_lock(&h->ready_mu);
 	__atomic_store_n(&h->ready, 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&h->ready_cv);
+	pthread_mutex_unlock(&h->ready_mu);
 }
 
 void
@@ -408,7 +485,16 @@ http_stop(struct http *h)
 	/* Streams never finish on their own: end them first, then mg_stop()
 	 * waits for the workers to finish the requests they are serving. */
 	hub_shutdown(h->st->hub);
+	/* Workers still waiting for http_ready() must let go, or mg_stop()
+	 * would wait for them for ever. */
+	pthread_mutex_lock(&h->ready_mu);
+	h->stopping = 1;
+	pthread_cond_broadcast(&h->ready_cv);
+	pthread_mutex_unlock(&h->ready_mu);
 	mg_stop(h->ctx);
+	reaper_free(h->reaper);
+	pthread_cond_destroy(&h->ready_cv);
+	pthread_mutex_destroy(&h->ready_mu);
 	free(h);
 	mg_exit_library();
 }

@@ -18,6 +18,9 @@ struct http;
 #define HTTP_THREADS_DEFAULT 128
 #define HTTP_THREADS_MAX 1024
 
+/* The listening socket's accept queue. */
+#define HTTP_BACKLOG 4096
+
 /* civetweb's limit on the request line and headers, in bytes. */
 #define HTTP_HEADER_DEFAULT 16384
 
@@ -35,6 +38,9 @@ struct http_conf {
  */
 struct http *http_start(const struct http_conf *conf, struct api_state *st,
     char *err, size_t errlen);
+/* Whether -addr listens on loopback only (127.0.0.0/8, ::1, localhost). */
+int http_addr_loopback(const char *addr);
+
 /* Until this is called, every request gets 503: nothing is served before
  * main has entered the sandbox. */
 void http_ready(struct http *h);

@@ -12,6 +12,7 @@
  * count of events added: the same request before another event arrives is
  * answered from those bytes.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +47,17 @@ stream_list(struct mg_connection *conn, const struct api_state *st,
 	struct out o;
 	char cg[1024], msg[128], num[16];
 	size_t n, i, nev = 0, ngroups = 0, inpid;
-	int d = pretty ? 0 : -1;
+	int d = pretty ? 0 : -1, rc;
 	uint32_t pid;
 
-	if (store_iter_begin(st->store, sq, &it) < 0) {
+	if ((rc = store_iter_begin(st->store, sq, &it)) < 0) {
 		store_iter_end(&it);
+		if (rc == -EBUSY)
+			return api_reply_error(conn, 503, pretty, NULL, "%d lists "
+			    "of more than %d processes are being sent already; "
+			    "try again in a moment, or narrow the list with pid, "
+			    "command or a filter", STORE_BIG_LISTS,
+			    STORE_SMALL_LIST);
 		return api_reply(conn, 500, NULL, pretty, NULL);
 	}
 	if (out_begin(&o, conn, 200, "application/json") < 0) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "httpd/api.h"
+#include "httpd/export.h"
 #include "httpd/http.h"
 #include "httpd/metrics.h"
 #include "httpd/opts.h"
@@ -59,7 +60,8 @@ on_signal(int sig)
 	stop = 1;
 }
 
-/* Each stored batch goes on to the metrics and the live streams. */
+/* Each stored batch goes on to the metrics, the live streams and the
+ * fleet's sinks. */
 static void
 publish(void *ctx, const struct event *ev, size_t n, const unsigned char *folded)
 {
@@ -67,6 +69,7 @@ publish(void *ctx, const struct event *ev, size_t n, const unsigned char *folded
 
 	metrics_events(sv->metrics, ev, n);
 	hub_publish(sv->hub, ev, n, folded);
+	export_events(sv->st.exporter, ev, n);
 }
 
 /* The capture, privileged: programs loaded and attached, rings mapped. */
@@ -128,7 +131,8 @@ setup(struct server *sv)
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
 		log_debug("setrlimit RLIMIT_MEMLOCK: %s (ignored: not needed "
 		    "since Linux 5.11)", strerror(errno));
-	if ((sv->store = store_new(sv->o.max_events)) == NULL)
+	if ((sv->store = store_new_keys(sv->o.max_events,
+	    (uint32_t)sv->o.summary_keys)) == NULL)
 		fatal("store for %lu events", sv->o.max_events);
 	if ((sv->metrics = metrics_new()) == NULL ||
 	    (sv->hub = hub_new((unsigned)sv->o.max_streams, STREAM_KEEPALIVE_MS)) == NULL ||
@@ -167,6 +171,20 @@ setup(struct server *sv)
 		cap_close(sv->cap);
 		fatalx("%s", err);
 	}
+	if (!sv->token && !http_addr_loopback(sv->o.addr))
+		log_warnx("listening on %s, beyond loopback, without -token-file: "
+		    "anyone who can reach the port sees every process's "
+		    "connections", sv->o.addr);
+	/* The fleet's threads: after sandbox_prepare() (they must not keep
+	 * capabilities), before the sandbox, which then lets them connect. */
+	if (!(sv->st.exporter = export_start(&sv->o.exc, &sv->st, err,
+	    sizeof(err)))) {
+		http_stop(sv->http);
+		cap_close(sv->cap);
+		fatalx("%s", err);
+	}
+	if (export_uses_net(sv->st.exporter))
+		sandbox_open_net();
 	/*
 	 * The reader (this thread; civetweb's workers already exist and keep
 	 * the default) gets a larger share of the CPU: on a busy machine a
@@ -189,6 +207,8 @@ setup(struct server *sv)
 		cap_close(sv->cap);
 		fatalx("%s", err);
 	} else {
+		if (sandbox_close_net() < 0)
+			fatal("sandbox: closing the reader's sockets");
 		log_debug("sandbox: uid %d, no capabilities, no_new_privs, "
 		    "seccomp allow-list of %zu system calls (others fail with "
 		    "EPERM%s)", (int)geteuid(), sandbox_allowed(),
@@ -225,6 +245,7 @@ shutdown_all(struct server *sv)
 {
 	log_info("shutting down");
 	cap_close(sv->cap);
+	export_stop(sv->st.exporter);
 	http_stop(sv->http);
 	pump_free(sv->pump);
 	hub_free(sv->hub);

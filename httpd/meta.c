@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "httpd/api.h"
+#include "httpd/export.h"
 #include "httpd/json.h"
 #include "httpd/metrics.h"
 #include "httpd/reply.h"
@@ -161,8 +162,9 @@ static void
 health_body(struct jbuf *b, const struct api_state *st,
     const struct store_stats *ss, uint64_t uptime, int pretty)
 {
+	struct export_stat es[EXPORT_SINKS];
 	int d = pretty ? 0 : -1;
-	size_t i;
+	size_t i, nexp = export_stats(st->exporter, es);
 
 	member_str(b, "status", "healthy", 1, d);
 	member_str(b, "service", "ebpf-server", 0, d);
@@ -186,6 +188,18 @@ health_body(struct jbuf *b, const struct api_state *st,
 		jbuf_json_str(b, st->refused_why[i], strlen(st->refused_why[i]));
 	}
 	jbuf_close(b, '}', i == 0, pretty ? 1 : -1);
+	/* The fleet: this host's name, and what each sink gave up on. */
+	if (st->exporter) {
+		member_str(b, "host", export_host(st->exporter), 0, d);
+		jbuf_key(b, "export_dropped", 0, d);
+		if (nexp == 0)
+			jbuf_raw(b, "{", 1);
+		for (i = 0; i < nexp; i++) {
+			jbuf_key(b, es[i].sink, i == 0, pretty ? 1 : -1);
+			jbuf_int(b, (long long)es[i].dropped);
+		}
+		jbuf_close(b, '}', nexp == 0, pretty ? 1 : -1);
+	}
 	jbuf_close(b, '}', 0, d);
 	jbuf_raw(b, "\n", 1);
 }
@@ -199,7 +213,7 @@ health_body(struct jbuf *b, const struct api_state *st,
  */
 static __thread struct {
 	const struct api_state *st;
-	uint64_t uptime, added, stored, lost, capacity;
+	uint64_t uptime, added, stored, lost, capacity, xdropped;
 	int pretty, valid;
 	size_t len;
 	char body[1024];
@@ -208,9 +222,10 @@ static __thread struct {
 /* Whether the calling worker's last body is the one for these. */
 static int
 health_cached(const struct api_state *st, const struct store_stats *ss,
-    uint64_t uptime, int pretty)
+    uint64_t uptime, int pretty, uint64_t xdropped)
 {
 	return tl_health.valid && tl_health.st == st &&
+	    tl_health.xdropped == xdropped &&
 	    tl_health.pretty == pretty && tl_health.uptime == uptime &&
 	    tl_health.added == ss->added && tl_health.stored == ss->stored &&
 	    tl_health.lost == ss->lost && tl_health.capacity == ss->capacity;
@@ -234,7 +249,7 @@ api_health(struct mg_connection *conn, void *cbdata)
 	struct store_stats ss;
 	char err[REQ_ERR_MAX];
 	struct jbuf b;
-	uint64_t now, uptime;
+	uint64_t now, uptime, xdropped;
 	int pretty, rc = 0;
 
 	if ((rc = api_check_route(conn, ri, "/health", "GET")) != 0)
@@ -244,7 +259,8 @@ api_health(struct mg_connection *conn, void *cbdata)
 	store_stats(st->store, &ss);
 	now = time_mono_ns();
 	uptime = now > st->start_ns ? (now - st->start_ns) / 1000000000u : 0;
-	if (health_cached(st, &ss, uptime, pretty))
+	xdropped = export_dropped(st->exporter);
+	if (health_cached(st, &ss, uptime, pretty, xdropped))
 		return api_send_json(conn, 200, tl_health.body, tl_health.len);
 	tl_health.valid = 0;
 	jbuf_init(&b, tl_health.body, sizeof(tl_health.body));
@@ -260,6 +276,7 @@ api_health(struct mg_connection *conn, void *cbdata)
 		tl_health.stored = ss.stored;
 		tl_health.lost = ss.lost;
 		tl_health.capacity = ss.capacity;
+		tl_health.xdropped = xdropped;
 		tl_health.pretty = pretty;
 		tl_health.len = b.len;
 		tl_health.valid = 1;
@@ -286,14 +303,30 @@ api_openapi(struct mg_connection *conn, void *cbdata)
 	    sizeof(openapi_json));
 }
 
+char *
+api_metrics_text(const struct api_state *st, const struct exporter *x,
+    size_t *len)
+{
+	struct export_stat es[EXPORT_SINKS];
+	struct metrics_extra mx = { 0 };
+	struct store_stats ss;
+
+	if (!st->metrics)
+		return NULL;
+	store_stats(st->store, &ss);
+	if (st->hub)
+		hub_stats(st->hub, &mx.stream_clients, &mx.stream_dropped);
+	mx.nexp = export_stats(x, es);
+	mx.exp = es;
+	return metrics_render(st->metrics, &ss, &mx, len);
+}
+
 /* GET /metrics: the Prometheus text format, version 0.0.4. */
 int
 api_metrics(struct mg_connection *conn, void *cbdata)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	struct api_state *st = cbdata;
-	struct metrics_extra x = { 0 };
-	struct store_stats ss;
 	char err[REQ_ERR_MAX];
 	size_t len;
 	char *body;
@@ -303,10 +336,7 @@ api_metrics(struct mg_connection *conn, void *cbdata)
 		return rc;
 	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
 		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
-	store_stats(st->store, &ss);
-	if (st->hub)
-		hub_stats(st->hub, &x.stream_clients, &x.stream_dropped);
-	if (!st->metrics || !(body = metrics_render(st->metrics, &ss, &x, &len)))
+	if (!(body = api_metrics_text(st, st->exporter, &len)))
 		return api_reply(conn, 500, NULL, pretty, NULL);
 	rc = reply_send(conn, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    body, len, NULL, NULL);

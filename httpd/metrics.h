@@ -1,9 +1,12 @@
 /*
  * Prometheus metrics: counters the reader and the HTTP handlers feed, and
- * their text exposition (format 0.0.4).  Label sets are bounded: the first
- * METRICS_COMMANDS distinct command names get a series of their own, every
- * later one is counted as command="other", so a host that runs thousands
- * of distinct programs cannot blow up a Prometheus server.  Thread-safe.
+ * their text exposition (format 0.0.4).  Label sets are bounded: the
+ * METRICS_COMMANDS busiest commands of the last minute or so (a
+ * heavy-hitter summary whose weights halve every 10 s) get a series of
+ * their own, every other one is counted as command="other", so a host
+ * that runs thousands of distinct programs cannot blow up a Prometheus
+ * server, and names seen once at start hold no series for ever.
+ * Thread-safe.
  */
 #ifndef METRICS_H
 #define METRICS_H
@@ -14,6 +17,7 @@
 #define METRICS_COMMANDS 64
 
 struct event;
+struct export_stat;
 struct metrics;
 struct store_stats;
 
@@ -27,6 +31,8 @@ enum metrics_ep {
 struct metrics_extra {
 	unsigned stream_clients;
 	uint64_t stream_dropped;
+	const struct export_stat *exp; /* the fleet sinks' figures, nexp */
+	size_t nexp;
 };
 
 /* Returns new metrics, or NULL (errno set).  Free with metrics_free(). */
@@ -48,8 +54,9 @@ char *metrics_render(struct metrics *m, const struct store_stats *ss,
     const struct metrics_extra *x, size_t *len);
 
 /*
- * A label value for the exposition format: valid UTF-8 (invalid bytes
- * replaced by U+FFFD), with backslash, double quote and newline escaped.
+ * A label value for the exposition format: valid UTF-8 (invalid bytes and
+ * control characters but newline replaced by U+FFFD), with backslash,
+ * double quote and newline escaped.
  * Writes at most n bytes including the NUL; returns the length.
  */
 size_t metrics_label(const char *s, size_t len, char *out, size_t n);

@@ -32,7 +32,10 @@ static const struct flag flags[] = {
 	  "loopback only", NULL },
 	{ "-max-events", "n", FLAG_NUM, O(max_events), 1, 1UL << 30,
 	  STR(STORE_DEFAULT_MAX), NULL,
-	  "events kept in memory, newest win, 1-1073741824", NULL },
+	  "newest events kept, 1-1073741824", NULL },
+	{ "-summary-keys", "n", FLAG_NUM, O(summary_keys), 1, 65536,
+	  STR(STORE_DEFAULT_KEYS), NULL, "pids and commands counted a second",
+	  NULL },
 	{ "-threads", "n", FLAG_NUM, O(threads), 1, HTTP_THREADS_MAX,
 	  STR(HTTP_THREADS_DEFAULT), NULL, "HTTP worker threads, 1-"
 	  STR(HTTP_THREADS_MAX) "; each open connection holds one, idle "
@@ -59,6 +62,23 @@ static const struct flag flags[] = {
 	{ "-backend", "name", FLAG_CHOICE, O(backend), 0, 0, "auto", NULL,
 	  "how to capture:",
 	  cap_backend_names },
+	/* The fleet (README "Fleet"), one line of -h each. */
+	{ "-host", "name", FLAG_STR, O(exc.host), 0, 0, NULL, "hostname",
+	  "host label of everything pushed", NULL },
+	{ "-push-metrics", "url", FLAG_STR, O(exc.metrics_url), 0, 0, NULL, NULL,
+	  "POST /metrics there every interval", NULL },
+	{ "-push-interval", "s", FLAG_NUM, O(exc.interval), 1, 86400,
+	  STR(EXPORT_INTERVAL_DEFAULT), NULL, "seconds between metric pushes",
+	  NULL },
+	{ "-push-events", "url", FLAG_STR, O(exc.events_url), 0, 0, NULL, NULL,
+	  "POST events there as NDJSON", NULL },
+	{ "-syslog", "address", FLAG_STR, O(exc.syslog), 0, 0, NULL, NULL,
+	  "udp://h:p, tcp://h:p or unix:path", NULL },
+	{ "-export-queue", "n", FLAG_NUM, O(exc.queue), 1, EXPORT_QUEUE_MAX,
+	  STR(EXPORT_QUEUE_DEFAULT), NULL, "events held per sink while down",
+	  NULL },
+	{ "-export-filter", "q", FLAG_STR, O(exc.filter), 0, 0, NULL, "all",
+	  "only what GET /api/stream?q sends", NULL },
 	{ "-v", NULL, FLAG_SWITCH, O(verbose), 0, 0, NULL, NULL,
 	  "debug logging", NULL },
 	{ "-h", NULL, FLAG_HELP, 0, 0, 0, NULL, NULL, "this help", NULL },
@@ -81,6 +101,7 @@ void
 opts_parse(int argc, char **argv, struct opts *o)
 {
 	uint64_t given = flag_parse(&cmd, argc, argv, o);
+	char err[512];
 	const char *env;
 
 	/* A stream holds a worker thread for as long as it runs: keep one
@@ -91,6 +112,10 @@ opts_parse(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "ebpf-server: -max-streams %lu must be less than "
 		    "-threads %lu, so that streams cannot hold every worker\n",
 		    o->max_streams, o->threads);
+		exit(2);
+	}
+	if (export_conf_check(&o->exc, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ebpf-server: %s\n", err);
 		exit(2);
 	}
 	/* For the test suite only: a program the verifier must reject, to

@@ -19,18 +19,21 @@
  *
  * Files: open() and openat() are allowed read-only (no O_WRONLY, O_RDWR,
  * O_CREAT, O_TRUNC, O_APPEND), so that /proc/self/status and the like can
- * be read for metrics.  As nobody, that is the world-readable files only.
+ * be read for metrics.  As our own uid, that is the world-readable files only.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 /* The kernel's termios and winsize: ppc64le's TCGETS and TIOCGWINSZ encode
@@ -50,6 +53,7 @@
 /* The low word of 64-bit argument n: the second one on big-endian CPUs. */
 #define ARG_LO(n) ARCH_LO32(offsetof(struct seccomp_data, args) + \
     (n) * sizeof(__u64), sizeof(__u64))
+#define ARG_HI(n) (ARG_LO(n) + (ARCH_BIG_ENDIAN ? -4 : 4))
 
 #define DENY_ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
 
@@ -86,9 +90,39 @@
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
 	LOAD_NR
 
+/* Denied with e when the low word of argument n equals v; otherwise on to
+ * the next rule. */
+#define DENY_ARG(nr, n, v, e) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 4), \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(n)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (v), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(e)), \
+	LOAD_NR
+/* Allowed when the whole of argument n (a pointer) is 0. */
+#define ALLOW_ARG_NULL(nr, n) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 6), \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(n)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3), \
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_HI(n)), \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), \
+	LOAD_NR
+
 #define OPEN_WRITE (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 /* Stands for the flush socket's fd in the filter: -2, which no fd is. */
 #define CONNECT_FD 0xfffffffeu
+/* Stands for this CPU's audit arch in net_close (set at run time). */
+#define NET_CLOSE_ARCH 0u
+
+/* The flush socket (CONNECT_FD) is for connect() alone: nothing is ever
+ * sent through it, to where it was connected or elsewhere.  First in the
+ * filter, before any rule that allows these calls (send() is added where
+ * the architecture has it, see build()). */
+static const struct sock_filter flush_deny[] = {
+	DENY_ARG(__NR_write, 0, CONNECT_FD, EPERM),
+	DENY_ARG(__NR_writev, 0, CONNECT_FD, EPERM),
+	DENY_ARG(__NR_sendto, 0, CONNECT_FD, EPERM),
+};
 
 /* The calls every architecture has, under the same names; what only some
  * have comes from util/arch/<arch>.c (see build()). */
@@ -173,8 +207,10 @@ static const struct sock_filter common[] = {
 	ALLOW(__NR_accept4),
 	ALLOW(__NR_recvfrom),
 	ALLOW(__NR_recvmsg),
-	ALLOW(__NR_sendto),
-	ALLOW(__NR_sendmsg),
+	/* send() on a connection, never to an address of our choosing:
+	 * sendto() with no destination only, and no sendmsg().  (32-bit
+	 * ARM's and ppc64le's plain send() and recv() are in their tables.) */
+	ALLOW_ARG_NULL(__NR_sendto, 4),
 	ALLOW(__NR_shutdown),
 	ALLOW(__NR_setsockopt),
 	ALLOW(__NR_getsockopt),
@@ -196,20 +232,70 @@ static const struct sock_filter common[] = {
 	ALLOW(__NR_name_to_handle_at),
 };
 
+/*
+ * The exporter's sockets (httpd/export.c), added before the final DENY
+ * only after sandbox_open_net(): socket() of IPv4, IPv6 or unix, stream
+ * or datagram, connect() on any fd, and seccomp() to stack a filter.
+ * Seccomp cannot read the address
+ * connect() is given, so the engines' addresses are resolved before the
+ * sandbox and these calls are taken away again, thread by thread, by
+ * sandbox_close_net() from every thread that is not the exporter's.
+ */
+static const struct sock_filter net_rules[] = {
+	/* Stacking a filter, for sandbox_close_net(): one can only ever
+	 * take more away. */
+	ALLOW_ARG(__NR_seccomp, 0, SECCOMP_SET_MODE_FILTER),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 10),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 5),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(1)),
+	/* The type without SOCK_CLOEXEC and SOCK_NONBLOCK. */
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_STREAM, 1, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_DGRAM, 0, 1),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM)),
+	/* (The accumulator still holds the number here.) */
+	ALLOW(__NR_connect),
+};
+
+/* What sandbox_close_net() stacks on a thread: socket() refused, and
+ * connect() on the flush socket alone, as in the filter above. */
+static const struct sock_filter net_close[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+	/* Another architecture's calls are refused by the first filter. */
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NET_CLOSE_ARCH, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	LOAD_NR,
+	DENY(__NR_socket, EPERM),
+	ALLOW_ARG(__NR_connect, 0, CONNECT_FD),
+	DENY(__NR_connect, EPERM),
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+
+#define NNET (sizeof(net_rules) / sizeof(net_rules[0]))
 #define NCOMMON (sizeof(common) / sizeof(common[0]))
-/* The filter's length at most: the head, two instructions per call of the
- * architecture's own, open()'s and clone()'s rules, the common calls, the
- * final denial. */
-#define FILTER_MAX (6 + 2 * ARCH_SYSCALLS_MAX + 5 + 6 + NCOMMON + 1)
+/* The filter's length at most: the head, the flush socket's denials, two
+ * instructions per call of the architecture's own, open()'s and clone()'s
+ * rules, the common calls, the exporter's rules, the final denial. */
+#define NFLUSH (sizeof(flush_deny) / sizeof(flush_deny[0]))
+#define FILTER_MAX (6 + NFLUSH + 5 + 2 * ARCH_SYSCALLS_MAX + 5 + 6 + NCOMMON + \
+    NNET + 1)
 
 /*
  * The whole filter for architecture a into f (FILTER_MAX slots), with
- * connect_fd (>= 0) in place of CONNECT_FD.  Returns its length, or 0
- * when a's own list is longer than ARCH_SYSCALLS_MAX.
+ * connect_fd (>= 0) in place of CONNECT_FD, and the exporter's rules
+ * (net_rules, below) when net.  Returns its length, or 0 when a's own
+ * list is longer than ARCH_SYSCALLS_MAX.
  */
 static size_t
-build(const struct arch *a, struct sock_filter *f, int connect_fd)
+build(const struct arch *a, struct sock_filter *f, int connect_fd, int net)
 {
+	const struct sock_filter send_deny[] = {
+		DENY_ARG(a->nr_send, 0, CONNECT_FD, EPERM),
+	};
 	const struct sock_filter open_rule[] = {
 		ALLOW_ARG_NONE(a->nr_open, 1, OPEN_WRITE),
 	};
@@ -233,6 +319,12 @@ build(const struct arch *a, struct sock_filter *f, int connect_fd)
 		    a->abi_bit, 0, 1);
 		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
 	}
+	memcpy(f + n, flush_deny, sizeof(flush_deny));
+	n += NFLUSH;
+	if (a->nr_send >= 0) {
+		memcpy(f + n, send_deny, sizeof(send_deny));
+		n += sizeof(send_deny) / sizeof(send_deny[0]);
+	}
 	for (i = 0; i < a->nsyscalls; i++) {
 		const struct sock_filter allow[] = { ALLOW(a->syscalls[i]) };
 
@@ -246,13 +338,54 @@ build(const struct arch *a, struct sock_filter *f, int connect_fd)
 		n += sizeof(open_rule) / sizeof(open_rule[0]);
 	}
 	memcpy(f + n, common, sizeof(common));
-	for (i = n; i < n + NCOMMON; i++)
-		if (connect_fd >= 0 && f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
-		    f[i].k == CONNECT_FD)
-			f[i].k = (__u32)connect_fd;
 	n += NCOMMON;
+	/* The exporter's rules before the final DENY: each rule's jumps stay
+	 * within itself. */
+	if (net) {
+		memcpy(f + n, net_rules, sizeof(net_rules));
+		n += NNET;
+	}
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
+	for (i = 0; connect_fd >= 0 && i < n; i++)
+		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) && f[i].k == CONNECT_FD)
+			f[i].k = (__u32)connect_fd;
 	return n;
+}
+
+static int net_open;             /* sandbox_open_net() was called */
+static atomic_int net_entered;   /* the filter with net_rules is in place */
+static int net_connect_fd = -1;  /* the flush socket, for net_close */
+static __thread int net_closed;  /* this thread stacked net_close */
+
+void
+sandbox_open_net(void)
+{
+	net_open = 1;
+}
+
+int
+sandbox_close_net(void)
+{
+	struct sock_filter f[sizeof(net_close) / sizeof(net_close[0])];
+	struct sock_fprog prog = {
+		.len = (unsigned short)(sizeof(f) / sizeof(f[0])),
+		.filter = f,
+	};
+	size_t i;
+
+	if (!net_open || net_closed || !atomic_load(&net_entered))
+		return 0;
+	memcpy(f, net_close, sizeof(f));
+	f[1].k = arch_cpu.audit;        /* in place of NET_CLOSE_ARCH */
+	for (i = 0; net_connect_fd >= 0 && i < sizeof(f) / sizeof(f[0]); i++)
+		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) && f[i].k == CONNECT_FD)
+			f[i].k = (__u32)net_connect_fd;
+	/* No TSYNC: this thread only.  No new privileges is already set on
+	 * every thread by sandbox_enter(). */
+	if (syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -errno;
+	net_closed = 1;
+	return 0;
 }
 
 size_t
@@ -262,7 +395,7 @@ sandbox_allowed(void)
 	size_t i, len, n = 0;
 
 	/* Every rule ends in exactly one RET ALLOW. */
-	len = build(&arch_cpu, f, -1);
+	len = build(&arch_cpu, f, -1, 0);
 	for (i = 0; i < len; i++)
 		if (f[i].code == (BPF_RET | BPF_K) && f[i].k == SECCOMP_RET_ALLOW)
 			n++;
@@ -295,9 +428,57 @@ capset_only(int cap)
 	return (int)syscall(__NR_capset, &hdr, data);
 }
 
+/* The ids sandbox_enter() takes, chosen by sandbox_prepare(). */
+static uid_t run_uid = SANDBOX_UID;
+static gid_t run_gid = SANDBOX_GID;
+
+/*
+ * The system user SANDBOX_USER when the host has one (make install
+ * creates it), else SANDBOX_UID:SANDBOX_GID.  /etc/passwd is read here
+ * rather than through getpwnam(): musl's asks nscd over a unix socket
+ * first, and that connect() would be an event of our own.
+ */
+static void
+choose_ids(void)
+{
+	char line[512], *p, *end;
+	unsigned long u, g;
+	size_t n = strlen(SANDBOX_USER);
+	FILE *f;
+
+	if (!(f = fopen("/etc/passwd", "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		/* name:password:uid:gid:... */
+		if (strncmp(line, SANDBOX_USER, n) != 0 || line[n] != ':' ||
+		    !(p = strchr(line + n + 1, ':')))
+			continue;
+		u = strtoul(p + 1, &end, 10);
+		if (end == p + 1 || *end != ':')
+			break;
+		g = strtoul(end + 1, &p, 10);
+		if (p == end + 1 || *p != ':')
+			break;
+		if (u != 0 && g != 0 && u < 0xffffffffUL && g < 0xffffffffUL) {
+			run_uid = (uid_t)u;
+			run_gid = (gid_t)g;
+		}
+		break;
+	}
+	fclose(f);
+}
+
+void
+sandbox_ids(uid_t *uid, gid_t *gid)
+{
+	*uid = run_uid;
+	*gid = run_gid;
+}
+
 int
 sandbox_prepare(int keep_bind, char *err, size_t errlen)
 {
+	choose_ids();
 	/* A random seed, read from /dev/urandom now rather than on the first
 	 * json_object(), when the sandbox may be in place.  It must be random:
 	 * request bodies are parsed into objects whose keys the client
@@ -324,7 +505,8 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 	int cap;
 
 	/* The one comparison with CONNECT_FD gets the real fd. */
-	if ((prog.len = (unsigned short)build(&arch_cpu, f, connect_fd)) == 0)
+	net_connect_fd = connect_fd;
+	if ((prog.len = (unsigned short)build(&arch_cpu, f, connect_fd, net_open)) == 0)
 		return errmsg(err, errlen, "this architecture's list", E2BIG);
 
 	/* The bounding set limits what an execve() could ever grant.  Only
@@ -340,9 +522,9 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 	 * permitted and effective sets; the C library does it on every
 	 * thread, as POSIX wants set*id() to apply to the process. */
 	if (getuid() == 0 || geteuid() == 0) {
-		if (setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) < 0)
+		if (setresgid(run_gid, run_gid, run_gid) < 0)
 			return errmsg(err, errlen, "setresgid", errno);
-		if (setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) < 0)
+		if (setresuid(run_uid, run_uid, run_uid) < 0)
 			return errmsg(err, errlen, "setresuid", errno);
 	}
 	/* This thread only; the others lost theirs with the uid change, or,
@@ -362,6 +544,7 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 	}
 	if (r < 0)
 		return errmsg(err, errlen, "seccomp", errno);
+	atomic_store(&net_entered, 1);
 	return 0;
 }
 

@@ -35,6 +35,7 @@ struct arch {
 	const unsigned *syscalls;
 	size_t nsyscalls;
 	int nr_open;            /* open(2), which the sandbox allows read-only; -1: none */
+	int nr_send;            /* send(2), -1 where there is none */
 	/* The argument of clone() that holds the flags: 1 on s390x, whose
 	 * first two are the other way round, else 0. */
 	int clone_flags;

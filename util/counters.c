@@ -1,94 +1,77 @@
 /*
  * Per-second counters.  A ring of CNT_WINDOW buckets indexed by second
- * modulo CNT_WINDOW; each bucket holds two small open-addressing tables,
- * pid -> counts and comm -> counts, for the one second it is stamped
- * with.  Each entry keeps one count per kind (connect() attempts and
- * datagrams apart), because connection-summary reports them apart.  A bucket stamped with another second is stale and is emptied
- * before reuse, so the memory held is bounded by the distinct (second, pid)
- * and (second, comm) pairs of the last hour.  See counters.h.
+ * modulo CNT_WINDOW; each bucket holds two heavy-hitter summaries
+ * (sketch.h), pid -> counts and comm -> counts, for the one second it is
+ * stamped with, each of at most `keys` keys.  Each key keeps one count per
+ * kind (connect() attempts and datagrams apart), because
+ * connection-summary reports them apart.  A bucket stamped with another
+ * second is stale and is emptied before reuse, so the memory held is at
+ * most counters_max_bytes(keys), whatever the host does; a second with
+ * more distinct pids or names than that keeps the heaviest, and its counts
+ * carry an error bound.  See counters.h.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/counters.h"
+#include "util/sketch.h"
 #include "util/store.h"
 
 /* Seconds kept: the store's window. */
 #define CNT_WINDOW STORE_WINDOW_MAX
 
 #define NO_SEC UINT64_MAX
-#define MIN_CAP 8
 
-/* used == 0 marks a free slot: nothing is ever counted with n == 0. */
-struct pident {
-	uint32_t pid;
-	uint32_t used;
-	uint64_t n[CNT_KINDS];
-};
-
-struct comment {
-	char comm[CNT_COMM_LEN];
-	uint32_t used;
+/* What each key of a bucket keeps beside its weight (the sum of both). */
+struct kinds {
 	uint64_t n[CNT_KINDS];
 };
 
 struct bucket {
 	uint64_t sec;            /* the second counted here, NO_SEC if none */
-	struct pident *pt;
-	struct comment *ct;
-	uint32_t pcap, pused;    /* capacities are powers of two */
-	uint32_t ccap, cused;
+	struct sketch pid;       /* pid (4 bytes) -> struct kinds */
+	struct sketch comm;      /* comm (CNT_COMM_LEN bytes) -> struct kinds */
 	uint64_t total[CNT_KINDS]; /* everything counted in this second */
 };
 
 struct counters {
 	struct bucket b[CNT_WINDOW];
+	uint32_t keys;           /* most pids, and most comms, per second */
 	uint64_t swept;          /* counters_advance() has seen up to here */
 	size_t bytes;            /* tables' memory */
 };
 
-static uint32_t
-pid_hash(uint32_t pid)
+static void
+bucket_init(struct counters *c, struct bucket *b)
 {
-	uint32_t h = pid * 0x9e3779b1u;
-
-	return h ^ (h >> 16);
-}
-
-static uint32_t
-comm_hash(const char *comm)
-{
-	uint64_t a, b;
-
-	memcpy(&a, comm, 8);
-	memcpy(&b, comm + 8, 8);
-	a = a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full;
-	return (uint32_t)(a ^ (a >> 29) ^ (a >> 47));
+	memset(b, 0, sizeof(*b));
+	b->sec = NO_SEC;
+	sketch_init(&b->pid, c->keys, sizeof(uint32_t), sizeof(struct kinds));
+	sketch_init(&b->comm, c->keys, CNT_COMM_LEN, sizeof(struct kinds));
 }
 
 /* Empty a bucket for reuse and give its tables back. */
 static void
 bucket_clear(struct counters *c, struct bucket *b)
 {
-	c->bytes -= (size_t)b->pcap * sizeof(*b->pt) +
-	    (size_t)b->ccap * sizeof(*b->ct);
-	free(b->pt);
-	free(b->ct);
-	memset(b, 0, sizeof(*b));
-	b->sec = NO_SEC;
+	c->bytes -= sketch_bytes(&b->pid) + sketch_bytes(&b->comm);
+	sketch_clear(&b->pid);
+	sketch_clear(&b->comm);
+	bucket_init(c, b);
 }
 
 struct counters *
-counters_new(void)
+counters_new(uint32_t keys)
 {
 	struct counters *c;
 	size_t i;
 
 	if (!(c = calloc(1, sizeof(*c))))
 		return NULL;
+	c->keys = keys ? keys : 1;
 	for (i = 0; i < CNT_WINDOW; i++)
-		c->b[i].sec = NO_SEC;
+		bucket_init(c, &c->b[i]);
 	return c;
 }
 
@@ -100,10 +83,18 @@ counters_free(struct counters *c)
 	if (!c)
 		return;
 	for (i = 0; i < CNT_WINDOW; i++) {
-		free(c->b[i].pt);
-		free(c->b[i].ct);
+		sketch_clear(&c->b[i].pid);
+		sketch_clear(&c->b[i].comm);
 	}
 	free(c);
+}
+
+size_t
+counters_max_bytes(uint32_t keys)
+{
+	return sizeof(struct counters) + CNT_WINDOW *
+	    (sketch_max_bytes(keys, sizeof(uint32_t), sizeof(struct kinds)) +
+	    sketch_max_bytes(keys, CNT_COMM_LEN, sizeof(struct kinds)));
 }
 
 void
@@ -127,97 +118,21 @@ counters_advance(struct counters *c, uint64_t now_s)
 	c->swept = now_s;
 }
 
-/* Double (or create) the pid table of b.  Returns 0 or -ENOMEM. */
+/* Count n of kind for key in one of a bucket's summaries. */
 static int
-pid_grow(struct counters *c, struct bucket *b)
-{
-	uint32_t cap = b->pcap ? b->pcap * 2 : MIN_CAP, i, j;
-	struct pident *t;
-
-	if (!(t = calloc(cap, sizeof(*t))))
-		return -ENOMEM;
-	for (i = 0; i < b->pcap; i++) {
-		if (!b->pt[i].used)
-			continue;
-		for (j = pid_hash(b->pt[i].pid) & (cap - 1); t[j].used;
-		    j = (j + 1) & (cap - 1))
-			;
-		t[j] = b->pt[i];
-	}
-	free(b->pt);
-	c->bytes += (size_t)(cap - b->pcap) * sizeof(*t);
-	b->pt = t;
-	b->pcap = cap;
-	return 0;
-}
-
-static int
-comm_grow(struct counters *c, struct bucket *b)
-{
-	uint32_t cap = b->ccap ? b->ccap * 2 : MIN_CAP, i, j;
-	struct comment *t;
-
-	if (!(t = calloc(cap, sizeof(*t))))
-		return -ENOMEM;
-	for (i = 0; i < b->ccap; i++) {
-		if (!b->ct[i].used)
-			continue;
-		for (j = comm_hash(b->ct[i].comm) & (cap - 1); t[j].used;
-		    j = (j + 1) & (cap - 1))
-			;
-		t[j] = b->ct[i];
-	}
-	free(b->ct);
-	c->bytes += (size_t)(cap - b->ccap) * sizeof(*t);
-	b->ct = t;
-	b->ccap = cap;
-	return 0;
-}
-
-/* Grow at 3/4 full: linear probing stays short below that. */
-static int
-pid_add(struct counters *c, struct bucket *b, uint32_t pid, unsigned kind,
+key_add(struct counters *c, struct sketch *k, const void *key, unsigned kind,
     uint64_t n)
 {
-	uint32_t i, mask;
-	int r;
+	size_t before = sketch_bytes(k);
+	struct kinds *p;
+	long e;
 
-	if ((b->pused + 1) * 4 > b->pcap * 3 && (r = pid_grow(c, b)))
-		return r;
-	mask = b->pcap - 1;
-	for (i = pid_hash(pid) & mask; b->pt[i].used; i = (i + 1) & mask) {
-		if (b->pt[i].pid == pid) {
-			b->pt[i].n[kind] += n;
-			return 0;
-		}
-	}
-	b->pt[i].pid = pid;
-	b->pt[i].used = 1;
-	b->pt[i].n[kind] = n;
-	b->pused++;
-	return 0;
-}
-
-static int
-comm_add(struct counters *c, struct bucket *b, const char *comm,
-    unsigned kind, uint64_t n)
-{
-	uint32_t i, mask;
-	int r;
-
-	if ((b->cused + 1) * 4 > b->ccap * 3 && (r = comm_grow(c, b)))
-		return r;
-	mask = b->ccap - 1;
-	for (i = comm_hash(comm) & mask; b->ct[i].used; i = (i + 1) & mask) {
-		if (!memcmp(b->ct[i].comm, comm, CNT_COMM_LEN)) {
-			b->ct[i].n[kind] += n;
-			return 0;
-		}
-	}
-	memcpy(b->ct[i].comm, comm, CNT_COMM_LEN);
-	b->ct[i].used = 1;
-	b->ct[i].n[kind] = n;
-	b->cused++;
+	e = sketch_add(k, key, n, NULL);
+	c->bytes += sketch_bytes(k) - before;
+	if (e < 0)
+		return (int)e;
+	p = sketch_payload(k, (uint32_t)e);
+	p->n[kind] += n;
 	return 0;
 }
 
@@ -241,44 +156,41 @@ counters_add(struct counters *c, uint64_t now_s, uint64_t sec,
 		b->sec = sec;
 	}
 	b->total[kind] += n;
-	r1 = pid_add(c, b, pid, kind, n);
-	r2 = comm_add(c, b, comm, kind, n);
+	r1 = key_add(c, &b->pid, &pid, kind, n);
+	r2 = key_add(c, &b->comm, comm, kind, n);
 	return r1 ? r1 : r2;
 }
 
+/*
+ * The count of kind for key in one summary, and in *err how much more it
+ * may have been: a key kept since before the summary filled is exact; one
+ * kept later may have had up to its error before; one not kept up to the
+ * lightest weight kept.
+ */
 static uint64_t
-pid_get(const struct bucket *b, uint32_t pid, unsigned kind)
+key_get(const struct sketch *k, const void *key, unsigned kind,
+    uint64_t *err)
 {
-	uint32_t i, mask = b->pcap - 1;
+	long e = sketch_find(k, key);
 
-	if (!b->pcap)
+	if (e < 0) {
+		*err += sketch_floor(k);
 		return 0;
-	for (i = pid_hash(pid) & mask; b->pt[i].used; i = (i + 1) & mask)
-		if (b->pt[i].pid == pid)
-			return b->pt[i].n[kind];
-	return 0;
-}
-
-static uint64_t
-comm_get(const struct bucket *b, const char *comm, unsigned kind)
-{
-	uint32_t i, mask = b->ccap - 1;
-
-	if (!b->ccap)
-		return 0;
-	for (i = comm_hash(comm) & mask; b->ct[i].used; i = (i + 1) & mask)
-		if (!memcmp(b->ct[i].comm, comm, CNT_COMM_LEN))
-			return b->ct[i].n[kind];
-	return 0;
+	}
+	*err += k->err[e];
+	return ((const struct kinds *)sketch_payload(k, (uint32_t)e))->n[kind];
 }
 
 uint64_t
 counters_count(const struct counters *c, int has_pid, uint32_t pid,
-    const char *comm, uint64_t now_s, unsigned duration_s, unsigned kind)
+    const char *comm, uint64_t now_s, unsigned duration_s, unsigned kind,
+    uint64_t *err)
 {
-	uint64_t sum = 0, t;
+	uint64_t sum = 0, t, e = 0;
 	unsigned i;
 
+	if (err)
+		*err = 0;
 	if (kind >= CNT_KINDS)
 		return 0;
 	if (duration_s > CNT_WINDOW)
@@ -291,12 +203,14 @@ counters_count(const struct counters *c, int has_pid, uint32_t pid,
 		if (b->sec != t)
 			continue;
 		if (has_pid)
-			sum += pid_get(b, pid, kind);
+			sum += key_get(&b->pid, &pid, kind, &e);
 		else if (comm)
-			sum += comm_get(b, comm, kind);
+			sum += key_get(&b->comm, comm, kind, &e);
 		else
 			sum += b->total[kind];
 	}
+	if (err)
+		*err = e;
 	return sum;
 }
 

@@ -24,10 +24,41 @@ int log_verbose;
  * threads, and one write per message keeps their lines from interleaving
  * without a lock of our own.  err is the saved errno, or 0 for none.
  */
+/*
+ * Write each control character (and DEL) of src[0..n) as \xNN into dst of
+ * room bytes: messages carry request paths, cgroup and process names that
+ * anyone can choose, and a raw newline would forge a log line, an ESC
+ * drive the terminal of whoever reads the log.  Returns the bytes written.
+ */
+static size_t
+log_escape(const char *src, size_t n, char *dst, size_t room)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (c >= 0x20 && c != 0x7f) {
+			if (o + 1 > room)
+				break;
+			dst[o++] = (char)c;
+			continue;
+		}
+		if (o + 4 > room)
+			break;
+		dst[o++] = '\\';
+		dst[o++] = 'x';
+		dst[o++] = hex[c >> 4];
+		dst[o++] = hex[c & 15];
+	}
+	return o;
+}
+
 static void
 vlog(int err, const char *fmt, va_list ap)
 {
-	char buf[LOG_LINE];
+	char buf[LOG_LINE], raw[LOG_LINE];
 	size_t len, room;
 	int r;
 
@@ -35,9 +66,10 @@ vlog(int err, const char *fmt, va_list ap)
 	memcpy(buf, LOG_PREFIX, len);
 	/* Keep two bytes for the newline and the NUL vsnprintf writes. */
 	room = sizeof(buf) - 1 - len;
-	r = vsnprintf(buf + len, room, fmt, ap);
+	r = vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (r > 0)
-		len += (size_t)r < room ? (size_t)r : room - 1;
+		len += log_escape(raw, (size_t)r < sizeof(raw) ? (size_t)r :
+		    sizeof(raw) - 1, buf + len, room - 1);
 	if (err) {
 		room = sizeof(buf) - 1 - len;
 		r = snprintf(buf + len, room, ": %s", strerror(err));

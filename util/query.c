@@ -1,11 +1,12 @@
 /*
  * The read side of the event store (store.c is the write side, and
  * store_impl.h what both share): the list iterator, which walks each
- * pid's chain through the per-pid index in bounded pieces; and
- * store_count_filter() and store_top(), which walk the ring under the same
- * filters; and decoding the compact records back into struct event.
- * Every function takes the store's one mutex, copies what it needs and
- * lets go; none holds it for longer than one walk.
+ * pid's chain through the per-pid index in bounded pieces, and
+ * store_count_filter(), which walks the ring in chunks (scan.c); top is
+ * in top.c.  No function here holds the store's one mutex for more than
+ * one bounded piece (ITER_STEPS records, SCAN_CHUNK records, or
+ * PIDX_COPY_MAX index slots), nor allocates under it: the reader adding
+ * events never waits on a query for longer than that.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,112 +21,9 @@
 _Static_assert(sizeof(((struct store_iter *)0)->key) == EV_COMM_LEN,
     "store_iter's key holds a comm");
 
-/* path is the unix path ("" for none or for other families). */
-static void
-rec_unpack(const struct rec *r, const char *path, struct event *ev)
-{
-	memset(ev, 0, sizeof(*ev));
-	ev->ts = r->ts;
-	ev->cgroup_id = r->cgroup_id;
-	ev->pid = r->pid;
-	ev->tid = r->tid;
-	ev->ppid = r->ppid;
-	ev->uid = r->uid;
-	ev->gid = r->gid;
-	ev->ret = r->ret;
-	ev->count = r->count;
-	ev->family = r->family;
-	ev->port = r->port;
-	ev->sock_type = r->sock_type == TYPE_UNKNOWN ? EV_UNKNOWN : r->sock_type;
-	ev->protocol = r->protocol;
-	ev->syscall = r->syscall;
-	ev->result = r->result;
-	ev->ret_unknown = r->ret_unknown;
-	memcpy(ev->comm, r->comm, EV_COMM_LEN);
-	if (r->family == AF_UNIX)
-		strncpy(ev->path, path, sizeof(ev->path) - 1);
-	else
-		memcpy(ev->ip, r->a.ip, sizeof(ev->ip));
-}
+/* Lists of more than STORE_SMALL_LIST pids in flight. */
+static unsigned big_lists;
 
-/* Whether the first bits of a and b agree. */
-static int
-prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, full))
-		return 0;
-	if (!rest)
-		return 1;
-	return ((a[full] ^ b[full]) & (0xff00 >> rest) & 0xff) == 0;
-}
-
-/* The filter test on the fields both struct rec and struct event have
- * (ip is NULL for unix sockets, which have no address to match); the
- * protocol name is derived from family, protocol and socket type, as
- * ev_protocol_name() does.  An IPv4-mapped IPv6 destination
- * (::ffff:a.b.c.d, a dual-stack program's IPv4 peer) is the IPv4 address
- * it is to the family and ip filters; the event keeps its own family. */
-static int
-fields_match(const struct store_filter *f, uint64_t ts, uint16_t family,
-    uint16_t port, uint16_t protocol, uint16_t sock_type, int failed,
-    uint8_t syscall, const uint8_t *ip)
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
-	uint16_t match_family = family;
-	struct event pe;
-
-	if (family == AF_INET6 && ip && memcmp(ip, mapped, sizeof(mapped)) == 0) {
-		match_family = AF_INET;
-		ip += sizeof(mapped);
-	}
-	if (ts < f->since_ns)
-		return 0;
-	if (f->has_port && (port != f->port || family == AF_UNIX))
-		return 0;
-	if (f->has_family && match_family != f->family)
-		return 0;
-	if (f->has_failed && failed != (f->failed != 0))
-		return 0;
-	if (f->has_syscall && !ev_syscall_matches(f->syscall, syscall))
-		return 0;
-	if (f->has_ip && (match_family != f->ip_family || !ip ||
-	    !prefix_eq(ip, f->ip, f->prefix)))
-		return 0;
-	if (f->has_protocol) {
-		/* ev_protocol_name() reads these three fields only. */
-		pe.family = family;
-		pe.protocol = protocol;
-		pe.sock_type = sock_type;
-		if (strcmp(ev_protocol_name(&pe), f->protocol) != 0)
-			return 0;
-	}
-	return 1;
-}
-
-static int
-rec_match(const struct store_filter *f, const struct rec *r)
-{
-	return fields_match(f, r->ts, r->family, r->port, r->protocol,
-	    r->sock_type == TYPE_UNKNOWN ? EV_UNKNOWN : r->sock_type,
-	    ev_failed(r->ret, r->ret_unknown, r->result), r->syscall,
-	    r->family == AF_UNIX ? NULL : r->a.ip);
-}
-
-int
-store_filter_match(const struct store_filter *f, const struct event *ev)
-{
-	if (!f)
-		return 1;
-	return fields_match(f, ev->ts, ev->family, ev->port, ev->protocol,
-	    ev->sock_type, ev_failed(ev->ret, ev->ret_unknown, ev->result),
-	    ev->syscall,
-	    ev->family == AF_UNIX ? NULL : ev->ip);
-}
-
-static int filter_empty(const struct store_filter *f);
 
 /*
  * Step from the record with append number *a in slot *j to the next older
@@ -157,22 +55,7 @@ iter_wants(const struct store_iter *it, const struct rec *r, uint64_t a)
 		return 0; /* appended after the list began */
 	if (it->has_key && memcmp(r->comm, it->key, EV_COMM_LEN))
 		return 0;
-	return !it->q.filter || rec_match(it->q.filter, r);
-}
-
-/* Whether the chain of e has a record the iterator wants. */
-static int
-chain_has(const struct store *s, const struct store_iter *it,
-    const struct pidx *e)
-{
-	size_t j = e->newest;
-	uint64_t a = slot_seq(s, j);
-
-	do
-		if (iter_wants(it, &s->ring[j], a))
-			return 1;
-	while (chain_older(s, &a, &j) == 0);
-	return 0;
+	return !it->q.filter || store_rec_match(it->q.filter, r);
 }
 
 static int
@@ -183,13 +66,112 @@ u32_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * The pids with a record the iterator wants, by a chunked walk of the
+ * ring (the store's lock is held for one chunk at a time): every match's
+ * pid (runs of one pid once), then sorted and made unique.  At most
+ * STORE_SCANS_MAX walks run at once (scan_turn_take()), which bounds what
+ * they hold meanwhile: 4 bytes a stored record.  Returns 0 or -ENOMEM.
+ */
+static int
+pids_by_scan(struct store *s, struct store_iter *it)
+{
+	uint32_t *v = NULL, *nv, last = 0;
+	size_t n, i, k, len = 0, cap = 0;
+	struct srec *chunk;
+	struct scan sc;
+	int err = 0, have = 0;
+
+	/* The chunk too is held only with a turn. */
+	scan_turn_take();
+	if (!(chunk = malloc(SCAN_CHUNK * sizeof(*chunk)))) {
+		scan_turn_give();
+		return -ENOMEM;
+	}
+	scan_begin(s, &sc);
+	it->upto = sc.next;
+	while (!err && (n = scan_chunk(s, &sc, chunk, SCAN_CHUNK)) > 0) {
+		for (i = 0; i < n; i++) {
+			const struct rec *r = &chunk[i].r;
+
+			if ((it->q.has_pid && r->pid != it->q.pid) ||
+			    !iter_wants(it, r, chunk[i].seq) ||
+			    (have && r->pid == last))
+				continue;
+			if (len == cap) {
+				cap = cap ? cap * 2 : 1024;
+				if (!(nv = realloc(v, cap * sizeof(*v)))) {
+					err = -ENOMEM;
+					break;
+				}
+				v = nv;
+			}
+			v[len++] = last = r->pid;
+			have = 1;
+		}
+	}
+	free(chunk);
+	if (!err && len) {
+		qsort(v, len, sizeof(*v), u32_cmp);
+		for (i = k = 1; i < len; i++)
+			if (v[i] != v[k - 1])
+				v[k++] = v[i];
+		len = k;
+		/* Give back what the duplicates took. */
+		if ((nv = realloc(v, len * sizeof(*v))))
+			v = nv;
+	}
+	scan_turn_give();
+	if (err) {
+		free(v);
+		return err;
+	}
+	it->pids = v;
+	it->npids = len;
+	return 0;
+}
+
+/* At most this many index slots are copied under the lock at once: past
+ * it, pids_by_scan() takes over. */
+#define PIDX_COPY_MAX 8192
+
+/*
+ * Every pid in the ring, from the index when it is small.  Returns 1 when
+ * done, 0 when the index is too large for one lock hold, or -ENOMEM.
+ */
+static int
+pids_by_index(struct store *s, struct store_iter *it)
+{
+	size_t cap, i;
+
+	pthread_mutex_lock(&s->mu);
+	cap = s->pidcap;
+	pthread_mutex_unlock(&s->mu);
+	if (cap > PIDX_COPY_MAX)
+		return 0;
+	/* Allocate outside the lock; the index may have grown meanwhile. */
+	if (!(it->pids = malloc(cap * sizeof(*it->pids))))
+		return -ENOMEM;
+	pthread_mutex_lock(&s->mu);
+	if (s->pidcap != cap) {
+		pthread_mutex_unlock(&s->mu);
+		free(it->pids);
+		it->pids = NULL;
+		return 0;
+	}
+	it->upto = s->appended;
+	for (i = 0; i < cap; i++)
+		if (s->pidx[i].n)
+			it->pids[it->npids++] = s->pidx[i].pid;
+	pthread_mutex_unlock(&s->mu);
+	return 1;
+}
+
 int
 store_iter_begin(struct store *s, const struct store_query *q,
     struct store_iter *it)
 {
-	const struct pidx *e;
-	int narrow;
-	size_t i;
+	int narrow, r;
 
 	memset(it, 0, sizeof(*it));
 	it->q = *q;
@@ -202,28 +184,39 @@ store_iter_begin(struct store *s, const struct store_query *q,
 		comm_key(it->key, q->command);
 		it->has_key = 1;
 	}
-	narrow = it->has_key || !filter_empty(q->filter);
-	pthread_mutex_lock(&s->mu);
-	it->upto = s->appended;
-	if (!(it->pids = malloc((s->npids ? s->npids : 1) * sizeof(*it->pids)))) {
-		pthread_mutex_unlock(&s->mu);
-		return -ENOMEM;
-	}
-	/* The index knows every pid; a narrower query looks down each chain
-	 * for one match. */
-	if (q->has_pid) {
-		if ((e = pidx_find(s, q->pid)) && (!narrow || chain_has(s, it, e)))
-			it->pids[it->npids++] = q->pid;
-	} else {
-		for (i = 0; i < s->pidcap; i++) {
-			e = &s->pidx[i];
-			if (e->n && (!narrow || chain_has(s, it, e)))
-				it->pids[it->npids++] = e->pid;
-		}
-	}
-	pthread_mutex_unlock(&s->mu);
-	qsort(it->pids, it->npids, sizeof(*it->pids), u32_cmp);
+	narrow = it->has_key || !store_filter_empty(q->filter);
 	it->gi = SIZE_MAX;
+	if (q->has_pid && !narrow) {
+		if (!(it->pids = malloc(sizeof(*it->pids))))
+			return -ENOMEM;
+		pthread_mutex_lock(&s->mu);
+		it->upto = s->appended;
+		if (pidx_find(s, q->pid))
+			it->pids[it->npids++] = q->pid;
+		pthread_mutex_unlock(&s->mu);
+		return 0;
+	}
+	/* A narrower query, or a large index: one walk of the ring in
+	 * chunks finds the pids with a match. */
+	if (!narrow && !q->has_pid && (r = pids_by_index(s, it)) != 0) {
+		if (r < 0)
+			return r;
+	} else if ((r = pids_by_scan(s, it)) < 0) {
+		return r;
+	}
+	/* No pids: it->pids may be NULL, which qsort() must not be given. */
+	if (it->npids)
+		qsort(it->pids, it->npids, sizeof(*it->pids), u32_cmp);
+	/* A list of many pids holds 4 bytes each for as long as its client
+	 * reads: only STORE_BIG_LISTS such at once. */
+	if (it->npids > STORE_SMALL_LIST) {
+		if (__atomic_add_fetch(&big_lists, 1, __ATOMIC_ACQ_REL) >
+		    STORE_BIG_LISTS) {
+			__atomic_sub_fetch(&big_lists, 1, __ATOMIC_ACQ_REL);
+			return -EBUSY;
+		}
+		it->big = 1;
+	}
 	return 0;
 }
 
@@ -240,10 +233,17 @@ store_iter_group(struct store_iter *it, uint32_t *pid)
 	return 1;
 }
 
-size_t
-store_iter_events(struct store *s, struct store_iter *it, struct event *ev,
+/* At most this many records are looked at per lock hold: a narrow query
+ * on a long chain lets the reader in between. */
+#define ITER_STEPS 4096
+
+/* One lock hold of store_iter_events(); may return 0 with it->state 1
+ * when it stopped after ITER_STEPS records. */
+static size_t
+iter_piece(struct store *s, struct store_iter *it, struct event *ev,
     size_t max)
 {
+	unsigned steps = 0;
 	const struct pidx *e;
 	const struct rec *r;
 	uint32_t pid;
@@ -275,6 +275,8 @@ store_iter_events(struct store *s, struct store_iter *it, struct event *ev,
 	}
 	for (;;) {
 		r = &s->ring[j];
+		if (++steps > ITER_STEPS)
+			break; /* resume here after letting the reader in */
 		if (iter_wants(it, r, a)) {
 			if (it->taken >= it->q.limit) {
 				/* One more than the limit: truncated. */
@@ -284,7 +286,7 @@ store_iter_events(struct store *s, struct store_iter *it, struct event *ev,
 			}
 			if (n == max)
 				break; /* resume here next time */
-			rec_unpack(r, r->family == AF_UNIX && r->a.path ?
+			store_rec_unpack(r, r->family == AF_UNIX && r->a.path ?
 			    r->a.path->s : "", &ev[n++]);
 			it->taken++;
 		}
@@ -301,9 +303,24 @@ out:
 	return n;
 }
 
+size_t
+store_iter_events(struct store *s, struct store_iter *it, struct event *ev,
+    size_t max)
+{
+	size_t n;
+
+	do
+		n = iter_piece(s, it, ev, max);
+	while (n == 0 && it->state == 1);
+	return n;
+}
+
 void
 store_iter_end(struct store_iter *it)
 {
+	if (it->big)
+		__atomic_sub_fetch(&big_lists, 1, __ATOMIC_ACQ_REL);
+	it->big = 0;
 	free(it->pids);
 	it->pids = NULL;
 	it->npids = 0;
@@ -369,36 +386,29 @@ store_list_free(struct store_list *l)
 	l->ngroups = 0;
 }
 
-/* Whether f narrows anything beyond what the counters know. */
-static int
-filter_empty(const struct store_filter *f)
-{
-	return !f || (!f->has_port && !f->has_ip && !f->has_protocol &&
-	    !f->has_family && !f->has_failed && !f->has_syscall &&
-	    !f->since_ns);
-}
-
 uint64_t
 store_count_filter(struct store *s, int has_pid, uint32_t pid,
     const char *command, const struct store_filter *f, uint64_t now_ns,
     unsigned duration_s, struct store_counts *out, int *exact)
 {
-	struct store_counts c = { 0, 0 };
+	struct store_counts c = { 0, 0, 0 };
 	char key[EV_COMM_LEN];
 	uint64_t from, to;
+	struct srec *chunk;
 	const struct rec *r;
-	struct ring_walk w;
-	int complete = 1;
+	struct scan sc;
+	size_t n = 0, i;
+	int older = 0;
 
-	if (filter_empty(f)) {
+	if (store_filter_empty(f)) {
 		*exact = 1;
 		return store_count(s, has_pid, pid, command, now_ns, duration_s,
 		    out);
 	}
 	if (out)
 		*out = c;
+	*exact = 1;
 	if (!has_pid && command) {
-		*exact = 1;
 		if (strnlen(command, EV_COMM_LEN) >= EV_COMM_LEN)
 			return 0;
 		comm_key(key, command);
@@ -410,195 +420,43 @@ store_count_filter(struct store *s, int has_pid, uint32_t pid,
 	from = to - (uint64_t)duration_s * NS_PER_S;
 	if (from > to)
 		from = 0;
-	pthread_mutex_lock(&s->mu);
-	for (r = ring_first(s, &w); r; r = ring_next(s, &w)) {
-		if (r->ts >= to)
-			continue;
-		if (r->ts < from)
-			break; /* older ones too, give or take clock steps */
-		if (has_pid && r->pid != pid)
-			continue;
-		if (!has_pid && command && memcmp(r->comm, key, EV_COMM_LEN))
-			continue;
-		if (!rec_match(f, r))
-			continue;
-		if (r->syscall == EV_CONNECT)
-			c.connects += r->count;
-		else
-			c.datagrams += r->count;
+	scan_turn_take();
+	if (!(chunk = malloc(SCAN_CHUNK * sizeof(*chunk)))) {
+		scan_turn_give();
+		/* Nothing counted: say so rather than answer 0 as exact. */
+		*exact = 0;
+		return 0;
 	}
-	/* When the ring is full its oldest record may have pushed out one
-	 * that was still in the window. */
-	if (s->n == s->cap && s->evicted && !r)
-		complete = 0;
-	pthread_mutex_unlock(&s->mu);
-	*exact = complete;
+	scan_begin(s, &sc);
+	while (!older && (n = scan_chunk(s, &sc, chunk, SCAN_CHUNK)) > 0) {
+		for (i = 0; i < n; i++) {
+			r = &chunk[i].r;
+			if (r->ts >= to)
+				continue;
+			if (r->ts < from) {
+				older = 1; /* older ones too, give or take clock steps */
+				break;
+			}
+			if (has_pid && r->pid != pid)
+				continue;
+			if (!has_pid && command && memcmp(r->comm, key, EV_COMM_LEN))
+				continue;
+			if (!store_rec_match(f, r))
+				continue;
+			if (r->syscall == EV_CONNECT)
+				c.connects += r->count;
+			else
+				c.datagrams += r->count;
+		}
+	}
+	scan_turn_give();
+	free(chunk);
+	/* When the walk reached the ring's oldest record and the ring had
+	 * evicted some, or lost some to eviction during the walk, events of
+	 * the window may be missing. */
+	if (!older && (sc.evicted || sc.cut))
+		*exact = 0;
 	if (out)
 		*out = c;
 	return c.connects + c.datagrams;
-}
-
-struct topent {
-	struct rec r;        /* the newest record of the key */
-	uint64_t count, events;
-};
-
-static uint64_t
-top_hash(enum store_top_by by, const struct rec *r)
-{
-	uint64_t a, b;
-
-	switch (by) {
-	case STORE_TOP_COMMAND:
-		memcpy(&a, r->comm, 8);
-		memcpy(&b, r->comm + 8, 8);
-		return a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full;
-	case STORE_TOP_PORT:
-		return (uint64_t)r->port * 0x9e3779b97f4a7c15ull;
-	case STORE_TOP_DESTINATION:
-		break;
-	}
-	if (r->family == AF_UNIX)
-		a = (uint64_t)(uintptr_t)r->a.path, b = 0;
-	else
-		memcpy(&a, r->a.ip, 8), memcpy(&b, r->a.ip + 8, 8);
-	a = (a ^ r->family) * 0x9e3779b97f4a7c15ull ^
-	    (b ^ r->port) * 0xc2b2ae3d27d4eb4full;
-	return a ^ (a >> 31);
-}
-
-static int
-top_same(enum store_top_by by, const struct rec *x, const struct rec *y)
-{
-	switch (by) {
-	case STORE_TOP_COMMAND:
-		return !memcmp(x->comm, y->comm, EV_COMM_LEN);
-	case STORE_TOP_PORT:
-		return x->port == y->port;
-	case STORE_TOP_DESTINATION:
-		break;
-	}
-	if (x->family != y->family || x->port != y->port)
-		return 0;
-	if (x->family == AF_UNIX)
-		return x->a.path == y->a.path; /* interned */
-	return !memcmp(x->a.ip, y->a.ip, sizeof(x->a.ip));
-}
-
-static int
-top_cmp(const void *a, const void *b)
-{
-	const struct store_top_row *x = a, *y = b;
-
-	if (x->count != y->count)
-		return x->count < y->count ? 1 : -1;
-	if (x->events != y->events)
-		return x->events < y->events ? 1 : -1;
-	/* Ties: the most recently seen first, so the order is stable. */
-	return (x->ev->ts < y->ev->ts) - (x->ev->ts > y->ev->ts);
-}
-
-int
-store_top(struct store *s, enum store_top_by by, const char *command,
-    const struct store_filter *f, uint64_t now_ns, unsigned duration_s,
-    size_t limit, struct store_top *out)
-{
-	struct topent *t = NULL, *nt;
-	size_t cap = 0, used = 0, k, m;
-	struct ring_walk w;
-	char key[EV_COMM_LEN];
-	uint64_t from;
-	const struct rec *r;
-	int err = -ENOMEM;
-
-	memset(out, 0, sizeof(*out));
-	if (command) {
-		if (strnlen(command, EV_COMM_LEN) >= EV_COMM_LEN)
-			return 0;
-		comm_key(key, command);
-	}
-	from = now_ns > (uint64_t)duration_s * NS_PER_S ?
-	    now_ns - (uint64_t)duration_s * NS_PER_S : 0;
-	pthread_mutex_lock(&s->mu);
-	for (r = ring_first(s, &w); r; r = ring_next(s, &w)) {
-		if (r->ts < from || r->ts > now_ns)
-			continue;
-		if (command && memcmp(r->comm, key, EV_COMM_LEN))
-			continue;
-		if (f && !rec_match(f, r))
-			continue;
-		/* Unix sockets have no port to rank. */
-		if (by == STORE_TOP_PORT && r->family != AF_INET &&
-		    r->family != AF_INET6)
-			continue;
-		if ((used + 1) * 2 > cap) {
-			/* Open addressing at most half full; rebuild doubled. */
-			size_t ncap = cap ? cap * 2 : 64;
-
-			if (!(nt = calloc(ncap, sizeof(*nt))))
-				goto out;
-			for (k = 0; k < cap; k++) {
-				if (!t[k].events)
-					continue;
-				for (m = top_hash(by, &t[k].r) & (ncap - 1);
-				    nt[m].events; m = (m + 1) & (ncap - 1))
-					;
-				nt[m] = t[k];
-			}
-			free(t);
-			t = nt;
-			cap = ncap;
-		}
-		for (m = top_hash(by, r) & (cap - 1); t[m].events &&
-		    !top_same(by, &t[m].r, r); m = (m + 1) & (cap - 1))
-			;
-		if (!t[m].events) {
-			t[m].r = *r; /* newest first: the first seen stays */
-			used++;
-		}
-		t[m].count += r->count;
-		t[m].events++;
-		out->total += r->count;
-	}
-	/* Decode under the lock: unix paths live in the store. */
-	if (used && (!(out->rows = calloc(used, sizeof(*out->rows))) ||
-	    !(out->evs = calloc(used, sizeof(*out->evs)))))
-		goto out;
-	for (k = m = 0; k < cap; k++) {
-		if (!t[k].events)
-			continue;
-		r = &t[k].r;
-		rec_unpack(r, r->family == AF_UNIX && r->a.path ?
-		    r->a.path->s : "", &out->evs[m]);
-		out->rows[m].count = t[k].count;
-		out->rows[m].events = t[k].events;
-		m++;
-	}
-	err = 0;
-out:
-	pthread_mutex_unlock(&s->mu);
-	free(t);
-	if (err) {
-		store_top_free(out);
-		return err;
-	}
-	/* Rows sort by value; point them at their events afterwards. */
-	for (k = 0; k < used; k++)
-		out->rows[k].ev = &out->evs[k];
-	/* No rows: rows may be NULL, which qsort() must not be given. */
-	if (used)
-		qsort(out->rows, used, sizeof(*out->rows), top_cmp);
-	out->keys = used;
-	out->n = used < limit ? used : limit;
-	return 0;
-}
-
-void
-store_top_free(struct store_top *t)
-{
-	if (!t)
-		return;
-	free(t->rows);
-	free(t->evs);
-	memset(t, 0, sizeof(*t));
 }

@@ -28,6 +28,8 @@
 #include "util/timefmt.h"
 
 #define PATH_BUCKETS 256
+/* What a unix path reads as once STORE_PATH_BYTES are taken. */
+#define PATH_DROPPED "(path not kept: more distinct unix paths than the store keeps)"
 #define AGG_SLOTS 4096 /* recent datagram records, direct-mapped */
 
 /* Double the table.  Returns 0 or -ENOMEM (the old table stays). */
@@ -70,7 +72,9 @@ pidx_add(struct store *s, uint32_t pid, size_t slot, struct rec *r)
 		return;
 	}
 	r->prev = UINT32_MAX;
-	if ((s->npids + 1) * 2 > s->pidcap)
+	/* Half full at most, but never past twice the ring: the ring holds
+	 * at most cap pids, so that is room enough (and 12 bytes a slot). */
+	if ((s->npids + 1) * 2 > s->pidcap && s->pidcap < 2 * s->cap)
 		pidx_grow(s);
 	/* The ring holds at most cap pids and the table starts larger than
 	 * half of min(cap, 1024), so a free slot exists even without growth
@@ -151,6 +155,9 @@ path_get(struct store *s, const char *p, size_t len)
 			return e;
 		}
 	}
+	/* A flood of distinct paths shares one stand-in past the budget. */
+	if (s->pbytes + sizeof(*e) + len + 1 > STORE_PATH_BYTES)
+		return s->dropped;
 	if (s->npaths >= s->pbuckets)
 		path_rehash(s);
 	if (!(e = malloc(sizeof(*e) + len + 1)))
@@ -172,7 +179,7 @@ path_put(struct store *s, struct pstr *e)
 {
 	struct pstr **pp;
 
-	if (--e->ref)
+	if (e == s->dropped || --e->ref)
 		return;
 	for (pp = &s->ptab[e->hash & (s->pbuckets - 1)]; *pp != e;
 	    pp = &(*pp)->next)
@@ -188,6 +195,7 @@ static void
 free_tables(struct store *s)
 {
 	counters_free(s->cnt);
+	free(s->dropped);
 	free(s->agg);
 	free(s->ptab);
 	free(s->pidx);
@@ -197,6 +205,12 @@ free_tables(struct store *s)
 
 struct store *
 store_new(size_t max_events)
+{
+	return store_new_keys(max_events, STORE_DEFAULT_KEYS);
+}
+
+struct store *
+store_new_keys(size_t max_events, uint32_t keys)
 {
 	struct store *s;
 	int err;
@@ -218,8 +232,12 @@ store_new(size_t max_events)
 	    !(s->pidx = calloc(s->pidcap, sizeof(*s->pidx))) ||
 	    !(s->ptab = calloc(s->pbuckets, sizeof(*s->ptab))) ||
 	    !(s->agg = calloc(AGG_SLOTS, sizeof(*s->agg))) ||
-	    !(s->cnt = counters_new()))
+	    !(s->dropped = calloc(1, sizeof(*s->dropped) + sizeof(PATH_DROPPED))) ||
+	    !(s->cnt = counters_new(keys)))
 		goto fail;
+	memcpy(s->dropped->s, PATH_DROPPED, sizeof(PATH_DROPPED));
+	s->dropped->len = sizeof(PATH_DROPPED) - 1;
+	s->dropped->hash = path_hash(PATH_DROPPED, s->dropped->len);
 	if ((err = pthread_mutex_init(&s->mu, NULL))) {
 		errno = err;
 		goto fail;
@@ -446,8 +464,9 @@ store_count(struct store *s, int has_pid, uint32_t pid,
     const char *command, uint64_t now_ns, unsigned duration_s,
     struct store_counts *out)
 {
-	struct store_counts c;
+	struct store_counts c = { 0, 0, 0 };
 	char key[EV_COMM_LEN];
+	uint64_t e1, e2;
 
 	if (!has_pid && command) {
 		/* A comm is at most 15 bytes: a longer name matches nothing. */
@@ -461,11 +480,13 @@ store_count(struct store *s, int has_pid, uint32_t pid,
 	pthread_mutex_lock(&s->mu);
 	c.connects = counters_count(s->cnt, has_pid, pid,
 	    has_pid || !command ? NULL : key,
-	    now_ns / NS_PER_S, duration_s, CNT_CONNECT);
+	    now_ns / NS_PER_S, duration_s, CNT_CONNECT, &e1);
 	c.datagrams = counters_count(s->cnt, has_pid, pid,
 	    has_pid || !command ? NULL : key,
-	    now_ns / NS_PER_S, duration_s, CNT_DATAGRAM);
+	    now_ns / NS_PER_S, duration_s, CNT_DATAGRAM, &e2);
 	pthread_mutex_unlock(&s->mu);
+	/* Both kinds share their keys' errors: the larger is the bound. */
+	c.error = e1 > e2 ? e1 : e2;
 	if (out)
 		*out = c;
 	return c.connects + c.datagrams;

@@ -15,6 +15,10 @@ struct store;
 
 #define STORE_DEFAULT_MAX 262144
 #define STORE_WINDOW_MAX 3600 /* seconds of per-second counters kept */
+#define STORE_DEFAULT_KEYS 32 /* pids, and commands, counted per second */
+/* Bytes of interned unix paths; past it a new path is stored as a
+ * stand-in that says so. */
+#define STORE_PATH_BYTES (8u << 20)
 
 struct store_stats {
 	uint64_t capacity;  /* max events kept (-max-events) */
@@ -62,8 +66,10 @@ struct store_query {
 struct store_top_row {
 	struct event *ev;    /* the newest event of the key (command, port or
 	                      * destination are the fields that matter) */
-	uint64_t count;      /* sum of event counts */
-	uint64_t events;     /* records */
+	uint64_t count;      /* sum of event counts (an upper bound when
+	                      * error is not 0) */
+	uint64_t error;      /* count may be this much too high */
+	uint64_t events;     /* records (since the key was kept) */
 };
 
 enum store_top_by {
@@ -77,8 +83,18 @@ struct store_top {
 	struct store_top_row *rows; /* heaviest first */
 	struct event *evs;          /* what rows[i].ev point into */
 	uint64_t total;             /* sum of counts over every key */
-	size_t keys;                /* distinct keys before the limit */
+	size_t keys;                /* distinct keys before the limit (kept
+	                             * keys, a lower bound, when not exact) */
+	int exact;                  /* every key fit: counts are exact */
+	uint64_t error;             /* else the most any key is over, and the
+	                             * most a key not shown may have */
 };
+
+/* Keys one top query keeps (more distinct keys make it approximate), and
+ * how many walks of the whole ring (top, and the pids of a filtered list)
+ * run at once; more wait for a turn. */
+#define TOP_KEYS 2048
+#define STORE_SCANS_MAX 4
 
 struct store_group {
 	uint32_t pid;
@@ -92,7 +108,13 @@ struct store_list {
 	int truncated;       /* some group had more than limit events */
 };
 
-/* Returns a new store keeping at most max_events (>= 1), or NULL (errno set). */
+/*
+ * Returns a new store keeping at most max_events (>= 1) and, in each
+ * second's counters, at most keys pids and keys commands (the heaviest:
+ * see counters.h), or NULL (errno set).  store_new() keeps
+ * STORE_DEFAULT_KEYS.
+ */
+struct store *store_new_keys(size_t max_events, uint32_t keys);
 struct store *store_new(size_t max_events);
 void store_free(struct store *s);
 
@@ -142,6 +164,9 @@ uint64_t store_added(struct store *s);
 struct store_counts {
 	uint64_t connects;
 	uint64_t datagrams;
+	uint64_t error;      /* each true count is at most this much higher:
+	                      * 0 unless a second had more distinct pids or
+	                      * commands than the counters keep */
 };
 
 /*
@@ -168,12 +193,18 @@ uint64_t store_count_filter(struct store *s, int has_pid, uint32_t pid,
  * The heaviest keys among the stored events matching f (and command when
  * not NULL) with a timestamp in the last duration_s seconds before now_ns.
  * By port, only TCP/UDP-style (AF_INET, AF_INET6) events count.
- * At most limit rows.  Returns 0 or -ENOMEM; free out with store_top_free().
+ * At most limit rows.  With more than TOP_KEYS distinct keys the heaviest
+ * are kept, with exact 0 and error set (Space-Saving).  The store's lock
+ * is taken for one chunk of records at a time.  Returns 0 or -ENOMEM;
+ * free out with store_top_free().
  */
 int store_top(struct store *s, enum store_top_by by, const char *command,
     const struct store_filter *f, uint64_t now_ns, unsigned duration_s,
     size_t limit, struct store_top *out);
 void store_top_free(struct store_top *t);
+
+/* The most memory the top queries running at once hold. */
+size_t store_top_max_bytes(void);
 
 /*
  * A list in bounded pieces, so that neither the store's lock nor a copy of
@@ -198,9 +229,16 @@ struct store_iter {
 	unsigned taken;             /* events of it given out */
 	int state;                  /* 0 not started, 1 going, 2 done */
 	int truncated;              /* a group had more than q.limit */
+	int big;                    /* one of the STORE_BIG_LISTS */
 };
 
-/* Returns 0 or -ENOMEM; release it with store_iter_end() either way. */
+/* A list of more than STORE_SMALL_LIST pids is big; at most
+ * STORE_BIG_LISTS are in flight at once, each holding 4 bytes a pid. */
+#define STORE_SMALL_LIST 8192
+#define STORE_BIG_LISTS 4
+
+/* Returns 0, -ENOMEM, or -EBUSY when STORE_BIG_LISTS big lists are in
+ * flight already; release it with store_iter_end() either way. */
 int store_iter_begin(struct store *s, const struct store_query *q,
     struct store_iter *it);
 /* The next group: 1 with its pid, 0 after the last.  it->truncated is

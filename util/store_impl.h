@@ -16,6 +16,7 @@
 #include "util/event.h"
 
 struct counters;
+struct store_filter;
 
 #define NS_PER_S 1000000000ULL
 
@@ -72,6 +73,8 @@ struct store {
 	uint64_t added, evicted, lost;
 	struct pstr **ptab;     /* path hash table, pbuckets chains */
 	size_t pbuckets, npaths, pbytes;
+	struct pstr *dropped;   /* the stand-in past STORE_PATH_BYTES, in no
+	                         * chain and never freed by path_put() */
 	struct counters *cnt;
 	struct pidx *pidx;      /* pidcap slots, a power of two */
 	size_t pidcap, npids;
@@ -153,5 +156,51 @@ slot_seq(const struct store *s, size_t j)
 
 	return base + (j + s->cap - base % s->cap) % s->cap;
 }
+
+/*
+ * Shared by the read side, in scan.c.  store_rec_unpack() decodes r with
+ * path as its unix path ("" for none or for other families);
+ * store_rec_match() is the filter test on a record (f not NULL);
+ * store_filter_empty() says whether f narrows anything beyond what the
+ * counters know (NULL narrows nothing).
+ */
+void store_rec_unpack(const struct rec *r, const char *path, struct event *ev);
+int store_rec_match(const struct store_filter *f, const struct rec *r);
+int store_filter_empty(const struct store_filter *f);
+
+/*
+ * A walk of the whole ring, newest first, in chunks: scan_begin() notes
+ * where the ring ends, then each scan_chunk() copies up to max of the
+ * next older records into out under the store's lock and lets go, so that
+ * the reader never waits for more than one chunk (SCAN_CHUNK records take
+ * a few microseconds to copy).  Returns the records copied, 0 at the end.
+ * Records appended after scan_begin() are not seen; when the ring moved
+ * past the walk meanwhile, the walk ends early with cut set.
+ */
+#define SCAN_CHUNK 256
+
+struct srec {
+	struct rec r;                /* r.a.path is NULL: see path */
+	uint64_t seq;                /* its append number */
+	char path[EV_PATH_MAX + 2];  /* AF_UNIX: the path, "" for none */
+};
+
+struct scan {
+	uint64_t next;    /* the append number above the next one copied */
+	uint64_t oldest;  /* the oldest append number at begin */
+	int evicted;      /* the ring had evicted records before the walk */
+	int cut;          /* the walk lost records to eviction */
+};
+
+void scan_begin(struct store *s, struct scan *sc);
+
+/* A turn among the STORE_SCANS_MAX walks of the ring, which hold memory
+ * while they run (a chunk, and top's summary or a filtered list's pids):
+ * waits for one, on a lock of its own, never the store's.  Give it back
+ * with scan_turn_give(). */
+void scan_turn_take(void);
+void scan_turn_give(void);
+size_t scan_chunk(struct store *s, struct scan *sc, struct srec *out,
+    size_t max);
 
 #endif

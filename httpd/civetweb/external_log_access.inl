@@ -8,3 +8,17 @@ log_access(const struct mg_connection *conn)
 {
 	(void)conn;
 }
+
+/*
+ * Also here because this file is included into civetweb.c: the socket of
+ * a connection, which its public API does not give, for the reaper
+ * (httpd/reaper.c) to shut down an idle connection while workers are
+ * short.
+ */
+int ebpf_conn_socket(const struct mg_connection *conn);
+
+int
+ebpf_conn_socket(const struct mg_connection *conn)
+{
+	return conn ? (int)conn->client.sock : -1;
+}

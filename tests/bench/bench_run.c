@@ -1,6 +1,8 @@
 /*
- * `make bench`: the five measurements of issue #3, and the HTTP path of
- * issue #11 (bench_http.h), against the real server
+ * `make bench`: the five measurements of issue #3, the HTTP path of
+ * issue #11 (bench_http.h), what a busy or hostile host costs, issue
+ * #16 (bench_bounded.h, section 8), and the fleet of issue #19
+ * (bench_fleet.h, section 9), against the real server
  * binary ($EBPF_SERVER) and the real kernel, printed as one Markdown table.
  *
  * This machine is shared and noisy, so every comparison is a ratio taken
@@ -16,7 +18,7 @@
  * without the batches (EBPF_SERVER_BATCH=0), to show what they save;
  * sections 3 and 7 measure the default configuration.
  *
- * usage: bench_run [-rounds n] [-quick] [-only 1234567] [-backends a,b]
+ * usage: bench_run [-rounds n] [-quick] [-only 123456789] [-backends a,b]
  *                  [-out file]
  */
 #include <ctype.h>
@@ -24,6 +26,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -632,6 +635,10 @@ section_footprint(void)
 
 #include "tests/bench/bench_http.h"
 
+/* --- 8. bounded memory, queries and clients: in its own file ------------- */
+
+#include "tests/bench/bench_bounded.h"
+
 /* --- main ------------------------------------------------------------------ */
 
 static void
@@ -655,6 +662,9 @@ machine(void)
 	    sysconf(_SC_NPROCESSORS_ONLN), model, line);
 }
 
+/* Section 8 uses the helpers above. */
+#include "tests/bench/bench_fleet.h"
+
 int
 main(int argc, char **argv)
 {
@@ -675,7 +685,7 @@ main(int argc, char **argv)
 			only_backends = argv[++i];
 		else {
 			fprintf(stderr, "usage: bench_run [-rounds n] [-quick] "
-			    "[-only 1234567] [-backends a,b] [-out file]\n");
+			    "[-only 123456789] [-backends a,b] [-out file]\n");
 			return 2;
 		}
 	}
@@ -719,6 +729,12 @@ main(int argc, char **argv)
 	fflush(out);
 	if (!only || strchr(only, '6'))
 		section_http();
+	fflush(out);
+	if (!only || strchr(only, '8'))
+		section_bounded();
+	fflush(out);
+	if (!only || strchr(only, '9'))
+		section_fleet();
 	fflush(out);
 	if (out != stdout) {
 		fclose(out);

@@ -21,6 +21,8 @@
 #include <linux/bpf.h>
 #include <linux/capability.h>
 
+#include <pwd.h>
+
 #include "tests/bpf_ids.h"
 #include "tests/integration/itest.h"
 
@@ -521,7 +523,16 @@ test_sandbox(void **state)
 	every_thread(s.pid, "CapAmb", "0000000000000000", 1);
 	every_thread(s.pid, "NoNewPrivs", "1", 1);
 	every_thread(s.pid, "Seccomp", "2", 1);
-	every_thread(s.pid, "Uid", "65534\t65534\t65534\t65534", 1);
+	/* A uid of its own: the ebpf-server user, or the fixed fallback;
+	 * never nobody's. */
+	{
+		struct passwd *pw = getpwnam("ebpf-server");
+		unsigned long u = pw ? pw->pw_uid : 2147483646ul;
+		char want[64];
+
+		snprintf(want, sizeof(want), "%lu\t%lu\t%lu\t%lu", u, u, u, u);
+		every_thread(s.pid, "Uid", want, 1);
+	}
 	assert_int_equal(it_stop(&s, NULL), 0);
 
 	/* -no-sandbox keeps everything, for debugging. */

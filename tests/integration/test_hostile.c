@@ -297,11 +297,13 @@ static char *
 post_raw(int port, const char *path, const char *body, size_t blen,
     const char *extra, size_t *outlen)
 {
-	size_t hlen;
+	size_t hlen, room = 512 + (extra ? strlen(extra) : 0);
 	char *req, *resp;
 
-	req = malloc(blen + 512);
-	hlen = (size_t)snprintf(req, 512, "POST %s HTTP/1.1\r\nHost: localhost\r\n"
+	/* Room for the extra header too: with -max-header-size's 4 KiB of
+	 * it, 512 bytes were overrun and the heap corrupted, now and then. */
+	req = malloc(blen + room);
+	hlen = (size_t)snprintf(req, room, "POST %s HTTP/1.1\r\nHost: localhost\r\n"
 	    "Connection: close\r\n%sContent-Length: %zu\r\n\r\n", path,
 	    extra ? extra : "", blen);
 	memcpy(req + hlen, body, blen);

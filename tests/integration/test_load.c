@@ -82,19 +82,6 @@ storm_stop(void)
 }
 
 static long long
-health_int(const struct server *s, const char *key)
-{
-	struct reply r;
-	long long v;
-
-	assert_int_equal(it_http(s->port, "GET", "/health", NULL, &r), 0);
-	assert_int_equal(r.status, 200);
-	v = json_integer_value(json_object_get(r.json, key));
-	it_reply_free(&r);
-	return v;
-}
-
-static long long
 summary_count(const struct server *s)
 {
 	char body[128];
@@ -111,38 +98,6 @@ summary_count(const struct server *s)
 	return v;
 }
 
-/*
- * The kernel keeps the count of samples it could not write in the ring and
- * reports it (PERF_RECORD_LOST) only with the next sample on that CPU.  So
- * after a storm, write a few events on every CPU to flush those counts.
- */
-static void
-flush_lost(void)
-{
-	long cpu, ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
-	for (cpu = 0; cpu < ncpu; cpu++) {
-		pid_t pid = fork();
-
-		if (pid == 0) {
-			struct sockaddr_in a = { .sin_family = AF_INET,
-			    .sin_port = htons(9) };
-			cpu_set_t set;
-			int i, fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-			CPU_ZERO(&set);
-			CPU_SET((int)cpu, &set);
-			sched_setaffinity(0, sizeof(set), &set);
-			prctl(PR_SET_NAME, "itest-flush");
-			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-			for (i = 0; i < 8; i++)
-				connect(fd, (void *)&a, sizeof(a));
-			_exit(0);
-		}
-		waitpid(pid, NULL, 0);
-	}
-}
-
 /* Every connect of the storm is counted, or lost and said to be. */
 static void
 assert_accounted(const struct server *s, uint64_t made, long long lost0)
@@ -150,12 +105,12 @@ assert_accounted(const struct server *s, uint64_t made, long long lost0)
 	long long counted, lost;
 	double t0;
 
-	flush_lost();
+	it_flush_lost();
 	/* The reader's last flush and drain: poll, up to 5 s on a loaded
 	 * machine, rather than sleep a fixed time. */
 	for (t0 = it_now();; usleep(100000)) {
 		counted = summary_count(s);
-		lost = health_int(s, "events_lost") - lost0;
+		lost = it_health_int(s, "events_lost") - lost0;
 		if (counted + lost >= (long long)made || it_now() - t0 > 5)
 			break;
 	}
@@ -186,7 +141,7 @@ test_burst_loses_nothing(void **state)
 
 	(void)state;
 	assert_int_equal(it_start(&s, NULL), 0);
-	lost0 = health_int(&s, "events_lost");
+	lost0 = it_health_int(&s, "events_lost");
 	snprintf(storm_comm, sizeof(storm_comm), "burst%d", (int)getpid() % 1000000);
 	if ((pid = fork()) == 0) {
 		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(9) };
@@ -204,9 +159,9 @@ test_burst_loses_nothing(void **state)
 		if ((counted = summary_count(&s)) >= BURST)
 			break;
 	fprintf(stderr, "burst: %d connects, %lld counted, %lld lost\n", BURST,
-	    counted, health_int(&s, "events_lost") - lost0);
+	    counted, it_health_int(&s, "events_lost") - lost0);
 	assert_int_equal(counted, BURST);
-	assert_int_equal(health_int(&s, "events_lost"), lost0);
+	assert_int_equal(it_health_int(&s, "events_lost"), lost0);
 	assert_int_equal(it_stop(&s, NULL), 0);
 }
 
@@ -220,11 +175,11 @@ test_ring_overflow(void **state)
 
 	(void)state;
 	assert_int_equal(it_start(&s, args), 0);
-	lost0 = health_int(&s, "events_lost");
+	lost0 = it_health_int(&s, "events_lost");
 	storm_start();
 	sleep(3);
 	made = storm_stop();
-	assert_true(health_int(&s, "events_lost") > lost0);
+	assert_true(it_health_int(&s, "events_lost") > lost0);
 	assert_accounted(&s, made, lost0);
 	assert_int_equal(it_stop(&s, NULL), 0);
 }
@@ -288,7 +243,7 @@ test_wrk_during_storm(void **state)
 	fclose(f);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
 
-	lost0 = health_int(&s, "events_lost");
+	lost0 = it_health_int(&s, "events_lost");
 	storm_start();
 	assert_int_equal(pipe(p), 0);
 	if ((pid = fork()) == 0) {
@@ -345,7 +300,7 @@ test_wrk_during_storm(void **state)
 	assert_true(made > 0);
 	assert_accounted(&s, made, lost0);
 	/* Still answering, and the store kept only what it may. */
-	assert_true(health_int(&s, "events_stored") <= MAX_EVENTS);
+	assert_true(it_health_int(&s, "events_stored") <= MAX_EVENTS);
 	assert_int_equal(it_stop(&s, NULL), 0);
 }
 

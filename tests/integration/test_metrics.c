@@ -237,6 +237,74 @@ test_bounded_commands(void **state)
 	it_reply_free(&r);
 }
 
+/* One process that renames itself n times, with a UDP connect() under
+ * each name (an event each), then under busy makes nbusy more. */
+static void
+rename_flood(const char *prefix, int n, const char *busy, int nbusy)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	char name[16];
+	pid_t pid;
+	int fd, i, status;
+
+	if ((pid = fork()) == 0) {
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		a.sin_port = htons(9);
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		for (i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "%s%d", prefix, i);
+			prctl(PR_SET_NAME, name);
+			connect(fd, (void *)&a, sizeof(a));
+		}
+		if (busy)
+			prctl(PR_SET_NAME, busy);
+		for (i = 0; i < nbusy; i++)
+			connect(fd, (void *)&a, sizeof(a));
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+}
+
+/*
+ * Junk names right after start, then one busy command: once a scrape has
+ * ranked them, the busy command has a series of its own, and a name with
+ * ESC and CR in it reaches no label raw.
+ */
+static void
+test_junk_first(void **state)
+{
+	struct server fresh;
+	char busy[16], junk[16], esc[16];
+	struct reply r;
+	const char *p;
+
+	(void)state;
+	snprintf(busy, sizeof(busy), "itbusy%d", (int)getpid() % 1000000);
+	snprintf(junk, sizeof(junk), "j%d-", (int)getpid() % 1000000);
+	snprintf(esc, sizeof(esc), "e\x1b[2J\r%d", (int)getpid() % 100000);
+	assert_int_equal(it_start(&fresh, NULL), 0);
+	rename_flood(junk, 500, esc, 3);
+	rename_flood(junk, 0, busy, 2000);
+	usleep(400000);
+	/* The reader (or a scrape) ranks once a second; the busy
+	 * command's next events are in its own series. */
+	assert_int_equal(it_http(fresh.port, "GET", "/metrics", NULL, &r), 0);
+	it_reply_free(&r);
+	usleep(1100000);
+	rename_flood(junk, 0, busy, 20);
+	usleep(400000);
+	assert_int_equal(it_http(fresh.port, "GET", "/metrics", NULL, &r), 0);
+	assert_int_equal(r.status, 200);
+	if (!strstr(r.body, busy)) {
+		fprintf(stderr, "%s\n", r.body);
+		fail_msg("no series of %s after 500 junk names", busy);
+	}
+	for (p = r.body; *p; p++)
+		assert_true(*p != '\x1b' && *p != '\r');
+	it_reply_free(&r);
+	assert_int_equal(it_stop(&fresh, NULL), 0);
+}
+
 /* A real Prometheus scrapes us and answers queries about our series. */
 static void
 test_prometheus_scrapes(void **state)
@@ -324,6 +392,7 @@ main(void)
 		cmocka_unit_test(test_series),
 		cmocka_unit_test(test_promtool),
 		cmocka_unit_test(test_bounded_commands),
+		cmocka_unit_test(test_junk_first),
 		cmocka_unit_test(test_prometheus_scrapes),
 	};
 

@@ -29,6 +29,18 @@ new_store(size_t max)
 	return s;
 }
 
+/* A store that counts up to keys pids and commands per second (inline:
+ * not every test that includes this uses it). */
+static inline struct store *
+new_store_keys(size_t max, uint32_t keys)
+{
+	struct store *s = store_new_keys(max, keys);
+
+	assert_non_null(s);
+	s->now = fake_clock;
+	return s;
+}
+
 static struct event
 inet_ev(uint32_t pid, const char *comm, uint64_t ts, uint32_t tid)
 {

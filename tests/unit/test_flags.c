@@ -159,6 +159,44 @@ test_usage_from_rows(void **state)
 	free(buf);
 }
 
+/* A synopsis past SYNOPSIS_LINES says "[flag ...]": the paragraphs
+ * list every flag anyway. */
+static void
+test_long_synopsis(void **state)
+{
+	static const struct flag many[] = {
+		{ "-aaaaaaaaaa", "value", FLAG_STR, 0, 0, 0, NULL, NULL, "a", NULL },
+		{ "-bbbbbbbbbb", "value", FLAG_STR, 0, 0, 0, NULL, NULL, "b", NULL },
+		{ "-cccccccccc", "value", FLAG_STR, 0, 0, 0, NULL, NULL, "c", NULL },
+		{ "-dddddddddd", "value", FLAG_STR, 0, 0, 0, NULL, NULL, "d", NULL },
+		{ "-eeeeeeeeee", "value", FLAG_STR, 0, 0, 0, NULL, NULL, "e", NULL },
+		{ "-ffffffffff", "value", FLAG_STR, 0, 0, 0, NULL, NULL, "f", NULL },
+		{ "-gggggggggg", "value", FLAG_STR, 0, 0, 0, NULL, NULL, "g", NULL },
+	};
+	struct flag_cmd c = { "prog", "1", "About.\n", NULL, many, 7 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_true(synopsis(&c, NULL) > SYNOPSIS_LINES);
+	assert_non_null(f = open_memstream(&buf, &len));
+	flag_usage(&c, f);
+	fclose(f);
+	assert_int_equal(strncmp(buf, "usage: prog [flag ...]\n\nAbout.\n", 31), 0);
+	assert_non_null(strstr(buf, "\n  -gggggggggg value "));
+	free(buf);
+	/* Five of them fit on two lines: all are listed. */
+	c.n = 5;
+	assert_int_equal(synopsis(&c, NULL), 2);
+	assert_non_null(f = open_memstream(&buf, &len));
+	flag_usage(&c, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "usage: prog [-aaaaaaaaaa value]"));
+	assert_non_null(strstr(buf, "[-eeeeeeeeee value]\n\nAbout."));
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -166,6 +204,7 @@ main(void)
 		cmocka_unit_test(test_defaults_and_spellings),
 		cmocka_unit_test(test_bad_values_exit_2),
 		cmocka_unit_test(test_usage_from_rows),
+		cmocka_unit_test(test_long_synopsis),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,9 @@ test_label(void **state)
 	/* Invalid UTF-8 becomes U+FFFD: Prometheus wants UTF-8 labels. */
 	metrics_label("x\xff", 2, out, sizeof(out));
 	assert_string_equal(out, "x" UTF8_REPLACEMENT);
+	/* ESC and CR would drive the reader's terminal: replaced. */
+	metrics_label("a\x1b[2Jb\r", 7, out, sizeof(out));
+	assert_string_equal(out, "a" UTF8_REPLACEMENT "[2Jb" UTF8_REPLACEMENT);
 	/* An escape is never cut in half. */
 	assert_int_equal(metrics_label("ab\"", 3, out, 4), 2);
 	assert_string_equal(out, "ab");
@@ -45,6 +48,15 @@ ev(const char *comm, uint8_t sc, int32_t ret, uint32_t count)
 	return e;
 }
 
+#define NS 1000000000ULL
+static uint64_t fake_ns;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_ns;
+}
+
 static void
 test_render(void **state)
 {
@@ -63,12 +75,14 @@ test_render(void **state)
 	e[1] = ev("curl", EV_CONNECT, -111, 1);
 	e[2] = ev("dig", EV_SENDTO, 30, 7);
 	e[3] = ev("dig", EV_SENDMSG, -1, 1);
+	m->now = fake_clock;
+	fake_ns = 5 * NS;
 	metrics_events(m, e, 4);
 	metrics_events(m, e, 1);
 	metrics_http(m, EP_HEALTH, 200);
 	metrics_http(m, EP_TOP, 400);
 	metrics_http(m, EP_TOP, 418);
-	/* 100 more names: only METRICS_COMMANDS get a slot. */
+	/* 100 more names: while series are free each gets one at once. */
 	for (i = 0; i < 100; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
 		e[0] = ev(name, EV_CONNECT, 0, 1);
@@ -84,7 +98,7 @@ test_render(void **state)
 	    "syscall=\"sendto\",protocol=\"UDP\",result=\"ok\"} 7\n"));
 	assert_non_null(strstr(t, "\nebpf_server_datagrams_total{command=\"dig\","
 	    "syscall=\"sendmsg\",protocol=\"UDP\",result=\"error\"} 1\n"));
-	/* curl and dig took two slots: 62 of the 100, 38 are "other". */
+	/* curl and dig took two series: 62 of the 100, 38 are "other". */
 	assert_non_null(strstr(t, "{command=\"n61\","));
 	assert_null(strstr(t, "{command=\"n62\","));
 	assert_non_null(strstr(t, "\nebpf_server_connect_attempts_total{command="
@@ -142,20 +156,119 @@ test_many_batches_counted(void **state)
 	ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec -
 	    t0.tv_nsec)) / (2000.0 * 512);
 	print_message("metrics_events: %.1f ns/event\n", ns);
-	assert_int_equal(m->ncomm, 2);
-	assert_string_equal(m->comm[0], "bench");
-	assert_string_equal(m->comm[1], "other");
+	/* bench has a series; the process named "other" is other's. */
 	p = ev_protocol(&e[0]);
-	assert_int_equal(m->conn[0][p][0], 2000 * 480);
-	assert_int_equal(m->conn[1][p][0], 2000 * 32);
-	for (s = 0; s < NSLOT; s++)
+	assert_true(m->rest.conn[p][0] == 2000 * 32);
+	for (s = 0; s < m->cand.n; s++) {
+		const struct cand *c = sketch_payload(&m->cand, s);
+
+		assert_true(c->shown);
 		for (p = 0; p < NPROTO; p++)
 			for (r = 0; r < 2; r++)
-				total += m->conn[s][p][r] + m->dgram[s][0][p][r] +
-				    m->dgram[s][1][p][r];
+				total += c->c.conn[p][r];
+	}
+	p = ev_protocol(&e[0]);
+	total += m->rest.conn[p][0];
 	assert_int_equal(total, 2000 * 512);
 	metrics_free(m);
 	free(e);
+}
+
+/* The sum of the connect counters in an exposition text. */
+static uint64_t
+sum_connects(const char *t)
+{
+	const char *key = "\nebpf_server_connect_attempts_total{";
+	uint64_t sum = 0;
+
+	while ((t = strstr(t, key)) != NULL) {
+		t = strchr(t, '}');
+		sum += strtoull(t + 2, NULL, 10);
+	}
+	return sum;
+}
+
+static unsigned
+series(const char *t)
+{
+	const char *key = "\nebpf_server_connect_attempts_total{";
+	unsigned n = 0;
+
+	for (; (t = strstr(t, key)) != NULL; t++)
+		n++;
+	return n;
+}
+
+/*
+ * More junk names at start than the candidates hold, then one busy
+ * command: the second scrape shows it, the junk is other, nothing is
+ * counted twice or lost, and a process named "other" makes no second
+ * series of that name.
+ */
+static void
+test_junk_then_busy(void **state)
+{
+	struct store_stats ss = { .capacity = 1 };
+	struct event e[1];
+	struct metrics *m;
+	char *t, name[16];
+	size_t len;
+	int i;
+
+	(void)state;
+	assert_non_null(m = metrics_new());
+	m->now = fake_clock;
+	fake_ns = 100 * NS;
+	for (i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "junk%d", i);
+		e[0] = ev(name, EV_CONNECT, 0, 1);
+		metrics_events(m, e, 1);
+	}
+	e[0] = ev("other", EV_CONNECT, 0, 1);
+	for (i = 0; i < 5; i++)
+		metrics_events(m, e, 1);
+	e[0] = ev("postgres", EV_CONNECT, 0, 1);
+	for (i = 0; i < 50; i++)
+		metrics_events(m, e, 1);
+	/* The reader or a scrape (at most once a second)
+	 * ranks; the next shows it. */
+	fake_ns += 2 * NS;
+	assert_non_null(t = metrics_render(m, &ss, NULL, &len));
+	free(t);
+	fake_ns += 2 * NS;
+	for (i = 0; i < 7; i++)
+		metrics_events(m, e, 1);
+	assert_non_null(t = metrics_render(m, &ss, NULL, &len));
+	/* 7 since it got its series at the ranking, or all 57 if it found
+	 * one free when it came. */
+	assert_true(strstr(t, "\nebpf_server_connect_attempts_total{command="
+	    "\"postgres\",protocol=\"TCP\",result=\"ok\"} 7\n") ||
+	    strstr(t, "\nebpf_server_connect_attempts_total{command="
+	    "\"postgres\",protocol=\"TCP\",result=\"ok\"} 57\n"));
+	/* Every connect once: in one series or in other's. */
+	assert_true(sum_connects(t) == 1062);
+	/* One "other" series only, and at most 64 others. */
+	assert_null(strstr(strstr(t, "command=\"other\"") + 1, "command=\"other\""));
+	assert_true(series(t) <= METRICS_COMMANDS + 1);
+	free(t);
+	/* A minute of quiet later postgres has lost its series to newer
+	 * traffic, and its counts went to other. */
+	for (i = 0; i < 8; i++) {
+		fake_ns += 10 * NS;
+		e[0] = ev("cron", EV_CONNECT, 0, 1);
+		metrics_events(m, e, 1);
+	}
+	for (i = 0; i < 70; i++) {
+		snprintf(name, sizeof(name), "late%d", i);
+		e[0] = ev(name, EV_CONNECT, 0, 100);
+		metrics_events(m, e, 1);
+	}
+	fake_ns += 10 * NS;
+	metrics_events(m, e, 1);
+	assert_non_null(t = metrics_render(m, &ss, NULL, &len));
+	assert_null(strstr(t, "{command=\"postgres\","));
+	free(t);
+	metrics_free(m);
 }
 
 int
@@ -164,6 +277,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_label),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_junk_then_busy),
 		cmocka_unit_test(test_many_batches_counted),
 	};
 

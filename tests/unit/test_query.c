@@ -35,7 +35,7 @@ model_of(struct store *s, const struct store_query *q, struct model *m)
 	for (r = ring_first(s, &w); r; r = ring_next(s, &w)) {
 		if (q->has_pid && r->pid != q->pid)
 			continue;
-		if (q->filter && !rec_match(q->filter, r))
+		if (q->filter && !store_rec_match(q->filter, r))
 			continue;
 		for (g = 0; g < m->ngroups && m->pid[g] != r->pid; g++)
 			;

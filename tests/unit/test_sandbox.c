@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -47,17 +48,27 @@ sandboxed(void)
 	cpu_set_t mine, one;
 	pthread_t t;
 	void *ret;
-	int fd, sv[2], flush, other;
+	int fd, sv[2], pair[2], flush, other;
 
 	CHECK(10, sandbox_prepare(0, err, sizeof(err)) == 0);
 	/* The capture's flush socket, and one more that is not it. */
 	CHECK(13, (flush = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
 	CHECK(14, (other = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
+	CHECK(15, socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
 	/* valgrind does not know seccomp(2): nothing to test there. */
 	if ((fd = sandbox_enter(0, flush, err, sizeof(err))) == -ENOSYS)
 		_exit(77);
 	CHECK(11, fd == 0);
-	CHECK(12, geteuid() == SANDBOX_UID && getegid() == SANDBOX_GID);
+	{
+		uid_t u;
+		gid_t g;
+
+		/* Its own uid: the ebpf-server user, or the fixed fallback. */
+		sandbox_ids(&u, &g);
+		CHECK(12, geteuid() == u && getegid() == g && u != 65534 &&
+		    u != 0 && (getpwnam(SANDBOX_USER) ||
+		    (u == SANDBOX_UID && g == SANDBOX_GID)));
+	}
 
 	/* What serving needs. */
 	CHECK(20, clock_gettime(CLOCK_MONOTONIC, &ts) == 0);
@@ -113,20 +124,40 @@ sandboxed(void)
 	errno = 0;
 	CHECK(43, sched_setaffinity((pid_t)syscall(SYS_gettid), sizeof(mine),
 	    &mine) < 0 && errno == EPERM);
+	/* Nothing goes out through the flush socket, and nothing anywhere
+	 * to an address of our choosing. */
+	errno = 0;
+	CHECK(44, send(flush, "x", 1, 0) < 0 && errno == EPERM);
+	errno = 0;
+	CHECK(45, write(flush, "x", 1) < 0 && errno == EPERM);
+	errno = 0;
+	CHECK(46, sendto(other, "x", 1, 0, (struct sockaddr *)&lo,
+	    sizeof(lo)) < 0 && errno == EPERM);
+	{
+		struct iovec iov = { .iov_base = buf, .iov_len = 1 };
+		struct msghdr mh = { .msg_name = &lo, .msg_namelen = sizeof(lo),
+		    .msg_iov = &iov, .msg_iovlen = 1 };
+
+		errno = 0;
+		CHECK(47, sendmsg(other, &mh, 0) < 0 && errno == EPERM);
+	}
+	/* send() on a connected socket still works (the replies). */
+	CHECK(48, send(pair[0], "x", 1, 0) == 1 && recv(pair[1], buf, 1, 0) == 1);
 	_exit(0);
 }
 
+/* fn in a child as root, which exits with the number of the check that
+ * failed, 0, or 77 where seccomp cannot be tested. */
 static void
-test_allow_list(void **state)
+in_child(void (*fn)(void))
 {
 	pid_t pid;
 	int status;
 
-	(void)state;
 	if (geteuid() != 0)
 		skip();
 	if ((pid = fork()) == 0)
-		sandboxed();
+		fn();
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (!WIFEXITED(status))
 		fail_msg("the sandboxed child was killed by signal %d",
@@ -189,10 +220,116 @@ run_filter(const struct sock_filter *filter, size_t n,
  * an earlier one.  And the filter allows read() and denies execve().
  */
 static void
+test_allow_list(void **state)
+{
+	(void)state;
+	in_child(sandboxed);
+}
+
+/* The exporter's thread: created before the sandbox, it keeps socket()
+ * and connect() after main took them from itself.  Returns a check that
+ * failed, or NULL. */
+static int go[2];
+static struct sockaddr_in listening;
+
+static void *
+exporter_main(void *arg)
+{
+	char c;
+	int fd;
+
+	(void)arg;
+	if (read(go[0], &c, 1) != 1)
+		return (void *)50;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return (void *)51;
+	if (connect(fd, (struct sockaddr *)&listening, sizeof(listening)) < 0)
+		return (void *)52;
+	close(fd);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) < 0)
+		return (void *)53;
+	close(fd);
+	/* Not a family or type a sink uses, and never a server. */
+	errno = 0;
+	if (socket(AF_INET, SOCK_RAW, IPPROTO_UDP) >= 0 || errno != EPERM)
+		return (void *)54;
+	errno = 0;
+	if (socket(AF_NETLINK, SOCK_DGRAM, 0) >= 0 || errno != EPERM)
+		return (void *)55;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	if (listen(fd, 1) == 0 || errno != EPERM)
+		return (void *)56;
+	close(fd);
+	return NULL;
+}
+
+static void *
+late_main(void *arg)
+{
+	(void)arg;
+	errno = 0;
+	return socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM ? NULL :
+	    (void *)60;
+}
+
+/* With sandbox_open_net(): the exporter's thread connects, main (after
+ * sandbox_close_net()) and the threads it starts cannot. */
+static void
+sandboxed_net(void)
+{
+	socklen_t len = sizeof(listening);
+	char err[256];
+	pthread_t ex, late;
+	void *ret;
+	int lfd, flush, other, fd;
+
+	listening.sin_family = AF_INET;
+	listening.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(10, sandbox_prepare(0, err, sizeof(err)) == 0);
+	CHECK(13, (flush = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
+	CHECK(14, (other = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
+	CHECK(15, (lfd = socket(AF_INET, SOCK_STREAM, 0)) >= 0 &&
+	    bind(lfd, (struct sockaddr *)&listening, sizeof(listening)) == 0 &&
+	    listen(lfd, 4) == 0 && getsockname(lfd, (struct sockaddr *)&listening,
+	    &len) == 0);
+	CHECK(16, pipe(go) == 0);
+	CHECK(17, pthread_create(&ex, NULL, exporter_main, NULL) == 0);
+	sandbox_open_net();
+	if ((fd = sandbox_enter(0, flush, err, sizeof(err))) == -ENOSYS)
+		_exit(77);
+	CHECK(11, fd == 0);
+	CHECK(18, sandbox_close_net() == 0 && sandbox_close_net() == 0);
+	CHECK(19, write(go[1], "x", 1) == 1);
+	CHECK(20, pthread_join(ex, &ret) == 0);
+	if (ret)
+		_exit((int)(intptr_t)ret);
+	errno = 0;
+	CHECK(30, socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM);
+	errno = 0;
+	CHECK(31, connect(other, (struct sockaddr *)&listening,
+	    sizeof(listening)) < 0 && errno == EPERM);
+	CHECK(32, connect(flush, (struct sockaddr *)&listening,
+	    sizeof(listening)) == 0);
+	CHECK(33, pthread_create(&late, NULL, late_main, NULL) == 0 &&
+	    pthread_join(late, &ret) == 0);
+	if (ret)
+		_exit((int)(intptr_t)ret);
+	_exit(0);
+}
+
+static void
+test_net(void **state)
+{
+	(void)state;
+	in_child(sandboxed_net);
+}
+
+static void
 test_counts_allowed(void **state)
 {
 	struct sock_filter filter[FILTER_MAX];
-	const size_t n = build(&arch_cpu, filter, -1);
+	const size_t n = build(&arch_cpu, filter, -1, 0);
 	uint32_t vals[FILTER_MAX + 1];
 	unsigned char hit[FILTER_MAX];
 	size_t nvals = 0, i, v, rules = 0, reached = 0;
@@ -256,7 +393,7 @@ test_clone_flags_argument(void **state)
 	(void)state;
 	for (which = 0; which < 2; which++) {
 		t.clone_flags = which;
-		assert_true((n = build(&t, f, -1)) > 0);
+		assert_true((n = build(&t, f, -1, 0)) > 0);
 		memset(&d, 0, sizeof(d));
 		d.arch = t.audit;
 		d.nr = __NR_clone;
@@ -273,6 +410,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allow_list),
+		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_counts_allowed),
 		cmocka_unit_test(test_clone_flags_argument),
 	};

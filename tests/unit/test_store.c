@@ -314,7 +314,7 @@ test_count_window(void **state)
 	uint32_t pid;
 
 	(void)state;
-	s = new_store(4);
+	s = new_store_keys(4, 1024);
 	store_stats(s, &st);
 	for (pid = 0; pid < 500; pid++) {
 		ev = inet_ev(pid, "w", t0, pid);
@@ -894,6 +894,98 @@ test_top(void **state)
 	store_free(s);
 }
 
+/*
+ * More distinct destinations than top keeps, with two heavy ones among
+ * them: top says it is not exact, gives the bound, and the heavy ones come
+ * first with counts within it; a window that fits is exact again.
+ */
+static void
+test_top_many_keys(void **state)
+{
+	const size_t N = 3 * TOP_KEYS;
+	struct event *ev = calloc(N, sizeof(*ev));
+	struct store_top t;
+	struct store *s;
+	size_t i;
+
+	(void)state;
+	assert_non_null(ev);
+	s = new_store(N + 100);
+	for (i = 0; i < N; i++) {
+		ev[i] = inet_ev((uint32_t)i, "crawl", fake_now, (uint32_t)i);
+		ev[i].ip[1] = (uint8_t)(i >> 16);
+		ev[i].ip[2] = (uint8_t)(i >> 8);
+		ev[i].ip[3] = (uint8_t)i;
+		/* Every 10th goes to one of two busy resolvers. */
+		if (i % 10 == 0) {
+			memset(ev[i].ip, 0, sizeof(ev[i].ip));
+			ev[i].ip[0] = 9, ev[i].ip[3] = (uint8_t)(1 + i % 20 / 10);
+		}
+	}
+	store_add(s, ev, N);
+	assert_int_equal(store_top(s, STORE_TOP_DESTINATION, NULL, NULL, fake_now,
+	    60, 3, &t), 0);
+	assert_false(t.exact);
+	assert_true(t.error > 0 && t.keys == TOP_KEYS && t.total == N);
+	assert_true(t.n == 3);
+	/* 9.0.0.1 had 308, 9.0.0.2 307: the true count is in
+	 * [count - error, count]. */
+	for (i = 0; i < 2; i++) {
+		uint64_t truth = t.rows[i].ev->ip[3] == 1 ? (N + 19) / 20 : N / 20;
+
+		assert_true(t.rows[i].ev->ip[0] == 9);
+		assert_true(t.rows[i].count >= truth);
+		assert_true(t.rows[i].count - t.rows[i].error <= truth);
+	}
+	assert_true(t.rows[2].ev->ip[0] == 10);
+	store_top_free(&t);
+	/* By command there is one key: exact. */
+	assert_int_equal(store_top(s, STORE_TOP_COMMAND, NULL, NULL, fake_now,
+	    60, 3, &t), 0);
+	assert_true(t.exact && t.error == 0 && t.n == 1 && t.rows[0].count == N);
+	store_top_free(&t);
+	store_free(s);
+	free(ev);
+}
+
+/* A flood of distinct long unix paths: the path table stops at its
+ * budget, later paths read as the stand-in, and the ones kept are intact;
+ * evicting them all gives everything back. */
+static void
+test_path_budget(void **state)
+{
+	const size_t N = 80000;
+	struct store_stats st;
+	struct store_list l;
+	struct event ev;
+	struct store *s;
+	char path[108];
+	size_t i;
+
+	(void)state;
+	s = new_store(N);
+	for (i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "/run/flood/%090zu", i);
+		ev = unix_ev(7, path, fake_now, (uint32_t)i);
+		store_add(s, &ev, 1);
+	}
+	assert_true(s->pbytes <= STORE_PATH_BYTES);
+	assert_true(s->npaths > 50000 && s->npaths < N);
+	list(s, 1, 7, NULL, 1000, &l);
+	/* Newest first: the last ones are the stand-in. */
+	assert_string_equal(l.groups[0].ev[0].path, PATH_DROPPED);
+	store_list_free(&l);
+	store_stats(s, &st);
+	assert_true(st.bytes < N * 88 + STORE_PATH_BYTES + (4u << 20));
+	/* N connects elsewhere push every path out. */
+	for (i = 0; i < N; i++) {
+		ev = inet_ev(8, "x", fake_now, 1);
+		store_add(s, &ev, 1);
+	}
+	assert_true(s->pbytes == 0 && s->npaths == 0);
+	store_free(s);
+}
+
 int
 main(void)
 {
@@ -913,6 +1005,8 @@ main(void)
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_filter_mapped_and_send),
 		cmocka_unit_test(test_top),
+		cmocka_unit_test(test_top_many_keys),
+		cmocka_unit_test(test_path_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,5 +30,6 @@ const struct arch arch_cpu = {
 	.audit = AUDIT_ARCH_ARM,
 	.syscalls = syscalls,
 	.nsyscalls = ARCH_NSYSCALLS(syscalls),
+	.nr_send = __NR_send,
 	.nr_open = __NR_open,
 };

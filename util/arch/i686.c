@@ -29,5 +29,6 @@ const struct arch arch_cpu = {
 	.audit = AUDIT_ARCH_I386,
 	.syscalls = syscalls,
 	.nsyscalls = ARCH_NSYSCALLS(syscalls),
+	.nr_send = -1,
 	.nr_open = __NR_open,
 };

@@ -33,6 +33,7 @@ const struct arch arch_cpu = {
 	},
 	.syscalls = syscalls,
 	.nsyscalls = ARCH_NSYSCALLS(syscalls),
+	.nr_send = -1,
 	.nr_open = __NR_open,
 	.no_syscall_tracepoints = "the syscall tracepoints never fire for "
 	    "n64 system calls",

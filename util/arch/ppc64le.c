@@ -28,6 +28,7 @@ const struct arch arch_cpu = {
 	},
 	.syscalls = syscalls,
 	.nsyscalls = ARCH_NSYSCALLS(syscalls),
+	.nr_send = __NR_send,
 	.nr_open = __NR_open,
 	.exit_ret_positive = 1,
 };

@@ -27,6 +27,7 @@ const struct arch arch_cpu = {
 	},
 	.syscalls = syscalls,
 	.nsyscalls = ARCH_NSYSCALLS(syscalls),
+	.nr_send = -1,
 	.nr_open = __NR_open,
 	.clone_flags = 1,
 };

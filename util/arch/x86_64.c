@@ -27,5 +27,6 @@ const struct arch arch_cpu = {
 	},
 	.syscalls = syscalls,
 	.nsyscalls = ARCH_NSYSCALLS(syscalls),
+	.nr_send = -1,
 	.nr_open = __NR_open,
 };
