@@ -312,6 +312,17 @@ http_addr_loopback(const char *addr)
 	    strncmp(ls.ports, "[::1]:", 6) == 0;
 }
 
+int
+http_addr_port(const char *addr)
+{
+	const char *colon;
+
+	if (!addr || !*addr)
+		return 8080;
+	colon = strrchr(addr, ':');
+	return (int)strtol(colon ? colon + 1 : addr, NULL, 10);
+}
+
 /* strerror() wording differs between libcs; say the common ones our way. */
 static const char *
 errno_text(int e)
@@ -464,6 +475,10 @@ http_start(const struct http_conf *conf, struct api_state *st, char *err,
 	mg_set_request_handler(h->ctx, "/metrics", h_metrics, st);
 	mg_set_request_handler(h->ctx, "/openapi.json", h_openapi, st);
 	mg_set_request_handler(h->ctx, "/", h_root, st);
+	if (!conf->token && !http_addr_loopback(addr))
+		log_warnx("listening on %s, beyond loopback, without -token-file: "
+		    "anyone who can reach the port sees every process's "
+		    "connections", addr);
 	return h;
 }
 

@@ -72,6 +72,16 @@ publish(void *ctx, const struct event *ev, size_t n, const unsigned char *folded
 	export_events(sv->st.exporter, ev, n);
 }
 
+/* A failed start: the programs detached and the port closed, then the
+ * message and exit status 1. */
+static void
+die(struct server *sv, const char *err)
+{
+	http_stop(sv->http);
+	cap_close(sv->cap);
+	fatalx("%s", err);
+}
+
 /* The capture, privileged: programs loaded and attached, rings mapped. */
 static void
 setup_capture(struct server *sv)
@@ -114,10 +124,10 @@ setup_capture(struct server *sv)
 static void
 setup(struct server *sv)
 {
-	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	struct http_conf hc = { 0 };
+	struct http_conf hc = { .addr = sv->o.addr, .threads =
+	    (unsigned)sv->o.threads, .timeout_ms = (unsigned)sv->o.timeout_ms,
+	    .max_header = (unsigned)sv->o.max_header };
 	struct sigaction sa = { 0 };
-	const char *colon = strrchr(sv->o.addr, ':');
 	sigset_t block;
 	char err[512];
 
@@ -126,11 +136,6 @@ setup(struct server *sv)
 		    "CAP_SYS_ADMIN) to load eBPF programs: try sudo");
 	if (sv->o.token_file)
 		sv->token = http_token_read(sv->o.token_file);
-	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; newer ones
-	 * use memory cgroups, so failing to raise it is harmless there. */
-	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
-		log_debug("setrlimit RLIMIT_MEMLOCK: %s (ignored: not needed "
-		    "since Linux 5.11)", strerror(errno));
 	if ((sv->store = store_new_keys(sv->o.max_events,
 	    (uint32_t)sv->o.summary_keys)) == NULL)
 		fatal("store for %lu events", sv->o.max_events);
@@ -158,41 +163,22 @@ setup(struct server *sv)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &block, NULL);
-	hc.addr = sv->o.addr;
-	hc.threads = (unsigned)sv->o.threads;
-	hc.timeout_ms = (unsigned)sv->o.timeout_ms;
-	hc.max_header = (unsigned)sv->o.max_header;
 	hc.token = sv->token;
-	/* The port of "host:port", ":port" or "port" (http_start() checks
-	 * it properly): one below 1024 keeps CAP_NET_BIND_SERVICE. */
-	if ((!sv->o.no_sandbox && sandbox_prepare(strtol(colon ? colon + 1 :
-	    sv->o.addr, NULL, 10) < 1024, err, sizeof(err)) < 0) ||
-	    (sv->http = http_start(&hc, &sv->st, err, sizeof(err))) == NULL) {
-		cap_close(sv->cap);
-		fatalx("%s", err);
-	}
-	if (!sv->token && !http_addr_loopback(sv->o.addr))
-		log_warnx("listening on %s, beyond loopback, without -token-file: "
-		    "anyone who can reach the port sees every process's "
-		    "connections", sv->o.addr);
-	/* The fleet's threads: after sandbox_prepare() (they must not keep
-	 * capabilities), before the sandbox, which then lets them connect. */
-	if (!(sv->st.exporter = export_start(&sv->o.exc, &sv->st, err,
-	    sizeof(err)))) {
-		http_stop(sv->http);
-		cap_close(sv->cap);
-		fatalx("%s", err);
-	}
+	if ((!sv->o.no_sandbox && sandbox_prepare(http_addr_port(sv->o.addr) <
+	    1024, err, sizeof(err)) < 0) ||
+	    (sv->http = http_start(&hc, &sv->st, err, sizeof(err))) == NULL ||
+	    /* The fleet's threads: after sandbox_prepare() (they must not
+	     * keep capabilities), before the sandbox, which then lets them
+	     * connect. */
+	    !(sv->st.exporter = export_start(&sv->o.exc, &sv->st, err,
+	    sizeof(err))))
+		die(sv, err);
 	if (export_uses_net(sv->st.exporter))
 		sandbox_open_net();
-	/*
-	 * The reader (this thread; civetweb's workers already exist and keep
-	 * the default) gets a larger share of the CPU: on a busy machine a
-	 * reader waiting behind other work for longer than the ring lasts is
-	 * what loses events.  Nice only: a real-time reader could starve the
-	 * machine in a connect storm.  On Linux this affects the thread only.
-	 * Before the sandbox, which drops CAP_SYS_NICE.
-	 */
+	/* The reader (this thread only; civetweb's workers exist already)
+	 * gets a larger share of the CPU, for a reader that waits longer
+	 * than its ring lasts loses events.  Nice, not real-time, which could
+	 * starve a machine in a storm; before the sandbox drops CAP_SYS_NICE. */
 	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), READER_NICE) < 0)
 		log_debug("setpriority(%d) for the reader: %s", READER_NICE,
 		    strerror(errno));
@@ -203,16 +189,9 @@ setup(struct server *sv)
 		    "and no system call filter", (int)geteuid());
 	} else if (sandbox_enter(sv->o.verbose, cap_trigger_fd(sv->cap), err,
 	    sizeof(err)) < 0) {
-		http_stop(sv->http);
-		cap_close(sv->cap);
-		fatalx("%s", err);
-	} else {
-		if (sandbox_close_net() < 0)
-			fatal("sandbox: closing the reader's sockets");
-		log_debug("sandbox: uid %d, no capabilities, no_new_privs, "
-		    "seccomp allow-list of %zu system calls (others fail with "
-		    "EPERM%s)", (int)geteuid(), sandbox_allowed(),
-		    sv->o.verbose ? " and are logged by the kernel" : "");
+		die(sv, err);
+	} else if (sandbox_close_net() < 0) {
+		fatal("sandbox: closing the reader's sockets");
 	}
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

@@ -49,6 +49,7 @@
 
 #include "httpd/sandbox.h"
 #include "util/arch.h"
+#include "util/log.h"
 
 /* The low word of 64-bit argument n: the second one on big-endian CPUs. */
 #define ARG_LO(n) ARCH_LO32(offsetof(struct seccomp_data, args) + \
@@ -545,6 +546,10 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 	if (r < 0)
 		return errmsg(err, errlen, "seccomp", errno);
 	atomic_store(&net_entered, 1);
+	log_debug("sandbox: uid %d, no capabilities, no_new_privs, seccomp "
+	    "allow-list of %zu system calls (others fail with EPERM%s)",
+	    (int)geteuid(), sandbox_allowed(), verbose ?
+	    " and are logged by the kernel" : "");
 	return 0;
 }
 

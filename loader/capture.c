@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include <linux/bpf.h>
 
 #include "loader/backend.h"
@@ -277,6 +279,7 @@ int
 cap_open(const struct cap_conf *conf, struct capture **out, char *err,
     size_t errlen)
 {
+	const struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 	struct ld_env env;
 	struct btf *btf = NULL;
 	struct capture *c;
@@ -286,6 +289,12 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	int e;
 
 	*out = NULL;
+	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; newer ones
+	 * use memory cgroups, so failing to raise it is harmless there. */
+	if (setrlimit(RLIMIT_MEMLOCK, &unlimited) < 0 && conf->diag &&
+	    conf->verbose)
+		fprintf(conf->diag, "ebpf-server: setrlimit RLIMIT_MEMLOCK: %s "
+		    "(ignored: not needed since Linux 5.11)\n", strerror(errno));
 	if (conf->backend && strcmp(conf->backend, "auto") != 0 &&
 	    (be = find_backend(conf->backend)) == NULL) {
 		ld_errf(err, errlen, "-backend %s: no such backend", conf->backend);
