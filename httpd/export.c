@@ -344,16 +344,8 @@ ns_after(uint64_t ms)
 static void
 wait_until(struct sink *s, uint64_t until)
 {
-	struct timespec ts;
-	uint64_t now = time_mono_ns(), d = until > now ? until - now : 0;
+	struct timespec ts = time_mono_ts(until);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(d / 1000000000u);
-	ts.tv_nsec += (long)(d % 1000000000u);
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 }
 

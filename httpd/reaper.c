@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "httpd/reaper.h"
+#include "util/timefmt.h"
 
 #define REAP_TICK_MS 25
 #define NS_PER_MS 1000000ULL
@@ -42,15 +43,6 @@ struct reaper {
 	unsigned long reaped;
 	struct slot *s;
 };
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* End the waiting connections that are due; with the lock held. */
 static void
@@ -85,15 +77,10 @@ run(void *arg)
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += REAP_TICK_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = time_mono_ts(time_mono_ns() + REAP_TICK_MS * 1000000ULL);
 		pthread_cond_timedwait(&r->cv, &r->mu, &until);
 		if (!r->stop)
-			reap(r, mono_ns());
+			reap(r, time_mono_ns());
 	}
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
@@ -158,7 +145,7 @@ reaper_open(struct reaper *r, const struct mg_connection *conn, void **slot)
 		;
 	if (i < r->n) {
 		r->s[i] = (struct slot){ 1, ebpf_conn_socket(conn), 0, 0, 0,
-		    mono_ns() };
+		    time_mono_ns() };
 		r->live++;
 		*slot = &r->s[i];
 	}
@@ -176,7 +163,7 @@ reaper_busy(struct reaper *r, void *slot, int busy)
 	s->busy = busy;
 	if (!busy) {
 		s->answered = 1;
-		s->since = mono_ns();
+		s->since = time_mono_ns();
 	}
 	pthread_mutex_unlock(&r->mu);
 }

@@ -37,18 +37,10 @@
 #include "loader/ring.h"
 #include "loader/sys.h"
 #include "prog/abi.h"
+#include "util/timefmt.h"
 
 #define FLUSH_MS 200
 #define MAX_CPUS 1024
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /*
  * Run the trigger on every CPU that has a ring, then give the thread its
@@ -81,7 +73,7 @@ flush_all(struct ld_batch *b, const struct ld_ring *rings, int n, int *bad)
 		*bad = -1;
 		err = e;
 	}
-	b->last_ns = now_ns();
+	b->last_ns = time_mono_ns();
 	return err;
 }
 
@@ -177,7 +169,7 @@ ld_batch_tick(struct ld_batch *b, const struct ld_ring *rings, int n)
 
 	/* Only from the reader thread: another thread's connect is an
 	 * event. */
-	if (b->trigger && now_ns() - b->last_ns >= FLUSH_MS * 1000000ULL &&
+	if (b->trigger && time_mono_ns() - b->last_ns >= FLUSH_MS * 1000000ULL &&
 	    (int)syscall(SYS_gettid) == b->tid)
 		flush_all(b, rings, n, &bad);
 }

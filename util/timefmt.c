@@ -32,6 +32,15 @@ time_mono_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
+struct timespec
+time_mono_ts(uint64_t mono_ns)
+{
+	struct timespec ts = { (time_t)(mono_ns / 1000000000u),
+	    (long)(mono_ns % 1000000000u) };
+
+	return ts;
+}
+
 /*
  * Read the wall clock on both sides of the monotonic clock and keep the
  * sample whose two wall-clock reads were closest: a preemption between the

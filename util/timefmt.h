@@ -4,10 +4,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Nanoseconds now on CLOCK_REALTIME / CLOCK_MONOTONIC. */
 uint64_t time_now_ns(void);
 uint64_t time_mono_ns(void);
+
+/* A CLOCK_MONOTONIC time in ns as the timespec of pthread_cond_timedwait()
+ * on a condition variable set to that clock. */
+struct timespec time_mono_ts(uint64_t mono_ns);
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC in ns, measured now (the smallest of a
  * few samples' error).  Add it to a bpf_ktime_get_ns() value. */

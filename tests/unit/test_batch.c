@@ -72,7 +72,7 @@ test_open_flushes_every_cpu(void **state)
 	assert_int_equal(b.flushes, (uint64_t)nrings);
 	assert_int_equal(b.tid, (int)syscall(SYS_gettid));
 	assert_int_equal(b.trigger, (uint64_t)getpid() << 32 | (uint32_t)b.tid);
-	assert_true(b.last_ns > 0 && b.last_ns <= now_ns());
+	assert_true(b.last_ns > 0 && b.last_ns <= time_mono_ns());
 	/* The thread's own mask is back. */
 	assert_int_equal(sched_getaffinity(0, sizeof(after), &after), 0);
 	assert_true(CPU_EQUAL(&before, &after));

@@ -163,6 +163,26 @@ test_clocks(void **state)
 	assert_true(llabs(off - off2) < 5000000);
 }
 
+/* A deadline for pthread_cond_timedwait() on CLOCK_MONOTONIC: the seconds
+ * and the nanoseconds below one, and the clock it names really is the
+ * monotonic one (clock_gettime() read after it is not earlier). */
+static void
+test_mono_ts(void **state)
+{
+	struct timespec ts = time_mono_ts(S(3) + 999999999), now;
+	uint64_t m;
+
+	(void)state;
+	assert_int_equal(ts.tv_sec, 3);
+	assert_int_equal(ts.tv_nsec, 999999999);
+	ts = time_mono_ts(m = time_mono_ns());
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	assert_true(now.tv_sec > ts.tv_sec || (now.tv_sec == ts.tv_sec &&
+	    now.tv_nsec >= ts.tv_nsec));
+	assert_true(S((uint64_t)now.tv_sec) + (uint64_t)now.tv_nsec - m <
+	    S(1));
+}
+
 int
 main(void)
 {
@@ -173,6 +193,7 @@ main(void)
 		cmocka_unit_test(test_parse_ok),
 		cmocka_unit_test(test_parse_reject),
 		cmocka_unit_test(test_clocks),
+		cmocka_unit_test(test_mono_ts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
