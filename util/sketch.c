@@ -113,53 +113,37 @@ slot_del(struct sketch *k, uint32_t i)
 	k->slot[h] = 0;
 }
 
-/* Make room for more entries, up to cap.  Returns 0 or -ENOMEM (nothing
- * changed then). */
+/* k->f resized to n bytes (with p, grow()'s scratch pointer); a failed
+ * realloc() leaves it as it was.  1 on success, else 0. */
+#define RESIZE(f, n) ((p = realloc(k->f, (n))) != NULL ? (k->f = p, 1) : 0)
+
+/* Make room for more entries, up to cap.  Returns 0 or -ENOMEM; a failed
+ * step leaves the arrays it did not reach as they were and the others
+ * larger, which is still consistent (alloc and the slots are unchanged). */
 static int
 grow(struct sketch *k)
 {
 	uint32_t na = k->alloc ? k->alloc * 2 : MIN_ALLOC, i;
 	uint32_t slots = 1;
-	void *p[9];
+	uint32_t *slot;
+	void *p;
 
 	if (na > k->cap || na < k->alloc)
 		na = k->cap;
 	while (slots < 2 * na)
 		slots *= 2;
-	p[0] = realloc(k->keys, (size_t)na * k->klen);
-	if (p[0])
-		k->keys = p[0];
-	p[1] = realloc(k->pay, (size_t)na * k->psize + 1);
-	if (p[1])
-		k->pay = p[1];
-	p[2] = realloc(k->w, (size_t)na * sizeof(*k->w));
-	if (p[2])
-		k->w = p[2];
-	p[3] = realloc(k->err, (size_t)na * sizeof(*k->err));
-	if (p[3])
-		k->err = p[3];
-	p[4] = realloc(k->heap, (size_t)na * sizeof(*k->heap));
-	if (p[4])
-		k->heap = p[4];
-	p[5] = realloc(k->pos, (size_t)na * sizeof(*k->pos));
-	if (p[5])
-		k->pos = p[5];
-	p[7] = realloc(k->hv, (size_t)na * sizeof(*k->hv));
-	if (p[7])
-		k->hv = p[7];
-	p[8] = realloc(k->hw, (size_t)na * sizeof(*k->hw));
-	if (p[8])
-		k->hw = p[8];
-	p[6] = calloc(slots, sizeof(*k->slot));
-	/* A failed realloc left its array as it was: still consistent. */
-	for (i = 0; i < 9; i++) {
-		if (!p[i]) {
-			free(p[6]);
-			return -ENOMEM;
-		}
-	}
+	if (!RESIZE(keys, (size_t)na * k->klen) ||
+	    !RESIZE(pay, (size_t)na * k->psize + 1) ||
+	    !RESIZE(w, (size_t)na * sizeof(*k->w)) ||
+	    !RESIZE(err, (size_t)na * sizeof(*k->err)) ||
+	    !RESIZE(heap, (size_t)na * sizeof(*k->heap)) ||
+	    !RESIZE(pos, (size_t)na * sizeof(*k->pos)) ||
+	    !RESIZE(hv, (size_t)na * sizeof(*k->hv)) ||
+	    !RESIZE(hw, (size_t)na * sizeof(*k->hw)) ||
+	    (slot = calloc(slots, sizeof(*k->slot))) == NULL)
+		return -ENOMEM;
 	free(k->slot);
-	k->slot = p[6];
+	k->slot = slot;
 	k->hmask = slots - 1;
 	k->alloc = na;
 	for (i = 0; i < k->n; i++)
