@@ -155,7 +155,7 @@ test_outcome_before_connect(void **state)
 static void
 test_outcome_meaning(void **state)
 {
-	struct outcome o = { .sk = 1 };
+	struct ld_link o = { .sk = 1, .outcome = 1 };
 
 	(void)state;
 	o.state = TCP_ESTABLISHED;
