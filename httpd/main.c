@@ -1,7 +1,7 @@
 /*
  * ebpf-server: record every connect() on the host with eBPF and serve what
  * was seen as JSON over HTTP.  main only wires the stages: kernel programs
- * and rings (loader/capture.h) -> store (util/store.h, through util/pump.h)
+ * and rings (loader/capture.h) -> store (util/store.h, through loader/pump.h)
  * -> HTTP (httpd/http.h); the flags are httpd/opts.c's table.  Everything
  * privileged first: programs loaded and attached, perf rings mapped, the
  * port bound; then the sandbox.  Then the main thread reads the rings into
@@ -28,7 +28,7 @@
 #include "loader/capture.h"
 #include "util/cgroup.h"
 #include "util/log.h"
-#include "util/pump.h"
+#include "loader/pump.h"
 #include "util/store.h"
 #include "util/timefmt.h"
 

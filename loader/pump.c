@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "loader/decode.h"
+#include "loader/pump.h"
 #include "util/event.h"
 #include "util/log.h"
-#include "util/pump.h"
 #include "util/store.h"
 #include "util/timefmt.h"
 

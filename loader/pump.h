@@ -5,8 +5,8 @@
  * publish callback.
  * Used by the reader thread only.
  */
-#ifndef PUMP_H
-#define PUMP_H
+#ifndef LD_PUMP_H
+#define LD_PUMP_H
 
 #include <stddef.h>
 #include <stdint.h>
