@@ -58,7 +58,8 @@ api_summary(struct mg_connection *conn, void *cbdata)
 		return rc;
 	if (req_parse_query(ri->query_string, &pretty, err, sizeof(err)) < 0)
 		return api_reply_error(conn, 400, pretty, NULL, "%s", err);
-	if ((rc = api_read_body(conn, ri, st, pretty, &body, &len)) != 0)
+	if ((rc = api_read_body(conn, ri, st->max_body,
+	    st->timeout_ms, pretty, &body, &len)) != 0)
 		return rc;
 	rc = req_parse_summary(body, len, &q, err, sizeof(err));
 	free(body);

@@ -68,6 +68,7 @@ struct sink {
 struct exporter {
 	char host[EXPORT_HOST_MAX + 1];
 	const struct api_state *st;
+	export_text_fn *text;   /* the metrics sink's body */
 	pid_t self;
 	unsigned interval;
 	/* -export-filter; has_filter 0: everything. */
@@ -454,7 +455,7 @@ push_metrics(struct sink *s)
 	char *text;
 	int st;
 
-	if (!(text = api_metrics_text(s->x->st, s->x, &len)))
+	if (!s->x->text || !(text = s->x->text(s->x->st, s->x, &len)))
 		return -ENOMEM;
 	s->b.len = 0;
 	s->b.err = 0;
@@ -541,7 +542,7 @@ sink_init(struct exporter *x, int kind, size_t cap, const char *where,
 
 struct exporter *
 export_start(const struct export_conf *c, const struct api_state *st,
-    char *err, size_t errlen)
+    export_text_fn *text, char *err, size_t errlen)
 {
 	size_t cap = c->queue ? c->queue : EXPORT_QUEUE_DEFAULT;
 	struct exporter *x;
@@ -553,6 +554,7 @@ export_start(const struct export_conf *c, const struct api_state *st,
 		return NULL;
 	}
 	x->st = st;
+	x->text = text;
 	x->self = getpid();
 	x->interval = c->interval ? (unsigned)c->interval :
 	    EXPORT_INTERVAL_DEFAULT;

@@ -63,13 +63,19 @@ size_t export_memory(const struct export_conf *c);
 /*
  * Resolve the engines' addresses and start one thread per sink, before
  * the sandbox (which then allows the exporter's sockets: see
- * httpd/sandbox.c).  st is read by the metrics sink and for cgroup paths;
- * it outlives the exporter.  Returns the exporter, or NULL with a message
+ * httpd/sandbox.c).  st is read for cgroup paths; it outlives the
+ * exporter.  The metrics sink pushes what text(st, x, &len) renders (main
+ * passes api_metrics_text(), the text of GET /metrics: handed in, so that
+ * meta.c, which reads export_stats(), is not also called from here); NULL
+ * when -push-metrics is not used.  Returns the exporter, or NULL with a message
  * in err when an address is wrong; with no sink configured it returns an
  * exporter that does nothing but answer export_stats() with its host.
  */
+typedef char *export_text_fn(const struct api_state *st,
+    const struct exporter *x, size_t *len);
 struct exporter *export_start(const struct export_conf *c,
-    const struct api_state *st, char *err, size_t errlen);
+    const struct api_state *st, export_text_fn *text, char *err,
+    size_t errlen);
 
 /* Whether any sink needs sockets of its own. */
 int export_uses_net(const struct exporter *x);

@@ -1,12 +1,11 @@
 /*
  * ebpf-server: record every connect() on the host with eBPF and serve what
  * was seen as JSON over HTTP.  main only wires the stages: kernel programs
- * and rings (loader/capture.h) -> store (util/store.h, through
- * util/pump.h) -> HTTP (httpd/http.h); the flags are httpd/opts.c's
- * table.  Setup happens in order, everything privileged first: programs
- * loaded and attached, perf rings mapped, the port bound, then the
- * sandbox.  Then the main thread reads the rings into the store until
- * SIGINT or SIGTERM, while civetweb's worker threads answer requests.
+ * and rings (loader/capture.h) -> store (util/store.h, through loader/pump.h)
+ * -> HTTP (httpd/http.h); the flags are httpd/opts.c's table.  Everything
+ * privileged first: programs loaded and attached, perf rings mapped, the
+ * port bound; then the sandbox.  Then the main thread reads the rings into
+ * the store until SIGINT or SIGTERM; civetweb's workers answer requests.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,11 +28,12 @@
 #include "loader/capture.h"
 #include "util/cgroup.h"
 #include "util/log.h"
-#include "util/pump.h"
+#include "loader/pump.h"
 #include "util/store.h"
 #include "util/timefmt.h"
 
 #define READER_NICE -10
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 /* Exit status when the backend named with -backend cannot run on this
  * kernel (cap_open() says -EOPNOTSUPP: missing, or refused), ebpf-server(8). */
 #define EXIT_UNAVAILABLE 3
@@ -108,14 +108,16 @@ setup_capture(struct server *sv)
 		fatalx("%s", err);
 	}
 	sv->st.backend = cap_backend(sv->cap);
-	cap_exact_names(sv->cap, sv->st.exact_fields, 8);
-	n = cap_not_seen(sv->cap, sv->st.not_seen, 8);
+	/* Each list keeps its last slot for the NULL that ends it. */
+	cap_exact_names(sv->cap, sv->st.exact_fields,
+	    NELEM(sv->st.exact_fields));
+	n = cap_not_seen(sv->cap, sv->st.not_seen, NELEM(sv->st.not_seen) - 1);
 	for (i = 0; i < n; i++)
 		log_warnx("capture %s does not see %s", sv->st.backend,
 		    sv->st.not_seen[i]);
 	sv->st.batches = cap_batched(sv->cap);
-	for (i = 0; i < 4 && (sv->st.refused_why[i] = cap_refused(sv->cap, i,
-	    &sv->st.refused_name[i])) != NULL; i++)
+	for (i = 0; i + 1 < NELEM(sv->st.refused_why) && (sv->st.refused_why[i] =
+	    cap_refused(sv->cap, i, &sv->st.refused_name[i])) != NULL; i++)
 		;
 }
 
@@ -170,8 +172,8 @@ setup(struct server *sv)
 	    /* The fleet's threads: after sandbox_prepare() (they must not
 	     * keep capabilities), before the sandbox, which then lets them
 	     * connect. */
-	    !(sv->st.exporter = export_start(&sv->o.exc, &sv->st, err,
-	    sizeof(err))))
+	    !(sv->st.exporter = export_start(&sv->o.exc, &sv->st,
+	    api_metrics_text, err, sizeof(err))))
 		die(sv, err);
 	if (export_uses_net(sv->st.exporter))
 		sandbox_open_net();

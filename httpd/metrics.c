@@ -26,6 +26,7 @@
 #define CANDIDATES (4 * METRICS_COMMANDS) /* commands weighed */
 #define RANK_NS 1000000000ULL          /* series re-ranked at most this often */
 #define DECAY_NS 10000000000ULL        /* weights halve this often */
+#define PROC_STAT_MAX (16u << 20)      /* /proc/stat, read whole per scrape */
 
 #define NPROTO EV_NPROTO
 
@@ -337,7 +338,7 @@ process_figures(struct jbuf *b)
 	struct dirent *de;
 	unsigned nfd = 0;
 	ssize_t n;
-	FILE *f;
+	char *all;
 	DIR *d;
 
 	if ((n = file_read("/proc/self/stat", st, sizeof(st))) <= 0)
@@ -351,13 +352,11 @@ process_figures(struct jbuf *b)
 	    "%*d %*d %*d %*d %*d %*d %llu %llu %lld", &ut, &stime, &start, &vsz,
 	    &rss) != 5)
 		return;
-	if ((f = fopen("/proc/stat", "re"))) {
-		char line[256];
-
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "btime %llu", &btime) == 1)
-				break;
-		fclose(f);
+	/* Long on a host with many CPUs and interrupts: read whole. */
+	if (file_read_all("/proc/stat", PROC_STAT_MAX, &all) >= 0) {
+		if ((p = strstr(all, "\nbtime ")))
+			sscanf(p + 7, "%llu", &btime);
+		free(all);
 	}
 	if ((d = opendir("/proc/self/fd"))) {
 		while ((de = readdir(d)))

@@ -93,7 +93,7 @@ static const struct flag_cmd cmd = {
 	"run as root (or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN).\n",
 	"API: GET /health, GET /, POST /api/connection-summary,\n"
 	"     GET|POST /api/list-connections, GET /api/top, GET /api/stream,\n"
-	"     GET /metrics   (see ebpf-server(8) and README.md)\n",
+	"     GET /metrics, GET /openapi.json   (see ebpf-server(8) and README.md)\n",
 	flags, sizeof(flags) / sizeof(flags[0]),
 };
 

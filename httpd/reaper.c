@@ -40,7 +40,6 @@ struct reaper {
 	pthread_t th;
 	int stop;
 	unsigned n, live, reserve;
-	unsigned long reaped;
 	struct slot *s;
 };
 
@@ -65,7 +64,6 @@ reap(struct reaper *r, uint64_t now)
 			continue;
 		shutdown(s->fd, SHUT_RDWR);
 		s->reaped = 1;
-		r->reaped++;
 	}
 }
 
@@ -180,10 +178,4 @@ reaper_close(struct reaper *r, void *slot)
 	s->fd = -1;
 	r->live--;
 	pthread_mutex_unlock(&r->mu);
-}
-
-unsigned long
-reaper_reaped(const struct reaper *r)
-{
-	return __atomic_load_n(&r->reaped, __ATOMIC_RELAXED);
 }

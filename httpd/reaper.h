@@ -38,7 +38,4 @@ void reaper_close(struct reaper *r, void *slot);
  * civetweb.c, from httpd/civetweb/external_log_access.inl. */
 int ebpf_conn_socket(const struct mg_connection *conn);
 
-/* Connections ended by the reaper so far. */
-unsigned long reaper_reaped(const struct reaper *r);
-
 #endif

@@ -23,7 +23,6 @@
 #include <civetweb.h>
 #include <jansson.h>
 
-#include "httpd/api.h"
 #include "httpd/json.h"
 #include "httpd/reply.h"
 #include "httpd/request.h"
@@ -394,11 +393,12 @@ api_send_json(struct mg_connection *conn, int status, const char *body,
  */
 int
 api_read_body(struct mg_connection *conn, const struct mg_request_info *ri,
-    const struct api_state *st, int pretty, char **out, size_t *outlen)
+    size_t max_body, unsigned timeout_ms, int pretty, char **out,
+    size_t *outlen)
 {
-	size_t max = st->max_body ? st->max_body : REQ_BODY_MAX;
-	uint64_t deadline = time_mono_ns() + (uint64_t)(st->timeout_ms ?
-	    st->timeout_ms : 10000) * 1000000u;
+	size_t max = max_body ? max_body : REQ_BODY_MAX;
+	uint64_t deadline = time_mono_ns() + (uint64_t)(timeout_ms ?
+	    timeout_ms : 10000) * 1000000u;
 	long long want = ri->content_length;
 	size_t cap, len = 0;
 	char *buf;

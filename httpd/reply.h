@@ -84,7 +84,6 @@ int reply_send_room(struct mg_connection *conn, int status,
 
 #include <jansson.h>
 
-struct api_state;
 struct mg_request_info;
 
 /*
@@ -119,11 +118,12 @@ int api_check_route(struct mg_connection *conn,
 
 /*
  * Read the whole request body into a malloc'd, NUL-terminated buffer,
- * within st's size limit and time-out.  Returns 0 with *out to free(), or
- * the status of the error sent.
+ * of at most max_body bytes (0: REQ_BODY_MAX) within timeout_ms (0: 10 s).
+ * Returns 0 with *out to free(), or the status of the error sent.
  */
 int api_read_body(struct mg_connection *conn, const struct mg_request_info *ri,
-    const struct api_state *st, int pretty, char **out, size_t *outlen);
+    size_t max_body, unsigned timeout_ms, int pretty, char **out,
+    size_t *outlen);
 
 /* civetweb's http_error callback: its own errors (malformed requests,
  * oversized headers) as JSON too.  Returns 0 when it sent the response. */

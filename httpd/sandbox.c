@@ -49,6 +49,7 @@
 
 #include "httpd/sandbox.h"
 #include "util/arch.h"
+#include "util/file.h"
 #include "util/log.h"
 
 /* The low word of 64-bit argument n: the second one on big-endian CPUs. */
@@ -112,6 +113,8 @@
 #define OPEN_WRITE (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)
 /* Stands for the flush socket's fd in the filter: -2, which no fd is. */
 #define CONNECT_FD 0xfffffffeu
+/* /etc/passwd read whole, to find SANDBOX_USER in it. */
+#define PASSWD_MAX (4u << 20)
 /* Stands for this CPU's audit arch in net_close (set at run time). */
 #define NET_CLOSE_ARCH 0u
 
@@ -442,14 +445,15 @@ static gid_t run_gid = SANDBOX_GID;
 static void
 choose_ids(void)
 {
-	char line[512], *p, *end;
+	char *all, *line, *next, *p, *end;
 	unsigned long u, g;
 	size_t n = strlen(SANDBOX_USER);
-	FILE *f;
 
-	if (!(f = fopen("/etc/passwd", "re")))
+	if (file_read_all("/etc/passwd", PASSWD_MAX, &all) < 0)
 		return;
-	while (fgets(line, sizeof(line), f)) {
+	for (line = all; line && *line; line = next) {
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
 		/* name:password:uid:gid:... */
 		if (strncmp(line, SANDBOX_USER, n) != 0 || line[n] != ':' ||
 		    !(p = strchr(line + n + 1, ':')))
@@ -466,7 +470,7 @@ choose_ids(void)
 		}
 		break;
 	}
-	fclose(f);
+	free(all);
 }
 
 void
@@ -556,18 +560,17 @@ sandbox_enter(int verbose, int connect_fd, char *err, size_t errlen)
 int
 sandbox_privileged(void)
 {
-	char line[256];
+	char status[4096], *p;
 	unsigned long long eff = 0;
-	FILE *f;
+	ssize_t n;
 
 	if (geteuid() == 0)
 		return 1;
-	if ((f = fopen("/proc/self/status", "re")) == NULL)
+	/* CapEff comes early: a longer file (-EFBIG) still holds it. */
+	if (((n = file_read("/proc/self/status", status, sizeof(status))) < 0 &&
+	    n != -EFBIG) || !(p = strstr(status, "\nCapEff:")) ||
+	    sscanf(p + 8, "%llx", &eff) != 1)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(f);
 	return (eff & (1ULL << CAP_BPF) && eff & (1ULL << CAP_PERFMON)) ||
 	    eff & (1ULL << CAP_SYS_ADMIN);
 }

@@ -221,7 +221,7 @@ open_rings(struct capture *c, const struct cap_conf *conf, char *err,
 	 * events per wakeup, and seven eighths left for a reader that is slow
 	 * to get a CPU.  cap_poll()'s time-out bounds latency when traffic
 	 * is light. */
-	mark = conf->watermark ? conf->watermark : pages * (unsigned)page / 8;
+	mark = pages * (unsigned)page / 8;
 	/* The perf event array is indexed by CPU number. */
 	e = ld_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "events", 4, 4,
 	    (unsigned)cpus[n - 1] + 1);
@@ -340,8 +340,8 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 	if (be) {
 		/* Forced: this one or nothing, with its reason. */
 		if ((e = be->open(&env, &c->state, why, sizeof(why))) < 0) {
-			ld_errf(err, errlen, "backend %s unavailable: %s", be->name,
-			    why);
+			ld_errf(err, errlen, "backend %s %s: %s", be->name,
+			    e == -EOPNOTSUPP ? "unavailable" : "failed", why);
 			goto fail;
 		}
 		c->be = be;
@@ -394,8 +394,8 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 		env.trigger = 0;
 		env.trigger_cookie = 0;
 		if ((e = c->be->open(&env, &c->state, why, sizeof(why))) < 0) {
-			ld_errf(err, errlen, "backend %s unavailable: %s",
-			    c->be->name, why);
+			ld_errf(err, errlen, "backend %s %s: %s", c->be->name,
+			    e == -EOPNOTSUPP ? "unavailable" : "failed", why);
 			c->be = NULL;
 			goto fail;
 		}

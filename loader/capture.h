@@ -27,8 +27,6 @@ struct capture;
 
 struct cap_conf {
 	unsigned ring_pages;    /* per CPU, power of two; 0: ld_ring_pages() */
-	unsigned watermark;     /* bytes pending before a wakeup; 0: an
-	                         * eighth of a ring */
 	FILE *diag;             /* where the verifier log goes, or NULL */
 	/* Tests only: make the first program read beyond the stack so that
 	 * the verifier rejects it (main sets it from EBPF_SERVER_FAULT). */

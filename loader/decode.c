@@ -52,6 +52,23 @@ decode_unix(const uint8_t *addr, size_t addrlen, char *path)
 }
 
 int
+ld_link(const void *raw, size_t len, struct ld_link *l)
+{
+	struct kevent k;
+
+	if (!raw || len < (size_t)KEV_HEAD)
+		return -EINVAL;
+	/* The head only: an outcome record is KEV_HEAD bytes, no address. */
+	memcpy(&k, raw, (size_t)KEV_HEAD);
+	l->sk = k.sk;
+	l->ts = k.ts;
+	l->outcome = (k.flags & KEV_OUTCOME) != 0;
+	l->state = l->outcome ? k.count : 0;
+	l->err = l->outcome ? k.ret : 0;
+	return 0;
+}
+
+int
 ld_decode(const void *raw, size_t len, int64_t mono_to_real, struct event *ev)
 {
 	struct kevent kbuf;

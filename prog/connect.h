@@ -102,9 +102,10 @@ long prog_connect_exit(struct prog_asm *a, const struct prog_conf *c);
 /*
  * The cheaper design, when BTF is there (c->k.valid and c->k.regs_valid):
  * one program at sys_exit_<call> that reads the arguments from the task's
- * saved user registers, walks the task with BTF-typed loads, and sends the
- * event straight to the perf event array: no enter program, no stash.  The
- * event is the same as the pair's.  Returns the instruction count or
+ * saved user registers, walks the task with BTF-typed loads, and hands the
+ * event over at once (prog_emit_event(): into the per-CPU batch, or to the
+ * perf event array without one): no enter program, no stash.  The event
+ * is the same as the pair's.  Returns the instruction count or
  * -errno; -EINVAL without BTF or on a 32-bit kernel (arg_size 4).
  */
 long prog_call_exit(struct prog_asm *a, const struct prog_conf *c);

@@ -16,10 +16,6 @@
 
 #include "util/counters.h"
 #include "util/sketch.h"
-#include "util/store.h"
-
-/* Seconds kept: the store's window. */
-#define CNT_WINDOW STORE_WINDOW_MAX
 
 #define NO_SEC UINT64_MAX
 

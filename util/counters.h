@@ -12,6 +12,9 @@
 #include <stdint.h>
 
 #define CNT_COMM_LEN 16
+/* Seconds kept: the store's window (store.c asserts STORE_WINDOW_MAX is
+ * the same). */
+#define CNT_WINDOW 3600
 
 /* What is counted, each kind apart. */
 enum cnt_kind {

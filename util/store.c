@@ -32,6 +32,9 @@
 #define PATH_DROPPED "(path not kept: more distinct unix paths than the store keeps)"
 #define AGG_SLOTS 4096 /* recent datagram records, direct-mapped */
 
+_Static_assert(CNT_WINDOW == STORE_WINDOW_MAX,
+    "the per-second counters keep the store's whole window");
+
 /* Double the table.  Returns 0 or -ENOMEM (the old table stays). */
 static int
 pidx_grow(struct store *s)

@@ -203,9 +203,6 @@ int store_top(struct store *s, enum store_top_by by, const char *command,
     size_t limit, struct store_top *out);
 void store_top_free(struct store_top *t);
 
-/* The most memory the top queries running at once hold. */
-size_t store_top_max_bytes(void);
-
 /*
  * A list in bounded pieces, so that neither the store's lock nor a copy of
  * the whole answer is held while a client reads it.  store_iter_begin()

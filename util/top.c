@@ -55,14 +55,6 @@ struct toppay {
 	uint64_t events;
 };
 
-size_t
-store_top_max_bytes(void)
-{
-	return STORE_SCANS_MAX * (sketch_max_bytes(TOP_KEYS,
-	    sizeof(struct topkey), sizeof(struct toppay)) +
-	    SCAN_CHUNK * sizeof(struct srec));
-}
-
 static void
 top_key(enum store_top_by by, const struct srec *c, struct topkey *k)
 {

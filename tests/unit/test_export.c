@@ -129,7 +129,8 @@ test_queue_bound(void **state)
 	c.host = "q";
 	for (i = 0; i < 250; i++)
 		sample(&ev[i], 5000000 + (uint32_t)i); /* above pid_max */
-	assert_non_null(x = export_start(&c, &st0, err, sizeof(err)));
+	assert_non_null(x = export_start(&c, &st0, api_metrics_text, err,
+	    sizeof(err)));
 	assert_true(export_uses_net(x));
 	assert_string_equal(export_host(x), "q");
 	export_events(x, ev, 250);
@@ -162,7 +163,8 @@ test_filter_and_memory(void **state)
 	ev[1].port = 80;
 	sample(&ev[2], 5);
 	ev[2].ret = 0;
-	assert_non_null(x = export_start(&c, &st0, err, sizeof(err)));
+	assert_non_null(x = export_start(&c, &st0, api_metrics_text, err,
+	    sizeof(err)));
 	export_events(x, ev, 3);
 	assert_int_equal(export_stats(x, es), 1);
 	assert_int_equal(es[0].queued + es[0].sent, 1);
@@ -181,23 +183,28 @@ test_bad_addresses(void **state)
 	char err[256];
 
 	(void)state;
-	assert_null(export_start(&c, &st0, err, sizeof(err)));
+	assert_null(export_start(&c, &st0, api_metrics_text, err,
+	    sizeof(err)));
 	assert_non_null(strstr(err, "-push-events"));
 	c.events_url = NULL;
 	c.syslog = "udp://127.0.0.1";
-	assert_null(export_start(&c, &st0, err, sizeof(err)));
+	assert_null(export_start(&c, &st0, api_metrics_text, err,
+	    sizeof(err)));
 	assert_non_null(strstr(err, "host:port"));
 	c.syslog = "unix:relative";
-	assert_null(export_start(&c, &st0, err, sizeof(err)));
+	assert_null(export_start(&c, &st0, api_metrics_text, err,
+	    sizeof(err)));
 	c.syslog = NULL;
 	c.metrics_url = "http://127.0.0.1:99999/";
-	assert_null(export_start(&c, &st0, err, sizeof(err)));
+	assert_null(export_start(&c, &st0, api_metrics_text, err,
+	    sizeof(err)));
 	assert_non_null(strstr(err, "1-65535"));
 	c.metrics_url = NULL;
 	c.host = "a b";
 	assert_int_equal(export_conf_check(&c, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "-host"));
-	assert_null(export_start(&c, &st0, err, sizeof(err)));
+	assert_null(export_start(&c, &st0, api_metrics_text, err,
+	    sizeof(err)));
 	c.host = NULL;
 	c.filter = "port=x";
 	assert_int_equal(export_conf_check(&c, err, sizeof(err)), -EINVAL);

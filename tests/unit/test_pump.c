@@ -1,5 +1,5 @@
 /*
- * Unit tests for the pipeline's spine (util/pump.c): raw records decoded
+ * Unit tests for the pipeline's spine (loader/pump.c): raw records decoded
  * into the store, and TCP outcome records matched to their connects,
  * whichever arrives first, in one drain or later.
  */
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "../../util/pump.c"
+#include "../../loader/pump.c"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -155,7 +155,7 @@ test_outcome_before_connect(void **state)
 static void
 test_outcome_meaning(void **state)
 {
-	struct outcome o = { .sk = 1 };
+	struct ld_link o = { .sk = 1, .outcome = 1 };
 
 	(void)state;
 	o.state = TCP_ESTABLISHED;

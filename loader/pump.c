@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "loader/decode.h"
+#include "loader/pump.h"
 #include "util/event.h"
 #include "util/log.h"
-#include "util/pump.h"
 #include "util/store.h"
 #include "util/timefmt.h"
 
@@ -58,16 +58,9 @@ slot(uint64_t sk)
 	return (size_t)(((sk >> 6) * 0x9e3779b97f4a7c15ULL) >> 52) & (PEND - 1);
 }
 
-/* The outcome record of a TCP connect (KEV_OUTCOME), unpacked. */
-struct outcome {
-	uint64_t sk, ts;
-	uint32_t state;
-	int32_t err;
-};
-
 /* What the socket's move out of SYN_SENT means. */
 static uint8_t
-outcome(const struct outcome *r)
+outcome(const struct ld_link *r)
 {
 	if (r->state == TCP_ESTABLISHED)
 		return EV_RESULT_OK;
@@ -79,52 +72,42 @@ outcome(const struct outcome *r)
 /* An outcome: to its connect, waiting in the batch or stored already,
  * or kept until the connect arrives. */
 static void
-on_result(struct pump *p, const void *data)
+on_result(struct pump *p, const struct ld_link *r)
 {
-	struct kevent k;
-	struct outcome r;
 	struct pend *e;
 	struct early *x;
 	int i, w;
 
-	/* An outcome record is KEV_HEAD bytes: no address. */
-	memcpy(&k, data, (size_t)KEV_HEAD);
-	r.sk = k.sk;
-	r.ts = k.ts;
-	r.state = k.count;
-	r.err = k.ret;
-	if (r.sk == 0)
+	if (r->sk == 0)
 		return;
-	e = &p->pend[slot(r.sk)];
-	if (e->sk == r.sk && e->ts <= r.ts) {
+	e = &p->pend[slot(r->sk)];
+	if (e->sk == r->sk && e->ts <= r->ts) {
 		if (e->seq == NO_SEQ)
-			p->batch[e->idx].result = outcome(&r);
+			p->batch[e->idx].result = outcome(r);
 		else
-			store_set_result(p->store, e->seq, outcome(&r));
+			store_set_result(p->store, e->seq, outcome(r));
 		e->sk = 0;
 		return;
 	}
 	/* A free way, else the oldest. */
-	x = p->early[slot(r.sk) / EWAYS];
+	x = p->early[slot(r->sk) / EWAYS];
 	for (i = 1, w = 0; i < EWAYS && x[w].sk; i++)
 		if (!x[i].sk || x[i].ts < x[w].ts)
 			w = i;
-	x[w].sk = r.sk;
-	x[w].ts = r.ts;
-	x[w].result = outcome(&r);
+	x[w].sk = r->sk;
+	x[w].ts = r->ts;
+	x[w].result = outcome(r);
 }
 
-/* A TCP connect whose outcome the backend reports later (kevent.sk). */
+/* A TCP connect whose outcome the backend reports later (l->sk). */
 static void
-wait_result(struct pump *p, const void *data, struct event *ev)
+wait_result(struct pump *p, const struct ld_link *l, struct event *ev)
 {
 	struct early *x;
 	struct pend *e;
-	uint64_t sk, ts;
+	uint64_t sk = l->sk, ts = l->ts;
 	int i, w;
 
-	memcpy(&sk, (const char *)data + offsetof(struct kevent, sk), sizeof(sk));
-	memcpy(&ts, (const char *)data + offsetof(struct kevent, ts), sizeof(ts));
 	p->batch_sk[p->n] = 0;
 	if (sk == 0 || !ev->ret_unknown || ev->syscall != EV_CONNECT ||
 	    ev->protocol != IPPROTO_TCP)
@@ -207,24 +190,20 @@ void
 pump_sample(void *ctx, const void *data, uint32_t len)
 {
 	struct pump *p = ctx;
+	struct ld_link l;
 
-	uint16_t flags;
-
-	if (len >= (uint32_t)KEV_HEAD) {
-		memcpy(&flags, (const char *)data + offsetof(struct kevent, flags),
-		    sizeof(flags));
-		if (flags & KEV_OUTCOME) {
-			on_result(p, data);
-			return;
-		}
+	if (ld_link(data, len, &l) == 0 && l.outcome) {
+		on_result(p, &l);
+		return;
 	}
+	/* A record shorter than its head fails here too. */
 	if (ld_decode(data, len, p->mono_to_real, &p->batch[p->n]) < 0) {
 		/* A record that does not decode is an event lost, and
 		 * shown as one (/health events_lost, /metrics). */
 		store_lost(p->store, 1);
 		return;
 	}
-	wait_result(p, data, &p->batch[p->n]);
+	wait_result(p, &l, &p->batch[p->n]);
 	if (++p->n == BATCH)
 		store_batch(p);
 }

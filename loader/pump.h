@@ -1,11 +1,12 @@
 /*
  * The pipeline's spine: raw records from the capture are decoded into
  * batches of events, which go into the store and then to whoever else
- * wants them (metrics, live streams) through one publish callback.
+ * wants them (metrics, live streams, the fleet's exporter) through one
+ * publish callback.
  * Used by the reader thread only.
  */
-#ifndef PUMP_H
-#define PUMP_H
+#ifndef LD_PUMP_H
+#define LD_PUMP_H
 
 #include <stddef.h>
 #include <stdint.h>
