@@ -645,6 +645,51 @@ it_flush_lost(void)
 	}
 }
 
+/* The reader flushes every CPU's batch this often (loader/batch.c's
+ * FLUSH_MS); an event waits at most about that long in a batch. */
+#define IT_FLUSH_MS 200
+/* How long it_settle() waits at most: a reader behind by a storm's worth
+ * of rings catches up in well under a second, even on a loaded machine. */
+#define IT_SETTLE_S 10
+/* Events of other processes a shared host may make while we wait. */
+#define IT_SETTLE_NOISE 50
+
+/*
+ * Until the server has taken in everything made so far: the kernel's
+ * pending loss counts flushed (it_flush_lost()), then GET /health until
+ * events_lost has not moved and events_seen has grown by at most
+ * IT_SETTLE_NOISE over two flush periods, for at most secs.  Returns 0,
+ * or -1 with a message on stderr when the counts still moved at the
+ * deadline (the caller fails: the counts it reads next are not final).
+ */
+static inline int
+it_settle(const struct server *s, double secs)
+{
+	double t0, since;
+	long long seen = -1, lost = -1, sn, ln;
+
+	it_flush_lost();
+	for (t0 = since = it_now();; usleep(50000)) {
+		sn = it_health_int(s, "events_seen");
+		ln = it_health_int(s, "events_lost");
+		if (sn < 0 || ln < 0 || seen < 0 || ln != lost || sn < seen ||
+		    sn - seen > IT_SETTLE_NOISE) {
+			if (it_now() - t0 > secs) {
+				fprintf(stderr, "itest: /health still moving after "
+				    "%.0f s: events_seen %lld (was %lld %.1f s "
+				    "before), events_lost %lld (was %lld)\n", secs,
+				    sn, seen, it_now() - since, ln, lost);
+				return -1;
+			}
+			seen = sn;
+			lost = ln;
+			since = it_now();
+		} else if (it_now() - since >= 2 * IT_FLUSH_MS / 1000.0) {
+			return 0;
+		}
+	}
+}
+
 /* --- floods of connects, with a name each (test_bounded.c, make bench) -- */
 
 #define IT_FLOODERS 2
@@ -766,19 +811,21 @@ it_query_loop(void *arg)
 /*
  * A storm of n connects alone (it_flood(), no renames), to tell what a
  * loaded machine loses from what queries cost: returns the events it
- * lost, and leaves in *lost_now the server's events_lost after it.
+ * lost, and leaves in *lost_now the server's events_lost after it; -1
+ * when the counts did not settle before or after it (it_settle()).
  */
 static inline long long
 it_storm_alone(const struct server *s, uint64_t n, long long *lost_now)
 {
 	long long before;
 
-	it_flush_lost();
-	usleep(300000);
+	*lost_now = -1;
+	if (it_settle(s, IT_SETTLE_S) < 0)
+		return -1;
 	before = it_health_int(s, "events_lost");
 	it_flood("qstorm", n, 0, 0, NULL);
-	it_flush_lost();
-	usleep(500000);
+	if (it_settle(s, IT_SETTLE_S) < 0)
+		return -1;
 	*lost_now = it_health_int(s, "events_lost");
 	return *lost_now - before;
 }
@@ -814,7 +861,7 @@ it_storm_queried(int port, int nq, uint64_t n, struct it_queried *out)
 			break;
 		}
 	}
-	usleep(200000);
+	usleep(200000);         /* deliberate: the clients are querying */
 	out->secs = it_now();
 	out->made = it_flood("qstorm", n, 0, 0, NULL);
 	out->secs = it_now() - out->secs;

@@ -33,7 +33,9 @@ test_name_flood(void **state)
 	added0 = it_health_int(&s, "events_seen");
 	t0 = it_now();
 	made = it_flood("nf", NAMES, 1, s.pid, &peak);
-	usleep(500000);
+	if (it_settle(&s, IT_SETTLE_S) < 0)
+		fail_msg("the name flood's events were still coming in %d s "
+		    "after it", IT_SETTLE_S);
 	rss = it_rss_kib(s.pid);
 	added = it_health_int(&s, "events_seen") - added0;
 	print_message("name flood: %llu distinct names in %.1f s, %lld events "
@@ -63,12 +65,15 @@ test_queries_during_storm(void **state)
 	/* Fill the store (262 144 events) with distinct names and ports. */
 	it_flood("qf", 300000, 1, 0, NULL);
 	/* The storm alone first: on a machine busy with other work the reader
-	 * can lose events to the CPU alone, and that is not the queries'. */
-	usleep(500000);
-	alone = it_storm_alone(&s, STORM, &lost0);
+	 * can lose events to the CPU alone, and that is not the queries'.
+	 * It starts once the fill is all in (it_settle()). */
+	if ((alone = it_storm_alone(&s, STORM, &lost0)) < 0)
+		fail_msg("the counts did not settle around the storm alone "
+		    "within %d s", IT_SETTLE_S);
 	assert_int_equal(it_storm_queried(s.port, QUERIERS, STORM, &qd), 0);
-	it_flush_lost();
-	usleep(500000);
+	if (it_settle(&s, IT_SETTLE_S) < 0)
+		fail_msg("the counts did not settle within %d s of the storm "
+		    "under queries", IT_SETTLE_S);
 	lost = it_health_int(&s, "events_lost") - lost0;
 	print_message("storm of %llu connects in %.1f s under %d querying "
 	    "clients: %lu queries (%lu not 200), slowest %.3f s; %lld events "
