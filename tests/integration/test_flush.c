@@ -176,8 +176,11 @@ test_burst_counted_exactly(void **state)
 	pid = udp_connects("itest-burst", -1, it_free_port(), NBURST, &t0);
 	while ((n = attempts(pid)) < NBURST && it_now() - t0 < 3)
 		usleep(20000);
-	/* A little longer: anything beyond NBURST would be a double count. */
-	usleep(400000);
+	/* Until every batch is flushed and read: anything beyond NBURST
+	 * would be a double count. */
+	if (it_settle(&srv, IT_SETTLE_S) < 0)
+		fail_msg("the server's counts still moved %d s after the burst "
+		    "(backend %s)", IT_SETTLE_S, srv.backend);
 	n = attempts(pid);
 	if (n != NBURST)
 		fail_msg("%ld of %d connects counted (backend %s)", n, NBURST,
@@ -193,7 +196,9 @@ test_flush_not_recorded(void **state)
 	struct reply r;
 
 	(void)state;
-	usleep(600000);
+	/* Deliberate: time for three flush rounds (IT_FLUSH_MS apart) whose
+	 * connects must not show; nothing to poll for. */
+	usleep(3 * IT_FLUSH_MS * 1000);
 	assert_int_equal(attempts(srv.pid), 0);
 	snprintf(path, sizeof(path), "/api/list-connections?pid=%d", (int)srv.pid);
 	snprintf(key, sizeof(key), "%d", (int)srv.pid);
