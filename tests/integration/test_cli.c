@@ -390,7 +390,7 @@ start_stop(void (*load)(int port), const char *const *extra, int nprogs)
 			_exit(0);
 		}
 	if (load)
-		usleep(500000);
+		usleep(500000); /* deliberate: the stop comes under load */
 	assert_int_equal(it_stop(&s, &secs), 0);
 	if (secs >= 1.0)
 		fail_msg("exit took %.2f s", secs);

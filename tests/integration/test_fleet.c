@@ -330,11 +330,11 @@ test_outage(void **state)
 	start(&ss, small);
 	/* STORM connects paced over about 8 s. */
 	storm = fl_connects(STORMC, STORM, closed_port(&hold), 350);
-	usleep(1500000);
+	usleep(1500000);        /* deliberate: some of it before the outage */
 	t0 = it_now();
 	fl_stop(ch_pid);
 	down = it_now() - t0;
-	usleep(OUTAGE_S * 1000000);
+	usleep(OUTAGE_S * 1000000);     /* deliberate: the outage */
 	fprintf(stderr, "   ClickHouse stopped in %.2f s, down %d s\n", down,
 	    OUTAGE_S);
 	ch_start();
