@@ -12,6 +12,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The byte order of the CPU, and so of its kernel: the programs' loads
+ * of the kernel's structs and the reader's of the records both depend on
+ * it (the rest of a CPU's table is util/arch.h). */
+#define ARCH_BIG_ENDIAN (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+/* The offset of the low 32 bits of a size-byte integer at off: a 32-bit
+ * argument (an fd, a length) in a kernel long slot of 8 bytes is its
+ * second word on a big-endian CPU. */
+#define ARCH_LO32(off, size) ((off) + ((size) == 8 && ARCH_BIG_ENDIAN ? 4 : 0))
+
 #define EV_COMM_LEN 16
 #define EV_ADDR_MAX 112   /* bytes of sockaddr copied from user memory */
 

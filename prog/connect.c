@@ -14,7 +14,6 @@
 #include "prog/connect.h"
 #include "prog/frame.h"
 #include "prog/insn.h"
-#include "util/arch.h"
 
 enum { L_LEN_OK, L_ADDR_OK, L_SOCK, L_STASH, L_OUT, L_FAMILY_OK, L_WALKED };
 

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "prog/abi.h"   /* ARCH_BIG_ENDIAN, ARCH_LO32() */
+
 /* A member of the kernel's struct pt_regs, and the index of the register
  * in it when it is an array (gpr[4] on ppc64le, regs[1] on arm64). */
 struct arch_reg {
@@ -52,13 +54,6 @@ struct arch {
 
 /* The CPU this binary was built for. */
 extern const struct arch arch_cpu;
-
-/* The byte order of the CPU, and so of its kernel. */
-#define ARCH_BIG_ENDIAN (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
-/* The offset of the low 32 bits of a size-byte integer at off: a 32-bit
- * argument (an fd, a length) in a kernel long slot of 8 bytes is its
- * second word on a big-endian CPU. */
-#define ARCH_LO32(off, size) ((off) + ((size) == 8 && ARCH_BIG_ENDIAN ? 4 : 0))
 
 #define ARCH_NSYSCALLS(a) (sizeof(a) / sizeof((a)[0]))
 /* The longest nsyscalls the sandbox makes room for. */
