@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "tests/integration/itest.h"
+#include "tests/integration/itest_load.h"
 
 #define BOUND_MIB 96      /* README "Bounded", default flags */
 #define NAMES 1000000     /* the name flood */

@@ -6,7 +6,7 @@
  * by at most two.  The control runs the trickle against
  * a pool smaller than the crowd, where the new client must wait: it shows
  * the measurement can see the starvation it guards against.  Loopback
- * only, a few seconds each; the crowds are in itest.h, which make bench
+ * only, a few seconds each; the crowds are in itest_load.h, which make bench
  * uses too.
  */
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 
 #include "itest.h"
+#include "itest_load.h"
 
 #define CROWD 64
 #define LIMIT_S 1.0
