@@ -33,7 +33,9 @@
 #include <linux/bpf.h>
 
 #include "tests/integration/itest.h"
+#include "tests/integration/itest_load.h"
 #include "tests/bench/bench_clean.h"
+#include "tests/bench/bench_floor.h"
 #include "tests/bench/bench_loops.h"
 
 #define MAXR 32
@@ -360,6 +362,9 @@ static void
 section_cost(const struct variant *v)
 {
 	double off[NLOOPS][MAXR], on[NLOOPS][MAXR], ratio[NLOOPS][MAXR], prog_ns[MAXR];
+	/* UDP connect with the empty program (bench_floor.h); what it and
+	 * the server add over the stopped loop. */
+	double empty_ns[MAXR], empty_add[MAXR], ours_add[MAXR];
 	long long exported[NLOOPS], wanted[NLOOPS];
 	int port = it_free_port(), r = 0, tries = 0, k;
 	struct server srv;
@@ -383,6 +388,15 @@ section_cost(const struct variant *v)
 			    port, "bench-off", NULL, 1);
 		if (!dirty && bench_contaminated(off[NLOOPS - 1][r], why, sizeof(why)))
 			dirty = 1;
+		/* The floor of the socket hooks, for the backend that uses
+		 * them. */
+		if (strcmp(v->backend, "cgroup") == 0 && (k = floor_attach()) >= 0) {
+			empty_ns[r] = child_loop(LOOP_UDP, loops[0].n / (quick ? 4 : 1),
+			    port, "bench-floor", NULL, 1);
+			close(k);
+		} else {
+			empty_ns[r] = NAN;
+		}
 		if (it_start(&srv, NULL) < 0) {
 			fprintf(stderr, "bench: server did not start; see %s\n", srv.log);
 			exit(1);
@@ -443,10 +457,13 @@ section_cost(const struct variant *v)
 			exported[k] += got[k];
 			wanted[k] += want[k];
 		}
+		empty_add[r] = empty_ns[r] - off[0][r];
+		ours_add[r] = on[0][r] - off[0][r];
 		lost += h.lost;
-		fprintf(stderr, "bench: round %d: udp %.0f/%.0f tcp %.0f/%.0f unix "
-		    "%.0f/%.0f getppid %.0f/%.0f ns\n", r, off[0][r], on[0][r],
-		    off[1][r], on[1][r], off[2][r], on[2][r], off[3][r], on[3][r]);
+		fprintf(stderr, "bench: round %d: udp %.0f/%.0f (empty hook %.0f) "
+		    "tcp %.0f/%.0f unix %.0f/%.0f getppid %.0f/%.0f ns\n", r,
+		    off[0][r], on[0][r], empty_ns[r], off[1][r], on[1][r], off[2][r],
+		    on[2][r], off[3][r], on[3][r]);
 		r++;
 	}
 	if (r == 0) {
@@ -491,6 +508,21 @@ section_cost(const struct variant *v)
 	    "(`kernel.bpf_stats_enabled` during a UDP loop of its own, not the "
 	    "timed one): median %.0f ns, best %.0f ns per connect.\n",
 	    median(prog_ns, r), best_low(prog_ns, r));
+	if (strcmp(v->backend, "cgroup") != 0)
+		return;
+	if (isnan(median(empty_ns, r))) {
+		fprintf(out, "\nThe empty connect4 program could not be attached "
+		    "(see the bench's stderr): no floor.\n");
+		return;
+	}
+	fprintf(out, "\nThe floor, in the same rounds: an empty connect4 program "
+	    "linked to the root cgroup as ours are makes the UDP connect %.0f ns "
+	    "(median; %.2f×), adding %+.0f ns median (%+.0f best); the server adds "
+	    "%+.0f ns median (%+.0f best), so %.0f ns per connect (median) are "
+	    "ours beyond what any cgroup program costs.\n", median(empty_ns, r),
+	    median(empty_ns, r) / median(off[0], r), median(empty_add, r),
+	    best_low(empty_add, r), median(ours_add, r), best_low(ours_add, r),
+	    median(ours_add, r) - median(empty_add, r));
 }
 
 /* --- 3. loss ------------------------------------------------------------- */
