@@ -337,10 +337,45 @@ agg_same(const struct rec *r, const struct event *ev)
 	return strcmp(r->a.path->s, ev->path) == 0;
 }
 
+/* A run of counts for one second, pid, command and kind: events come in
+ * runs from one process, and one counters_add() per run costs what one
+ * per event did (the same sums: a Space-Saving weight grows by n at once
+ * as by n ones in a row).  The command is copied, for a ring smaller
+ * than a batch reuses its record within the batch. */
+struct cnt_run {
+	uint64_t sec, n;
+	uint32_t pid;
+	unsigned kind;
+	char comm[EV_COMM_LEN];
+};
+
+/* Count n more, in u's run or after flushing it; n 0 flushes. */
+static void
+cnt_run_add(struct store *s, uint64_t now_s, struct cnt_run *u, uint64_t sec,
+    uint32_t pid, const char *comm, unsigned kind, uint64_t n)
+{
+	if (n && u->n && u->sec == sec && u->pid == pid && u->kind == kind &&
+	    memcmp(u->comm, comm, EV_COMM_LEN) == 0) {
+		u->n += n;
+		return;
+	}
+	/* A failure leaves the count short; there is nobody to tell. */
+	if (u->n)
+		counters_add(s->cnt, now_s, u->sec, u->pid, u->comm, u->kind,
+		    u->n);
+	u->sec = sec;
+	u->pid = pid;
+	u->kind = kind;
+	u->n = n;
+	if (n)
+		memcpy(u->comm, comm, EV_COMM_LEN);
+}
+
 size_t
 store_add_marked(struct store *s, const struct event *ev, size_t n,
     unsigned char *folded)
 {
+	struct cnt_run run = { 0 };
 	uint64_t now_s = s->now() / NS_PER_S, a;
 	uint32_t h = 0, cnt;
 	struct rec *r;
@@ -356,7 +391,7 @@ store_add_marked(struct store *s, const struct event *ev, size_t n,
 			    agg_same(r = &s->ring[(a - 1) % s->cap], &ev[i])) {
 				cnt = ev[i].count ? ev[i].count : 1;
 				r->count += cnt;
-				counters_add(s->cnt, now_s, ev[i].ts / NS_PER_S,
+				cnt_run_add(s, now_s, &run, ev[i].ts / NS_PER_S,
 				    r->pid, r->comm, CNT_DATAGRAM, cnt);
 				if (folded)
 					folded[i] = 1;
@@ -380,13 +415,13 @@ store_add_marked(struct store *s, const struct event *ev, size_t n,
 			s->agg[h] = s->appended + 1;
 		s->appended++;
 		nnew++;
-		/* A failure leaves the count short; there is nobody to tell. */
-		counters_add(s->cnt, now_s, ev[i].ts / NS_PER_S, r->pid,
+		cnt_run_add(s, now_s, &run, ev[i].ts / NS_PER_S, r->pid,
 		    r->comm, ev[i].syscall == EV_CONNECT ? CNT_CONNECT :
 		    CNT_DATAGRAM, r->count);
 		if (++s->head == s->cap)
 			s->head = 0;
 	}
+	cnt_run_add(s, now_s, &run, 0, 0, NULL, 0, 0);
 	s->added += n;
 	pthread_mutex_unlock(&s->mu);
 	return nnew;
