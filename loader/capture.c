@@ -308,7 +308,8 @@ cap_open(const struct cap_conf *conf, struct capture **out, char *err,
 		fprintf(conf->diag, "ebpf-server: %s: %s: socket type and "
 		    "protocol will be unknown\n", BTF_VMLINUX, strerror(-e));
 	resolve_kern(conf, btf, &c->k);
-	if ((e = ld_probe(&c->f)) < 0) {
+	if ((e = ld_probe(&c->f, c->k.cast_valid ? c->k.kf_rdonly_cast : 0,
+	    c->k.socket_btf_id)) < 0) {
 		ld_errf(err, errlen, "create a BPF map: %s%s", strerror(-e),
 		    ld_hint(e));
 		goto fail;

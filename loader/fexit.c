@@ -77,17 +77,13 @@ fx_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.xchg = env->xchg;
 	c.trigger = env->trigger;
 	c.stash_fd = -1;
-	c.cast = c.k.cast_valid;
+	/* The socket walk by bpf_rdonly_cast() where the kernel takes it
+	 * (6.2+): the kfunc is registered for every program type, so the
+	 * tracepoint probe answers for tracing programs too. */
+	c.cast = c.k.cast_valid && ld_has(env->f, LD_F_TP_CAST);
 	for (i = 0; i < NFUNC; i++) {
-		struct ld_env quiet = *env;
 		struct prog_asm a;
 		long n;
-
-		/* The first program finds out whether bpf_rdonly_cast() is
-		 * taken here (6.2+), quietly: the probe reads are the
-		 * fallback. */
-		quiet.diag = i == 0 && c.cast && !env->fault_verifier ? NULL : env->diag;
-retry:
 
 		if ((id = ld_btf_func(b, funcs[i], &nargs)) < 0) {
 			e = id;
@@ -108,17 +104,9 @@ retry:
 		}
 		if (env->fault_verifier && i == 0)
 			a.insn[0] = LD_FAULT_INSN;
-		e = ld_load(&quiet, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT,
+		e = ld_load(env, BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT,
 		    (unsigned)id, names[i], a.insn, (size_t)n, err, errlen);
 		asm_free(&a);
-		if (e < 0 && e != -EPERM && quiet.diag != env->diag) {
-			c.cast = 0;
-			quiet.diag = env->diag;
-			if (env->diag)
-				fprintf(env->diag, "ebpf-server: bpf_rdonly_cast() "
-				    "refused: the socket walk takes probe reads\n");
-			goto retry;
-		}
 		if (e == -EPERM) {
 			/* Not a verifier's no: the kernel takes no fexit
 			 * program at all here (a refusal, exit status 3). */

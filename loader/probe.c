@@ -39,12 +39,17 @@ static const struct {
 	[LD_F_TP_TASK_BTF] = { "tp_task_btf", "bpf_get_current_task_btf() "
 	    "(Linux 5.11, and BTF)" },
 	[LD_F_TP_PT_REGS] = { "tp_pt_regs", "bpf_task_pt_regs() (Linux 5.15)" },
+	[LD_F_SA_CAST] = { "sa_cast", "the bpf_rdonly_cast() kfunc in cgroup "
+	    "socket programs (Linux 6.2, and BTF)" },
+	[LD_F_TP_CAST] = { "tp_cast", "the bpf_rdonly_cast() kfunc (Linux 6.2, "
+	    "and BTF)" },
 };
 
-/* The maps some probes name. */
+/* The maps and BTF ids some probes name. */
 struct probe_maps {
 	int array;              /* one u64 */
 	int events;             /* a perf event array of one CPU */
+	int kf_cast, cast_id;   /* bpf_rdonly_cast()'s BTF id, a struct's */
 };
 
 /* Load the program of a (finished) as type/attach; 1 when taken. */
@@ -153,6 +158,14 @@ emit(struct prog_asm *a, enum ld_feature f, const struct probe_maps *m,
 		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_0));   /* r1 = task */
 		asm_emit(a, BPF_EMIT_CALL(BPF_FUNC_task_pt_regs));  /* r0 = its pt_regs */
 		break;
+	case LD_F_SA_CAST:
+	case LD_F_TP_CAST:
+		/*	bpf_rdonly_cast(ctx, CAST_ID);  (the socket walks cast
+		 *	values they read; the object is not checked: obj__ign) */
+		asm_emit(a, BPF_MOV64_REG(BPF_REG_1, BPF_REG_6));   /* r1 = ctx */
+		asm_emit(a, BPF_MOV64_IMM(BPF_REG_2, m->cast_id));  /* r2 = the struct's BTF id */
+		asm_emit(a, BPF_KFUNC_CALL(m->kf_cast));            /* r0 = (struct *)r1 */
+		break;
 	case LD_F_N:
 		break;
 	}
@@ -165,12 +178,12 @@ emit(struct prog_asm *a, enum ld_feature f, const struct probe_maps *m,
 }
 
 int
-ld_probe(struct ld_features *f)
+ld_probe(struct ld_features *f, int kf_cast, int cast_id)
 {
 	struct probe_maps m;
 	struct prog_asm a;
 	unsigned type, attach;
-	int i, e;
+	int i, e = 0;
 
 	memset(f, 0, sizeof(*f));
 	if ((m.array = ld_map_create(BPF_MAP_TYPE_ARRAY, "es_probe", 4, 8, 1)) < 0)
@@ -181,7 +194,13 @@ ld_probe(struct ld_features *f)
 		sys_close(m.array);
 		return e;
 	}
+	m.kf_cast = kf_cast;
+	m.cast_id = cast_id;
 	for (i = 0; i < LD_F_N; i++) {
+		/* No BTF ids, no kfunc to call. */
+		if ((i == LD_F_SA_CAST || i == LD_F_TP_CAST) &&
+		    (kf_cast <= 0 || cast_id <= 0))
+			continue;
 		if ((e = asm_init(&a)) < 0)
 			break;
 		type = emit(&a, (enum ld_feature)i, &m, &attach);

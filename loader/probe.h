@@ -26,9 +26,11 @@ enum ld_feature {
 	LD_F_SA_SPILL,          /* a helper may read ctx->sk spilled to the
 	                         * stack (a pointer, to a privileged program) */
 	LD_F_SA_COOKIE,         /* cgroup sock_addr: bpf_get_socket_cookie() */
+	LD_F_SA_CAST,           /* cgroup sock_addr: the bpf_rdonly_cast() kfunc */
 	LD_F_TP_READ_KERNEL,    /* tracepoint: bpf_probe_read_kernel() */
 	LD_F_TP_TASK_BTF,       /* tracepoint: bpf_get_current_task_btf() */
 	LD_F_TP_PT_REGS,        /* tracepoint: bpf_task_pt_regs() */
+	LD_F_TP_CAST,           /* tracepoint: the bpf_rdonly_cast() kfunc */
 	LD_F_N
 };
 
@@ -39,8 +41,10 @@ struct ld_features {
 
 /* Run every probe; 0, or -errno when not even a probe's map could be
  * made (no bpf() for us at all).  A refused probe is an answer, not an
- * error. */
-int ld_probe(struct ld_features *f);
+ * error.  kf_cast and cast_id are the BTF ids of the bpf_rdonly_cast()
+ * kfunc and of a struct to cast to (prog_kern's); 0 when the kernel's
+ * BTF has none, and the cast probes then answer no. */
+int ld_probe(struct ld_features *f, int kf_cast, int cast_id);
 
 /* 1 when the kernel took feature f. */
 int ld_has(const struct ld_features *f, enum ld_feature feat);

@@ -223,7 +223,8 @@ hook_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.task_btf = c.k.valid && ld_has(env->f, LD_F_SA_TASK_BTF);
 	if (c.k.valid && !c.task_btf && !ld_has(env->f, LD_F_SA_TASK))
 		c.k.valid = 0;
-	c.cast = c.k.cast_valid && c.k.sak_btf_id > 0;
+	c.cast = c.k.cast_valid && c.k.sak_btf_id > 0 &&
+	    ld_has(env->f, LD_F_SA_CAST);
 	/* Without BTF there is no task walk: ppid stays 0. */
 	if (!c.k.valid)
 		h->no_ppid = 1;

@@ -230,23 +230,12 @@ tp_exit_open(const struct ld_env *env, void **state, char *err, size_t errlen)
 	c.batch_fd = env->batch_fd;
 	c.xchg = env->xchg;
 	c.trigger = env->trigger;
-	c.cast = c.k.cast_valid;
+	/* The socket walk by bpf_rdonly_cast() where the probe found the
+	 * kernel takes it (6.2+), else by probe reads. */
+	c.cast = c.k.cast_valid && ld_has(env->f, LD_F_TP_CAST);
 	for (i = 0; i < NCALL; i++) {
 		if ((e = tp_offsets(p, i, &c, err, errlen)) < 0)
 			goto fail;
-		if (i == 0 && c.cast && !env->fault_verifier) {
-			/* bpf_rdonly_cast() where the kernel takes it (6.2+),
-			 * quietly: the probe reads are the fallback. */
-			struct ld_env quiet = *env;
-
-			quiet.diag = NULL;
-			if (load_prog(p, &quiet, 2 * i + 1, &c, err, errlen) < 0) {
-				c.cast = 0;
-				if (env->diag)
-					fprintf(env->diag, "ebpf-server: bpf_rdonly_cast() "
-					    "refused: the socket walk takes probe reads\n");
-			}
-		}
 		if ((p->prog_fd[2 * i + 1] < 0 &&
 		    (e = load_prog(p, env, 2 * i + 1, &c, err, errlen)) < 0) ||
 		    (e = attach(p, 2 * i + 1, err, errlen)) < 0)
