@@ -528,14 +528,7 @@ sink_init(struct exporter *x, int kind, size_t cap, const char *where,
 	}
 	s->cap = cap;
 	pthread_mutex_init(&s->mu, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&s->cv, &ca);
-		pthread_condattr_destroy(&ca);
-	}
+	time_mono_cond_init(&s->cv);
 	x->on[kind] = 1;
 	return 0;
 }

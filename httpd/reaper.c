@@ -87,7 +87,6 @@ run(void *arg)
 struct reaper *
 reaper_new(unsigned threads)
 {
-	pthread_condattr_t ca;
 	struct reaper *r;
 	int err;
 
@@ -101,10 +100,7 @@ reaper_new(unsigned threads)
 		return NULL;
 	}
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	time_mono_cond_init(&r->cv);
 	if ((err = pthread_create(&r->th, NULL, run, r)) != 0) {
 		pthread_cond_destroy(&r->cv);
 		pthread_mutex_destroy(&r->mu);

@@ -32,6 +32,17 @@ time_mono_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
+void
+time_mono_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 struct timespec
 time_mono_ts(uint64_t mono_ns)
 {

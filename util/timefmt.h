@@ -2,6 +2,7 @@
 #ifndef TIMEFMT_H
 #define TIMEFMT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -13,6 +14,10 @@ uint64_t time_mono_ns(void);
 /* A CLOCK_MONOTONIC time in ns as the timespec of pthread_cond_timedwait()
  * on a condition variable set to that clock. */
 struct timespec time_mono_ts(uint64_t mono_ns);
+
+/* Initialise cv so that its timed waits count on CLOCK_MONOTONIC (whose
+ * deadlines time_mono_ts() makes), not on the wall clock, which steps. */
+void time_mono_cond_init(pthread_cond_t *cv);
 
 /* CLOCK_REALTIME - CLOCK_MONOTONIC in ns, measured now (the smallest of a
  * few samples' error).  Add it to a bpf_ktime_get_ns() value. */

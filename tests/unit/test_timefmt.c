@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <pthread.h>
 
 #include "../../util/timefmt.c"
 
@@ -183,6 +185,32 @@ test_mono_ts(void **state)
 	    S(1));
 }
 
+/* A timed wait on a condition variable of time_mono_cond_init() lasts
+ * until its monotonic deadline: on the wall clock's condition variable
+ * that deadline (seconds since boot) would have passed decades ago, and
+ * the wait would end at once. */
+static void
+test_mono_cond(void **state)
+{
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv;
+	struct timespec until;
+	uint64_t t0, t1;
+
+	(void)state;
+	time_mono_cond_init(&cv);
+	t0 = time_mono_ns();
+	until = time_mono_ts(t0 + 50000000u);
+	pthread_mutex_lock(&mu);
+	while (pthread_cond_timedwait(&cv, &mu, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&mu);
+	t1 = time_mono_ns();
+	assert_true(t1 - t0 >= 50000000u);
+	assert_true(t1 - t0 < S(5));
+	pthread_cond_destroy(&cv);
+}
+
 int
 main(void)
 {
@@ -194,6 +222,7 @@ main(void)
 		cmocka_unit_test(test_parse_reject),
 		cmocka_unit_test(test_clocks),
 		cmocka_unit_test(test_mono_ts),
+		cmocka_unit_test(test_mono_cond),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
