@@ -29,9 +29,10 @@ struct slot {
 	int used;
 	int fd;
 	int busy;            /* a request is being answered */
-	int answered;        /* it had a reply: waiting is keep-alive idle */
+	int answered;        /* it had a reply: left alone from then on */
 	int reaped;          /* shut down already */
-	uint64_t since;      /* waiting since (monotonic ns) */
+	uint64_t since;      /* opened (monotonic ns): the first request's
+	                      * headers are due REAP_HEADER_MS after */
 };
 
 struct reaper {
@@ -155,10 +156,8 @@ reaper_busy(struct reaper *r, void *slot, int busy)
 		return;
 	pthread_mutex_lock(&r->mu);
 	s->busy = busy;
-	if (!busy) {
+	if (!busy)
 		s->answered = 1;
-		s->since = time_mono_ns();
-	}
 	pthread_mutex_unlock(&r->mu);
 }
 
