@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -51,20 +52,29 @@ decode_unix(const uint8_t *addr, size_t addrlen, char *path)
 	path[i] = '\0';
 }
 
+/* Member m of the (unaligned) struct kevent at raw, into *v. */
+#define KEV_GET(v, raw, m) \
+	memcpy((v), (const char *)(raw) + offsetof(struct kevent, m), sizeof(*(v)))
+
 int
 ld_link(const void *raw, size_t len, struct ld_link *l)
 {
-	struct kevent k;
+	uint16_t flags;
 
 	if (!raw || len < (size_t)KEV_HEAD)
 		return -EINVAL;
-	/* The head only: an outcome record is KEV_HEAD bytes, no address. */
-	memcpy(&k, raw, (size_t)KEV_HEAD);
-	l->sk = k.sk;
-	l->ts = k.ts;
-	l->outcome = (k.flags & KEV_OUTCOME) != 0;
-	l->state = l->outcome ? k.count : 0;
-	l->err = l->outcome ? k.ret : 0;
+	/* Four members of the head, not a copy of it: every event comes
+	 * here before ld_decode() copies the whole record. */
+	KEV_GET(&flags, raw, flags);
+	KEV_GET(&l->sk, raw, sk);
+	KEV_GET(&l->ts, raw, ts);
+	l->outcome = (flags & KEV_OUTCOME) != 0;
+	l->state = 0;
+	l->err = 0;
+	if (l->outcome) {
+		KEV_GET(&l->state, raw, count);
+		KEV_GET(&l->err, raw, ret);
+	}
 	return 0;
 }
 
