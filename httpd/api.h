@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How many slots an array has (api_state's NULL-terminated lists). */
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
 struct cgmap;
 struct exporter;
 struct hub;

@@ -33,7 +33,6 @@
 #include "util/timefmt.h"
 
 #define READER_NICE -10
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 /* Exit status when the backend named with -backend cannot run on this
  * kernel (cap_open() says -EOPNOTSUPP: missing, or refused), ebpf-server(8). */
 #define EXIT_UNAVAILABLE 3

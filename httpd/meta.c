@@ -175,13 +175,14 @@ health_body(struct jbuf *b, const struct api_state *st,
 	member_int(b, "events_lost", ss->lost, d);
 	member_int(b, "max_events", ss->capacity, d);
 	member_str(b, "backend", st->backend ? st->backend : "", 0, d);
-	member_strs(b, "exact_fields", st->exact_fields, 8, pretty);
-	member_strs(b, "not_seen", st->not_seen, 8, pretty);
+	member_strs(b, "exact_fields", st->exact_fields, NELEM(st->exact_fields),
+	    pretty);
+	member_strs(b, "not_seen", st->not_seen, NELEM(st->not_seen), pretty);
 	jbuf_key(b, "batches", 0, d);
 	jbuf_raw(b, st->batches ? "true" : "false", st->batches ? 4 : 5);
 	jbuf_key(b, "refused", 0, d);
 	jbuf_raw(b, "{", 1);
-	for (i = 0; i < 4 && st->refused_name[i]; i++) {
+	for (i = 0; i < NELEM(st->refused_name) && st->refused_name[i]; i++) {
 		jbuf_sep(b, i == 0, pretty ? 2 : -1);
 		jbuf_json_str(b, st->refused_name[i], strlen(st->refused_name[i]));
 		jbuf_raw(b, pretty ? ": " : ":", pretty ? 2 : 1);
