@@ -25,6 +25,7 @@
 #include "httpd/export_impl.h"
 #include "httpd/json.h"
 #include "httpd/request.h"
+#include "httpd/stream.h"
 #include "util/cgroup.h"
 #include "util/event.h"
 #include "util/log.h"
@@ -139,20 +140,15 @@ export_memory(const struct export_conf *c)
 	return m;
 }
 
-/* The stream's filter: a pid or a command, then the store's filter. */
+/* Not our own pushes, and what -export-filter asks for (a stream's
+ * filter: hub_match()). */
 static int
 wanted(const struct exporter *x, const struct event *ev)
 {
 	if (ev->pid == (uint32_t)x->self)
 		return 0; /* our own pushes: see README "Fleet" */
-	if (!x->has_filter)
-		return 1;
-	if (x->rq.has_pid && ev->pid != x->rq.pid)
-		return 0;
-	if (x->rq.command[0] &&
-	    strncmp(ev->comm, x->rq.command, EV_COMM_LEN) != 0)
-		return 0;
-	return store_filter_match(&x->f, ev);
+	return !x->has_filter || hub_match(x->rq.has_pid, x->rq.pid,
+	    x->rq.command, &x->f, ev);
 }
 
 void

@@ -89,14 +89,15 @@ hub_free(struct hub *h)
 	free(h);
 }
 
-static int
-client_wants(const struct client *c, const struct event *ev)
+int
+hub_match(int has_pid, uint32_t pid, const char *command,
+    const struct store_filter *f, const struct event *ev)
 {
-	if (c->has_pid && ev->pid != c->pid)
+	if (has_pid && ev->pid != pid)
 		return 0;
-	if (c->command[0] && strncmp(ev->comm, c->command, EV_COMM_LEN) != 0)
+	if (command[0] && strncmp(ev->comm, command, EV_COMM_LEN) != 0)
 		return 0;
-	return store_filter_match(&c->f, ev);
+	return store_filter_match(f, ev);
 }
 
 void
@@ -117,7 +118,8 @@ hub_publish(struct hub *h, const struct event *ev, size_t n,
 		wake = 0;
 		pthread_mutex_lock(&c->mu);
 		for (i = 0; i < n; i++) {
-			if ((folded && folded[i]) || !client_wants(c, &ev[i]))
+			if ((folded && folded[i]) || !hub_match(c->has_pid, c->pid,
+			    c->command, &c->f, &ev[i]))
 				continue;
 			if (c->head - c->tail == STREAM_QUEUE) {
 				c->dropped++;

@@ -43,5 +43,10 @@ void hub_shutdown(struct hub *h);
 /* Clients connected now, and events dropped for slow ones since start. */
 void hub_stats(struct hub *h, unsigned *clients, uint64_t *dropped);
 
+/* Whether ev passes a stream's filter (a client's, or -export-filter's):
+ * its pid when has_pid, its command when command is not "", then f. */
+int hub_match(int has_pid, uint32_t pid, const char *command,
+    const struct store_filter *f, const struct event *ev);
+
 
 #endif
