@@ -57,6 +57,7 @@ struct http {
 struct listen_spec {
 	char ports[128];    /* civetweb listening_ports */
 	char fallback[64];  /* v4 only, when IPv6 is unavailable, or "" */
+	unsigned port;      /* 1-65535 */
 };
 
 /*
@@ -266,6 +267,7 @@ parse_addr(const char *addr, struct listen_spec *ls, char *err, size_t errlen)
 		    "from 1 to 65535", addr);
 		return -EINVAL;
 	}
+	ls->port = (unsigned)port;
 	hlen = colon > addr ? (size_t)(colon - addr) : 0;
 	if (hlen >= sizeof(host))
 		goto badhost;
@@ -315,12 +317,12 @@ http_addr_loopback(const char *addr)
 int
 http_addr_port(const char *addr)
 {
-	const char *colon;
+	struct listen_spec ls;
+	char err[160];
 
 	if (!addr || !*addr)
-		return 8080;
-	colon = strrchr(addr, ':');
-	return (int)strtol(colon ? colon + 1 : addr, NULL, 10);
+		addr = ":8080";
+	return parse_addr(addr, &ls, err, sizeof(err)) < 0 ? 0 : (int)ls.port;
 }
 
 /* strerror() wording differs between libcs; say the common ones our way. */

@@ -40,8 +40,8 @@ struct http *http_start(const struct http_conf *conf, struct api_state *st,
     char *err, size_t errlen);
 /* Whether -addr listens on loopback only (127.0.0.0/8, ::1, localhost). */
 int http_addr_loopback(const char *addr);
-/* The port of "host:port", ":port" or "port", unchecked (http_start()
- * checks it): main keeps CAP_NET_BIND_SERVICE for one below 1024. */
+/* The port of -addr, 0 when it is not one http_start() takes (which then
+ * says why): main keeps CAP_NET_BIND_SERVICE for one below 1024. */
 int http_addr_port(const char *addr);
 
 /* Until this is called, every request gets 503: nothing is served before
