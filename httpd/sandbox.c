@@ -288,6 +288,9 @@ static const struct sock_filter net_close[] = {
 #define FILTER_MAX (6 + NFLUSH + 5 + 2 * ARCH_SYSCALLS_MAX + 5 + 6 + NCOMMON + \
     NNET + 1)
 
+/* build(): the rules of array r appended to f[n...]. */
+#define PUT(r) (memcpy(f + n, (r), sizeof(r)), n += sizeof(r) / sizeof((r)[0]))
+
 /*
  * The whole filter for architecture a into f (FILTER_MAX slots), with
  * connect_fd (>= 0) in place of CONNECT_FD, and the exporter's rules
@@ -323,32 +326,22 @@ build(const struct arch *a, struct sock_filter *f, int connect_fd, int net)
 		    a->abi_bit, 0, 1);
 		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
 	}
-	memcpy(f + n, flush_deny, sizeof(flush_deny));
-	n += NFLUSH;
-	if (a->nr_send >= 0) {
-		memcpy(f + n, send_deny, sizeof(send_deny));
-		n += sizeof(send_deny) / sizeof(send_deny[0]);
-	}
+	PUT(flush_deny);
+	if (a->nr_send >= 0)
+		PUT(send_deny);
 	for (i = 0; i < a->nsyscalls; i++) {
 		const struct sock_filter allow[] = { ALLOW(a->syscalls[i]) };
 
-		memcpy(f + n, allow, sizeof(allow));
-		n += sizeof(allow) / sizeof(allow[0]);
+		PUT(allow);
 	}
-	memcpy(f + n, clone_rule, sizeof(clone_rule));
-	n += sizeof(clone_rule) / sizeof(clone_rule[0]);
-	if (a->nr_open >= 0) {
-		memcpy(f + n, open_rule, sizeof(open_rule));
-		n += sizeof(open_rule) / sizeof(open_rule[0]);
-	}
-	memcpy(f + n, common, sizeof(common));
-	n += NCOMMON;
+	PUT(clone_rule);
+	if (a->nr_open >= 0)
+		PUT(open_rule);
+	PUT(common);
 	/* The exporter's rules before the final DENY: each rule's jumps stay
 	 * within itself. */
-	if (net) {
-		memcpy(f + n, net_rules, sizeof(net_rules));
-		n += NNET;
-	}
+	if (net)
+		PUT(net_rules);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
 	for (i = 0; connect_fd >= 0 && i < n; i++)
 		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) && f[i].k == CONNECT_FD)
